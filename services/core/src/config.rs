@@ -1,0 +1,160 @@
+//! Settings read from the environment. Every setting has a default that runs the whole
+//! platform on one machine (embedded PostgreSQL and S3); production sets the external ones.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+/// How logs are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where objects are stored: an external S3-compatible service, or the embedded endpoint.
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    pub endpoint: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `None`: run the private PostgreSQL cluster in `data_dir/pg`.
+    pub database_url: Option<String>,
+    /// `None`: serve S3 in-process with files in `data_dir/objects`.
+    pub s3: Option<S3Settings>,
+    /// Bucket name used with the embedded endpoint.
+    pub embedded_bucket: String,
+    /// Where to look for `initdb`/`postgres`; `None` searches `/usr/lib/postgresql/*/bin`.
+    pub pg_bin_dir: Option<PathBuf>,
+    pub log_format: LogFormat,
+    /// The site's public origin, e.g. `https://hoithi.example.vn` (CORS, links in mail).
+    pub public_url: Option<String>,
+    pub smtp_url: Option<String>,
+    /// Heavy media jobs run at once in one worker process.
+    pub worker_concurrency: usize,
+}
+
+impl Config {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads the settings through `get` (a map in tests, the environment in production).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let listen = get("HOITHI_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen: SocketAddr = listen.parse().with_context(|| {
+            format!("HOITHI_LISTEN={listen:?} is not an address like 127.0.0.1:8080")
+        })?;
+        let data_dir = PathBuf::from(get("HOITHI_DATA").unwrap_or_else(|| "./data".to_owned()));
+
+        let s3 = match get("S3_ENDPOINT") {
+            None => None,
+            Some(endpoint) => {
+                let need = |key: &str| {
+                    get(key)
+                        .with_context(|| format!("S3_ENDPOINT is set, so {key} must be set too"))
+                };
+                Some(S3Settings {
+                    endpoint,
+                    bucket: need("S3_BUCKET")?,
+                    access_key_id: need("S3_ACCESS_KEY_ID")?,
+                    secret_access_key: need("S3_SECRET_ACCESS_KEY")?,
+                    region: get("S3_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
+                })
+            }
+        };
+
+        let log_format = match get("HOITHI_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("HOITHI_LOG_FORMAT={other:?} must be \"text\" or \"json\""),
+        };
+
+        let default_concurrency = std::thread::available_parallelism()
+            .map(|n| (n.get() / 2).max(1))
+            .unwrap_or(1);
+        let worker_concurrency = match get("HOITHI_WORKER_CONCURRENCY") {
+            None => default_concurrency,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=64).contains(&n) => n,
+                _ => bail!("HOITHI_WORKER_CONCURRENCY={v:?} must be a whole number from 1 to 64"),
+            },
+        };
+
+        Ok(Self {
+            listen,
+            data_dir,
+            database_url: get("DATABASE_URL"),
+            s3,
+            embedded_bucket: "hoithi".to_owned(),
+            pg_bin_dir: get("HOITHI_PG_BIN_DIR").map(PathBuf::from),
+            log_format,
+            public_url: get("HOITHI_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            smtp_url: get("SMTP_URL"),
+            worker_concurrency,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn no_settings_means_embedded_services_on_localhost_8080() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert!(c.database_url.is_none());
+        assert!(c.s3.is_none());
+        assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn an_s3_endpoint_without_its_credentials_is_refused_with_the_missing_name() {
+        let err = config(&[("S3_ENDPOINT", "http://127.0.0.1:9000"), ("S3_BUCKET", "b")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("S3_ACCESS_KEY_ID"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_listen_address_names_the_setting() {
+        let err = config(&[("HOITHI_LISTEN", "localhost")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("HOITHI_LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn json_logs_and_worker_concurrency_are_read() {
+        let c = config(&[
+            ("HOITHI_LOG_FORMAT", "json"),
+            ("HOITHI_WORKER_CONCURRENCY", "3"),
+        ])
+        .unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.worker_concurrency, 3);
+        assert!(config(&[("HOITHI_WORKER_CONCURRENCY", "0")]).is_err());
+    }
+}

@@ -1,0 +1,3 @@
+//! Services that run inside hoithi when nothing external is configured.
+pub mod postgres;
+pub mod s3;

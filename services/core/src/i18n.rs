@@ -1,0 +1,96 @@
+//! Message catalogs (`web/i18n/*.toml`): Vietnamese is the default, English the second.
+//! Pages look texts up by key; a missing key shows the key itself, and a test keeps the
+//! two catalogs in step.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Vi,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Vi => "vi",
+            Self::En => "en",
+        }
+    }
+
+    /// `vi` or `en`; anything else is `None`.
+    pub fn parse(code: &str) -> Option<Self> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "vi" | "vi-vn" => Some(Self::Vi),
+            "en" | "en-us" | "en-gb" => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    pub fn other(self) -> Self {
+        match self {
+            Self::Vi => Self::En,
+            Self::En => Self::Vi,
+        }
+    }
+}
+
+type Catalog = HashMap<String, String>;
+
+fn parse_catalog(name: &str, text: &str) -> Catalog {
+    #[expect(
+        clippy::unwrap_used,
+        reason = "the catalogs are compiled in and checked by tests"
+    )]
+    let table: toml::Table = toml::from_str(text)
+        .map_err(|e| format!("{name}: {e}"))
+        .unwrap();
+    table
+        .into_iter()
+        .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
+        .collect()
+}
+
+static VI: LazyLock<Catalog> =
+    LazyLock::new(|| parse_catalog("vi.toml", include_str!("../../../web/i18n/vi.toml")));
+static EN: LazyLock<Catalog> =
+    LazyLock::new(|| parse_catalog("en.toml", include_str!("../../../web/i18n/en.toml")));
+
+/// The text for `key` in `lang`, falling back to Vietnamese, then to the key.
+pub fn text<'a>(lang: Lang, key: &'a str) -> &'a str {
+    let catalog: &'static Catalog = match lang {
+        Lang::Vi => &VI,
+        Lang::En => &EN,
+    };
+    catalog
+        .get(key)
+        .or_else(|| VI.get(key))
+        .map(String::as_str)
+        .unwrap_or(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_catalogs_have_the_same_keys() {
+        let mut vi: Vec<_> = VI.keys().collect();
+        let mut en: Vec<_> = EN.keys().collect();
+        vi.sort();
+        en.sort();
+        assert_eq!(vi, en);
+        assert!(vi.len() > 5);
+    }
+
+    #[test]
+    fn vietnamese_is_the_default_and_unknown_keys_show_themselves() {
+        assert_eq!(text(Lang::default(), "nav.home"), "Trang chủ");
+        assert_eq!(text(Lang::En, "nav.home"), "Home");
+        assert_eq!(text(Lang::En, "no.such.key"), "no.such.key");
+        assert_eq!(Lang::parse("EN"), Some(Lang::En));
+        assert_eq!(Lang::parse("fr"), None);
+    }
+}

@@ -1,0 +1,16 @@
+//! hoithi-core: what every role shares — settings, domain types, the database, object
+//! storage, the embedded services of a zero-configuration install, and the message catalogs.
+
+pub mod account;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod embedded;
+pub mod i18n;
+pub mod password;
+pub mod state;
+pub mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use state::AppState;

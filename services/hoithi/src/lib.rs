@@ -1,0 +1,195 @@
+//! The hoithi binary's library: the command line, the wiring of roles into one process,
+//! and the services it starts itself when nothing external is configured.
+
+pub mod cli;
+pub mod health;
+pub mod services;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use hoithi_core::AppState;
+use hoithi_core::config::Config;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Which roles one process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    pub web: bool,
+    pub upload: bool,
+    pub worker: bool,
+}
+
+impl Roles {
+    pub const ALL: Self = Self {
+        web: true,
+        upload: true,
+        worker: true,
+    };
+
+    /// Parses `web,upload,worker` (any subset, in any order).
+    pub fn parse(s: &str) -> anyhow::Result<Self> {
+        let mut roles = Self {
+            web: false,
+            upload: false,
+            worker: false,
+        };
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "web" => roles.web = true,
+                "upload" => roles.upload = true,
+                "worker" => roles.worker = true,
+                other => {
+                    anyhow::bail!("unknown role {other:?}; the roles are web, upload and worker")
+                }
+            }
+        }
+        if roles
+            == (Self {
+                web: false,
+                upload: false,
+                worker: false,
+            })
+        {
+            anyhow::bail!("--roles needs at least one of web, upload, worker");
+        }
+        Ok(roles)
+    }
+}
+
+/// The HTTP application of the given roles: health endpoints always, then each role's routes,
+/// with request ids and tracing around everything.
+pub fn app(state: AppState, roles: Roles) -> Router {
+    let mut router = Router::new().merge(health::router());
+    if roles.upload {
+        router = router.merge(hoithi_upload::router());
+    }
+    if roles.web {
+        router = router.merge(hoithi_web::router());
+    }
+    telemetry::layers(router.with_state(state))
+}
+
+/// A process that serves: bound listener, opened services, background tasks.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    roles: Roles,
+    services: services::Services,
+}
+
+impl Application {
+    /// Binds the port first (a port in use fails fast), then opens the database and the
+    /// object store, starting the embedded ones when nothing is configured.
+    pub async fn build(config: Config, roles: Roles) -> anyhow::Result<Self> {
+        let listener = if roles.web || roles.upload {
+            Some(bind(config.listen).await?)
+        } else {
+            None
+        };
+        let config = Arc::new(config);
+        let services = services::Services::open(&config, true).await?;
+        let state = AppState {
+            db: services.db.clone(),
+            storage: services.storage()?.clone(),
+            config: config.clone(),
+        };
+        if roles.web {
+            services::ensure_first_admin(&state.db).await?;
+        }
+        // A worker-only process still answers /healthz and /readyz, on its own port.
+        let listener = match listener {
+            Some(l) => l,
+            None => bind(config.listen).await?,
+        };
+        Ok(Self {
+            listener,
+            state,
+            roles,
+            services,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` is cancelled, then drains requests, stops the worker, and
+    /// stops the embedded services.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            state,
+            roles,
+            services,
+        } = self;
+        let worker = roles.worker.then(|| {
+            let state = state.clone();
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move { hoithi_worker::run(state, shutdown).await })
+        });
+        let app = app(state.clone(), roles);
+        let drain = shutdown.clone();
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { drain.cancelled().await })
+        .await
+        .context("the HTTP server failed");
+        shutdown.cancel();
+        if let Some(worker) = worker {
+            match worker.await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => tracing::error!(
+                    error = format!("{err:#}"),
+                    "the worker stopped with an error"
+                ),
+                Err(err) => tracing::error!(error = %err, "the worker task panicked"),
+            }
+        }
+        state.db.close().await;
+        services.stop().await;
+        served
+    }
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            "another program uses it; stop it or set HOITHI_LISTEN to another address"
+        } else {
+            "set HOITHI_LISTEN to an address of this machine, like 127.0.0.1:8080"
+        };
+        anyhow::anyhow!("cannot listen on {addr}: {e}; {hint}")
+    })
+}
+
+/// Cancels the token on SIGINT or SIGTERM.
+pub fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot listen for SIGTERM");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; shutting down"),
+            _ = term.recv() => tracing::info!("SIGTERM received; shutting down"),
+        }
+        token.cancel();
+    });
+}

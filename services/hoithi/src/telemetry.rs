@@ -1,0 +1,62 @@
+//! Logs and request tracing: one span per request with its id (`x-request-id`, taken from
+//! the client or made here, and returned) and the matched route rather than the raw path.
+
+use axum::Router;
+use axum::extract::MatchedPath;
+use axum::http::{HeaderName, Request};
+use hoithi_core::config::LogFormat;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use tracing_subscriber::EnvFilter;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Logs go to stderr (stdout carries what the operator must read: the URL, the first
+/// password). `RUST_LOG` overrides the default filter.
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,sqlx=warn,aws_config=warn,aws_smithy_runtime=warn,hyper=warn,s3s=warn")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+pub fn layers(router: Router) -> Router {
+    router.layer(
+        ServiceBuilder::new()
+            .map_request(drop_unsafe_request_id)
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request<_>| {
+                        let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str());
+                        let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                        tracing::info_span!("request", method = %req.method(), route, request_id = id)
+                    })
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+    )
+}
+
+/// A client's request id is kept only if it is short and plain, so it cannot forge log lines.
+fn drop_unsafe_request_id<B>(mut req: Request<B>) -> Request<B> {
+    let ok = req.headers().get(REQUEST_ID).is_none_or(|v| {
+        v.len() <= 64
+            && v.as_bytes()
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+    });
+    if !ok {
+        req.headers_mut().remove(REQUEST_ID);
+    }
+    req
+}

@@ -1,0 +1,122 @@
+//! The home page: contests taking entries, in voting, and live now.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use hoithi_core::AppState;
+use hoithi_core::i18n::Lang;
+
+use crate::page::{Page, PageLang, render};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/lang/{code}", get(switch_language))
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    page: Page,
+}
+
+async fn home(PageLang(lang): PageLang) -> Response {
+    render(
+        StatusCode::OK,
+        &HomePage {
+            page: Page::new(lang, "home.title"),
+        },
+    )
+}
+
+/// Stores the chosen language in a cookie for a year and goes back to where the visitor was.
+async fn switch_language(Path(code): Path<String>, headers: HeaderMap) -> Response {
+    let lang = Lang::parse(&code).unwrap_or_default();
+    // Only a same-site path is followed back, never an absolute URL from the header.
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or("/")
+        .to_owned();
+    let cookie = format!(
+        "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        lang.code()
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn get(uri: &str, cookie: Option<&str>) -> (StatusCode, String) {
+        let env = hoithi_core::testing::TestEnv::new().await;
+        let mut req = Request::get(uri);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        let res = crate::router()
+            .with_state(env.state())
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = res.status();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_home_page_speaks_vietnamese_by_default_and_links_its_stylesheet() {
+        let (status, html) = get("/", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(r#"<html lang="vi""#), "{html}");
+        assert!(html.contains("Các hội thi"), "{html}");
+        assert!(html.contains("/static/css/site.css"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn the_language_cookie_switches_the_page_to_english() {
+        let (_, html) = get("/", Some("theme=x; lang=en")).await;
+        assert!(html.contains(r#"<html lang="en""#), "{html}");
+        assert!(html.contains("Contests"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_path_gets_a_vietnamese_404_page() {
+        let (status, html) = get("/khong-co", None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(html.contains("Không tìm thấy"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn switching_language_never_redirects_off_site() {
+        let env = hoithi_core::testing::TestEnv::new().await;
+        let req = Request::get("/lang/en")
+            .header(header::REFERER, "https://evil.example//attacker.example/x")
+            .body(Body::empty())
+            .unwrap();
+        let res = crate::router()
+            .with_state(env.state())
+            .oneshot(req)
+            .await
+            .unwrap();
+        assert_eq!(res.headers()[header::LOCATION], "/");
+        assert!(
+            res.headers()[header::SET_COOKIE]
+                .to_str()
+                .unwrap()
+                .starts_with("lang=en;")
+        );
+    }
+}

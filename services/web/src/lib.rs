@@ -1,0 +1,16 @@
+//! hoithi-web: the pages people use and the JSON API for programs. One module per feature,
+//! each with its own `router()`; `router` here merges them.
+
+mod assets;
+mod home;
+pub mod page;
+
+use axum::Router;
+use hoithi_core::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(home::router())
+        .merge(assets::router())
+        .fallback(page::not_found)
+}

@@ -1,0 +1,197 @@
+//! Helpers for end-to-end tests: start the real `hoithi` binary, read the URL it prints,
+//! poll its readiness (never sleep for a fixed time), and stop it.
+
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the helpers"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use hoithi_core::testing::TestEnv;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_hoithi");
+
+/// A `hoithi` command with a clean environment: nothing of the developer's own settings leaks in.
+pub fn hoithi(data: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("HOITHI_") || key.starts_with("S3_") || key == "DATABASE_URL" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("HOITHI_DATA", data)
+        .env("HOITHI_LISTEN", "127.0.0.1:0")
+        .env(
+            "RUST_LOG",
+            std::env::var("TEST_HOITHI_LOG").unwrap_or_else(|_| "warn".into()),
+        );
+    cmd
+}
+
+/// Settings that point hoithi at the harness's PostgreSQL database and S3 bucket.
+pub fn configured(cmd: &mut Command, env: &TestEnv) {
+    cmd.env("DATABASE_URL", &env.database_url)
+        .env("S3_ENDPOINT", &env.s3.endpoint)
+        .env("S3_BUCKET", &env.s3.bucket)
+        .env("S3_ACCESS_KEY_ID", &env.s3.access_key_id)
+        .env("S3_SECRET_ACCESS_KEY", &env.s3.secret_access_key)
+        .env("S3_REGION", &env.s3.region);
+}
+
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    /// Lines the server printed on stdout, in order.
+    pub stdout: mpsc::Receiver<String>,
+    pub printed: Vec<String>,
+}
+
+impl Server {
+    /// Starts `cmd serve` and waits until it prints its URL and `/readyz` answers 200.
+    pub async fn start(mut cmd: Command) -> Self {
+        cmd.arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("start hoithi");
+        let out = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut printed = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let url = loop {
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => {
+                    let url = line
+                        .split_once("listening on ")
+                        .map(|(_, u)| u.trim().to_owned());
+                    printed.push(line);
+                    if let Some(url) = url {
+                        break url;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!(
+                        "hoithi exited before printing its URL: {:?}; printed {printed:?}",
+                        child.wait()
+                    )
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "hoithi printed no URL within 120 s: {printed:?}"
+            );
+        };
+        let server = Self {
+            child,
+            url,
+            stdout: rx,
+            printed,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    pub async fn wait_ready(&self) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(res) = client.get(format!("{}/readyz", self.url)).send().await
+                && res.status() == 200
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}/readyz was not 200 within 60 s",
+                self.url
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32)
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let _ = kill(self.pid(), Signal::SIGTERM);
+        wait_with_timeout(&mut self.child, Duration::from_secs(60))
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill(mut self) {
+        let _ = kill(self.pid(), Signal::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn wait_with_timeout(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for hoithi") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hoithi did not exit within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs a command to its end with a time limit; returns (status, stdout, stderr).
+pub fn run(
+    mut cmd: Command,
+    timeout: Duration,
+) -> (std::process::ExitStatus, String, String, Duration) {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start hoithi");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut s);
+        s
+    });
+    let status = wait_with_timeout(&mut child, timeout);
+    let elapsed = started.elapsed();
+    (
+        status,
+        out_reader.join().expect("stdout reader"),
+        err_reader.join().expect("stderr reader"),
+        elapsed,
+    )
+}

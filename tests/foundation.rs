@@ -1,0 +1,338 @@
+//! The foundation, end to end with the real binary: zero-configuration start on the embedded
+//! PostgreSQL and S3, restarts (clean and after SIGKILL), configured mode, start-up errors,
+//! admin commands next to a running server, health and request ids.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{BIN, Server, configured, hoithi, run};
+use hoithi_core::testing::TestEnv;
+
+fn create_user(data: &std::path::Path, email: &str) -> (std::process::ExitStatus, String, String) {
+    let mut cmd = hoithi(data);
+    cmd.args([
+        "admin",
+        "create-user",
+        "--email",
+        email,
+        "--password",
+        "mật-khẩu-dài",
+        "--name",
+        "Nguyễn Văn An",
+    ]);
+    let (status, out, err, _) = run(cmd, Duration::from_secs(120));
+    (status, out, err)
+}
+
+fn last_line(text: &str) -> &str {
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+}
+
+#[tokio::test]
+async fn zero_config_starts_keeps_its_data_across_restarts_and_survives_sigkill() {
+    let data = tempfile::tempdir().unwrap();
+
+    // First start on an empty folder: embedded PostgreSQL and S3, first administrator.
+    let server = Server::start(hoithi(data.path())).await;
+    assert!(
+        server
+            .printed
+            .iter()
+            .any(|l| l.contains("admin@hoithi.local")),
+        "{:?}",
+        server.printed
+    );
+    assert!(data.path().join("pg/PG_VERSION").exists());
+    assert!(
+        data.path().join("objects/hoithi").is_dir(),
+        "the bucket is a folder of the object store"
+    );
+
+    // An admin command works on the same cluster while serve runs.
+    let (status, out, err) = create_user(data.path(), "an@example.vn");
+    assert!(status.success(), "{out}{err}");
+    let body = reqwest::get(format!("{}/readyz", server.url))
+        .await
+        .unwrap();
+    assert_eq!(
+        body.status(),
+        200,
+        "the server still works after the admin command"
+    );
+
+    // A clean stop stops the private PostgreSQL too.
+    let status = server.stop();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        !data.path().join("pg/postmaster.pid").exists(),
+        "PostgreSQL was stopped with hoithi"
+    );
+
+    // Second start: same data, no new administrator.
+    let server = Server::start(hoithi(data.path())).await;
+    assert!(
+        !server
+            .printed
+            .iter()
+            .any(|l| l.contains("one-time password")),
+        "{:?}",
+        server.printed
+    );
+    let (status, _, err) = create_user(data.path(), "an@example.vn");
+    assert!(!status.success());
+    assert!(
+        last_line(&err).contains("already exists"),
+        "the user of the first run is still there: {err}"
+    );
+
+    // SIGKILL: no clean-up at all. The next start must still come up on the same data.
+    server.kill();
+    let server = Server::start(hoithi(data.path())).await;
+    let (status, _, err) = create_user(data.path(), "an@example.vn");
+    assert!(
+        last_line(&err).contains("already exists") && !status.success(),
+        "{err}"
+    );
+
+    // Kill PostgreSQL too, leaving a stale postmaster.pid behind: still a clean start.
+    let pid_file = std::fs::read_to_string(data.path().join("pg/postmaster.pid")).unwrap();
+    let pg_pid: i32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+    server.kill();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pg_pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert!(
+        data.path().join("pg/postmaster.pid").exists(),
+        "the stale pid file is left behind"
+    );
+    let server = Server::start(hoithi(data.path())).await;
+    let (status, _, err) = create_user(data.path(), "an@example.vn");
+    assert!(
+        last_line(&err).contains("already exists") && !status.success(),
+        "{err}"
+    );
+    assert!(server.stop().success());
+}
+
+#[tokio::test]
+async fn configured_mode_uses_the_given_postgresql_and_s3_and_starts_neither() {
+    let env = TestEnv::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = hoithi(data.path());
+    configured(&mut cmd, &env);
+    let server = Server::start(cmd).await;
+
+    let admins: i64 = sqlx::query_scalar("select count(*) from app_user where role = 'admin'")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        admins, 1,
+        "the first administrator went into the configured database"
+    );
+    let listed = env
+        .storage
+        .client
+        .list_objects_v2()
+        .bucket(&env.s3.bucket)
+        .send()
+        .await;
+    assert!(listed.is_ok(), "the configured bucket is used");
+    assert!(!data.path().join("pg").exists(), "no embedded PostgreSQL");
+    assert!(!data.path().join("objects").exists(), "no embedded S3");
+    assert!(server.stop().success());
+}
+
+#[tokio::test]
+async fn readiness_reports_a_store_that_stops_answering() {
+    let env = TestEnv::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = hoithi(data.path());
+    configured(&mut cmd, &env);
+    let server = Server::start(cmd).await;
+    assert_eq!(
+        reqwest::get(format!("{}/healthz", server.url))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // Remove the bucket under the running server: /readyz turns 503 and says why.
+    env.storage
+        .client
+        .delete_bucket()
+        .bucket(&env.s3.bucket)
+        .send()
+        .await
+        .unwrap();
+    let res = reqwest::get(format!("{}/readyz", server.url))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["checks"]["database"]["ok"], true);
+    assert_eq!(body["checks"]["storage"]["ok"], false);
+    assert!(
+        body["checks"]["storage"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("NoSuchBucket"),
+        "{body}"
+    );
+    assert!(server.stop().success());
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_keeps_a_plain_one_from_the_client() {
+    let env = TestEnv::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = hoithi(data.path());
+    configured(&mut cmd, &env);
+    let server = Server::start(cmd).await;
+    let client = reqwest::Client::new();
+
+    let res = client.get(format!("{}/", server.url)).send().await.unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 36, "a UUID is made: {id}");
+    assert!(res.text().await.unwrap().contains("Hội Thi"));
+
+    let res = client
+        .get(format!("{}/healthz", server.url))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "abc-123");
+
+    let forged = "x\" injected=\"1";
+    let res = client
+        .get(format!("{}/healthz", server.url))
+        .header("x-request-id", forged)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        res.headers()["x-request-id"],
+        forged,
+        "an unsafe id is replaced"
+    );
+    assert!(server.stop().success());
+}
+
+/// Runs `serve` expecting it to fail; returns its last stderr line and how long it took.
+fn failing_start(cmd: Command) -> (String, Duration) {
+    let mut cmd = cmd;
+    cmd.arg("serve");
+    let (status, _, err, elapsed) = run(cmd, Duration::from_secs(60));
+    assert!(!status.success(), "hoithi should have failed: {err}");
+    assert!(
+        elapsed < Duration::from_secs(30),
+        "failing took {elapsed:?}"
+    );
+    let line = last_line(&err).to_owned();
+    assert!(line.starts_with("hoithi: error: "), "{err}");
+    (line, elapsed)
+}
+
+#[tokio::test]
+async fn an_unreachable_database_url_fails_fast_with_what_to_check() {
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = hoithi(data.path());
+    cmd.env("DATABASE_URL", "postgres://hoithi:x@127.0.0.1:9/hoithi");
+    let (line, _) = failing_start(cmd);
+    assert!(
+        line.contains("cannot reach PostgreSQL") && line.contains("DATABASE_URL"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_s3_secret_fails_with_which_setting_to_fix() {
+    let env = TestEnv::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = hoithi(data.path());
+    configured(&mut cmd, &env);
+    cmd.env("S3_SECRET_ACCESS_KEY", "wrong-secret");
+    let (line, _) = failing_start(cmd);
+    assert!(
+        line.contains("refused the credentials") && line.contains("S3_SECRET_ACCESS_KEY"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn a_port_in_use_fails_with_the_address_and_the_setting() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = hoithi(data.path());
+    cmd.env("HOITHI_LISTEN", &addr);
+    let (line, _) = failing_start(cmd);
+    assert!(
+        line.contains(&addr) && line.contains("HOITHI_LISTEN"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn missing_postgresql_binaries_fail_with_the_package_to_install() {
+    let data = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let mut cmd = hoithi(data.path());
+    cmd.env("HOITHI_PG_BIN_DIR", empty.path());
+    let (line, _) = failing_start(cmd);
+    assert!(
+        line.contains("apt-get install postgresql") && line.contains("DATABASE_URL"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn an_unwritable_data_folder_fails_with_the_setting_to_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let cmd = hoithi(&file.join("data"));
+    let (line, _) = failing_start(cmd);
+    assert!(
+        line.contains("cannot create the data folder") && line.contains("HOITHI_DATA"),
+        "{line}"
+    );
+}
+
+#[test]
+fn unknown_roles_and_bad_admin_input_are_refused_with_one_line() {
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = hoithi(data.path());
+    cmd.args(["serve", "--roles", "web,cache"]);
+    let (status, _, err, _) = run(cmd, Duration::from_secs(30));
+    assert!(!status.success());
+    assert!(last_line(&err).contains("unknown role \"cache\""), "{err}");
+
+    let mut cmd = hoithi(data.path());
+    cmd.args([
+        "admin",
+        "create-user",
+        "--email",
+        "not-an-email",
+        "--password",
+        "longenough",
+        "--name",
+        "A",
+    ]);
+    let (status, _, err, _) = run(cmd, Duration::from_secs(30));
+    assert!(!status.success());
+    assert!(last_line(&err).contains("is not an email address"), "{err}");
+    assert!(
+        !data.path().join("pg").exists(),
+        "bad input is refused before anything starts"
+    );
+    let _ = BIN;
+}
