@@ -2,11 +2,16 @@
 //! storage, the embedded services of a zero-configuration install, and the message catalogs.
 
 pub mod account;
+pub mod api_error;
+pub mod auth;
 pub mod config;
+pub mod contest;
 pub mod db;
 pub mod domain;
 pub mod embedded;
 pub mod i18n;
+pub mod job;
+pub mod media;
 pub mod password;
 pub mod state;
 pub mod storage;

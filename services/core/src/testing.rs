@@ -242,3 +242,59 @@ mod tests {
         assert_eq!(replace_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }
+
+/// Data that most tests need: users with tokens, a contest open for entries, a draft entry.
+impl TestEnv {
+    /// A verified user of `role` and a bearer token for it.
+    pub async fn user(&self, role: crate::domain::Role) -> (i64, String) {
+        let email = format!(
+            "{}-{}@example.vn",
+            role.as_str(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let id = crate::account::create_user(
+            &self.db,
+            crate::account::NewUser {
+                email: crate::domain::Email::parse(&email).expect("email"),
+                password: crate::domain::Password::parse("mật-khẩu-thử").expect("password"),
+                name: crate::domain::DisplayName::parse("Người Thử").expect("name"),
+                role,
+                unit_slug: None,
+                email_verified: true,
+            },
+        )
+        .await
+        .expect("create user");
+        let token = crate::auth::issue_token(&self.db, id)
+            .await
+            .expect("issue token");
+        (id, token)
+    }
+
+    /// A contest whose submission phase opened an hour ago and closes in a week.
+    pub async fn open_contest(&self, kinds: &[&str]) -> i64 {
+        let now = chrono::Utc::now();
+        let slug = format!("thi-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        crate::contest::create_contest(
+            &self.db,
+            &crate::contest::NewContest {
+                slug: &slug,
+                title: "Hội thi thử",
+                unit_id: None,
+                kinds,
+                submission_opens_at: now - chrono::Duration::hours(1),
+                submission_closes_at: now + chrono::Duration::days(7),
+                created_by: None,
+            },
+        )
+        .await
+        .expect("create contest")
+    }
+
+    /// A draft entry of `author_id` in `contest_id`.
+    pub async fn draft_entry(&self, contest_id: i64, author_id: i64) -> uuid::Uuid {
+        crate::contest::create_draft_entry(&self.db, contest_id, author_id, "Bài dự thi", "Mô tả")
+            .await
+            .expect("create draft entry")
+    }
+}

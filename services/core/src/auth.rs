@@ -1,0 +1,112 @@
+//! Who is calling: bearer tokens of API clients (stored as hashes) and the `CurrentUser`
+//! extractor. Pages add cookie sessions on top of the same extractor.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::PgExecutor;
+
+use crate::AppState;
+use crate::api_error::ApiError;
+use crate::domain::Role;
+
+/// How long a bearer token lives.
+pub const TOKEN_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CurrentUser {
+    pub app_user_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    pub email_verified_at: Option<DateTime<Utc>>,
+}
+
+impl CurrentUser {
+    pub fn is_verified(&self) -> bool {
+        self.email_verified_at.is_some()
+    }
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Makes a new bearer token for `user_id`; only its hash is stored.
+pub async fn issue_token(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<String> {
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    sqlx::query(
+        "insert into api_token (token_hash, app_user_id, expires_at)
+         values ($1, $2, now() + make_interval(days => $3))",
+    )
+    .bind(token_hash(&token))
+    .bind(user_id)
+    .bind(TOKEN_DAYS as i32)
+    .execute(db)
+    .await?;
+    Ok(token)
+}
+
+/// The user behind a live token.
+pub async fn user_for_token(
+    db: impl PgExecutor<'_>,
+    token: &str,
+) -> sqlx::Result<Option<CurrentUser>> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    sqlx::query_as(
+        "with t as (
+             update api_token set last_used_at = now()
+             where token_hash = $1 and expires_at > now()
+             returning app_user_id
+         )
+         select u.app_user_id, u.email::text as email, u.display_name, u.role, u.unit_id, u.email_verified_at
+         from app_user u join t using (app_user_id)",
+    )
+    .bind(token_hash(token))
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn user_by_id(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<CurrentUser>> {
+    sqlx::query_as(
+        "select app_user_id, email::text as email, display_name, role, unit_id, email_verified_at
+         from app_user where app_user_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(user) = parts.extensions.get::<CurrentUser>() {
+            return Ok(user.clone());
+        }
+        let token = bearer(parts).ok_or_else(ApiError::unauthenticated)?;
+        let user = user_for_token(&state.db, token)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        parts.extensions.insert(user.clone());
+        Ok(user)
+    }
+}

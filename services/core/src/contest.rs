@@ -1,0 +1,134 @@
+//! Contests and entries as every role sees them: the rules an upload, a job or a page checks.
+//! The organizer's forms and the phase logic live in the web crate.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Contest {
+    pub contest_id: i64,
+    pub slug: String,
+    pub title: String,
+    pub unit_id: Option<i64>,
+    pub kinds: Vec<String>,
+    pub submission_opens_at: DateTime<Utc>,
+    pub submission_closes_at: DateTime<Utc>,
+    pub max_photo_bytes: i64,
+    pub max_video_bytes: i64,
+    pub max_video_seconds: i32,
+    pub max_entries_per_member: i32,
+    pub requires_moderation: bool,
+    pub blind_judging: bool,
+}
+
+impl Contest {
+    pub fn submission_open_at(&self, now: DateTime<Utc>) -> bool {
+        self.submission_opens_at <= now && now < self.submission_closes_at
+    }
+
+    pub fn allows(&self, kind: &str) -> bool {
+        self.kinds.iter().any(|k| k == kind)
+    }
+}
+
+const CONTEST_COLUMNS: &str = "contest_id, slug, title, unit_id, kinds, submission_opens_at, submission_closes_at,
+    max_photo_bytes, max_video_bytes, max_video_seconds, max_entries_per_member, requires_moderation, blind_judging";
+
+pub async fn contest_by_id(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Contest>> {
+    sqlx::query_as(&format!(
+        "select {CONTEST_COLUMNS} from contest where contest_id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn contest_by_slug(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<Option<Contest>> {
+    sqlx::query_as(&format!(
+        "select {CONTEST_COLUMNS} from contest where slug = $1"
+    ))
+    .bind(slug)
+    .fetch_optional(db)
+    .await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, sqlx::Type)]
+#[sqlx(type_name = "entry_status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum EntryStatus {
+    Draft,
+    Uploading,
+    Processing,
+    PendingReview,
+    Approved,
+    Rejected,
+    Withdrawn,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Entry {
+    pub entry_id: Uuid,
+    pub contest_id: i64,
+    pub author_id: i64,
+    pub title: String,
+    pub description: String,
+    pub status: EntryStatus,
+    pub reason: Option<String>,
+}
+
+pub async fn entry_by_id(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Entry>> {
+    sqlx::query_as(
+        "select entry_id, contest_id, author_id, title, description, status, reason from entry where entry_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// A contest as fixtures and the organizer's form create it: the required fields; the rest
+/// take the schema's defaults.
+pub struct NewContest<'a> {
+    pub slug: &'a str,
+    pub title: &'a str,
+    pub unit_id: Option<i64>,
+    pub kinds: &'a [&'a str],
+    pub submission_opens_at: DateTime<Utc>,
+    pub submission_closes_at: DateTime<Utc>,
+    pub created_by: Option<i64>,
+}
+
+pub async fn create_contest(db: impl PgExecutor<'_>, c: &NewContest<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into contest (slug, title, unit_id, kinds, submission_opens_at, submission_closes_at, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7) returning contest_id",
+    )
+    .bind(c.slug)
+    .bind(c.title)
+    .bind(c.unit_id)
+    .bind(c.kinds.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>())
+    .bind(c.submission_opens_at)
+    .bind(c.submission_closes_at)
+    .bind(c.created_by)
+    .fetch_one(db)
+    .await
+}
+
+/// A draft entry: saved before any upload, so a failed upload never loses what was typed.
+pub async fn create_draft_entry(
+    db: impl PgExecutor<'_>,
+    contest_id: i64,
+    author_id: i64,
+    title: &str,
+    description: &str,
+) -> sqlx::Result<Uuid> {
+    sqlx::query_scalar(
+        "insert into entry (contest_id, author_id, title, description) values ($1, $2, $3, $4) returning entry_id",
+    )
+    .bind(contest_id)
+    .bind(author_id)
+    .bind(title)
+    .bind(description)
+    .fetch_one(db)
+    .await
+}

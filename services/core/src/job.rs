@@ -1,0 +1,44 @@
+//! Enqueueing background jobs. The worker leases them (`FOR UPDATE SKIP LOCKED`); a
+//! `NOTIFY job_queued` wakes idle workers at commit.
+
+use sqlx::PgExecutor;
+
+pub const CHANNEL: &str = "job_queued";
+
+/// Media processing of one uploaded file. Payload: `{"media_asset_id": "…"}`.
+pub const KIND_PROCESS_MEDIA: &str = "process-media";
+
+/// Queues a job unless one with the same `dedupe_key` exists; returns the job's id either way.
+/// Call it inside the transaction that makes the work necessary.
+pub async fn enqueue(
+    db: impl PgExecutor<'_> + Copy,
+    kind: &str,
+    payload: &serde_json::Value,
+    dedupe_key: Option<&str>,
+) -> sqlx::Result<i64> {
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "insert into job (kind, payload, dedupe_key) values ($1, $2, $3)
+         on conflict (dedupe_key) do nothing returning job_id",
+    )
+    .bind(kind)
+    .bind(payload)
+    .bind(dedupe_key)
+    .fetch_optional(db)
+    .await?;
+    match inserted {
+        Some(id) => {
+            sqlx::query("select pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(kind)
+                .execute(db)
+                .await?;
+            Ok(id)
+        }
+        None => {
+            sqlx::query_scalar("select job_id from job where dedupe_key = $1")
+                .bind(dedupe_key)
+                .fetch_one(db)
+                .await
+        }
+    }
+}
