@@ -336,3 +336,51 @@ fn unknown_roles_and_bad_admin_input_are_refused_with_one_line() {
     );
     let _ = BIN;
 }
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id_and_the_matched_route() {
+    let env = TestEnv::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("hoithi.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut cmd = hoithi(data.path());
+    configured(&mut cmd, &env);
+    cmd.env("HOITHI_LOG_FORMAT", "json").env("RUST_LOG", "info");
+    let server = Server::start_with_stderr(cmd, log.into()).await;
+    let res = reqwest::Client::new()
+        .get(format!("{}/lang/en", server.url))
+        .header("x-request-id", "req-json-1")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection());
+    assert!(server.stop().success());
+
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let request = lines
+        .iter()
+        .find(|l| l["span"]["request_id"] == "req-json-1")
+        .unwrap_or_else(|| panic!("no log line of the request: {text}"));
+    assert_eq!(
+        request["span"]["route"], "/lang/{code}",
+        "the route, not the raw path: {request}"
+    );
+}
+
+#[tokio::test]
+async fn migrate_applies_migrations_on_the_embedded_cluster_and_exits() {
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = hoithi(data.path());
+    cmd.arg("migrate");
+    let (status, out, err, _) = run(cmd, Duration::from_secs(120));
+    assert!(status.success(), "{err}");
+    assert!(out.contains("migrations applied"), "{out}");
+    assert!(
+        !data.path().join("pg/postmaster.pid").exists(),
+        "the cluster it started is stopped again"
+    );
+}

@@ -55,10 +55,13 @@ pub struct Server {
 
 impl Server {
     /// Starts `cmd serve` and waits until it prints its URL and `/readyz` answers 200.
-    pub async fn start(mut cmd: Command) -> Self {
-        cmd.arg("serve")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+    pub async fn start(cmd: Command) -> Self {
+        Self::start_with_stderr(cmd, Stdio::inherit()).await
+    }
+
+    /// Like `start`, with the server's log (stderr) sent to `stderr`.
+    pub async fn start_with_stderr(mut cmd: Command, stderr: Stdio) -> Self {
+        cmd.arg("serve").stdout(Stdio::piped()).stderr(stderr);
         let mut child = cmd.spawn().expect("start hoithi");
         let out = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
