@@ -384,3 +384,54 @@ async fn migrate_applies_migrations_on_the_embedded_cluster_and_exits() {
         "the cluster it started is stopped again"
     );
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_matched_route_and_show_the_job_queue() {
+    let env = TestEnv::new().await;
+    hoithi_core::job::enqueue(
+        &env.db,
+        "process-media",
+        &serde_json::json!({}),
+        Some("metrics-test"),
+    )
+    .await
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = hoithi(data.path());
+    configured(&mut cmd, &env);
+    // No worker role: the queued job stays queued while we look at it.
+    cmd.args(["--roles", "web,upload"]);
+    let server = Server::start(cmd).await;
+    for _ in 0..3 {
+        reqwest::get(format!("{}/lang/vi", server.url))
+            .await
+            .unwrap();
+    }
+    reqwest::get(format!("{}/no/such/page/123", server.url))
+        .await
+        .unwrap();
+    let res = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"hoithi_http_requests_total{method="GET",route="/lang/{code}",status="303"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="unmatched",status="404""#),
+        "unmatched paths share one label: {text}"
+    );
+    assert!(
+        !text.contains("/no/such/page"),
+        "raw paths never become labels"
+    );
+    assert!(
+        text.contains(r#"hoithi_jobs_queued{kind="process-media"} 1"#),
+        "{text}"
+    );
+    assert!(server.stop().success());
+}

@@ -60,8 +60,21 @@ impl Server {
     }
 
     /// Like `start`, with the server's log (stderr) sent to `stderr`.
-    pub async fn start_with_stderr(mut cmd: Command, stderr: Stdio) -> Self {
-        cmd.arg("serve").stdout(Stdio::piped()).stderr(stderr);
+    pub async fn start_with_stderr(cmd: Command, stderr: Stdio) -> Self {
+        // `serve` goes before any `--roles` the caller added.
+        let args: Vec<_> = cmd.get_args().map(ToOwned::to_owned).collect();
+        let mut fresh = Command::new(cmd.get_program());
+        for (key, value) in cmd.get_envs() {
+            match value {
+                Some(v) => fresh.env(key, v),
+                None => fresh.env_remove(key),
+            };
+        }
+        let mut cmd = fresh;
+        cmd.arg("serve")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(stderr);
         let mut child = cmd.spawn().expect("start hoithi");
         let out = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();

@@ -12,6 +12,7 @@ pub mod embedded;
 pub mod i18n;
 pub mod job;
 pub mod media;
+pub mod metrics;
 pub mod password;
 pub mod state;
 pub mod storage;

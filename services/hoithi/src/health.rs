@@ -1,4 +1,5 @@
-//! `/healthz` (the process runs) and `/readyz` (PostgreSQL and the object store answer).
+//! `/healthz` (the process runs), `/readyz` (PostgreSQL and the object store answer) and
+//! `/metrics` (Prometheus).
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
 }
 
 async fn healthz() -> &'static str {
@@ -58,4 +60,26 @@ async fn readyz(State(state): State<AppState>) -> Response {
         )
             .into_response()
     }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    // Queue gauges come from the database; a slow database must not hang the scrape.
+    match tokio::time::timeout(
+        CHECK_TIMEOUT,
+        hoithi_core::metrics::refresh_queue(&state.db),
+    )
+    .await
+    {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!(error = %err, "metrics: reading the job queue failed"),
+        Err(_) => tracing::warn!("metrics: reading the job queue timed out"),
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        hoithi_core::metrics::encode(),
+    )
+        .into_response()
 }

@@ -30,7 +30,7 @@ pub fn init(format: LogFormat) {
 }
 
 pub fn layers(router: Router) -> Router {
-    router.layer(
+    router.layer(axum::middleware::from_fn(record_metrics)).layer(
         ServiceBuilder::new()
             .map_request(drop_unsafe_request_id)
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -59,4 +59,37 @@ fn drop_unsafe_request_id<B>(mut req: Request<B>) -> Request<B> {
         req.headers_mut().remove(REQUEST_ID);
     }
     req
+}
+
+/// Counts each request by method, matched route and status, and times it by route. Unmatched
+/// paths share one label so a scanner cannot blow up the number of series.
+async fn record_metrics(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
+    let method = req.method().as_str().to_owned();
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    let metrics = &*hoithi_core::metrics::METRICS;
+    metrics
+        .http_seconds
+        .get_or_create(&hoithi_core::metrics::RouteLabels {
+            method: method.clone(),
+            route: route.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    metrics
+        .http_requests
+        .get_or_create(&hoithi_core::metrics::HttpLabels {
+            method,
+            route,
+            status: res.status().as_u16(),
+        })
+        .inc();
+    res
 }

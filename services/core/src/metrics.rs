@@ -1,0 +1,222 @@
+//! Process metrics in the Prometheus/OpenMetrics text format, served at `/metrics`. Every role
+//! records into the one registry here; queue figures are read from PostgreSQL at scrape time.
+//! The names and meanings are listed in docs/operations.md.
+
+use std::sync::LazyLock;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub method: String,
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    pub kind: String,
+    pub outcome: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: Family<HttpLabels, Counter>,
+    pub http_seconds: Family<RouteLabels, Histogram>,
+    pub upload_bytes: Counter,
+    pub uploads_active: Gauge,
+    pub jobs_queued: Family<KindLabels, Gauge>,
+    pub jobs_running: Family<KindLabels, Gauge>,
+    pub jobs_oldest_queued_seconds: Family<KindLabels, Gauge<f64, AtomicU64>>,
+    pub jobs_dead: Family<KindLabels, Gauge>,
+    pub jobs_finished: Family<JobLabels, Counter>,
+    pub transcode_seconds: Family<KindLabels, Histogram>,
+    pub votes: Family<OutcomeLabels, Counter>,
+    pub sse_clients: Gauge,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ])
+}
+
+fn transcode_histogram() -> Histogram {
+    Histogram::new([1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0])
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let mut registry = Registry::with_prefix("hoithi");
+        let m = Self {
+            http_requests: Family::default(),
+            http_seconds: Family::new_with_constructor(latency_histogram),
+            upload_bytes: Counter::default(),
+            uploads_active: Gauge::default(),
+            jobs_queued: Family::default(),
+            jobs_running: Family::default(),
+            jobs_oldest_queued_seconds: Family::default(),
+            jobs_dead: Family::default(),
+            jobs_finished: Family::default(),
+            transcode_seconds: Family::new_with_constructor(transcode_histogram),
+            votes: Family::default(),
+            sse_clients: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, matched route and status",
+            m.http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            m.http_seconds.clone(),
+        );
+        registry.register(
+            "upload_bytes",
+            "Bytes received by the upload service",
+            m.upload_bytes.clone(),
+        );
+        registry.register(
+            "uploads_active",
+            "Upload requests (PATCH) in progress",
+            m.uploads_active.clone(),
+        );
+        registry.register(
+            "jobs_queued",
+            "Jobs waiting to run, by kind",
+            m.jobs_queued.clone(),
+        );
+        registry.register(
+            "jobs_running",
+            "Jobs leased by a worker, by kind",
+            m.jobs_running.clone(),
+        );
+        registry.register(
+            "jobs_oldest_queued_age_seconds",
+            "Age of the oldest job waiting to run, by kind",
+            m.jobs_oldest_queued_seconds.clone(),
+        );
+        registry.register(
+            "jobs_dead",
+            "Jobs that failed every attempt, by kind",
+            m.jobs_dead.clone(),
+        );
+        registry.register(
+            "jobs_finished",
+            "Jobs finished by this process, by kind and outcome",
+            m.jobs_finished.clone(),
+        );
+        registry.register(
+            "transcode_duration_seconds",
+            "Wall time of media processing, by kind",
+            m.transcode_seconds.clone(),
+        );
+        registry.register(
+            "votes",
+            "Votes answered, by outcome (counted, duplicate, rejected, overload)",
+            m.votes.clone(),
+        );
+        registry.register(
+            "sse_clients",
+            "Open live-update (SSE) connections",
+            m.sse_clients.clone(),
+        );
+        Self { registry, ..m }
+    }
+}
+
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+/// Reads the job queue's figures from the database into the gauges.
+pub async fn refresh_queue(db: &sqlx::PgPool) -> sqlx::Result<()> {
+    let rows: Vec<(String, String, i64, Option<f64>)> = sqlx::query_as(
+        "select kind, status, count(*),
+                extract(epoch from now() - min(run_at))::float8
+         from job where status in ('queued', 'running', 'dead') group by kind, status",
+    )
+    .fetch_all(db)
+    .await?;
+    let m = &*METRICS;
+    m.jobs_queued.clear();
+    m.jobs_running.clear();
+    m.jobs_dead.clear();
+    m.jobs_oldest_queued_seconds.clear();
+    for (kind, status, count, oldest) in rows {
+        let labels = KindLabels { kind };
+        match status.as_str() {
+            "queued" => {
+                m.jobs_queued.get_or_create(&labels).set(count);
+                m.jobs_oldest_queued_seconds
+                    .get_or_create(&labels)
+                    .set(oldest.unwrap_or(0.0).max(0.0));
+            }
+            "running" => {
+                m.jobs_running.get_or_create(&labels).set(count);
+            }
+            _ => {
+                m.jobs_dead.get_or_create(&labels).set(count);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The registry in the OpenMetrics text format.
+pub fn encode() -> String {
+    let mut out = String::new();
+    if let Err(err) = prometheus_client::encoding::text::encode(&mut out, &METRICS.registry) {
+        tracing::error!(error = %err, "encoding metrics failed");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_values_appear_in_the_text_format() {
+        METRICS
+            .http_requests
+            .get_or_create(&HttpLabels {
+                method: "GET".into(),
+                route: "/x/{id}".into(),
+                status: 200,
+            })
+            .inc();
+        METRICS.upload_bytes.inc_by(1234);
+        let text = encode();
+        assert!(
+            text.contains(
+                r#"hoithi_http_requests_total{method="GET",route="/x/{id}",status="200"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains("hoithi_upload_bytes_total 1234"), "{text}");
+        assert!(text.ends_with("# EOF\n"));
+    }
+}
