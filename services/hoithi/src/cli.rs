@@ -32,6 +32,21 @@ enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Serve the embedded S3 endpoint alone (HOITHI_DATA/objects), for several nodes to share.
+    ServeS3 {
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: std::net::SocketAddr,
+    },
+    /// Write the database and every object into a new folder.
+    Backup {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Replace the database and objects with those of a backup folder.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
     /// Operator tasks.
     Admin {
         #[command(subcommand)]
@@ -84,6 +99,9 @@ pub fn main() -> anyhow::Result<()> {
                 services.stop().await;
                 Ok(())
             }
+            Command::ServeS3 { listen } => crate::ops::serve_s3(config, listen).await,
+            Command::Backup { out } => crate::ops::backup(config, &out).await,
+            Command::Restore { from } => crate::ops::restore(config, &from).await,
             Command::Admin { task } => admin(config, task).await,
         }
     })

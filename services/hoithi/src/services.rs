@@ -19,6 +19,8 @@ const EMBEDDED_DATABASE: &str = "hoithi";
 
 pub struct Services {
     pub db: PgPool,
+    /// The URL `db` was opened with (for pg_dump and pg_restore).
+    pub database_url: String,
     storage: Option<Storage>,
     pg: Option<EmbeddedPostgres>,
     s3: Option<EmbeddedS3>,
@@ -52,6 +54,7 @@ impl Services {
 
         let mut services = Self {
             db: pool,
+            database_url: url,
             storage: None,
             pg,
             s3: None,

@@ -1,0 +1,262 @@
+//! Structural checks of the deployment files: they parse, and what one file names exists in
+//! the others (no Docker engine or cluster runs here, so this is what can be proven offline).
+
+use std::path::{Path, PathBuf};
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn load(path: &str) -> Vec<Yaml> {
+    let text = std::fs::read_to_string(repo().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{path} is not YAML: {e}"))
+}
+
+fn str_of<'a>(y: &'a Yaml, path: &[&str]) -> &'a str {
+    let mut cur = y;
+    for key in path {
+        cur = &cur[*key];
+    }
+    cur.as_str()
+        .unwrap_or_else(|| panic!("{path:?} is not a string in {y:?}"))
+}
+
+fn strings(y: &Yaml) -> Vec<String> {
+    y.as_vec()
+        .map(|v| {
+            v.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn compose_runs_two_http_nodes_and_two_workers_on_shared_postgres_and_minio() {
+    let doc = &load("infra/compose.yaml")[0];
+    let services = &doc["services"];
+    for name in [
+        "postgres",
+        "minio",
+        "minio-init",
+        "migrate",
+        "web",
+        "worker",
+        "nginx",
+    ] {
+        assert!(!services[name].is_badvalue(), "service {name} is missing");
+    }
+    assert_eq!(
+        strings(&services["web"]["command"]),
+        ["serve", "--roles", "web,upload"]
+    );
+    assert_eq!(strings(&services["worker"]["command"]), ["worker"]);
+    assert_eq!(services["web"]["deploy"]["replicas"].as_i64(), Some(2));
+    assert_eq!(services["worker"]["deploy"]["replicas"].as_i64(), Some(2));
+    for name in ["migrate", "web", "worker"] {
+        let env = &services[name]["environment"];
+        for key in [
+            "DATABASE_URL",
+            "S3_ENDPOINT",
+            "S3_BUCKET",
+            "S3_ACCESS_KEY_ID",
+            "S3_SECRET_ACCESS_KEY",
+        ] {
+            assert!(env[key].as_str().is_some(), "{name} lacks {key}");
+        }
+        assert!(
+            str_of(env, &["DATABASE_URL"]).contains("@postgres:5432/"),
+            "{name} uses the compose PostgreSQL"
+        );
+        assert_eq!(str_of(env, &["S3_ENDPOINT"]), "http://minio:9000");
+    }
+    let mounted = strings(&services["nginx"]["volumes"]);
+    let conf = mounted[0]
+        .split(':')
+        .next()
+        .unwrap()
+        .trim_start_matches("./");
+    assert!(
+        repo().join("infra").join(conf).is_file(),
+        "nginx config {conf} exists"
+    );
+}
+
+#[test]
+fn nginx_streams_uploads_and_does_not_buffer_live_updates() {
+    let conf = std::fs::read_to_string(repo().join("infra/nginx/hoithi.conf")).unwrap();
+    let block = |start: &str| {
+        let i = conf
+            .find(start)
+            .unwrap_or_else(|| panic!("no `{start}` block"));
+        conf[i..i + conf[i..].find('}').unwrap()].to_owned()
+    };
+    let uploads = block("location /api/v1/uploads");
+    assert!(
+        uploads.contains("proxy_request_buffering off") && uploads.contains("client_max_body_size")
+    );
+    let events = block("location ~ ^/api/v1/contests/[^/]+/events$");
+    assert!(events.contains("proxy_buffering off") && events.contains("proxy_read_timeout 1h"));
+    assert!(block("location /media/").contains("proxy_cache media"));
+}
+
+#[test]
+fn kubernetes_base_resources_exist_and_reference_each_other() {
+    let kustomization = &load("infra/k8s/base/kustomization.yaml")[0];
+    let mut docs = Vec::new();
+    for file in strings(&kustomization["resources"]) {
+        docs.extend(load(&format!("infra/k8s/base/{file}")));
+    }
+    let of_kind = |kind: &str| -> Vec<&Yaml> {
+        docs.iter()
+            .filter(|d| d["kind"].as_str() == Some(kind))
+            .collect()
+    };
+
+    let deployments = of_kind("Deployment");
+    let names: Vec<&str> = deployments
+        .iter()
+        .map(|d| str_of(d, &["metadata", "name"]))
+        .collect();
+    assert_eq!(names, ["hoithi-web", "hoithi-worker"]);
+    for d in &deployments {
+        let labels = &d["spec"]["template"]["metadata"]["labels"];
+        assert_eq!(
+            d["spec"]["selector"]["matchLabels"], *labels,
+            "selector matches the pod labels"
+        );
+        let c = &d["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(str_of(c, &["readinessProbe", "httpGet", "path"]), "/readyz");
+        assert_eq!(str_of(c, &["livenessProbe", "httpGet", "path"]), "/healthz");
+        assert!(
+            c["resources"]["requests"]["cpu"].as_str().is_some(),
+            "cpu request"
+        );
+        assert!(
+            c["resources"]["limits"]["memory"].as_str().is_some(),
+            "memory limit"
+        );
+        assert!(
+            d["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+                .as_i64()
+                .unwrap()
+                >= 30
+        );
+        let env_from: Vec<&str> = c["envFrom"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["configMapRef"]["name"]
+                    .as_str()
+                    .or(e["secretRef"]["name"].as_str())
+                    .unwrap()
+            })
+            .collect();
+        assert!(env_from.contains(&"hoithi-config") && env_from.contains(&"hoithi-secrets"));
+    }
+    assert_eq!(
+        strings(&deployments[0]["spec"]["template"]["spec"]["containers"][0]["args"]),
+        ["serve", "--roles", "web,upload"]
+    );
+    assert_eq!(
+        strings(&deployments[1]["spec"]["template"]["spec"]["containers"][0]["args"]),
+        ["worker"]
+    );
+
+    for hpa in of_kind("HorizontalPodAutoscaler") {
+        let target = str_of(hpa, &["spec", "scaleTargetRef", "name"]);
+        assert!(names.contains(&target), "HPA targets {target}");
+    }
+    // Workers scale on the queue depth that /metrics exports under that name.
+    let worker_hpa = of_kind("HorizontalPodAutoscaler")
+        .into_iter()
+        .find(|h| str_of(h, &["metadata", "name"]) == "hoithi-worker")
+        .expect("an HPA for workers");
+    let metric = str_of(
+        &worker_hpa["spec"]["metrics"][0],
+        &["external", "metric", "name"],
+    );
+    assert_eq!(metric, "hoithi_jobs_queued");
+    let labels = hoithi_core::metrics::KindLabels {
+        kind: "process-media".into(),
+    };
+    hoithi_core::metrics::METRICS
+        .jobs_queued
+        .get_or_create(&labels)
+        .set(4);
+    let exported = hoithi_core::metrics::encode();
+    assert!(
+        exported.contains(r#"hoithi_jobs_queued{kind="process-media"} 4"#),
+        "{exported}"
+    );
+    assert!(
+        exported.contains("# TYPE hoithi_jobs_queued gauge"),
+        "{exported}"
+    );
+
+    for pdb in of_kind("PodDisruptionBudget") {
+        let selector = &pdb["spec"]["selector"]["matchLabels"];
+        assert!(
+            deployments
+                .iter()
+                .any(|d| d["spec"]["template"]["metadata"]["labels"] == *selector),
+            "PDB {} selects a deployment's pods",
+            str_of(pdb, &["metadata", "name"])
+        );
+    }
+    let service = of_kind("Service")[0];
+    assert_eq!(
+        service["spec"]["selector"],
+        deployments[0]["spec"]["template"]["metadata"]["labels"]
+    );
+    let ingress = of_kind("Ingress")[0];
+    let backend = &ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"];
+    assert_eq!(
+        str_of(backend, &["name"]),
+        str_of(service, &["metadata", "name"])
+    );
+    assert_eq!(
+        str_of(
+            &ingress["metadata"]["annotations"],
+            &["nginx.ingress.kubernetes.io/proxy-request-buffering"]
+        ),
+        "off"
+    );
+    assert_eq!(of_kind("Cluster").len(), 1, "a CloudNativePG cluster");
+    assert_eq!(
+        str_of(of_kind("Cluster")[0], &["apiVersion"]),
+        "postgresql.cnpg.io/v1"
+    );
+}
+
+#[test]
+fn the_example_overlay_builds_on_the_base_and_patches_what_exists() {
+    let overlay = &load("infra/k8s/overlays/example/kustomization.yaml")[0];
+    assert_eq!(strings(&overlay["resources"]), ["../../base"]);
+    let base = &load("infra/k8s/base/kustomization.yaml")[0];
+    let mut names = Vec::new();
+    for file in strings(&base["resources"]) {
+        for doc in load(&format!("infra/k8s/base/{file}")) {
+            names.push((
+                str_of(&doc, &["kind"]).to_owned(),
+                str_of(&doc, &["metadata", "name"]).to_owned(),
+            ));
+        }
+    }
+    for patch in overlay["patches"].as_vec().unwrap() {
+        let target = (
+            str_of(patch, &["target", "kind"]).to_owned(),
+            str_of(patch, &["target", "name"]).to_owned(),
+        );
+        assert!(
+            names.contains(&target),
+            "the overlay patches {target:?}, which the base has"
+        );
+    }
+    for r in overlay["replicas"].as_vec().unwrap() {
+        assert!(names.contains(&("Deployment".to_owned(), str_of(r, &["name"]).to_owned())));
+    }
+}
