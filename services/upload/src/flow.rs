@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use axum::body::{Body, BodyDataStream};
 use bytes::BytesMut;
 use futures_util::StreamExt;
 use hoithi_core::AppState;
@@ -123,9 +123,41 @@ pub async fn cleanup(st: &AppState, upload_id: Uuid) {
 /// discarded, as tus requires).
 pub async fn append(
     st: &AppState,
-    mut row: UploadRow,
+    row: UploadRow,
     token: Uuid,
     body: Body,
+    checksum: Option<Checksum>,
+) -> Result<UploadRow, ApiError> {
+    let mut stream = body.into_data_stream();
+    let result = append_stream(st, row, token, &mut stream, checksum).await;
+    if result.is_err() {
+        drain(&mut stream).await;
+    }
+    result
+}
+
+/// Bytes of a refused body read and dropped, so that the client (still sending) reads the
+/// answer instead of a broken pipe; past this the connection is closed.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+pub async fn drain(stream: &mut BodyDataStream) {
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut n = 0;
+        while let Some(Ok(chunk)) = stream.next().await {
+            n += chunk.len();
+            if n > DRAIN_LIMIT {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+async fn append_stream(
+    st: &AppState,
+    mut row: UploadRow,
+    token: Uuid,
+    stream: &mut BodyDataStream,
     checksum: Option<Checksum>,
 ) -> Result<UploadRow, ApiError> {
     let s3 = &st.storage;
@@ -155,7 +187,6 @@ pub async fn append(
     let mut contest = None;
     let mut cut = false;
     let mut last_renew = Instant::now();
-    let mut stream = body.into_data_stream();
 
     loop {
         let mut chunk = match tokio::time::timeout(IDLE, stream.next()).await {

@@ -112,7 +112,9 @@ pub async fn create(
     user: Result<CurrentUser, ApiError>,
     body: Body,
 ) -> Response {
-    let result = create_inner(&st, &headers, user, body).await;
+    let mut body = Some(body);
+    let result = create_inner(&st, &headers, user, &mut body).await;
+    drain_unread(result.is_err(), body).await;
     finish_response(&st, &headers, result)
 }
 
@@ -120,7 +122,7 @@ async fn create_inner(
     st: &AppState,
     headers: &HeaderMap,
     user: Result<CurrentUser, ApiError>,
-    body: Body,
+    body: &mut Option<Body>,
 ) -> Result<Response, ApiError> {
     protocol::check_resumable(headers)?;
     let user = user?;
@@ -284,7 +286,16 @@ async fn create_inner(
     set(&mut resp, "location", &location);
     if with_data {
         let checksum = protocol::parse_checksum(headers)?;
-        let row = run_append(st, upload_id, 0, body, checksum).await?;
+        let declared = protocol::number(headers, "content-length")
+            .map_err(|m| err(400, "content-length-invalid", m))?;
+        if declared.is_some_and(|n| n > length) {
+            return Err(err(
+                413,
+                "upload-length-exceeded",
+                "the request carries more bytes than Upload-Length",
+            ));
+        }
+        let row = run_append(st, upload_id, 0, body.take().unwrap_or_default(), checksum).await?;
         set(&mut resp, "upload-offset", &row.upload_offset.to_string());
         set(&mut resp, "upload-expires", &http_date(row.expires_at));
     } else {
@@ -359,6 +370,7 @@ pub async fn patch(
     user: Result<CurrentUser, ApiError>,
     body: Body,
 ) -> Response {
+    let mut body = Some(body);
     let result = async {
         protocol::check_resumable(&headers)?;
         let user = user?;
@@ -383,6 +395,8 @@ pub async fn patch(
             .map_err(|m| err(400, "upload-offset-invalid", m))?
             .ok_or_else(|| err(400, "upload-offset-missing", "send Upload-Offset"))?;
         let checksum = protocol::parse_checksum(&headers)?;
+        let declared = protocol::number(&headers, "content-length")
+            .map_err(|m| err(400, "content-length-invalid", m))?;
         let row = load(&st, &id, &user).await?;
         if row.status != "active" {
             if offset == row.upload_length {
@@ -398,7 +412,15 @@ pub async fn patch(
         if offset != row.upload_offset {
             return Err(offset_mismatch(row.upload_offset));
         }
-        let row = run_append(&st, row.upload_id, offset, body, checksum).await?;
+        check_fits(&row, declared)?;
+        let row = run_append(
+            &st,
+            row.upload_id,
+            offset,
+            body.take().unwrap_or_default(),
+            checksum,
+        )
+        .await?;
         let mut resp = StatusCode::NO_CONTENT.into_response();
         set(&mut resp, "upload-offset", &row.upload_offset.to_string());
         if row.status == "active" {
@@ -407,7 +429,16 @@ pub async fn patch(
         Ok(resp)
     }
     .await;
+    drain_unread(result.is_err(), body).await;
     finish_response(&st, &headers, result)
+}
+
+/// An error answered before the body was read: read (and drop) a bounded amount of it, so the
+/// client gets the answer rather than a reset connection.
+async fn drain_unread(failed: bool, body: Option<Body>) {
+    if let (true, Some(body)) = (failed, body) {
+        flow::drain(&mut body.into_data_stream()).await;
+    }
 }
 
 fn offset_mismatch(stored: i64) -> ApiError {
@@ -418,6 +449,19 @@ fn offset_mismatch(stored: i64) -> ApiError {
             "Upload-Offset does not match the stored offset {stored}; ask with HEAD and resume from there"
         ),
     )
+}
+
+/// A body announced longer than what is left of `Upload-Length` is refused before it is read.
+fn check_fits(row: &UploadRow, content_length: Option<i64>) -> Result<(), ApiError> {
+    let left = row.upload_length - row.upload_offset;
+    match content_length {
+        Some(n) if n > left => Err(err(
+            413,
+            "upload-length-exceeded",
+            format!("this request carries {n} bytes but only {left} are left of Upload-Length"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Takes the lease and appends in a task of its own: when the client drops the connection the
