@@ -42,3 +42,38 @@ pub async fn enqueue(
         }
     }
 }
+
+/// `enqueue` inside a transaction (`&mut *tx`): a `&mut PgConnection` is not `Copy`, so the
+/// function above cannot take one. Same behaviour, same dedupe rule.
+pub async fn enqueue_tx(
+    conn: &mut sqlx::PgConnection,
+    kind: &str,
+    payload: &serde_json::Value,
+    dedupe_key: Option<&str>,
+) -> sqlx::Result<i64> {
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "insert into job (kind, payload, dedupe_key) values ($1, $2, $3)
+         on conflict (dedupe_key) do nothing returning job_id",
+    )
+    .bind(kind)
+    .bind(payload)
+    .bind(dedupe_key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match inserted {
+        Some(id) => {
+            sqlx::query("select pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(kind)
+                .execute(&mut *conn)
+                .await?;
+            Ok(id)
+        }
+        None => {
+            sqlx::query_scalar("select job_id from job where dedupe_key = $1")
+                .bind(dedupe_key)
+                .fetch_one(&mut *conn)
+                .await
+        }
+    }
+}

@@ -25,7 +25,7 @@ enum Command {
     /// Serve the web app, the upload service and the media worker (by default all three).
     Serve {
         /// Comma-separated roles to run: web, upload, worker.
-        #[arg(long, default_value = "web,upload,worker")]
+        #[arg(long, env = "HOITHI_ROLES", default_value = "web,upload,worker")]
         roles: String,
     },
     /// Run the media worker only.

@@ -139,6 +139,10 @@ impl Application {
             let shutdown = shutdown.clone();
             tokio::spawn(async move { hoithi_worker::run(state, shutdown).await })
         });
+        // Expired tus uploads hold multipart parts and temporary objects until swept.
+        let sweeper = roles
+            .upload
+            .then(|| tokio::spawn(hoithi_upload::run_sweeper(state.clone(), shutdown.clone())));
         let app = app(state.clone(), roles);
         let drain = shutdown.clone();
         let served = axum::serve(
@@ -158,6 +162,9 @@ impl Application {
                 ),
                 Err(err) => tracing::error!(error = %err, "the worker task panicked"),
             }
+        }
+        if let Some(sweeper) = sweeper {
+            let _ = sweeper.await;
         }
         state.db.close().await;
         services.stop().await;

@@ -1,9 +1,34 @@
 //! hoithi-upload: the tus 1.0 endpoint at `/api/v1/uploads`, streaming into S3 multipart
-//! uploads. The protocol itself arrives with the upload issue; the role is wired now.
+//! uploads, with its state in PostgreSQL so that a resume works after a restart and on any node.
+
+mod digest;
+mod flow;
+mod http;
+pub mod protocol;
+mod repo;
+pub mod sniff;
+pub mod store;
+mod sweep;
 
 use axum::Router;
+use axum::routing::{MethodRouter, post};
 use hoithi_core::AppState;
 
+pub use flow::finish;
+pub use http::{BASE_PATH, MAX_SIZE};
+pub use repo::{LEASE_SECONDS, TTL_HOURS};
+pub use sweep::{SWEEP_EVERY, SweepReport, run_sweeper, sweep};
+
 pub fn router() -> Router<AppState> {
+    let collection: MethodRouter<AppState> = post(http::create)
+        .options(http::options)
+        .fallback(http::method_not_allowed);
+    let item: MethodRouter<AppState> = axum::routing::head(http::head)
+        .patch(http::patch)
+        .delete(http::delete)
+        .options(http::options)
+        .fallback(http::method_not_allowed);
     Router::new()
+        .route(BASE_PATH, collection)
+        .route(&format!("{BASE_PATH}/{{id}}"), item)
 }

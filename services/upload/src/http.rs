@@ -1,0 +1,554 @@
+//! The tus handlers: OPTIONS, POST (creation, creation-with-upload), HEAD, PATCH, DELETE
+//! (termination), with the tus and CORS headers every answer carries.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use hoithi_core::AppState;
+use hoithi_core::api_error::ApiError;
+use hoithi_core::auth::CurrentUser;
+use hoithi_core::contest::{EntryStatus, contest_by_id, entry_by_id};
+use uuid::Uuid;
+
+use crate::flow;
+use crate::protocol::{self, err, upload_not_found};
+use crate::repo::{self, UploadRow};
+use crate::sniff::Kind;
+
+/// Refused before a contest is even looked at; each contest sets its own, lower, limits.
+pub const MAX_SIZE: i64 = 8 * 1024 * 1024 * 1024;
+pub const BASE_PATH: &str = "/api/v1/uploads";
+
+fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+fn set(resp: &mut Response, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        resp.headers_mut().insert(name, v);
+    }
+}
+
+/// Adds `Tus-Resumable` and, for the configured site origin only, the CORS headers.
+fn decorate(st: &AppState, req: &HeaderMap, mut resp: Response) -> Response {
+    set(&mut resp, "tus-resumable", protocol::TUS_VERSION);
+    if let Some(origin) = allowed_origin(st, req) {
+        set(&mut resp, "access-control-allow-origin", &origin);
+        set(&mut resp, "access-control-allow-credentials", "true");
+        set(
+            &mut resp,
+            "access-control-expose-headers",
+            protocol::EXPOSE_HEADERS,
+        );
+    }
+    resp.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Origin"));
+    resp
+}
+
+fn allowed_origin(st: &AppState, req: &HeaderMap) -> Option<String> {
+    let origin = req.get(header::ORIGIN)?.to_str().ok()?;
+    let public = st.config.public_url.as_deref()?;
+    (origin.trim_end_matches('/').eq_ignore_ascii_case(public)).then(|| origin.to_owned())
+}
+
+fn tus_discovery(resp: &mut Response) {
+    set(resp, "tus-version", protocol::TUS_VERSION);
+    set(resp, "tus-extension", protocol::TUS_EXTENSIONS);
+    set(resp, "tus-max-size", &MAX_SIZE.to_string());
+    set(
+        resp,
+        "tus-checksum-algorithm",
+        protocol::TUS_CHECKSUM_ALGORITHMS,
+    );
+}
+
+/// tus discovery, and the CORS preflight of a browser on the site's origin.
+pub async fn options(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    tus_discovery(&mut resp);
+    if headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        && allowed_origin(&st, &headers).is_some()
+    {
+        set(
+            &mut resp,
+            "access-control-allow-methods",
+            protocol::ALLOW_METHODS,
+        );
+        set(
+            &mut resp,
+            "access-control-allow-headers",
+            protocol::ALLOW_HEADERS,
+        );
+        set(&mut resp, "access-control-max-age", "86400");
+    }
+    decorate(&st, &headers, resp)
+}
+
+fn finish_response(
+    st: &AppState,
+    headers: &HeaderMap,
+    result: Result<Response, ApiError>,
+) -> Response {
+    let resp = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let status = e.status;
+            let mut r = e.into_response();
+            if status == StatusCode::PRECONDITION_FAILED {
+                set(&mut r, "tus-version", protocol::TUS_VERSION);
+            }
+            r
+        }
+    };
+    decorate(st, headers, resp)
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+    body: Body,
+) -> Response {
+    let mut body = Some(body);
+    let result = create_inner(&st, &headers, user, &mut body).await;
+    drain_unread(result.is_err(), body).await;
+    finish_response(&st, &headers, result)
+}
+
+async fn create_inner(
+    st: &AppState,
+    headers: &HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+    body: &mut Option<Body>,
+) -> Result<Response, ApiError> {
+    protocol::check_resumable(headers)?;
+    let user = user?;
+    if headers.contains_key("upload-defer-length") {
+        return Err(err(
+            400,
+            "defer-length-unsupported",
+            "the size must be known when the upload starts (send Upload-Length)",
+        ));
+    }
+    if headers.contains_key("upload-concat") {
+        return Err(err(
+            400,
+            "concatenation-unsupported",
+            "tus concatenation is not supported",
+        ));
+    }
+    let length = protocol::number(headers, "upload-length")
+        .map_err(|m| err(400, "upload-length-invalid", m))?
+        .ok_or_else(|| {
+            err(
+                400,
+                "upload-length-missing",
+                "send the file size in Upload-Length",
+            )
+        })?;
+    if length > MAX_SIZE {
+        return Err(err(
+            413,
+            "upload-too-large",
+            format!("no file may be larger than {} GiB", MAX_SIZE >> 30),
+        ));
+    }
+    let raw_metadata = match headers.get("upload-metadata") {
+        None => "",
+        Some(v) => v
+            .to_str()
+            .map_err(|_| err(400, "metadata-invalid", "Upload-Metadata is not text"))?,
+    };
+    if raw_metadata.len() > 4096 {
+        return Err(err(
+            400,
+            "metadata-invalid",
+            "Upload-Metadata is longer than 4096 bytes",
+        ));
+    }
+    let metadata =
+        protocol::parse_metadata(raw_metadata).map_err(|m| err(400, "metadata-invalid", m))?;
+    let meta = |k: &str| {
+        metadata
+            .iter()
+            .find(|(key, _)| key == k)
+            .and_then(|(_, v)| v.clone())
+    };
+    let entry_id = meta("entry_id").ok_or_else(|| {
+        err(
+            400,
+            "entry-id-missing",
+            "Upload-Metadata must name the entry (entry_id)",
+        )
+    })?;
+    let entry_id = Uuid::parse_str(entry_id.trim())
+        .map_err(|_| err(400, "entry-id-invalid", "entry_id is not an entry id"))?;
+    let filename = meta("filename").and_then(|f| protocol::clean_filename(&f));
+    let filetype = meta("filetype").map(|t| t.chars().take(255).collect::<String>());
+
+    let entry = entry_by_id(&st.db, entry_id)
+        .await?
+        .filter(|e| e.author_id == user.app_user_id)
+        .ok_or_else(|| {
+            err(
+                404,
+                "entry-not-found",
+                "this entry does not exist or is not yours",
+            )
+        })?;
+    if !matches!(entry.status, EntryStatus::Draft | EntryStatus::Uploading) {
+        return Err(err(
+            409,
+            "entry-not-draft",
+            "this entry was already submitted; its file cannot be replaced",
+        ));
+    }
+    let contest = contest_by_id(&st.db, entry.contest_id)
+        .await?
+        .ok_or_else(|| {
+            err(
+                404,
+                "entry-not-found",
+                "this entry's contest no longer exists",
+            )
+        })?;
+    if !contest.submission_open_at(Utc::now()) {
+        return Err(err(
+            403,
+            "submission-closed",
+            "this contest is not accepting entries now",
+        ));
+    }
+    // Until bytes are sniffed the declared type only picks the limit; it proves nothing.
+    let declared = filetype.as_deref().and_then(Kind::from_mime);
+    let limit = match declared {
+        Some(kind) if contest.allows(kind.as_str()) => flow::limit_for(&contest, kind),
+        _ => contest
+            .kinds
+            .iter()
+            .filter_map(|k| Kind::parse(k))
+            .map(|k| flow::limit_for(&contest, k))
+            .max()
+            .unwrap_or(0),
+    };
+    if length > limit {
+        let kind = declared.unwrap_or(Kind::Video);
+        return Err(flow::too_large(kind, limit));
+    }
+
+    let upload_id = Uuid::new_v4();
+    let media_asset_id = Uuid::new_v4();
+    let object_key = hoithi_core::media::original_key(media_asset_id);
+    let mut tx = st.db.begin().await?;
+    // One live upload per entry: a new one (another file, or a retry) replaces older ones.
+    let replaced: Vec<Uuid> = sqlx::query_scalar(
+        "update upload set status = 'terminated' where entry_id = $1 and status = 'active' returning upload_id",
+    )
+    .bind(entry_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let expires_at = repo::insert(
+        &mut *tx,
+        &repo::NewUpload {
+            upload_id,
+            owner_id: user.app_user_id,
+            entry_id,
+            media_asset_id,
+            object_key: &object_key,
+            upload_length: length,
+            filename: filename.as_deref(),
+            filetype: filetype.as_deref(),
+            metadata: raw_metadata,
+        },
+    )
+    .await?;
+    sqlx::query(
+        "update entry set status = 'uploading' where entry_id = $1 and status in ('draft', 'uploading')",
+    )
+    .bind(entry_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    for old in replaced {
+        flow::cleanup(st, old).await;
+    }
+    tracing::info!(%upload_id, %entry_id, length, "upload created");
+
+    let location = format!("{BASE_PATH}/{upload_id}");
+    let with_data = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(protocol::OFFSET_CONTENT_TYPE));
+    let mut resp = StatusCode::CREATED.into_response();
+    set(&mut resp, "location", &location);
+    if with_data {
+        let checksum = protocol::parse_checksum(headers)?;
+        let declared = protocol::number(headers, "content-length")
+            .map_err(|m| err(400, "content-length-invalid", m))?;
+        if declared.is_some_and(|n| n > length) {
+            return Err(err(
+                413,
+                "upload-length-exceeded",
+                "the request carries more bytes than Upload-Length",
+            ));
+        }
+        let row = run_append(st, upload_id, 0, body.take().unwrap_or_default(), checksum).await?;
+        set(&mut resp, "upload-offset", &row.upload_offset.to_string());
+        set(&mut resp, "upload-expires", &http_date(row.expires_at));
+    } else {
+        set(&mut resp, "upload-expires", &http_date(expires_at));
+    }
+    Ok(resp)
+}
+
+/// The caller's upload, or the tus answer for a missing, foreign, expired or ended one.
+async fn load(st: &AppState, id: &str, user: &CurrentUser) -> Result<UploadRow, ApiError> {
+    let id = Uuid::parse_str(id).map_err(|_| upload_not_found())?;
+    let row = repo::by_id(&st.db, id)
+        .await?
+        .filter(|r| r.owner_id == user.app_user_id)
+        .ok_or_else(upload_not_found)?;
+    if row.is_expired(Utc::now()) {
+        return Err(err(
+            410,
+            "upload-expired",
+            "this upload expired; start a new one",
+        ));
+    }
+    match row.status.as_str() {
+        "terminated" => Err(err(
+            410,
+            "upload-terminated",
+            "this upload was cancelled or replaced by a newer one",
+        )),
+        "refused" => Err(err(
+            410,
+            "upload-refused",
+            "this upload was refused; start a new one with an allowed file",
+        )),
+        _ => Ok(row),
+    }
+}
+
+pub async fn head(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+) -> Response {
+    let result = async {
+        protocol::check_resumable(&headers)?;
+        let user = user?;
+        let mut row = load(&st, &id, &user).await?;
+        if row.status == "completing" {
+            flow::finish(&st, row.upload_id).await?;
+            row = load(&st, &id, &user).await?;
+        }
+        let mut resp = StatusCode::OK.into_response();
+        set(&mut resp, "upload-offset", &row.upload_offset.to_string());
+        set(&mut resp, "upload-length", &row.upload_length.to_string());
+        set(&mut resp, "cache-control", "no-store");
+        if !row.metadata.is_empty() {
+            set(&mut resp, "upload-metadata", &row.metadata);
+        }
+        if row.status == "active" {
+            set(&mut resp, "upload-expires", &http_date(row.expires_at));
+        }
+        Ok(resp)
+    }
+    .await;
+    finish_response(&st, &headers, result)
+}
+
+pub async fn patch(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+    body: Body,
+) -> Response {
+    let mut body = Some(body);
+    let result = async {
+        protocol::check_resumable(&headers)?;
+        let user = user?;
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !content_type
+            .trim()
+            .eq_ignore_ascii_case(protocol::OFFSET_CONTENT_TYPE)
+        {
+            return Err(err(
+                415,
+                "content-type-invalid",
+                format!(
+                    "a PATCH must have Content-Type: {}",
+                    protocol::OFFSET_CONTENT_TYPE
+                ),
+            ));
+        }
+        let offset = protocol::number(&headers, "upload-offset")
+            .map_err(|m| err(400, "upload-offset-invalid", m))?
+            .ok_or_else(|| err(400, "upload-offset-missing", "send Upload-Offset"))?;
+        let checksum = protocol::parse_checksum(&headers)?;
+        let declared = protocol::number(&headers, "content-length")
+            .map_err(|m| err(400, "content-length-invalid", m))?;
+        let row = load(&st, &id, &user).await?;
+        if row.status != "active" {
+            if offset == row.upload_length {
+                if row.status == "completing" {
+                    flow::finish(&st, row.upload_id).await?;
+                }
+                let mut resp = StatusCode::NO_CONTENT.into_response();
+                set(&mut resp, "upload-offset", &row.upload_length.to_string());
+                return Ok(resp);
+            }
+            return Err(offset_mismatch(row.upload_length));
+        }
+        if offset != row.upload_offset {
+            return Err(offset_mismatch(row.upload_offset));
+        }
+        check_fits(&row, declared)?;
+        let row = run_append(
+            &st,
+            row.upload_id,
+            offset,
+            body.take().unwrap_or_default(),
+            checksum,
+        )
+        .await?;
+        let mut resp = StatusCode::NO_CONTENT.into_response();
+        set(&mut resp, "upload-offset", &row.upload_offset.to_string());
+        if row.status == "active" {
+            set(&mut resp, "upload-expires", &http_date(row.expires_at));
+        }
+        Ok(resp)
+    }
+    .await;
+    drain_unread(result.is_err(), body).await;
+    finish_response(&st, &headers, result)
+}
+
+/// An error answered before the body was read: read (and drop) a bounded amount of it, so the
+/// client gets the answer rather than a reset connection.
+async fn drain_unread(failed: bool, body: Option<Body>) {
+    if let (true, Some(body)) = (failed, body) {
+        flow::drain(&mut body.into_data_stream()).await;
+    }
+}
+
+fn offset_mismatch(stored: i64) -> ApiError {
+    err(
+        409,
+        "offset-mismatch",
+        format!(
+            "Upload-Offset does not match the stored offset {stored}; ask with HEAD and resume from there"
+        ),
+    )
+}
+
+/// A body announced longer than what is left of `Upload-Length` is refused before it is read.
+fn check_fits(row: &UploadRow, content_length: Option<i64>) -> Result<(), ApiError> {
+    let left = row.upload_length - row.upload_offset;
+    match content_length {
+        Some(n) if n > left => Err(err(
+            413,
+            "upload-length-exceeded",
+            format!("this request carries {n} bytes but only {left} are left of Upload-Length"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Takes the lease and appends in a task of its own: when the client drops the connection the
+/// handler future may be dropped, but what arrived is still recorded and the lease released.
+async fn run_append(
+    st: &AppState,
+    id: Uuid,
+    offset: i64,
+    body: Body,
+    checksum: Option<protocol::Checksum>,
+) -> Result<UploadRow, ApiError> {
+    let token = Uuid::new_v4();
+    let row = repo::lease(&st.db, id, token).await?.ok_or_else(|| {
+        err(
+            423,
+            "upload-locked",
+            "another request is writing to this upload; try again in a moment",
+        )
+    })?;
+    let st2 = st.clone();
+    let task = tokio::spawn(async move {
+        let result = if row.status != "active" || row.upload_offset != offset {
+            Err(offset_mismatch(row.upload_offset))
+        } else {
+            flow::append(&st2, row, token, body, checksum).await
+        };
+        if let Err(e) = repo::release(&st2.db, id, token).await {
+            tracing::warn!(error = %e, upload_id = %id, "cannot release an upload's lease; it expires");
+        }
+        result
+    });
+    task.await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("the append task failed: {e}")))?
+}
+
+pub async fn delete(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+) -> Response {
+    let result = async {
+        protocol::check_resumable(&headers)?;
+        let user = user?;
+        let row = load(&st, &id, &user).await?;
+        if row.status != "active" {
+            return Err(err(
+                409,
+                "upload-completed",
+                "this upload is complete; its entry is being processed",
+            ));
+        }
+        let token = Uuid::new_v4();
+        let Some(_) = repo::lease(&st.db, row.upload_id, token).await? else {
+            return Err(err(
+                423,
+                "upload-locked",
+                "a request is writing to this upload; try again in a moment",
+            ));
+        };
+        repo::set_status(&st.db, row.upload_id, "terminated").await?;
+        repo::release(&st.db, row.upload_id, token).await?;
+        sqlx::query(
+            "update entry set status = 'draft' where entry_id = $1 and status = 'uploading'
+               and not exists (select 1 from upload where entry_id = $1 and status in ('active', 'completing', 'completed'))",
+        )
+        .bind(row.entry_id)
+        .execute(&st.db)
+        .await?;
+        flow::cleanup(&st, row.upload_id).await;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    }
+    .await;
+    finish_response(&st, &headers, result)
+}
+
+/// The method router of unknown methods keeps the tus headers too.
+pub async fn method_not_allowed(
+    State(st): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let resp = err(
+        405,
+        "method-not-allowed",
+        format!("{method} is not a tus method here"),
+    )
+    .into_response();
+    decorate(&st, &headers, resp)
+}

@@ -1,0 +1,83 @@
+//! The periodic sweep: expired uploads are ended and their multipart uploads aborted and
+//! temporary objects deleted (s3s-fs has no lifecycle rules, so the app does it).
+
+use std::time::Duration;
+
+use hoithi_core::AppState;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{flow, store};
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Active uploads past `expires_at`, now `expired`.
+    pub expired: usize,
+    /// Dead uploads whose storage was removed.
+    pub cleaned: usize,
+    /// `completing` uploads whose completion was re-driven.
+    pub finished: usize,
+}
+
+/// How often the background loop sweeps.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(300);
+
+pub async fn sweep(state: &AppState) -> anyhow::Result<SweepReport> {
+    let mut report = SweepReport::default();
+    // A leased upload is being written; it expires only once the lease lapses.
+    let expired: Vec<Uuid> = sqlx::query_scalar(
+        "update upload set status = 'expired'
+         where status = 'active' and expires_at < now() and (lock_token is null or locked_until < now())
+         returning upload_id",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    report.expired = expired.len();
+
+    let completing: Vec<Uuid> = sqlx::query_scalar(
+        "select upload_id from upload where status = 'completing' and updated_at < now() - interval '1 minute'",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    for id in completing {
+        match flow::finish(state, id).await {
+            Ok(()) => report.finished += 1,
+            Err(e) => tracing::warn!(code = e.code, upload_id = %id, "cannot finish an upload yet"),
+        }
+    }
+
+    let dead: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+        "select upload_id, object_key, s3_upload_id from upload
+         where not storage_cleaned and status in ('expired', 'terminated', 'refused')
+         order by updated_at limit 1000",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    for (id, key, s3_id) in dead {
+        match store::discard(&state.storage, id, &key, s3_id.as_deref()).await {
+            Ok(()) => {
+                crate::repo::mark_cleaned(&state.db, id).await?;
+                report.cleaned += 1;
+            }
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), upload_id = %id, "cannot clean up an upload")
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Sweeps every `SWEEP_EVERY` until `shutdown`; spawned where the upload role runs.
+pub async fn run_sweeper(state: AppState, shutdown: CancellationToken) {
+    loop {
+        match sweep(&state).await {
+            Ok(r) if r != SweepReport::default() => tracing::info!(?r, "upload sweep"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "upload sweep failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+        }
+    }
+}
