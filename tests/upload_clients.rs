@@ -35,7 +35,10 @@ fn tuspy_python() -> PathBuf {
             .args(["install", "--quiet", TUSPY])
             .status()
             .expect("run pip");
-        assert!(pip.success(), "pip install {TUSPY} failed (no access to the package index?)");
+        assert!(
+            pip.success(),
+            "pip install {TUSPY} failed (no access to the package index?)"
+        );
     }
     python
 }
@@ -89,7 +92,10 @@ async fn tuspy_uploads_with_checksums_stops_and_resumes_against_the_server() {
         "tuspy failed: {stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains(&format!("resumed {}", 6 * MIB)), "resumed from the stored offset: {stdout}");
+    assert!(
+        stdout.contains(&format!("resumed {}", 6 * MIB)),
+        "resumed from the stored offset: {stdout}"
+    );
     assert!(stdout.contains(&format!("done {}", data.len())), "{stdout}");
 
     let (bytes, sha, key): (i64, String, String) = sqlx::query_as(
@@ -99,7 +105,10 @@ async fn tuspy_uploads_with_checksums_stops_and_resumes_against_the_server() {
     .fetch_one(&env.db)
     .await
     .expect("one media asset");
-    let want: String = Sha256::digest(&data).iter().map(|b| format!("{b:02x}")).collect();
+    let want: String = Sha256::digest(&data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert_eq!(bytes as usize, data.len());
     assert_eq!(sha, want);
     assert_eq!(read_object(&env, &key).await, data);

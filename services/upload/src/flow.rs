@@ -187,6 +187,7 @@ async fn append_stream(
     let mut contest = None;
     let mut cut = false;
     let mut last_renew = Instant::now();
+    let mut inflight: Option<InFlight> = None;
 
     loop {
         let mut chunk = match tokio::time::timeout(IDLE, stream.next()).await {
@@ -232,39 +233,45 @@ async fn append_stream(
                 sha.update_blocks(&part);
                 let part_number = (parts_bytes / PART_SIZE as i64 + 1) as i32;
                 let s3_id = ensure_multipart(st, &mut row, token).await?;
-                let etag =
-                    store::upload_part(s3, &row.object_key, &s3_id, part_number, part).await?;
-                parts_bytes += PART_SIZE as i64;
-                if checksum.is_none() {
-                    // Record at once, so a dropped connection loses at most the buffer.
-                    let mut tx = st.db.begin().await?;
-                    repo::insert_part(&mut *tx, id, part_number, &etag, PART_SIZE as i64).await?;
-                    let saved = repo::save_progress(
-                        &mut *tx,
-                        id,
+                // At most one part travels to S3 while the next one fills: two part buffers
+                // per request, and the client is not stalled for each part's round trip.
+                if let Some(prev) = inflight.take() {
+                    settle(
+                        st,
+                        &mut row,
                         token,
-                        &Progress {
-                            upload_offset: parts_bytes,
-                            parts_bytes,
-                            tail_key: None,
-                            sha256_state: &sha.to_bytes(),
-                            sha256: None,
-                        },
+                        prev,
+                        checksum.is_none(),
+                        &mut unrecorded,
                     )
                     .await?;
-                    if !saved {
-                        return Err(lost_lease());
-                    }
-                    tx.commit().await?;
+                    tail_obsolete |= checksum.is_none();
                     last_renew = Instant::now();
-                    row.upload_offset = parts_bytes;
-                    row.parts_bytes = parts_bytes;
-                    tail_obsolete = true;
-                } else {
-                    unrecorded.push((part_number, etag, PART_SIZE as i64));
                 }
+                parts_bytes += PART_SIZE as i64;
+                let (s3c, key) = (s3.clone(), row.object_key.clone());
+                inflight = Some(InFlight {
+                    handle: tokio::spawn(async move {
+                        store::upload_part(&s3c, &key, &s3_id, part_number, part).await
+                    }),
+                    part_number,
+                    parts_bytes,
+                    sha: sha.to_bytes(),
+                });
             }
         }
+    }
+    if let Some(prev) = inflight.take() {
+        settle(
+            st,
+            &mut row,
+            token,
+            prev,
+            checksum.is_none(),
+            &mut unrecorded,
+        )
+        .await?;
+        tail_obsolete |= checksum.is_none();
     }
 
     if let (Some(c), Some(h)) = (&checksum, hasher) {
@@ -346,6 +353,65 @@ async fn append_stream(
     repo::by_id(&st.db, id)
         .await?
         .ok_or_else(crate::protocol::upload_not_found)
+}
+
+/// A part on its way to S3, and what to record once it is there.
+struct InFlight {
+    handle: tokio::task::JoinHandle<anyhow::Result<String>>,
+    part_number: i32,
+    /// Bytes in finished parts once this one is stored.
+    parts_bytes: i64,
+    /// The digest state after this part.
+    sha: Vec<u8>,
+}
+
+/// Waits for a part to be stored, then records it at once (so a dropped connection loses at
+/// most the buffer) or, when the chunk has a checksum still to verify, keeps it for later.
+async fn settle(
+    st: &AppState,
+    row: &mut UploadRow,
+    token: Uuid,
+    part: InFlight,
+    record_now: bool,
+    unrecorded: &mut Vec<(i32, String, i64)>,
+) -> Result<(), ApiError> {
+    let etag = part
+        .handle
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("the part upload task failed: {e}")))??;
+    if !record_now {
+        unrecorded.push((part.part_number, etag, PART_SIZE as i64));
+        return Ok(());
+    }
+    let mut tx = st.db.begin().await?;
+    repo::insert_part(
+        &mut *tx,
+        row.upload_id,
+        part.part_number,
+        &etag,
+        PART_SIZE as i64,
+    )
+    .await?;
+    let saved = repo::save_progress(
+        &mut *tx,
+        row.upload_id,
+        token,
+        &Progress {
+            upload_offset: part.parts_bytes,
+            parts_bytes: part.parts_bytes,
+            tail_key: None,
+            sha256_state: &part.sha,
+            sha256: None,
+        },
+    )
+    .await?;
+    if !saved {
+        return Err(lost_lease());
+    }
+    tx.commit().await?;
+    row.upload_offset = part.parts_bytes;
+    row.parts_bytes = part.parts_bytes;
+    Ok(())
 }
 
 async fn sniff_now(
