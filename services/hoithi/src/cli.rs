@@ -32,6 +32,13 @@ enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Internal: decode one untrusted media file in a sandboxed child of the worker
+    /// (`--input FILE --output DIR --kind video|photo [--max-seconds N]`).
+    #[command(hide = true)]
+    MediaJob {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Operator tasks.
     Admin {
         #[command(subcommand)]
@@ -59,6 +66,10 @@ enum AdminTask {
 
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::MediaJob { args } = &cli.command {
+        // Before any settings are read: the child has no environment and needs none.
+        std::process::exit(hoithi_worker::child::main(args));
+    }
     let config = Config::from_env()?;
     crate::telemetry::init(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -85,6 +96,7 @@ pub fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Admin { task } => admin(config, task).await,
+            Command::MediaJob { .. } => unreachable!("handled before the runtime starts"),
         }
     })
 }
