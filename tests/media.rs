@@ -247,7 +247,8 @@ fn keyframes_are_every_two_seconds_and_aligned_across_rungs() {
         String::from_utf8(out.stdout)
             .unwrap()
             .lines()
-            .map(|l| l.trim_end_matches(',').to_owned())
+            .map(|l| l.trim().trim_end_matches(',').to_owned())
+            .filter(|l| !l.is_empty())
             .collect()
     };
     let k360 = keyframes("360p");
@@ -299,6 +300,7 @@ fn portrait_phone_video_with_rotation_90_stays_portrait() {
     ]);
     let run = media_job(&clip, "video", &dir.path().join("out"));
     let result = done(&run);
+    // ffprobe's convention: 90 means the player turns the picture 90° counter-clockwise.
     assert_eq!(result["rotation"], 90);
     assert_eq!(
         (result["width"].as_u64(), result["height"].as_u64()),
@@ -312,6 +314,42 @@ fn portrait_phone_video_with_rotation_90_stays_portrait() {
     assert_eq!(stream_size(&run.out.join("video.mp4")), (720, 1280));
     let poster = image::open(run.out.join("poster-400.jpg")).unwrap();
     assert!(poster.height() > poster.width());
+    // The same picture the ffmpeg CLI shows with its autorotation (not mirrored or upside down).
+    let cli = dir.path().join("cli.png");
+    let ours = dir.path().join("ours.png");
+    ffmpeg(&[
+        "-i",
+        clip.to_str().unwrap(),
+        "-frames:v",
+        "1",
+        cli.to_str().unwrap(),
+    ]);
+    ffmpeg(&[
+        "-i",
+        run.out.join("video.mp4").to_str().unwrap(),
+        "-frames:v",
+        "1",
+        ours.to_str().unwrap(),
+    ]);
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-i"])
+        .arg(&cli)
+        .arg("-i")
+        .arg(&ours)
+        .args(["-lavfi", "psnr", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let psnr: f64 = log
+        .split("average:")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no PSNR in {log}"));
+    assert!(
+        psnr > 30.0,
+        "PSNR {psnr} against the CLI's autorotated frame"
+    );
 }
 
 #[test]
@@ -680,7 +718,14 @@ fn a_png_whose_header_claims_50000_by_50000_is_refused_before_decoding() {
     png.extend_from_slice(&13u32.to_be_bytes());
     png.extend_from_slice(&ihdr);
     png.extend_from_slice(&crc32(&ihdr).to_be_bytes());
-    // A little compressed data of zeros: it would inflate to 7.5 GB.
+    // One stored zlib block of 100 zero bytes: a real decoder would want 7.5 GB for the rest.
+    let mut idat = b"IDAT".to_vec();
+    idat.extend_from_slice(&[0x78, 0x01, 0x01, 100, 0, !100, 0xFF]);
+    idat.extend_from_slice(&[0u8; 100]);
+    idat.extend_from_slice(&((100u32 << 16) | 1).to_be_bytes());
+    png.extend_from_slice(&((idat.len() - 4) as u32).to_be_bytes());
+    png.extend_from_slice(&idat);
+    png.extend_from_slice(&crc32(&idat).to_be_bytes());
     png.extend_from_slice(&0u32.to_be_bytes());
     png.extend_from_slice(b"IEND");
     png.extend_from_slice(&crc32(b"IEND").to_be_bytes());

@@ -518,7 +518,8 @@ pub fn run(input_path: &Path, out: &Path, max_seconds: f64) -> anyhow::Result<se
         "codec": info.codec,
         "width": info.width,
         "height": info.height,
-        "rotation": info.rotation,
+        // As ffprobe shows it (counter-clockwise degrees a player turns the picture).
+        "rotation": (360 - info.rotation) % 360,
         "fps": info.fps,
         "duration_s": duration_s,
         "has_audio": audio.is_some(),
