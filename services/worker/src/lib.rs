@@ -163,6 +163,19 @@ async fn handle(
         .await;
         return;
     };
+    if job.attempts > job.max_attempts {
+        // Workers died on this job again and again (leases expired): do not try once more.
+        let reason = format!(
+            "media-failed: Processing stopped {} times without finishing; the file is not processed.",
+            job.attempts - 1
+        );
+        if let Err(e) =
+            process::record_failure(state, asset_id, job.job_id, worker_id, &reason).await
+        {
+            tracing::error!(job_id = job.job_id, error = %e, "cannot record the job's end");
+        }
+        return;
+    }
     tracing::info!(job_id = job.job_id, %asset_id, attempt = job.attempts, "media job started");
     let cancel = shutdown.child_token();
     let heartbeat = {
