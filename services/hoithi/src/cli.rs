@@ -47,6 +47,13 @@ enum Command {
         #[arg(long)]
         from: std::path::PathBuf,
     },
+    /// Internal: decode one untrusted media file in a sandboxed child of the worker
+    /// (`--input FILE --output DIR --kind video|photo [--max-seconds N]`).
+    #[command(hide = true)]
+    MediaJob {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Operator tasks.
     Admin {
         #[command(subcommand)]
@@ -74,6 +81,10 @@ enum AdminTask {
 
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::MediaJob { args } = &cli.command {
+        // Before any settings are read: the child has no environment and needs none.
+        std::process::exit(hoithi_worker::child::main(args));
+    }
     let config = Config::from_env()?;
     crate::telemetry::init(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -103,6 +114,7 @@ pub fn main() -> anyhow::Result<()> {
             Command::Backup { out } => crate::ops::backup(config, &out).await,
             Command::Restore { from } => crate::ops::restore(config, &from).await,
             Command::Admin { task } => admin(config, task).await,
+            Command::MediaJob { .. } => unreachable!("handled before the runtime starts"),
         }
     })
 }

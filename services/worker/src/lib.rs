@@ -1,20 +1,251 @@
 //! hoithi-worker: leases media jobs from PostgreSQL and turns uploads into renditions.
-//! This first version wires the role (start, shutdown) and proves the media libraries link;
-//! the queue and the pipeline arrive with the worker issue.
+//! `run` is the worker role (queue loop, heartbeats, concurrency); `child::main` is the
+//! sandboxed `hoithi media-job` process that decodes untrusted files.
 
+pub mod child;
+pub mod photo;
 pub mod probe;
+pub mod process;
+pub mod queue;
+pub mod video;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use hoithi_core::AppState;
+use hoithi_core::job::{CHANNEL, KIND_PROCESS_MEDIA};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::process::{Outcome, Settings};
+
+/// How long a lease lasts without a heartbeat; a SIGKILLed worker's job is picked up by
+/// another worker after this. `HOITHI_WORKER_LEASE_SECONDS` overrides it (tests use 3 s).
+fn lease_duration() -> Duration {
+    std::env::var("HOITHI_WORKER_LEASE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| *s >= 1.0 && *s <= 3600.0)
+        .map_or(Duration::from_secs(60), Duration::from_secs_f64)
+}
+
+/// Wall-clock limit of one media-job child (`HOITHI_MEDIA_TIMEOUT_SECONDS`, default 30 min).
+fn media_timeout() -> Duration {
+    std::env::var("HOITHI_MEDIA_TIMEOUT_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s >= 1)
+        .map_or(Duration::from_secs(30 * 60), Duration::from_secs)
+}
+
+/// Polling interval when no notification arrives (the LISTEN connection may be down).
+const POLL: Duration = Duration::from_secs(5);
 
 /// Runs the worker until `shutdown` is cancelled.
 pub async fn run(state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
     probe::init()?;
-    tracing::info!(
-        concurrency = state.config.worker_concurrency,
-        "media worker ready"
+    let concurrency = state.config.worker_concurrency.max(1);
+    let worker_id = format!(
+        "{}:{}:{}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into()),
+        std::process::id(),
+        Uuid::new_v4().simple()
     );
-    shutdown.cancelled().await;
+    let settings = Arc::new(Settings {
+        exe: std::env::current_exe()?,
+        timeout: media_timeout(),
+    });
+    let lease = lease_duration();
+    tracing::info!(concurrency, %worker_id, "media worker ready");
+
+    let slots = Arc::new(Semaphore::new(concurrency));
+    let jobs = tokio_util::task::TaskTracker::new();
+    let mut listener = connect_listener(&state).await;
+    loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => p?,
+            () = shutdown.cancelled() => break,
+        };
+        let leased = match queue::lease(&state.db, KIND_PROCESS_MEDIA, &worker_id, lease).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot lease a job");
+                None
+            }
+        };
+        match leased {
+            Some(job) => {
+                let state = state.clone();
+                let settings = settings.clone();
+                let worker_id = worker_id.clone();
+                let shutdown = shutdown.clone();
+                jobs.spawn(async move {
+                    handle(&state, &settings, job, &worker_id, lease, shutdown).await;
+                    drop(permit);
+                });
+            }
+            None => {
+                drop(permit);
+                wait_for_work(&state, &mut listener, &shutdown).await;
+            }
+        }
+    }
+    jobs.close();
+    jobs.wait().await;
     tracing::info!("media worker stopped");
     Ok(())
+}
+
+async fn connect_listener(state: &AppState) -> Option<sqlx::postgres::PgListener> {
+    match sqlx::postgres::PgListener::connect_with(&state.db).await {
+        Ok(mut l) => match l.listen(CHANNEL).await {
+            Ok(()) => Some(l),
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN failed; polling");
+                None
+            }
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "no LISTEN connection; polling");
+            None
+        }
+    }
+}
+
+async fn wait_for_work(
+    state: &AppState,
+    listener: &mut Option<sqlx::postgres::PgListener>,
+    shutdown: &CancellationToken,
+) {
+    match listener {
+        Some(l) => {
+            tokio::select! {
+                n = l.recv() => if let Err(e) = n {
+                    tracing::warn!(error = %e, "LISTEN connection lost; polling");
+                    *listener = None;
+                },
+                () = tokio::time::sleep(POLL) => {}
+                () = shutdown.cancelled() => {}
+            }
+        }
+        None => {
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                () = shutdown.cancelled() => {}
+            }
+            *listener = connect_listener(state).await;
+        }
+    }
+}
+
+/// Runs one leased job with a heartbeat, and records how it ended.
+async fn handle(
+    state: &AppState,
+    settings: &Settings,
+    job: queue::Leased,
+    worker_id: &str,
+    lease: Duration,
+    shutdown: CancellationToken,
+) {
+    let asset_id = job
+        .payload
+        .get("media_asset_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok());
+    let Some(asset_id) = asset_id else {
+        let _ = queue::bury(
+            &state.db,
+            job.job_id,
+            worker_id,
+            "bad-payload: no media_asset_id",
+        )
+        .await;
+        return;
+    };
+    if job.attempts > job.max_attempts {
+        // Workers died on this job again and again (leases expired): do not try once more.
+        let reason = format!(
+            "media-failed: Processing stopped {} times without finishing; the file is not processed.",
+            job.attempts - 1
+        );
+        if let Err(e) =
+            process::record_failure(state, asset_id, job.job_id, worker_id, &reason).await
+        {
+            tracing::error!(job_id = job.job_id, error = %e, "cannot record the job's end");
+        }
+        return;
+    }
+    tracing::info!(job_id = job.job_id, %asset_id, attempt = job.attempts, "media job started");
+    let cancel = shutdown.child_token();
+    let heartbeat = {
+        let db = state.db.clone();
+        let cancel = cancel.clone();
+        let worker_id = worker_id.to_owned();
+        let job_id = job.job_id;
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(lease / 3) => {}
+                    () = cancel.cancelled() => return,
+                }
+                match queue::heartbeat(&db, job_id, &worker_id, lease).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(job_id, "lease lost; stopping the job");
+                        cancel.cancel();
+                        return;
+                    }
+                    Err(e) => tracing::warn!(job_id, error = %e, "heartbeat failed"),
+                }
+            }
+        })
+    };
+    let outcome = process::run_job(
+        state,
+        settings,
+        job.job_id,
+        worker_id,
+        asset_id,
+        cancel.clone(),
+    )
+    .await;
+    heartbeat.abort();
+    let recorded = match outcome {
+        Outcome::Done => {
+            tracing::info!(job_id = job.job_id, %asset_id, "media job done");
+            Ok(())
+        }
+        Outcome::Refused(reason) => {
+            tracing::info!(job_id = job.job_id, %asset_id, %reason, "media refused");
+            process::record_failure(state, asset_id, job.job_id, worker_id, &reason).await
+        }
+        Outcome::Failed(err) => {
+            let text = format!("{err:#}");
+            tracing::warn!(job_id = job.job_id, %asset_id, error = %text, "media job failed");
+            if job.attempts >= job.max_attempts {
+                let reason = format!(
+                    "media-failed: The file could not be processed after {} attempts ({text}).",
+                    job.attempts
+                );
+                process::record_failure(state, asset_id, job.job_id, worker_id, &reason).await
+            } else {
+                queue::retry_or_bury(&state.db, &job, worker_id, &text)
+                    .await
+                    .map(|_| ())
+                    .map_err(Into::into)
+            }
+        }
+        // Shutting down: hand the job back without counting the attempt. A lost lease:
+        // another worker owns the job now, nothing to record.
+        Outcome::Cancelled if shutdown.is_cancelled() => {
+            queue::release(&state.db, job.job_id, worker_id)
+                .await
+                .map_err(Into::into)
+        }
+        Outcome::Cancelled => Ok(()),
+    };
+    if let Err(e) = recorded {
+        tracing::error!(job_id = job.job_id, error = %e, "cannot record the job's end");
+    }
 }

@@ -1,0 +1,414 @@
+//! One media job, parent side: download the original, run the sandboxed child on it, upload
+//! the outputs under `media/{asset_id}/` (fixed keys: a retry overwrites), record the result.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use aws_sdk_s3::primitives::ByteStream;
+use hoithi_core::AppState;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::child::EXIT_REFUSED;
+
+/// How a job attempt ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Done,
+    /// Permanent: the input is refused; the message is `code: sentence`.
+    Refused(String),
+    /// Transient: try again later.
+    Failed(anyhow::Error),
+    /// The worker is stopping or lost its lease: the attempt does not count.
+    Cancelled,
+}
+
+pub struct Settings {
+    pub exe: PathBuf,
+    pub timeout: Duration,
+}
+
+struct Asset {
+    media_asset_id: Uuid,
+    kind: String,
+    original_key: String,
+    max_video_seconds: i32,
+}
+
+pub async fn run_job(
+    state: &AppState,
+    settings: &Settings,
+    job_id: i64,
+    worker_id: &str,
+    asset_id: Uuid,
+    cancel: CancellationToken,
+) -> Outcome {
+    let asset = match load_asset(state, asset_id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            return Outcome::Refused(format!(
+                "asset-missing: media asset {asset_id} does not exist"
+            ));
+        }
+        Err(e) => return Outcome::Failed(e.into()),
+    };
+    let work = match tempfile::Builder::new().prefix("hoithi-media-").tempdir() {
+        Ok(d) => d,
+        Err(e) => return Outcome::Failed(e.into()),
+    };
+    let input = work.path().join("input");
+    let output = work.path().join("out");
+    if let Err(e) = std::fs::create_dir_all(&output) {
+        return Outcome::Failed(e.into());
+    }
+    if let Err(e) = download(state, &asset.original_key, &input).await {
+        return Outcome::Failed(e.context("cannot download the original"));
+    }
+    let result = match run_child(state, settings, &asset, &input, &output, job_id, cancel).await {
+        Ok(ChildEnd::Result(v)) => v,
+        Ok(ChildEnd::Refused(reason)) => return Outcome::Refused(reason),
+        Ok(ChildEnd::Cancelled) => return Outcome::Cancelled,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let prefix = hoithi_core::media::renditions_prefix(asset.media_asset_id);
+    if let Err(e) = upload_dir(state, &output, &prefix).await {
+        return Outcome::Failed(e.context("cannot upload the renditions"));
+    }
+    match record_success(state, &asset, &prefix, &result, job_id, worker_id).await {
+        Ok(true) => Outcome::Done,
+        Ok(false) => Outcome::Cancelled,
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
+async fn load_asset(state: &AppState, id: Uuid) -> sqlx::Result<Option<Asset>> {
+    let row: Option<(Uuid, String, String, i32)> = sqlx::query_as(
+        "select m.media_asset_id, m.kind::text, m.original_key, c.max_video_seconds
+         from media_asset m join entry e using (entry_id) join contest c using (contest_id)
+         where m.media_asset_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(row.map(
+        |(media_asset_id, kind, original_key, max_video_seconds)| Asset {
+            media_asset_id,
+            kind,
+            original_key,
+            max_video_seconds,
+        },
+    ))
+}
+
+/// Streams the original to a local file (never whole in memory).
+async fn download(state: &AppState, key: &str, to: &Path) -> anyhow::Result<()> {
+    let obj = state
+        .storage
+        .client
+        .get_object()
+        .bucket(&state.storage.bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| hoithi_core::storage::describe(e, "configured"))?;
+    let mut reader = obj.body.into_async_read();
+    let mut file = tokio::fs::File::create(to).await?;
+    tokio::io::copy(&mut reader, &mut file).await?;
+    file.sync_all().await?;
+    Ok(())
+}
+
+enum ChildEnd {
+    Result(Value),
+    Refused(String),
+    Cancelled,
+}
+
+async fn run_child(
+    state: &AppState,
+    settings: &Settings,
+    asset: &Asset,
+    input: &Path,
+    output: &Path,
+    job_id: i64,
+    cancel: CancellationToken,
+) -> anyhow::Result<ChildEnd> {
+    let mut cmd = tokio::process::Command::new(&settings.exe);
+    cmd.arg("media-job")
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(output)
+        .arg("--kind")
+        .arg(&asset.kind)
+        .arg("--max-seconds")
+        .arg(asset.max_video_seconds.to_string())
+        // No credentials, no settings: the child sees only its arguments.
+        .env_clear()
+        .env("MALLOC_ARENA_MAX", "2")
+        .current_dir(output)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().context("cannot start the media-job child")?;
+    let stdout = child.stdout.take().context("child stdout")?;
+    let stderr = child.stderr.take().context("child stderr")?;
+    let stderr_task = tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        let mut tail = Vec::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if tail.len() == 20 {
+                tail.remove(0);
+            }
+            tail.push(line);
+        }
+        tail.join("\n")
+    });
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = tokio::time::Instant::now() + settings.timeout;
+    let mut result = None;
+    let mut refused = None;
+    let mut last_progress_write = Instant::now() - Duration::from_secs(10);
+    loop {
+        tokio::select! {
+            line = lines.next_line() => match line? {
+                Some(line) => {
+                    if let Some(p) = line.strip_prefix("progress ") {
+                        if let Ok(p) = p.trim().parse::<i16>()
+                            && last_progress_write.elapsed() >= Duration::from_millis(500)
+                        {
+                            last_progress_write = Instant::now();
+                            set_progress(state, asset.media_asset_id, job_id, p.clamp(0, 99)).await;
+                        }
+                    } else if let Some(json) = line.strip_prefix("result ") {
+                        result = Some(serde_json::from_str::<Value>(json).context("child result")?);
+                    } else if let Some(reason) = line.strip_prefix("refused ") {
+                        let (code, text) = reason.split_once(' ').unwrap_or((reason, ""));
+                        refused = Some(format!("{code}: {text}"));
+                    }
+                }
+                None => break,
+            },
+            () = tokio::time::sleep_until(deadline) => {
+                let _ = child.kill().await;
+                return Ok(ChildEnd::Refused(format!(
+                    "media-timeout: Processing took longer than {} seconds and was stopped.",
+                    settings.timeout.as_secs()
+                )));
+            }
+            () = cancel.cancelled() => {
+                let _ = child.kill().await;
+                return Ok(ChildEnd::Cancelled);
+            }
+        }
+    }
+    let status = tokio::select! {
+        s = child.wait() => s?,
+        () = tokio::time::sleep_until(deadline) => {
+            let _ = child.kill().await;
+            return Ok(ChildEnd::Refused("media-timeout: Processing took too long and was stopped.".into()));
+        }
+    };
+    let stderr_tail = stderr_task.await.unwrap_or_default();
+    if let Some(r) = refused
+        && status.code() == Some(EXIT_REFUSED)
+    {
+        return Ok(ChildEnd::Refused(r));
+    }
+    if status.success()
+        && let Some(v) = result
+    {
+        return Ok(ChildEnd::Result(v));
+    }
+    use std::os::unix::process::ExitStatusExt;
+    match status.signal() {
+        // The kernel enforces the sandbox's limits with these signals: the input needs more
+        // CPU or memory than any phone video or photo should, so it is not retried.
+        Some(9 | 24) => Ok(ChildEnd::Refused(
+            "media-limits: The file needed more processing time or memory than allowed.".into(),
+        )),
+        Some(6 | 11) => Ok(ChildEnd::Refused(
+            "media-crashed: The file could not be processed (the decoder crashed).".into(),
+        )),
+        _ => Err(anyhow!(
+            "media-job exited with {status}: {}",
+            stderr_tail.trim()
+        )),
+    }
+}
+
+async fn set_progress(state: &AppState, asset_id: Uuid, job_id: i64, p: i16) {
+    let res = sqlx::query(
+        "with a as (update media_asset set progress = $2 where media_asset_id = $1 and status = 'processing')
+         update job set progress = $2 where job_id = $3",
+    )
+    .bind(asset_id)
+    .bind(p)
+    .bind(job_id)
+    .execute(&state.db)
+    .await;
+    if let Err(e) = res {
+        tracing::warn!(error = %e, "cannot store progress");
+    }
+}
+
+fn content_type(path: &Path) -> (&'static str, &'static str) {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "m3u8" => ("application/vnd.apple.mpegurl", "public, max-age=60"),
+        "m4s" => ("video/iso.segment", "public, max-age=31536000, immutable"),
+        "mp4" => ("video/mp4", "public, max-age=31536000, immutable"),
+        "jpg" => ("image/jpeg", "public, max-age=31536000, immutable"),
+        "webp" => ("image/webp", "public, max-age=31536000, immutable"),
+        _ => ("application/octet-stream", "public, max-age=3600"),
+    }
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            files_under(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+async fn upload_dir(state: &AppState, dir: &Path, prefix: &str) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    files_under(dir, &mut files)?;
+    files.sort();
+    for path in files {
+        let rel = path
+            .strip_prefix(dir)?
+            .to_str()
+            .context("non-UTF-8 output name")?;
+        let key = format!("{prefix}{rel}");
+        let (ctype, cache) = content_type(&path);
+        let body = ByteStream::from_path(&path).await?;
+        state
+            .storage
+            .client
+            .put_object()
+            .bucket(&state.storage.bucket)
+            .key(&key)
+            .content_type(ctype)
+            .cache_control(cache)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| hoithi_core::storage::describe(e, "configured"))
+            .with_context(|| format!("cannot upload {key}"))?;
+    }
+    Ok(())
+}
+
+/// Turns the child's relative paths into bucket keys and `/media/…` URLs.
+pub fn keyed_renditions(prefix: &str, result: &Value) -> Value {
+    fn walk(prefix: &str, v: &Value, key: Option<&str>) -> Value {
+        match v {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), walk(prefix, v, Some(k))))
+                    .collect(),
+            ),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| walk(prefix, v, key)).collect())
+            }
+            Value::String(s)
+                if matches!(key, Some("hls" | "playlist" | "path" | "jpeg" | "webp")) =>
+            {
+                let k = format!("{prefix}{s}");
+                serde_json::json!({"key": k, "url": format!("/{k}")})
+            }
+            other => other.clone(),
+        }
+    }
+    walk(prefix, &result["renditions"], None)
+}
+
+/// Records a finished job: asset ready, entry on to review (or approved when the contest does
+/// not moderate), job done — in one transaction, only if we still hold the lease.
+async fn record_success(
+    state: &AppState,
+    asset: &Asset,
+    prefix: &str,
+    result: &Value,
+    job_id: i64,
+    worker_id: &str,
+) -> anyhow::Result<bool> {
+    let mut tx = state.db.begin().await?;
+    if !crate::queue::complete(&mut *tx, job_id, worker_id).await? {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let renditions = keyed_renditions(prefix, result);
+    let mut metadata = result.clone();
+    if let Some(m) = metadata.as_object_mut() {
+        m.remove("renditions");
+    }
+    let mut renditions = renditions;
+    renditions["source"] = metadata;
+    let entry_id: Uuid = sqlx::query_scalar(
+        "update media_asset set status = 'ready', progress = 100, error = null,
+                width = $2, height = $3, duration_s = $4, renditions = $5
+         where media_asset_id = $1 returning entry_id",
+    )
+    .bind(asset.media_asset_id)
+    .bind(result["width"].as_i64().map(|v| v as i32))
+    .bind(result["height"].as_i64().map(|v| v as i32))
+    .bind(result["duration_s"].as_f64())
+    .bind(&renditions)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "update entry e set status = case when c.requires_moderation
+                    then 'pending_review'::entry_status else 'approved'::entry_status end,
+                reason = null
+         from contest c
+         where e.entry_id = $1 and c.contest_id = e.contest_id and e.status = 'processing'",
+    )
+    .bind(entry_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Records a final failure: asset failed with a readable error; the entry goes back to
+/// `draft` with that reason, so the member can upload another file.
+pub async fn record_failure(
+    state: &AppState,
+    asset_id: Uuid,
+    job_id: i64,
+    worker_id: &str,
+    error: &str,
+) -> anyhow::Result<()> {
+    let mut tx = state.db.begin().await?;
+    crate::queue::bury(&mut *tx, job_id, worker_id, error).await?;
+    let entry_id: Option<Uuid> = sqlx::query_scalar(
+        "update media_asset set status = 'failed', error = $2 where media_asset_id = $1 returning entry_id",
+    )
+    .bind(asset_id)
+    .bind(error)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(entry_id) = entry_id {
+        sqlx::query(
+            "update entry set status = 'draft', reason = $2 where entry_id = $1 and status = 'processing'",
+        )
+        .bind(entry_id)
+        .bind(error)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,745 @@
+//! The sandboxed `hoithi media-job` child on media made at test time with the ffmpeg CLI (the
+//! same Debian libav the binary links): ladders, rotation, codecs, VFR, refusals, photo
+//! orientation and metadata stripping, bounded memory. Outputs are checked with ffprobe.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+struct Run {
+    code: Option<i32>,
+    result: Option<Value>,
+    refused: Option<String>,
+    progress: Vec<u8>,
+    out: PathBuf,
+    stderr: String,
+}
+
+fn media_job(input: &Path, kind: &str, out: &Path) -> Run {
+    std::fs::create_dir_all(out).unwrap();
+    let mut cmd = Command::new(common::BIN);
+    cmd.env_clear()
+        .arg("media-job")
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(out)
+        .arg("--kind")
+        .arg(kind)
+        .arg("--max-seconds")
+        .arg("180");
+    let (status, stdout, stderr, _) = common::run(cmd, Duration::from_secs(300));
+    let mut run = Run {
+        code: status.code(),
+        result: None,
+        refused: None,
+        progress: Vec::new(),
+        out: out.to_owned(),
+        stderr,
+    };
+    for line in stdout.lines() {
+        if let Some(p) = line.strip_prefix("progress ") {
+            run.progress.push(p.parse().unwrap());
+        } else if let Some(j) = line.strip_prefix("result ") {
+            run.result = Some(serde_json::from_str(j).unwrap());
+        } else if let Some(r) = line.strip_prefix("refused ") {
+            run.refused = Some(r.to_owned());
+        }
+    }
+    run
+}
+
+fn ffmpeg(args: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg CLI (apt-get install ffmpeg)");
+    assert!(status.success(), "ffmpeg {args:?}");
+}
+
+fn ffprobe(path: &Path, entries: &str) -> Value {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_entries",
+            entries,
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    assert!(out.status.success(), "ffprobe {}", path.display());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Decodes a whole file (e.g. an HLS rung: playlist, init and every segment) with the CLI.
+fn decodes(path: &Path) -> bool {
+    Command::new("ffmpeg")
+        .args(["-v", "error", "-xerror", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .status()
+        .unwrap()
+        .success()
+}
+
+fn done(run: &Run) -> &Value {
+    assert_eq!(
+        run.code,
+        Some(0),
+        "media-job failed: refused={:?} stderr={}",
+        run.refused,
+        run.stderr
+    );
+    run.result.as_ref().expect("a result line")
+}
+
+fn variant_sizes(result: &Value) -> Vec<(u64, u64)> {
+    result["renditions"]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap()))
+        .collect()
+}
+
+fn stream_size(path: &Path) -> (u64, u64) {
+    let v = ffprobe(path, "stream=width,height,codec_type");
+    let s = v["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .unwrap()
+        .clone();
+    (s["width"].as_u64().unwrap(), s["height"].as_u64().unwrap())
+}
+
+fn duration(path: &Path) -> f64 {
+    ffprobe(path, "format=duration")["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn landscape_1080p_h264_with_audio_becomes_a_four_rung_ladder_mp4_and_posters() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=1920x1080:rate=30:duration=3",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=3",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        clip.to_str().unwrap(),
+    ]);
+    let run = media_job(&clip, "video", &dir.path().join("out"));
+    let result = done(&run);
+    assert_eq!(
+        variant_sizes(result),
+        vec![(640, 360), (854, 480), (1280, 720), (1920, 1080)]
+    );
+    assert_eq!(result["has_audio"], true);
+    assert!((result["duration_s"].as_f64().unwrap() - 3.0).abs() <= 1.0 / 30.0 + 1e-6);
+    assert!(
+        run.progress.windows(2).all(|w| w[0] <= w[1]),
+        "{:?}",
+        run.progress
+    );
+    assert_eq!(run.progress.last(), Some(&100));
+
+    let master = std::fs::read_to_string(run.out.join("hls/master.m3u8")).unwrap();
+    assert_eq!(master.matches("#EXT-X-STREAM-INF").count(), 4, "{master}");
+    assert!(master.contains("RESOLUTION=640x360") && master.contains("BANDWIDTH="));
+    for label in ["360p", "480p", "720p", "1080p"] {
+        let playlist = run.out.join(format!("hls/{label}/index.m3u8"));
+        let text = std::fs::read_to_string(&playlist).unwrap();
+        assert!(text.contains("#EXT-X-MAP:URI=\"init.mp4\""), "{text}");
+        assert!(text.contains("#EXT-X-ENDLIST"));
+        assert!(decodes(&playlist), "{label} does not decode");
+    }
+    // 360p fits a weak 3G link: at most 400 kbit/s with its audio.
+    let v360 = &result["renditions"]["variants"][0];
+    assert!(
+        v360["average_bandwidth"].as_u64().unwrap() <= 400_000,
+        "{v360}"
+    );
+
+    let mp4 = run.out.join("video.mp4");
+    assert_eq!(stream_size(&mp4), (1280, 720));
+    assert!((duration(&mp4) - 3.0).abs() < 0.1);
+    // +faststart: the moov box comes before mdat.
+    let bytes = std::fs::read(&mp4).unwrap();
+    let moov = bytes.windows(4).position(|w| w == b"moov").unwrap();
+    let mdat = bytes.windows(4).position(|w| w == b"mdat").unwrap();
+    assert!(moov < mdat);
+
+    for (w, h) in [(1280, 720), (400, 226)] {
+        let jpg = image::open(run.out.join(format!("poster-{w}.jpg"))).unwrap();
+        assert_eq!((jpg.width(), jpg.height()), (w, h));
+        let webp = run.out.join(format!("poster-{w}.webp"));
+        assert_eq!(stream_size(&webp), (w.into(), h.into()));
+    }
+    let rss = result["peak_rss_kib"].as_u64().unwrap();
+    assert!(rss < 1_200_000, "peak RSS {rss} KiB");
+}
+
+#[test]
+fn keyframes_are_every_two_seconds_and_aligned_across_rungs() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=854x480:rate=25:duration=9",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "250",
+        "-pix_fmt",
+        "yuv420p",
+        clip.to_str().unwrap(),
+    ]);
+    let run = media_job(&clip, "video", &dir.path().join("out"));
+    let result = done(&run);
+    assert_eq!(variant_sizes(result), vec![(640, 360), (854, 480)]);
+    let keyframes = |label: &str| -> Vec<String> {
+        let out = Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "v",
+                "-skip_frame",
+                "nokey",
+                "-show_entries",
+                "frame=pts_time",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(run.out.join(format!("hls/{label}/index.m3u8")))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().trim_end_matches(',').to_owned())
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    let k360 = keyframes("360p");
+    assert_eq!(k360, keyframes("480p"));
+    let times: Vec<f64> = k360.iter().map(|t| t.parse().unwrap()).collect();
+    assert_eq!(times.len(), 5, "{times:?}");
+    for (i, t) in times.iter().enumerate() {
+        assert!((t - times[0] - 2.0 * i as f64).abs() < 0.05, "{times:?}");
+    }
+    let playlist = std::fs::read_to_string(run.out.join("hls/360p/index.m3u8")).unwrap();
+    let extinf: Vec<f64> = playlist
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .map(|d| d.trim_end_matches(',').parse().unwrap())
+        .collect();
+    assert_eq!(extinf.len(), 3, "{playlist}");
+    assert!(
+        (extinf[0] - 4.0).abs() < 0.05 && (extinf[1] - 4.0).abs() < 0.05,
+        "{extinf:?}"
+    );
+}
+
+#[test]
+fn portrait_phone_video_with_rotation_90_stays_portrait() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw.mp4");
+    let clip = dir.path().join("phone.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=1280x720:rate=30:duration=2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        raw.to_str().unwrap(),
+    ]);
+    ffmpeg(&[
+        "-i",
+        raw.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-metadata:s:v:0",
+        "rotate=90",
+        clip.to_str().unwrap(),
+    ]);
+    let run = media_job(&clip, "video", &dir.path().join("out"));
+    let result = done(&run);
+    // ffprobe's convention: 90 means the player turns the picture 90° counter-clockwise.
+    assert_eq!(result["rotation"], 90);
+    assert_eq!(
+        (result["width"].as_u64(), result["height"].as_u64()),
+        (Some(720), Some(1280))
+    );
+    assert_eq!(
+        variant_sizes(result),
+        vec![(360, 640), (480, 854), (720, 1280)]
+    );
+    assert_eq!(stream_size(&run.out.join("hls/720p/init.mp4")), (720, 1280));
+    assert_eq!(stream_size(&run.out.join("video.mp4")), (720, 1280));
+    let poster = image::open(run.out.join("poster-400.jpg")).unwrap();
+    assert!(poster.height() > poster.width());
+    // The same picture the ffmpeg CLI shows with its autorotation (not mirrored or upside down).
+    let cli = dir.path().join("cli.png");
+    let ours = dir.path().join("ours.png");
+    ffmpeg(&[
+        "-i",
+        clip.to_str().unwrap(),
+        "-frames:v",
+        "1",
+        cli.to_str().unwrap(),
+    ]);
+    ffmpeg(&[
+        "-i",
+        run.out.join("video.mp4").to_str().unwrap(),
+        "-frames:v",
+        "1",
+        ours.to_str().unwrap(),
+    ]);
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-i"])
+        .arg(&cli)
+        .arg("-i")
+        .arg(&ours)
+        .args(["-lavfi", "psnr", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let psnr: f64 = log
+        .split("average:")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no PSNR in {log}"));
+    assert!(
+        psnr > 30.0,
+        "PSNR {psnr} against the CLI's autorotated frame"
+    );
+}
+
+#[test]
+fn hevc_one_second_clip_without_upscaling() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("hevc.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=30:duration=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=300:duration=1",
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-x265-params",
+        "log-level=error",
+        "-tag:v",
+        "hvc1",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        clip.to_str().unwrap(),
+    ]);
+    let run = media_job(&clip, "video", &dir.path().join("out"));
+    let result = done(&run);
+    assert_eq!(result["codec"], "hevc");
+    assert_eq!(variant_sizes(result), vec![(640, 360)]);
+    assert!((result["duration_s"].as_f64().unwrap() - 1.0).abs() <= 1.0 / 30.0 + 1e-6);
+    assert_eq!(stream_size(&run.out.join("video.mp4")), (640, 360));
+    assert!(decodes(&run.out.join("hls/360p/index.m3u8")));
+}
+
+#[test]
+fn video_without_audio_is_fine() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("silent.mov");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x480:rate=24:duration=2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        clip.to_str().unwrap(),
+    ]);
+    let run = media_job(&clip, "video", &dir.path().join("out"));
+    let result = done(&run);
+    assert_eq!(result["has_audio"], false);
+    assert_eq!(variant_sizes(result), vec![(480, 360), (640, 480)]);
+    let streams = ffprobe(&run.out.join("video.mp4"), "stream=codec_type");
+    assert_eq!(streams["streams"].as_array().unwrap().len(), 1);
+    assert!(decodes(&run.out.join("hls/480p/index.m3u8")));
+}
+
+#[test]
+fn variable_frame_rate_keeps_its_timestamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("vfr.mp4");
+    // First second at 30 fps, second second at 10 fps.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=30:duration=2",
+        "-vf",
+        "select='lt(n\\,30)+not(mod(n\\,3))'",
+        "-vsync",
+        "vfr",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        clip.to_str().unwrap(),
+    ]);
+    let run = media_job(&clip, "video", &dir.path().join("out"));
+    let result = done(&run);
+    assert_eq!(result["frames"], 40);
+    let mp4 = run.out.join("video.mp4");
+    let frames = ffprobe(&mp4, "stream=nb_frames")["streams"][0]["nb_frames"]
+        .as_str()
+        .unwrap()
+        .parse::<u32>()
+        .unwrap();
+    assert_eq!(frames, 40);
+    assert!(
+        (duration(&mp4) - 2.0).abs() <= 0.1 + 1e-6,
+        "{}",
+        duration(&mp4)
+    );
+}
+
+fn refused(run: &Run) -> String {
+    assert_eq!(run.code, Some(3), "stderr: {}", run.stderr);
+    run.refused.clone().expect("a refused line")
+}
+
+#[test]
+fn a_truncated_mp4_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("full.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=30:duration=2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        clip.to_str().unwrap(),
+    ]);
+    let bytes = std::fs::read(&clip).unwrap();
+    let cut = dir.path().join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
+    let reason = refused(&media_job(&cut, "video", &dir.path().join("out")));
+    assert!(reason.starts_with("video-unreadable "), "{reason}");
+}
+
+#[test]
+fn a_text_file_named_mp4_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("video.mp4");
+    std::fs::write(&fake, "Hello, this is not a video at all.\n").unwrap();
+    let reason = refused(&media_job(&fake, "video", &dir.path().join("out")));
+    assert!(reason.starts_with("video-unreadable "), "{reason}");
+}
+
+#[test]
+fn an_hls_playlist_named_mp4_is_refused_without_opening_what_it_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret.ts");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25:duration=1",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-f",
+        "mpegts",
+        secret.to_str().unwrap(),
+    ]);
+    let fake = dir.path().join("video.mp4");
+    std::fs::write(
+        &fake,
+        format!(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nfile://{}\n#EXTINF:1.0,\nhttp://127.0.0.1:9/x.ts\n#EXT-X-ENDLIST\n",
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let reason = refused(&media_job(&fake, "video", &dir.path().join("out")));
+    assert!(reason.starts_with("video-unreadable "), "{reason}");
+    assert!(
+        std::fs::read_dir(dir.path().join("out"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}
+
+#[test]
+fn a_video_without_a_video_stream_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("audio.m4a");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=1",
+        "-c:a",
+        "aac",
+        clip.to_str().unwrap(),
+    ]);
+    let reason = refused(&media_job(&clip, "video", &dir.path().join("out")));
+    assert!(reason.starts_with("video-no-video-stream "), "{reason}");
+}
+
+// ---- photos ----
+
+/// A JPEG whose EXIF says orientation 6 (rotate 90° clockwise) and carries GPS coordinates.
+fn jpeg_with_exif_orientation_6_and_gps(path: &Path) {
+    // 300×200: red top half, blue bottom half.
+    let img = image::RgbImage::from_fn(300, 200, |_, y| {
+        if y < 100 {
+            image::Rgb([220, 20, 20])
+        } else {
+            image::Rgb([20, 20, 220])
+        }
+    });
+    let mut plain = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 90)
+        .encode_image(&img)
+        .unwrap();
+    // TIFF (little endian): IFD0 {Orientation=6, GPS IFD pointer}, GPS IFD {LatitudeRef N, Latitude}.
+    let mut t: Vec<u8> = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
+    let entry = |t: &mut Vec<u8>, tag: u16, typ: u16, count: u32, value: u32| {
+        t.extend_from_slice(&tag.to_le_bytes());
+        t.extend_from_slice(&typ.to_le_bytes());
+        t.extend_from_slice(&count.to_le_bytes());
+        t.extend_from_slice(&value.to_le_bytes());
+    };
+    t.extend_from_slice(&2u16.to_le_bytes());
+    entry(&mut t, 0x0112, 3, 1, 6);
+    let gps_ifd = 8 + 2 + 2 * 12 + 4;
+    entry(&mut t, 0x8825, 4, 1, gps_ifd);
+    t.extend_from_slice(&0u32.to_le_bytes());
+    assert_eq!(t.len() as u32, gps_ifd);
+    t.extend_from_slice(&2u16.to_le_bytes());
+    entry(&mut t, 0x0001, 2, 2, u32::from_le_bytes(*b"N\0\0\0"));
+    let rationals = gps_ifd + 2 + 2 * 12 + 4;
+    entry(&mut t, 0x0002, 5, 3, rationals);
+    t.extend_from_slice(&0u32.to_le_bytes());
+    for (n, d) in [(21u32, 1u32), (1, 1), (3000, 100)] {
+        t.extend_from_slice(&n.to_le_bytes());
+        t.extend_from_slice(&d.to_le_bytes());
+    }
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&t);
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&plain[2..]);
+    std::fs::write(path, out).unwrap();
+}
+
+/// The marker segments of a JPEG up to the start of scan.
+fn jpeg_markers(bytes: &[u8]) -> Vec<u8> {
+    assert_eq!(&bytes[..2], &[0xFF, 0xD8]);
+    let mut i = 2;
+    let mut markers = Vec::new();
+    while i + 4 <= bytes.len() {
+        assert_eq!(bytes[i], 0xFF);
+        let m = bytes[i + 1];
+        markers.push(m);
+        if m == 0xDA {
+            break;
+        }
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        i += 2 + len;
+    }
+    markers
+}
+
+/// The chunk names of a WebP (RIFF) file.
+fn webp_chunks(bytes: &[u8]) -> Vec<String> {
+    assert_eq!(&bytes[..4], b"RIFF");
+    assert_eq!(&bytes[8..12], b"WEBP");
+    let mut i = 12;
+    let mut chunks = Vec::new();
+    while i + 8 <= bytes.len() {
+        chunks.push(String::from_utf8_lossy(&bytes[i..i + 4]).into_owned());
+        let len = u32::from_le_bytes(bytes[i + 4..i + 8].try_into().unwrap()) as usize;
+        i += 8 + len + (len & 1);
+    }
+    chunks
+}
+
+#[test]
+fn a_jpeg_with_exif_orientation_6_and_gps_is_turned_and_stripped() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("IMG_0001.JPG");
+    jpeg_with_exif_orientation_6_and_gps(&input);
+    let run = media_job(&input, "photo", &dir.path().join("out"));
+    let result = done(&run);
+    assert_eq!(
+        (result["width"].as_u64(), result["height"].as_u64()),
+        (Some(200), Some(300))
+    );
+    let images = result["renditions"]["images"].as_array().unwrap();
+    assert_eq!(images.len(), 3);
+    for image in images {
+        // Never upscaled: a 200 px wide photo stays 200 px wide.
+        assert_eq!(image["width"], 200);
+        let jpeg_bytes = std::fs::read(run.out.join(image["jpeg"].as_str().unwrap())).unwrap();
+        let markers = jpeg_markers(&jpeg_bytes);
+        assert!(
+            markers
+                .iter()
+                .all(|m| !(0xE1..=0xEF).contains(m) && *m != 0xFE),
+            "metadata segments in the JPEG: {markers:x?}"
+        );
+        assert!(!jpeg_bytes.windows(4).any(|w| w == b"Exif"));
+        let webp_bytes = std::fs::read(run.out.join(image["webp"].as_str().unwrap())).unwrap();
+        let chunks = webp_chunks(&webp_bytes);
+        assert!(
+            chunks.iter().all(|c| c == "VP8 " || c == "VP8L"),
+            "WebP chunks {chunks:?}"
+        );
+        // Turned 90° clockwise: the red top is now on the right, blue on the left.
+        let img = image::load_from_memory(&jpeg_bytes).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (200, 300));
+        let left = img.get_pixel(20, 150);
+        let right = img.get_pixel(180, 150);
+        assert!(left[2] > 150 && left[0] < 80, "{left:?}");
+        assert!(right[0] > 150 && right[2] < 80, "{right:?}");
+        let webp = image::load_from_memory(&webp_bytes).unwrap().to_rgb8();
+        assert_eq!(webp.dimensions(), (200, 300));
+    }
+}
+
+#[test]
+fn a_large_photo_gets_a_resize_cascade_within_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("big.png");
+    image::RgbImage::from_fn(4000, 3000, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    })
+    .save(&input)
+    .unwrap();
+    let run = media_job(&input, "photo", &dir.path().join("out"));
+    let result = done(&run);
+    let sizes: Vec<(u64, u64)> = result["renditions"]["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["width"].as_u64().unwrap(), i["height"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(sizes, vec![(1600, 1200), (800, 600), (400, 300)]);
+    let rss = result["peak_rss_kib"].as_u64().unwrap();
+    assert!(rss < 300_000, "peak RSS {rss} KiB");
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn a_png_whose_header_claims_50000_by_50000_is_refused_before_decoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bomb.png");
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&50_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&50_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&ihdr);
+    png.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+    // One stored zlib block of 100 zero bytes: a real decoder would want 7.5 GB for the rest.
+    let mut idat = b"IDAT".to_vec();
+    idat.extend_from_slice(&[0x78, 0x01, 0x01, 100, 0, !100, 0xFF]);
+    idat.extend_from_slice(&[0u8; 100]);
+    idat.extend_from_slice(&((100u32 << 16) | 1).to_be_bytes());
+    png.extend_from_slice(&((idat.len() - 4) as u32).to_be_bytes());
+    png.extend_from_slice(&idat);
+    png.extend_from_slice(&crc32(&idat).to_be_bytes());
+    png.extend_from_slice(&0u32.to_be_bytes());
+    png.extend_from_slice(b"IEND");
+    png.extend_from_slice(&crc32(b"IEND").to_be_bytes());
+    std::fs::write(&input, png).unwrap();
+    let run = media_job(&input, "photo", &dir.path().join("out"));
+    let reason = refused(&run);
+    assert!(reason.starts_with("photo-too-large "), "{reason}");
+}
+
+#[test]
+fn a_text_file_named_jpg_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("photo.jpg");
+    std::fs::write(&input, "not a photo").unwrap();
+    let reason = refused(&media_job(&input, "photo", &dir.path().join("out")));
+    assert!(reason.starts_with("photo-"), "{reason}");
+}
