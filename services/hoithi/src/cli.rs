@@ -77,6 +77,16 @@ enum AdminTask {
         #[arg(long)]
         unit: Option<String>,
     },
+    /// Create or update youth-union units from a CSV file of `slug,name,parent_slug`.
+    ImportUnits {
+        /// The CSV file.
+        file: std::path::PathBuf,
+    },
+    /// Create a contest from a TOML file with the fields of the organizer's form.
+    CreateContest {
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
 }
 
 pub fn main() -> anyhow::Result<()> {
@@ -163,6 +173,43 @@ async fn admin(config: Config, task: AdminTask) -> anyhow::Result<()> {
             let id = result?;
             println!("created user {id} <{email}>");
             Ok(())
+        }
+        AdminTask::ImportUnits { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let rows = hoithi_web::units::parse_csv(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let services = Services::open(&config, false).await?;
+            let result = async {
+                let mut tx = services.db.begin().await?;
+                let n = hoithi_web::units::import(&mut tx, &rows).await?;
+                tx.commit().await?;
+                Ok::<_, anyhow::Error>(n)
+            }
+            .await;
+            services.stop().await;
+            let n = result?;
+            println!("imported {n} units");
+            Ok(())
+        }
+        AdminTask::CreateContest { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let spec = hoithi_web::contests::spec::ContestSpec::from_toml(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let services = Services::open(&config, false).await?;
+            let result = hoithi_web::contests::create(&services.db, None, &spec).await;
+            services.stop().await;
+            match result? {
+                Ok(id) => {
+                    println!("created contest {id} ({})", spec.slug.trim());
+                    Ok(())
+                }
+                Err(errors) => {
+                    let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                    anyhow::bail!("{}: {}", file.display(), list.join("; "))
+                }
+            }
         }
     }
 }

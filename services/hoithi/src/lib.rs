@@ -72,7 +72,10 @@ pub fn app(state: AppState, roles: Roles) -> Router {
     if roles.web {
         router = router.merge(hoithi_web::router());
     }
-    telemetry::layers(router.with_state(state))
+    // Sessions, CSRF and security headers wrap every role's routes, so uploads and the API
+    // accept the same cookie session as pages.
+    let router = hoithi_web::security::layers(router.with_state(state.clone()), state);
+    telemetry::layers(router)
 }
 
 /// A process that serves: bound listener, opened services, background tasks.

@@ -1,9 +1,18 @@
 //! hoithi-web: the pages people use and the JSON API for programs. One module per feature,
-//! each with its own `router()`; `router` here merges them.
+//! each with its own `router()`; `router` here merges them, and `security::layers` wraps the
+//! whole process's routes in sessions, CSRF and security headers.
 
+mod accounts;
+mod admin;
 mod assets;
+pub mod contests;
+mod entries;
+pub mod format;
 mod home;
+mod mail;
 pub mod page;
+pub mod security;
+pub mod units;
 
 use axum::Router;
 use hoithi_core::AppState;
@@ -11,6 +20,16 @@ use hoithi_core::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(home::router())
+        .merge(accounts::router())
+        .merge(units::router())
+        .merge(contests::router())
+        .merge(entries::router())
+        .merge(admin::router())
         .merge(assets::router())
         .fallback(page::not_found)
+}
+
+/// The web routes with their layers, as tests (and a web-only process) use them.
+pub fn app(state: AppState) -> Router {
+    security::layers(router().with_state(state.clone()), state)
 }

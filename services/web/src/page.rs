@@ -1,12 +1,18 @@
-//! What every page shares: the language of the request, the layout's texts, and the
-//! wrapper that turns an askama template into a response.
+//! What every page shares: the language of the request, the signed-in user and the CSRF
+//! token (both put into the request by `security`), the layout's texts, and the wrapper
+//! that turns an askama template into a response.
 
 use askama::Template;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use hoithi_core::auth::CurrentUser;
+use hoithi_core::domain::Role;
 use hoithi_core::i18n::{self, Lang};
+
+use crate::security::CsrfToken;
 
 /// The language of a request: the `lang` cookie a visitor chose, else Vietnamese.
 #[derive(Debug, Clone, Copy)]
@@ -16,16 +22,56 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let lang = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().strip_prefix("lang="))
-            .find_map(Lang::parse)
+        let lang = crate::security::cookie(&parts.headers, "lang")
+            .and_then(|v| Lang::parse(&v))
             .unwrap_or_default();
         Ok(Self(lang))
+    }
+}
+
+/// Everything a page handler needs about the request: language, user (if signed in), and
+/// the CSRF token its forms carry.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub lang: Lang,
+    pub user: Option<CurrentUser>,
+    pub csrf: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let PageLang(lang) = PageLang::from_request_parts(parts, state).await?;
+        Ok(Self {
+            lang,
+            user: parts.extensions.get::<CurrentUser>().cloned(),
+            csrf: parts
+                .extensions
+                .get::<CsrfToken>()
+                .map(|t| t.0.clone())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+impl Ctx {
+    pub fn page(&self, title_key: &str) -> Page {
+        Page {
+            lang: self.lang,
+            title: i18n::text(self.lang, title_key).to_owned(),
+            user: self.user.clone(),
+            csrf: self.csrf.clone(),
+            meta: Vec::new(),
+        }
+    }
+
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        i18n::text(self.lang, key)
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        self.user.as_ref().map(|u| u.role)
     }
 }
 
@@ -33,6 +79,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLang {
 pub struct Page {
     pub lang: Lang,
     pub title: String,
+    pub user: Option<CurrentUser>,
+    pub csrf: String,
+    /// `<meta property=… content=…>` pairs (Open Graph, Twitter cards).
+    pub meta: Vec<(String, String)>,
 }
 
 impl Page {
@@ -40,6 +90,9 @@ impl Page {
         Self {
             lang,
             title: i18n::text(lang, title_key).to_owned(),
+            user: None,
+            csrf: String::new(),
+            meta: Vec::new(),
         }
     }
 
@@ -48,12 +101,78 @@ impl Page {
         i18n::text(self.lang, key)
     }
 
+    /// The text for `prefix` + `suffix`, e.g. an error code's message.
+    pub fn tk(&self, prefix: &str, suffix: &str) -> String {
+        let key = format!("{prefix}{suffix}");
+        let text = i18n::text(self.lang, &key);
+        if text == key {
+            suffix.to_owned()
+        } else {
+            text.to_owned()
+        }
+    }
+
     pub fn lang_code(&self) -> &'static str {
         self.lang.code()
     }
 
     pub fn other_lang_code(&self) -> &'static str {
         self.lang.other().code()
+    }
+
+    pub fn signed_in(&self) -> bool {
+        self.user.is_some()
+    }
+
+    pub fn user_name(&self) -> &str {
+        self.user.as_ref().map_or("", |u| u.display_name.as_str())
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.role == Role::Admin)
+    }
+
+    pub fn is_organizer(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|u| matches!(u.role, Role::Admin | Role::Organizer))
+    }
+
+    /// A date and time the Vietnamese way (dd/mm/yyyy HH:MM, Asia/Ho_Chi_Minh).
+    pub fn datetime(&self, at: impl Value<DateTime<Utc>>) -> String {
+        crate::format::datetime(self.lang, &at.value())
+    }
+
+    pub fn number(&self, n: impl Value<i64>) -> String {
+        crate::format::number(self.lang, n.value())
+    }
+
+    /// Bytes as whole mebibytes, the way limits are typed in the form.
+    pub fn mib(&self, n: impl Value<i64>) -> String {
+        crate::format::number(self.lang, n.value() / (1024 * 1024))
+    }
+}
+
+/// A copyable value however many references templates put around it.
+pub trait Value<T> {
+    fn value(&self) -> T;
+}
+
+impl Value<DateTime<Utc>> for DateTime<Utc> {
+    fn value(&self) -> DateTime<Utc> {
+        *self
+    }
+}
+
+impl Value<i64> for i64 {
+    fn value(&self) -> i64 {
+        *self
+    }
+}
+
+impl<T, V: Value<T> + ?Sized> Value<T> for &V {
+    fn value(&self) -> T {
+        (**self).value()
     }
 }
 
@@ -79,8 +198,63 @@ struct ErrorPage {
     message: String,
 }
 
-pub async fn not_found(PageLang(lang): PageLang) -> Response {
-    let page = Page::new(lang, "error.not-found");
-    let message = page.t("error.not-found").to_owned();
-    render(StatusCode::NOT_FOUND, &ErrorPage { page, message })
+/// A page with one message (from the catalog) and the given status.
+pub fn message(ctx: &Ctx, status: StatusCode, key: &str) -> Response {
+    let page = ctx.page(key);
+    let message = page.t(key).to_owned();
+    render(status, &ErrorPage { page, message })
+}
+
+pub async fn not_found(ctx: Ctx) -> Response {
+    message(&ctx, StatusCode::NOT_FOUND, "error.not-found")
+}
+
+/// A page error: not found, forbidden, or an internal failure (logged once here).
+#[derive(Debug)]
+pub enum PageError {
+    NotFound,
+    Forbidden,
+    SignIn,
+    Internal(anyhow::Error),
+}
+
+impl From<sqlx::Error> for PageError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<anyhow::Error> for PageError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Internal(e)
+    }
+}
+
+impl PageError {
+    pub fn respond(self, ctx: &Ctx) -> Response {
+        match self {
+            Self::NotFound => message(ctx, StatusCode::NOT_FOUND, "error.not-found"),
+            Self::Forbidden => message(ctx, StatusCode::FORBIDDEN, "error.forbidden"),
+            Self::SignIn => axum::response::Redirect::to("/login").into_response(),
+            Self::Internal(err) => {
+                tracing::error!(error = format!("{err:#}"), "page failed");
+                message(ctx, StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
+            }
+        }
+    }
+}
+
+/// Only a same-site path is followed, never an absolute URL a visitor could craft.
+pub fn safe_next(next: Option<&str>) -> String {
+    next.filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
+        .unwrap_or("/")
+        .to_owned()
+}
+
+pub fn no_store(mut res: Response) -> Response {
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    res
 }

@@ -2,14 +2,15 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use hoithi_core::AppState;
 use hoithi_core::i18n::Lang;
 
-use crate::page::{Page, PageLang, render};
+use crate::contests::{ContestRow, Phase};
+use crate::page::{Ctx, Page, PageError, render};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -21,13 +22,32 @@ pub fn router() -> Router<AppState> {
 #[template(path = "home.html")]
 struct HomePage {
     page: Page,
+    open: Vec<ContestRow>,
+    voting: Vec<ContestRow>,
+    upcoming: Vec<ContestRow>,
 }
 
-async fn home(PageLang(lang): PageLang) -> Response {
+async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let rows = match crate::contests::all(&state.db).await {
+        Ok(r) => r,
+        Err(e) => return PageError::from(e).respond(&ctx),
+    };
+    let (mut open, mut voting, mut upcoming) = (Vec::new(), Vec::new(), Vec::new());
+    for c in rows {
+        match c.phase() {
+            Phase::Submission => open.push(c),
+            Phase::Voting => voting.push(c),
+            Phase::Upcoming => upcoming.push(c),
+            _ => {}
+        }
+    }
     render(
         StatusCode::OK,
         &HomePage {
-            page: Page::new(lang, "home.title"),
+            page: ctx.page("home.title"),
+            open,
+            voting,
+            upcoming,
         },
     )
 }
@@ -64,8 +84,7 @@ mod tests {
         if let Some(c) = cookie {
             req = req.header(header::COOKIE, c);
         }
-        let res = crate::router()
-            .with_state(env.state())
+        let res = crate::app(env.state())
             .oneshot(req.body(Body::empty()).unwrap())
             .await
             .unwrap();
@@ -106,11 +125,7 @@ mod tests {
             .header(header::REFERER, "https://evil.example//attacker.example/x")
             .body(Body::empty())
             .unwrap();
-        let res = crate::router()
-            .with_state(env.state())
-            .oneshot(req)
-            .await
-            .unwrap();
+        let res = crate::app(env.state()).oneshot(req).await.unwrap();
         assert_eq!(res.headers()[header::LOCATION], "/");
         assert!(
             res.headers()[header::SET_COOKIE]

@@ -1,0 +1,282 @@
+//! How an entry's media assets are described (API and pages) and served. Renditions are
+//! read tolerantly from the worker's `renditions` JSON: `poster`, `hls`, `mp4` (keys or
+//! names under `media/{asset}/`) and `images: [{width, key}]`.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hoithi_core::AppState;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AssetRow {
+    pub media_asset_id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub progress: i16,
+    pub error: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub duration_s: Option<f64>,
+    pub renditions: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Image {
+    pub width: i64,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MediaView {
+    pub id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub progress: i16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    pub poster_url: Option<String>,
+    pub hls_url: Option<String>,
+    pub mp4_url: Option<String>,
+    pub images: Vec<Image>,
+}
+
+impl MediaView {
+    pub fn is_video(&self) -> bool {
+        self.kind == "video"
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.status == "ready"
+    }
+
+    /// `url 400w, url 800w, …` for `srcset`.
+    pub fn srcset(&self) -> String {
+        self.images
+            .iter()
+            .map(|i| format!("{} {}w", i.url, i.width))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A small picture for cards: the smallest image of at least 400 px, else the poster.
+    pub fn thumb(&self) -> Option<&str> {
+        self.images
+            .iter()
+            .filter(|i| i.width >= 400)
+            .min_by_key(|i| i.width)
+            .or_else(|| self.images.iter().max_by_key(|i| i.width))
+            .map(|i| i.url.as_str())
+            .or(self.poster_url.as_deref())
+    }
+
+    pub fn largest(&self) -> Option<&str> {
+        self.images
+            .iter()
+            .max_by_key(|i| i.width)
+            .map(|i| i.url.as_str())
+            .or(self.poster_url.as_deref())
+    }
+}
+
+fn url_of(asset: Uuid, v: &Value) -> Option<String> {
+    let key = v
+        .as_str()
+        .or_else(|| v.get("key").and_then(Value::as_str))
+        .or_else(|| v.get("path").and_then(Value::as_str))?;
+    let prefix = hoithi_core::media::renditions_prefix(asset);
+    let name = key.strip_prefix(&prefix).unwrap_or(key);
+    if name.is_empty() || name.contains("..") || name.starts_with('/') {
+        return None;
+    }
+    Some(format!("/media/{asset}/{name}"))
+}
+
+pub fn view(a: &AssetRow) -> MediaView {
+    let r = &a.renditions;
+    let get = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| r.get(*n))
+            .and_then(|v| url_of(a.media_asset_id, v))
+    };
+    let mut images: Vec<Image> = ["images", "photos", "sizes", "thumbnails"]
+        .iter()
+        .find_map(|n| r.get(*n).and_then(Value::as_array))
+        .map(|list| {
+            list.iter()
+                .filter_map(|i| {
+                    Some(Image {
+                        width: i.get("width").and_then(Value::as_i64)?,
+                        url: url_of(a.media_asset_id, i)?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    images.sort_by_key(|i| i.width);
+    MediaView {
+        id: a.media_asset_id,
+        kind: a.kind.clone(),
+        status: a.status.clone(),
+        progress: a.progress,
+        error: a.error.clone(),
+        width: a.width,
+        height: a.height,
+        duration_s: a.duration_s,
+        poster_url: get(&["poster", "poster_key"]),
+        hls_url: get(&["hls", "hls_master", "master", "playlist"]),
+        mp4_url: get(&["mp4", "mp4_key"]),
+        images,
+    }
+}
+
+pub async fn for_entry(db: impl PgExecutor<'_>, entry_id: Uuid) -> sqlx::Result<Vec<MediaView>> {
+    let rows: Vec<AssetRow> = sqlx::query_as(
+        "select media_asset_id, kind::text as kind, status::text as status, progress, error, width, height,
+                duration_s, renditions
+         from media_asset where entry_id = $1 order by created_at",
+    )
+    .bind(entry_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.iter().map(view).collect())
+}
+
+/// Serves a rendition to whoever may see its entry, passing `Range` through so videos seek.
+pub async fn serve(
+    State(state): State<AppState>,
+    crate::security::MaybeUser(user): crate::security::MaybeUser,
+    Path((asset, file)): Path<(Uuid, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if file.contains("..") || file.starts_with('/') || file.len() > 300 {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let entry: Option<Uuid> =
+        match sqlx::query_scalar("select entry_id from media_asset where media_asset_id = $1")
+            .bind(asset)
+            .fetch_optional(&state.db)
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => return hoithi_core::api_error::ApiError::from(e).into_response(),
+        };
+    let Some(entry) = entry else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match super::visible_entry(&state.db, user.as_ref(), entry).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return hoithi_core::api_error::ApiError::from(e).into_response(),
+    }
+    let key = format!("{}{file}", hoithi_core::media::renditions_prefix(asset));
+    let mut req = state
+        .storage
+        .client
+        .get_object()
+        .bucket(&state.storage.bucket)
+        .key(&key);
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(r) = &range {
+        req = req.range(r);
+    }
+    let obj = match req.send().await {
+        Ok(o) => o,
+        Err(e) => {
+            if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
+                return StatusCode::NOT_FOUND.into_response();
+            }
+            tracing::warn!(error = %e, key, "rendition read failed");
+            return StatusCode::NOT_FOUND.into_response();
+        }
+    };
+    let status = if obj.content_range().is_some() {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    let mime = mime_guess::from_path(&file).first_or_octet_stream();
+    let mime = if file.ends_with(".m3u8") {
+        "application/vnd.apple.mpegurl".to_owned()
+    } else {
+        mime.essence_str().to_owned()
+    };
+    let mut res = Response::builder().status(status);
+    let h = res.headers_mut().expect("builder has headers");
+    if let Ok(v) = HeaderValue::from_str(&mime) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=300"),
+    );
+    if let Some(len) = obj.content_length()
+        && let Ok(v) = HeaderValue::from_str(&len.to_string())
+    {
+        h.insert(header::CONTENT_LENGTH, v);
+    }
+    if let Some(cr) = obj.content_range()
+        && let Ok(v) = HeaderValue::from_str(cr)
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    let stream = tokio_util::io::ReaderStream::new(obj.body.into_async_read());
+    res.body(Body::from_stream(stream))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn renditions_become_urls_under_media_and_escapes_are_dropped() {
+        let id = Uuid::nil();
+        let a = AssetRow {
+            media_asset_id: id,
+            kind: "video".into(),
+            status: "ready".into(),
+            progress: 100,
+            error: None,
+            width: Some(1280),
+            height: Some(720),
+            duration_s: Some(12.0),
+            renditions: json!({
+                "poster": format!("media/{id}/poster.jpg"),
+                "hls": "hls/master.m3u8",
+                "mp4": {"key": "../../originals/x"},
+                "images": [{"width": 800, "key": "800.webp"}, {"width": 400, "key": "400.webp"}]
+            }),
+        };
+        let v = view(&a);
+        assert_eq!(
+            v.poster_url.as_deref(),
+            Some(&*format!("/media/{id}/poster.jpg"))
+        );
+        assert_eq!(
+            v.hls_url.as_deref(),
+            Some(&*format!("/media/{id}/hls/master.m3u8"))
+        );
+        assert_eq!(v.mp4_url, None);
+        assert_eq!(v.images[0].width, 400);
+        assert_eq!(
+            v.srcset(),
+            format!("/media/{id}/400.webp 400w, /media/{id}/800.webp 800w")
+        );
+        assert_eq!(v.thumb(), Some(&*format!("/media/{id}/400.webp")));
+    }
+}

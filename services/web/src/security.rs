@@ -1,0 +1,400 @@
+//! The layer around every route: cookie sessions (the signed-in user goes into the request
+//! as `CurrentUser`, so pages, the API and uploads all see it), the CSRF check of every
+//! page form, and the security headers.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Router, middleware};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use hoithi_core::AppState;
+use hoithi_core::auth::CurrentUser;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::PgExecutor;
+
+/// How long a browser stays signed in without coming back.
+pub const SESSION_DAYS: i32 = 30;
+/// Largest page form body the CSRF check reads.
+const FORM_LIMIT: usize = 256 * 1024;
+
+/// The CSRF token forms of this request must carry (also in the `…csrf` cookie).
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+/// The hash of the session cookie of a signed-in request.
+#[derive(Debug, Clone)]
+pub struct SessionHash(pub Vec<u8>);
+
+/// Wraps the whole application (every role's routes) in sessions, CSRF and headers.
+pub fn layers(router: Router, state: AppState) -> Router {
+    router.layer(middleware::from_fn_with_state(state, guard))
+}
+
+/// Whether cookies must be `Secure` (and use the `__Host-` prefix): the site is served over
+/// https, either by its public URL or by the proxy's word. Plain-http localhost is not.
+pub fn is_secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state
+        .config
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
+        || headers
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure { "__Host-hoithi" } else { "hoithi" }
+}
+
+fn csrf_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-hoithi-csrf"
+    } else {
+        "hoithi-csrf"
+    }
+}
+
+/// The value of cookie `name`, if the request has it.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+pub fn cookie_header(name: &str, value: &str, max_age: i64, secure: bool) -> String {
+    let mut c = format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax");
+    if secure {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+fn random_token() -> String {
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn sha256(s: &str) -> Vec<u8> {
+    Sha256::digest(s.as_bytes()).to_vec()
+}
+
+/// Makes a session for `user_id`; returns the cookie value (only its hash is stored).
+pub async fn create_session(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<String> {
+    let token = random_token();
+    sqlx::query(
+        "insert into web_session (session_hash, app_user_id, expires_at)
+         values ($1, $2, now() + make_interval(days => $3))",
+    )
+    .bind(sha256(&token))
+    .bind(user_id)
+    .bind(SESSION_DAYS)
+    .execute(db)
+    .await?;
+    Ok(token)
+}
+
+pub async fn delete_session(db: impl PgExecutor<'_>, hash: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("delete from web_session where session_hash = $1")
+        .bind(hash)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+pub async fn delete_all_sessions(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query("delete from web_session where app_user_id = $1")
+        .bind(user_id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+async fn session_user(db: impl PgExecutor<'_>, hash: &[u8]) -> sqlx::Result<Option<CurrentUser>> {
+    sqlx::query_as(
+        "with s as (
+             update web_session set last_seen_at = now()
+             where session_hash = $1 and expires_at > now()
+             returning app_user_id
+         )
+         select u.app_user_id, u.email::text as email, u.display_name, u.role, u.unit_id, u.email_verified_at
+         from app_user u join s using (app_user_id)",
+    )
+    .bind(hash)
+    .fetch_optional(db)
+    .await
+}
+
+/// The CSRF key, made once and kept in the database: it survives restarts and is the same
+/// on every node.
+async fn csrf_key(db: &sqlx::PgPool) -> sqlx::Result<Vec<u8>> {
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    sqlx::query("insert into site_secret (name, value) values ('csrf', $1) on conflict do nothing")
+        .bind(raw.to_vec())
+        .execute(db)
+        .await?;
+    sqlx::query_scalar("select value from site_secret where name = 'csrf'")
+        .fetch_one(db)
+        .await
+}
+
+fn mac(key: &[u8]) -> Hmac<Sha256> {
+    #[expect(clippy::unwrap_used, reason = "HMAC takes keys of any length")]
+    Hmac::<Sha256>::new_from_slice(key).unwrap()
+}
+
+/// A token `random.signature`: a forged or planted cookie without the key does not verify.
+fn new_csrf_token(key: &[u8]) -> String {
+    let nonce = random_token();
+    let mut m = mac(key);
+    m.update(nonce.as_bytes());
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(m.finalize().into_bytes());
+    format!("{nonce}.{sig}")
+}
+
+fn csrf_token_valid(key: &[u8], token: &str) -> bool {
+    let Some((nonce, sig)) = token.split_once('.') else {
+        return false;
+    };
+    let Ok(sig) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig) else {
+        return false;
+    };
+    let mut m = mac(key);
+    m.update(nonce.as_bytes());
+    m.verify_slice(&sig).is_ok()
+}
+
+/// Compares in constant time, so the check does not leak how much of a guess was right.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn unsafe_method(m: &Method) -> bool {
+    !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    form_urlencoded_pairs(body)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// Decodes `application/x-www-form-urlencoded` (the CSRF check reads one field of it).
+fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    fn decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    let hi = (bytes[i + 1] as char).to_digit(16);
+                    let lo = (bytes[i + 2] as char).to_digit(16);
+                    match (hi, lo) {
+                        (Some(h), Some(l)) => {
+                            out.push((h * 16 + l) as u8);
+                            i += 2;
+                        }
+                        _ => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn forbidden_csrf() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        hoithi_core::i18n::text(hoithi_core::i18n::Lang::Vi, "error.csrf").to_owned(),
+    )
+        .into_response()
+}
+
+async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match guarded(state, request, next).await {
+        Ok(r) => r,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "session layer failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn guarded(state: AppState, mut request: Request, next: Next) -> anyhow::Result<Response> {
+    let secure = is_secure(&state, request.headers());
+    let path = request.uri().path().to_owned();
+    let is_api = path.starts_with("/api/");
+    let is_static = path.starts_with("/static/") || path == "/healthz" || path == "/readyz";
+
+    // The session: a cookie that names a live session puts its user into the request.
+    if let Some(value) = cookie(request.headers(), session_cookie_name(secure)) {
+        let hash = sha256(&value);
+        if let Some(user) = session_user(&state.db, &hash).await? {
+            request.extensions_mut().insert(user);
+            request.extensions_mut().insert(SessionHash(hash));
+        }
+    }
+
+    // CSRF for pages: every unsafe request must carry the signed token of the csrf cookie,
+    // in the `_csrf` form field or the `x-csrf-token` header. The API is exempt: it takes
+    // bearer tokens, and its cookie use is covered by SameSite=Lax plus JSON/tus requests
+    // that a cross-site form cannot send.
+    let mut set_csrf_cookie = None;
+    if !is_static {
+        let key = csrf_key(&state.db).await?;
+        let existing = cookie(request.headers(), csrf_cookie_name(secure))
+            .filter(|t| csrf_token_valid(&key, t));
+        if !is_api && unsafe_method(request.method()) {
+            let Some(expected) = existing.clone() else {
+                return Ok(forbidden_csrf());
+            };
+            let header_token = request
+                .headers()
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let ok = match header_token {
+                Some(t) => same(&t, &expected),
+                None => {
+                    let is_form = request
+                        .headers()
+                        .get(header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+                    if !is_form {
+                        return Ok(forbidden_csrf());
+                    }
+                    let (parts, body) = request.into_parts();
+                    let Ok(bytes) = to_bytes(body, FORM_LIMIT).await else {
+                        return Ok(StatusCode::PAYLOAD_TOO_LARGE.into_response());
+                    };
+                    let ok = form_field(&bytes, "_csrf").is_some_and(|t| same(&t, &expected));
+                    request = Request::from_parts(parts, Body::from(bytes));
+                    ok
+                }
+            };
+            if !ok {
+                return Ok(forbidden_csrf());
+            }
+        }
+        let token = match existing {
+            Some(t) => t,
+            None => {
+                let t = new_csrf_token(&key);
+                set_csrf_cookie = Some(t.clone());
+                t
+            }
+        };
+        request.extensions_mut().insert(CsrfToken(token));
+    }
+
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if let Some(token) = set_csrf_cookie {
+        let c = cookie_header(csrf_cookie_name(secure), &token, 60 * 60 * 24 * 365, secure);
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            headers.append(header::SET_COOKIE, v);
+        }
+    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; \
+             media-src 'self' blob: https:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+             base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    if secure {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    Ok(response)
+}
+
+/// The caller if any: a session's user, or a bearer token's (a bad token is still a 401,
+/// so a client learns its token is wrong instead of silently seeing public data).
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl axum::extract::FromRequestParts<AppState> for MaybeUser {
+    type Rejection = hoithi_core::api_error::ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if parts.extensions.get::<CurrentUser>().is_some()
+            || parts.headers.contains_key(header::AUTHORIZATION)
+        {
+            return <CurrentUser as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+                parts, state,
+            )
+            .await
+            .map(|u| Self(Some(u)));
+        }
+        Ok(Self(None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_csrf_token_verifies_only_with_its_key_and_unchanged() {
+        let t = new_csrf_token(b"key-one");
+        assert!(csrf_token_valid(b"key-one", &t));
+        assert!(!csrf_token_valid(b"key-two", &t));
+        assert!(!csrf_token_valid(b"key-one", &format!("x{t}")));
+        assert!(!csrf_token_valid(b"key-one", "no-dot"));
+    }
+
+    #[test]
+    fn form_fields_are_percent_decoded() {
+        let body = b"a=1&_csrf=ab%2Ecd+e&x";
+        assert_eq!(form_field(body, "_csrf").as_deref(), Some("ab.cd e"));
+        assert_eq!(form_field(body, "x").as_deref(), Some(""));
+        assert_eq!(form_field(b"%zz=%", "%zz").as_deref(), Some("%"));
+    }
+}

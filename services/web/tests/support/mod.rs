@@ -1,0 +1,251 @@
+//! A browser-like client for oneshot tests: keeps cookies, sends the CSRF token with forms,
+//! and talks to `hoithi_web::app` on a fresh database.
+
+#![allow(dead_code, reason = "each test module uses a different part")]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use hoithi_core::AppState;
+use hoithi_core::domain::Role;
+use hoithi_core::testing::TestEnv;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Res {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .map_or("", |v| v.to_str().unwrap())
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    pub app: Router,
+    pub cookies: HashMap<String, String>,
+}
+
+pub fn state_with_public_url(env: &TestEnv, url: Option<&str>) -> AppState {
+    let mut state = env.state();
+    let mut config = (*state.config).clone();
+    config.public_url = url.map(str::to_owned);
+    state.config = Arc::new(config);
+    state
+}
+
+impl Client {
+    pub fn new(state: AppState) -> Self {
+        Self {
+            app: hoithi_web::app(state),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn send(&mut self, req: Request<Body>) -> Res {
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        for c in headers.get_all(header::SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        Res {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Res {
+        let req = Request::get(uri)
+            .header(header::COOKIE, self.cookie_header())
+            .body(Body::empty())
+            .unwrap();
+        self.send(req).await
+    }
+
+    pub fn csrf(&self) -> String {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k.ends_with("hoithi-csrf"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    /// Posts a form with the CSRF token the browser would have (fetching a page first if
+    /// no token cookie is there yet).
+    pub async fn post_form(&mut self, uri: &str, fields: &[(&str, &str)]) -> Res {
+        if self.csrf().is_empty() {
+            self.get("/").await;
+        }
+        let mut all: Vec<(&str, String)> = vec![("_csrf", self.csrf())];
+        all.extend(fields.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        self.post_raw(uri, &all).await
+    }
+
+    pub async fn post_raw(&mut self, uri: &str, fields: &[(&str, String)]) -> Res {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let req = Request::post(uri)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
+    pub async fn api(
+        &mut self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Res {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let body = match body {
+            Some(b) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(req.body(body).unwrap()).await
+    }
+
+    /// Signs in through the login form.
+    pub async fn login(&mut self, email: &str, password: &str) -> Res {
+        self.post_form("/login", &[("email", email), ("password", password)])
+            .await
+    }
+}
+
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+pub const PASSWORD: &str = "mật-khẩu-thử";
+
+/// A verified user of `role` in unit `unit` (a slug) with a token and email.
+pub async fn user_in(env: &TestEnv, role: Role, unit: Option<&str>) -> (i64, String, String) {
+    let (id, token) = env.user(role).await;
+    if let Some(slug) = unit {
+        let unit_id = unit_id(env, slug).await;
+        sqlx::query("update app_user set unit_id = $2 where app_user_id = $1")
+            .bind(id)
+            .bind(unit_id)
+            .execute(&env.db)
+            .await
+            .unwrap();
+    }
+    let email: String =
+        sqlx::query_scalar("select email::text from app_user where app_user_id = $1")
+            .bind(id)
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    (id, token, email)
+}
+
+/// Units `hcm` → `q1` → `q1-a`, and `hn`.
+pub async fn units(env: &TestEnv) {
+    let rows = hoithi_web::units::parse_csv(
+        "hcm,Thành Đoàn TP.HCM,\nq1,Quận Đoàn 1,hcm\nq1-a,Chi đoàn A,q1\nhn,Thành Đoàn Hà Nội,",
+    )
+    .unwrap();
+    let mut conn = env.db.acquire().await.unwrap();
+    hoithi_web::units::import(&mut conn, &rows).await.unwrap();
+}
+
+pub async fn unit_id(env: &TestEnv, slug: &str) -> i64 {
+    sqlx::query_scalar("select unit_id from unit where slug = $1")
+        .bind(slug)
+        .fetch_one(&env.db)
+        .await
+        .unwrap()
+}
+
+/// An open contest of unit `unit` and its slug.
+pub async fn contest_of(env: &TestEnv, unit: &str) -> (i64, String) {
+    let id = env.open_contest(&["photo", "video"]).await;
+    let unit_id = unit_id(env, unit).await;
+    sqlx::query("update contest set unit_id = $2 where contest_id = $1")
+        .bind(id)
+        .bind(unit_id)
+        .execute(&env.db)
+        .await
+        .unwrap();
+    let slug = sqlx::query_scalar("select slug from contest where contest_id = $1")
+        .bind(id)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    (id, slug)
+}
+
+pub async fn set_status(env: &TestEnv, entry: uuid::Uuid, status: &str) {
+    sqlx::query("update entry set status = $2::entry_status where entry_id = $1")
+        .bind(entry)
+        .bind(status)
+        .execute(&env.db)
+        .await
+        .unwrap();
+}
+
+pub async fn outbox(env: &TestEnv, to: &str) -> Vec<(String, String, String)> {
+    sqlx::query_as("select kind, subject, body from outbox where to_email = $1 order by outbox_id")
+        .bind(to)
+        .fetch_all(&env.db)
+        .await
+        .unwrap()
+}
