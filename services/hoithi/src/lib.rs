@@ -138,6 +138,11 @@ impl Application {
             let shutdown = shutdown.clone();
             tokio::spawn(async move { hoithi_worker::run(state, shutdown).await })
         });
+        // The vote batcher and live hub: flushed and stopped through `shutdown`.
+        let voting = match roles.web {
+            true => Some(hoithi_web::voting::start(&state, shutdown.clone())?),
+            false => None,
+        };
         let app = app(state.clone(), roles);
         let drain = shutdown.clone();
         let served = axum::serve(
@@ -148,6 +153,9 @@ impl Application {
         .await
         .context("the HTTP server failed");
         shutdown.cancel();
+        if let Some(voting) = voting {
+            voting.stopped().await;
+        }
         if let Some(worker) = worker {
             match worker.await {
                 Ok(Ok(())) => {}

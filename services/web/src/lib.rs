@@ -3,7 +3,9 @@
 
 mod assets;
 mod home;
+pub mod live;
 pub mod page;
+pub mod voting;
 
 use axum::Router;
 use hoithi_core::AppState;
@@ -12,5 +14,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(home::router())
         .merge(assets::router())
+        .merge(voting::router())
+        .merge(live::router())
         .fallback(page::not_found)
 }
