@@ -722,3 +722,43 @@ async fn the_event_stream_shows_a_vote_cast_on_another_server_within_two_seconds
     assert!(a.stop().success());
     assert!(b.stop().success());
 }
+
+#[tokio::test]
+async fn a_clean_stop_writes_the_queued_votes_before_exiting() {
+    let env = TestEnv::new().await;
+    let contest = contest_in_voting(&env, 1).await;
+    let voters = voters(&env, 20).await;
+    // Batches wait a whole second for company, so the stop comes while votes are queued.
+    let (server, _data) = start_server(&env, &[("HOITHI_VOTE_LINGER_MS", "1000")]).await;
+    let client = reqwest::Client::new();
+    let entry = contest.entries[0];
+    let mut tasks = Vec::new();
+    for (_, token) in voters {
+        let (client, url) = (client.clone(), server.url.clone());
+        tasks.push(tokio::spawn(async move {
+            vote(&client, &url, entry, &token)
+                .await
+                .map(|r| r.status().as_u16())
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = nix::sys::signal::kill(server.pid(), nix::sys::signal::Signal::SIGTERM);
+    let mut created = 0;
+    for t in tasks {
+        assert_eq!(
+            t.await
+                .unwrap()
+                .expect("an answer, not a dropped connection"),
+            201
+        );
+        created += 1;
+    }
+    assert!(server.stop().success());
+    assert_eq!(tally_of(&env, entry).await, created);
+    let rows: i64 = sqlx::query_scalar("select count(*) from vote where entry_id = $1")
+        .bind(entry)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(rows, 20);
+}

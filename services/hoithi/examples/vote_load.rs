@@ -122,7 +122,12 @@ async fn fixture(db: &PgPool, entries: u64, votes: u64) -> anyhow::Result<Fixtur
     })
 }
 
-fn start_server(bin: &str, data: &std::path::Path, db_url: &str, ingest: &str) -> anyhow::Result<(Child, String)> {
+fn start_server(
+    bin: &str,
+    data: &std::path::Path,
+    db_url: &str,
+    ingest: &str,
+) -> anyhow::Result<(Child, String)> {
     let mut child = Command::new(bin)
         .args(["serve", "--roles", "web"])
         .env("HOITHI_DATA", data)
@@ -188,8 +193,13 @@ async fn load(url: &str, fx: &Fixture, rate: u64, seconds: u64, max_in_flight: u
         // Voters take turns; each entry is "on stage" for `voters` consecutive votes.
         let voter = (i % voters) as usize;
         let entry = fx_entries[((i / voters) as usize) % fx_entries.len()];
-        let (client, tokens, url, tx, in_flight) =
-            (client.clone(), tokens.clone(), url.clone(), tx.clone(), in_flight.clone());
+        let (client, tokens, url, tx, in_flight) = (
+            client.clone(),
+            tokens.clone(),
+            url.clone(),
+            tx.clone(),
+            in_flight.clone(),
+        );
         in_flight.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             let status = match client
@@ -277,7 +287,11 @@ async fn phase(
         o.other,
         o.failed,
         o.skipped,
-        if stored == o.created as i64 && tally == stored { "yes" } else { "NO" },
+        if stored == o.created as i64 && tally == stored {
+            "yes"
+        } else {
+            "NO"
+        },
     ))
 }
 
@@ -287,7 +301,9 @@ fn main() -> anyhow::Result<()> {
     let pg = EmbeddedPostgres::start(&dir.path().join("pg"), None)?;
     let admin_url = pg.url("postgres");
     let db_url = pg.url("hoithi");
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let result = runtime.block_on(async {
         hoithi_core::db::ensure_database(&admin_url, "hoithi").await?;
         let pool = hoithi_core::db::connect(&db_url, 4).await?;
