@@ -87,6 +87,12 @@ enum AdminTask {
         #[arg(long)]
         file: std::path::PathBuf,
     },
+    /// Recount valid votes and compare them with the tallies; exits non-zero on a difference.
+    CheckTallies {
+        /// Only the contest with this slug.
+        #[arg(long)]
+        contest: Option<String>,
+    },
 }
 
 pub fn main() -> anyhow::Result<()> {
@@ -209,6 +215,27 @@ async fn admin(config: Config, task: AdminTask) -> anyhow::Result<()> {
                     let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
                     anyhow::bail!("{}: {}", file.display(), list.join("; "))
                 }
+            }
+        }
+        AdminTask::CheckTallies { contest } => {
+            let services = Services::open(&config, false).await?;
+            let result = hoithi_web::voting::check_tallies(&services.db, contest.as_deref()).await;
+            services.stop().await;
+            let (entries, votes, differences) = result?;
+            for d in &differences {
+                println!(
+                    "contest {} entry {}: tally {} but {} valid votes",
+                    d.contest_id, d.entry_id, d.tally, d.counted
+                );
+            }
+            if differences.is_empty() {
+                println!("{entries} entries, {votes} valid votes: every tally matches");
+                Ok(())
+            } else {
+                anyhow::bail!(
+                    "{} of {entries} tallies differ from the recount",
+                    differences.len()
+                )
             }
         }
     }

@@ -146,6 +146,11 @@ impl Application {
         let sweeper = roles
             .upload
             .then(|| tokio::spawn(hoithi_upload::run_sweeper(state.clone(), shutdown.clone())));
+        // The vote batcher and live hub: flushed and stopped through `shutdown`.
+        let voting = match roles.web {
+            true => Some(hoithi_web::voting::start(&state, shutdown.clone())?),
+            false => None,
+        };
         let app = app(state.clone(), roles);
         let drain = shutdown.clone();
         let served = axum::serve(
@@ -156,6 +161,9 @@ impl Application {
         .await
         .context("the HTTP server failed");
         shutdown.cancel();
+        if let Some(voting) = voting {
+            voting.stopped().await;
+        }
         if let Some(worker) = worker {
             match worker.await {
                 Ok(Ok(())) => {}

@@ -9,10 +9,12 @@ pub mod contests;
 mod entries;
 pub mod format;
 mod home;
+pub mod live;
 mod mail;
 pub mod page;
 pub mod security;
 pub mod units;
+pub mod voting;
 
 use axum::Router;
 use hoithi_core::AppState;
@@ -26,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .merge(entries::router())
         .merge(admin::router())
         .merge(assets::router())
+        .merge(voting::router())
+        .merge(live::router())
         .fallback(page::not_found)
 }
 

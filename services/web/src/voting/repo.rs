@@ -1,0 +1,439 @@
+//! The SQL of voting: the one statement that checks, inserts and tallies a batch of votes,
+//! tallies for reading, invalidation and restore, and the recount behind `check-tallies`.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::policy::MAX_PER_DAY;
+
+/// One vote as the handler hands it to the ingest.
+#[derive(Debug, Clone)]
+pub struct NewVote {
+    pub entry_id: Uuid,
+    pub voter_id: i64,
+    pub ip: Option<String>,
+    pub ip_network: Option<String>,
+    pub user_agent_hash: Option<Vec<u8>>,
+}
+
+/// What happened to one vote of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Counted {
+        contest_id: i64,
+    },
+    AlreadyVoted,
+    /// The entry or the contest does not take votes: a stable code.
+    Refused(&'static str),
+}
+
+fn refusal(code: &str) -> Outcome {
+    match code {
+        "entry-not-found" => Outcome::Refused("entry-not-found"),
+        "entry-not-approved" => Outcome::Refused("entry-not-approved"),
+        "voting-not-open" => Outcome::Refused("voting-not-open"),
+        "voting-closed" => Outcome::Refused("voting-closed"),
+        _ => Outcome::AlreadyVoted,
+    }
+}
+
+/// Checks, inserts and tallies `votes` in ONE statement, so one commit (synchronous, so the
+/// votes are durable when this returns). The entry's state and the contest's window are read
+/// in the same statement as the insert. Tally rows are upserted in `entry_id` order, so two
+/// batches touching the same entries wait for each other instead of deadlocking. A vote
+/// beyond the policy finds no free `slot`, or hits the unique key if another batch took the
+/// slot at the same moment: either way it is not counted.
+pub async fn insert_votes(db: &PgPool, votes: &[NewVote]) -> sqlx::Result<Vec<Outcome>> {
+    let idx: Vec<i32> = (0..votes.len() as i32).collect();
+    let entry: Vec<Uuid> = votes.iter().map(|v| v.entry_id).collect();
+    let voter: Vec<i64> = votes.iter().map(|v| v.voter_id).collect();
+    let ip: Vec<Option<String>> = votes.iter().map(|v| v.ip.clone()).collect();
+    let net: Vec<Option<String>> = votes.iter().map(|v| v.ip_network.clone()).collect();
+    let ua: Vec<Option<Vec<u8>>> = votes.iter().map(|v| v.user_agent_hash.clone()).collect();
+    let rows: Vec<(i32, String, Option<i64>)> = sqlx::query_as(
+        "with input as (
+             select * from unnest($1::int4[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::bytea[])
+                 as t(idx, entry_id, voter_id, ip, ip_network, user_agent_hash)
+         ), checked as (
+             select i.idx, i.entry_id, i.voter_id, i.ip, i.ip_network, i.user_agent_hash, e.contest_id,
+                    (now() at time zone 'Asia/Ho_Chi_Minh')::date as vote_day,
+                    case when e.entry_id is null then 'entry-not-found'
+                         when e.status <> 'approved' then 'entry-not-approved'
+                         when c.voting_opens_at is null or now() < c.voting_opens_at then 'voting-not-open'
+                         when c.voting_closes_at is not null and now() >= c.voting_closes_at then 'voting-closed'
+                    end as refusal,
+                    -- Nested: CASE is the one place SQL promises the order of evaluation,
+                    -- so a malformed setting is never cast.
+                    case when jsonb_typeof(c.settings #> '{voting,per_day}') = 'number' then
+                         case when (c.settings #>> '{voting,per_day}')::numeric between 1 and $7
+                              then trunc((c.settings #>> '{voting,per_day}')::numeric)::int
+                              else 1 end
+                         else 1 end as per_day
+             from input i
+             left join entry e on e.entry_id = i.entry_id
+             left join contest c on c.contest_id = e.contest_id
+         ), slotted as (
+             select k.*,
+                    coalesce((select max(v.slot) from vote v
+                              where v.contest_id = k.contest_id and v.entry_id = k.entry_id
+                                and v.voter_id = k.voter_id and v.vote_day = k.vote_day), 0)
+                    + row_number() over (partition by k.entry_id, k.voter_id order by k.idx) as slot
+             from checked k
+             where k.refusal is null
+         ), inserted as (
+             insert into vote (contest_id, entry_id, voter_id, vote_day, slot, ip, ip_network, user_agent_hash)
+             select contest_id, entry_id, voter_id, vote_day, slot, ip::inet, ip_network::cidr, user_agent_hash
+             from slotted
+             where slot <= per_day
+             on conflict do nothing
+             returning contest_id, entry_id, voter_id, slot
+         ), tallied as (
+             insert into vote_tally as t (entry_id, contest_id, votes)
+             select entry_id, contest_id, count(*) from inserted
+             group by entry_id, contest_id
+             order by entry_id
+             on conflict (entry_id) do update set votes = t.votes + excluded.votes, updated_at = now()
+             returning 1
+         )
+         select k.idx,
+                coalesce(k.refusal, case when ins.entry_id is not null then 'counted' else 'already-voted' end),
+                k.contest_id
+         from checked k
+         left join slotted s on s.idx = k.idx
+         left join inserted ins
+                on ins.entry_id = s.entry_id and ins.voter_id = s.voter_id and ins.slot = s.slot
+         order by k.idx",
+    )
+    .bind(&idx)
+    .bind(&entry)
+    .bind(&voter)
+    .bind(&ip)
+    .bind(&net)
+    .bind(&ua)
+    .bind(MAX_PER_DAY)
+    .fetch_all(db)
+    .await?;
+    let mut out = vec![Outcome::AlreadyVoted; votes.len()];
+    for (i, outcome, contest_id) in rows {
+        let slot = &mut out[i as usize];
+        *slot = match (outcome.as_str(), contest_id) {
+            ("counted", Some(contest_id)) => Outcome::Counted { contest_id },
+            (other, _) => refusal(other),
+        };
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryVotes {
+    pub id: Uuid,
+    pub votes: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tally {
+    pub entries: Vec<EntryVotes>,
+    pub as_of: DateTime<Utc>,
+    /// Changes whenever any count of the contest changes: `{latest change µs}-{total}`.
+    #[serde(skip)]
+    pub version: String,
+}
+
+/// The tally of a contest's approved entries (entries without votes show 0).
+pub async fn tally(db: &PgPool, contest_id: i64) -> sqlx::Result<Tally> {
+    let rows: Vec<(Uuid, i64, Option<DateTime<Utc>>, DateTime<Utc>)> = sqlx::query_as(
+        "select e.entry_id, coalesce(t.votes, 0), t.updated_at, now()
+         from entry e left join vote_tally t on t.entry_id = e.entry_id
+         where e.contest_id = $1 and e.status = 'approved'
+         order by e.entry_id",
+    )
+    .bind(contest_id)
+    .fetch_all(db)
+    .await?;
+    let as_of = match rows.first() {
+        Some(r) => r.3,
+        None => sqlx::query_scalar("select now()").fetch_one(db).await?,
+    };
+    let latest = rows
+        .iter()
+        .filter_map(|r| r.2)
+        .max()
+        .map_or(0, |t| t.timestamp_micros());
+    let total: i64 = rows.iter().map(|r| r.1).sum();
+    Ok(Tally {
+        entries: rows
+            .into_iter()
+            .map(|(id, votes, _, _)| EntryVotes { id, votes })
+            .collect(),
+        as_of,
+        version: format!("{latest}-{total}"),
+    })
+}
+
+/// The contest's fields voting needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VotingContest {
+    pub contest_id: i64,
+    pub unit_id: Option<i64>,
+    pub created_by: Option<i64>,
+    pub voting_closes_at: Option<DateTime<Utc>>,
+    pub settings: serde_json::Value,
+}
+
+pub async fn contest_by_slug(db: &PgPool, slug: &str) -> sqlx::Result<Option<VotingContest>> {
+    if slug.is_empty() || slug.len() > 63 {
+        return Ok(None);
+    }
+    sqlx::query_as(
+        "select contest_id, unit_id, created_by, voting_closes_at, settings
+         from contest where slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(db)
+    .await
+}
+
+/// Whether `user_id`'s unit is the contest's unit or one above it.
+pub async fn organizes_unit(db: &PgPool, user_unit: i64, contest_unit: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from unit u, unit c
+                        where u.unit_id = $1 and c.unit_id = $2
+                          and (c.path = u.path or c.path like u.path || '/%'))",
+    )
+    .bind(user_unit)
+    .bind(contest_unit)
+    .fetch_one(db)
+    .await
+}
+
+/// Which votes an invalidation covers; at least one criterion is set.
+#[derive(Debug, Clone)]
+pub struct Criteria {
+    pub voter_id: Option<i64>,
+    pub ip_network: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Changes the tallies of `entries` (sorted, each with its delta) under row locks taken in
+/// `entry_id` order.
+async fn adjust_tallies(tx: &mut Transaction<'_, Postgres>, entries: &[Uuid]) -> sqlx::Result<()> {
+    // `entries` has one item per changed vote; the aggregation happens in SQL.
+    sqlx::query("select 1 from vote_tally where entry_id = any($1) order by entry_id for update")
+        .bind(entries)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Marks the valid votes matching `criteria` invalid, lowers the tallies by exactly as many,
+/// and records the decision and its audit row, in one transaction. Returns (id, votes).
+pub async fn invalidate(
+    db: &PgPool,
+    contest_id: i64,
+    criteria: &Criteria,
+    reason: &str,
+    actor: i64,
+) -> sqlx::Result<(i64, i64)> {
+    let mut tx = db.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "insert into vote_invalidation (contest_id, voter_id, ip_network, from_at, until_at, reason, created_by)
+         values ($1, $2, network($3::inet), $4, $5, $6, $7) returning vote_invalidation_id",
+    )
+    .bind(contest_id)
+    .bind(criteria.voter_id)
+    .bind(&criteria.ip_network)
+    .bind(criteria.from)
+    .bind(criteria.until)
+    .bind(reason)
+    .bind(actor)
+    .fetch_one(&mut *tx)
+    .await?;
+    let changed: Vec<(Uuid, i64)> = sqlx::query_as(
+        "with hit as (
+             update vote v set valid = false, vote_invalidation_id = $2
+             from vote_invalidation i
+             where i.vote_invalidation_id = $2 and v.contest_id = $1 and v.valid
+               and (i.voter_id is null or v.voter_id = i.voter_id)
+               and (i.ip_network is null or v.ip <<= i.ip_network)
+               and (i.from_at is null or v.created_at >= i.from_at)
+               and (i.until_at is null or v.created_at < i.until_at)
+             returning v.entry_id
+         )
+         select entry_id, count(*) from hit group by entry_id order by entry_id",
+    )
+    .bind(contest_id)
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let total = apply_deltas(&mut tx, &changed, -1).await?;
+    finish(&mut tx, contest_id, id, "invalidate", actor, reason, total).await?;
+    tx.commit().await?;
+    Ok((id, total))
+}
+
+#[derive(Debug)]
+pub enum RestoreError {
+    NotFound,
+    AlreadyRestored,
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for RestoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(e)
+    }
+}
+
+/// Makes the votes of invalidation `id` count again, raises the tallies by exactly as many,
+/// and records it. Returns (contest_id, votes).
+pub async fn restore(
+    db: &PgPool,
+    id: i64,
+    reason: &str,
+    actor: i64,
+) -> Result<(i64, i64), RestoreError> {
+    let mut tx = db.begin().await?;
+    let row: Option<(i64, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "select contest_id, restored_at from vote_invalidation where vote_invalidation_id = $1 for update",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let contest_id = match row {
+        None => return Err(RestoreError::NotFound),
+        Some((_, Some(_))) => return Err(RestoreError::AlreadyRestored),
+        Some((c, None)) => c,
+    };
+    let changed: Vec<(Uuid, i64)> = sqlx::query_as(
+        "with hit as (
+             update vote set valid = true
+             where vote_invalidation_id = $1 and not valid
+             returning entry_id
+         )
+         select entry_id, count(*) from hit group by entry_id order by entry_id",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let total = apply_deltas(&mut tx, &changed, 1).await?;
+    sqlx::query(
+        "update vote_invalidation set restored_at = now(), restored_by = $2, restore_reason = $3
+         where vote_invalidation_id = $1",
+    )
+    .bind(id)
+    .bind(actor)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?;
+    finish(&mut tx, contest_id, id, "restore", actor, reason, total).await?;
+    tx.commit().await?;
+    Ok((contest_id, total))
+}
+
+async fn apply_deltas(
+    tx: &mut Transaction<'_, Postgres>,
+    changed: &[(Uuid, i64)],
+    sign: i64,
+) -> sqlx::Result<i64> {
+    let entries: Vec<Uuid> = changed.iter().map(|c| c.0).collect();
+    let deltas: Vec<i64> = changed.iter().map(|c| c.1 * sign).collect();
+    adjust_tallies(tx, &entries).await?;
+    sqlx::query(
+        "update vote_tally t set votes = t.votes + d.delta, updated_at = now()
+         from unnest($1::uuid[], $2::int8[]) as d(entry_id, delta)
+         where t.entry_id = d.entry_id",
+    )
+    .bind(&entries)
+    .bind(&deltas)
+    .execute(&mut **tx)
+    .await?;
+    Ok(changed.iter().map(|c| c.1).sum())
+}
+
+async fn finish(
+    tx: &mut Transaction<'_, Postgres>,
+    contest_id: i64,
+    id: i64,
+    action: &str,
+    actor: i64,
+    reason: &str,
+    total: i64,
+) -> sqlx::Result<()> {
+    if action == "invalidate" {
+        sqlx::query("update vote_invalidation set votes = $2 where vote_invalidation_id = $1")
+            .bind(id)
+            .bind(total as i32)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query(
+        "insert into vote_audit (contest_id, vote_invalidation_id, action, actor_id, reason, votes)
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(contest_id)
+    .bind(id)
+    .bind(action)
+    .bind(actor)
+    .bind(reason)
+    .bind(total as i32)
+    .execute(&mut **tx)
+    .await?;
+    // Live pages of every node refresh (delivered at commit).
+    sqlx::query("select pg_notify($1, $2)")
+        .bind(crate::live::CHANNEL)
+        .bind(contest_id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// An entry whose tally differs from its count of valid votes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub contest_id: i64,
+    pub entry_id: Uuid,
+    pub tally: i64,
+    pub counted: i64,
+}
+
+/// Recounts valid votes and compares them with the tallies, in one snapshot so votes arriving
+/// meanwhile cannot show up as a difference. Returns (entries checked, differences).
+pub async fn check_tallies(
+    db: &PgPool,
+    contest_id: Option<i64>,
+) -> sqlx::Result<(i64, i64, Vec<Difference>)> {
+    let mut tx = db.begin().await?;
+    sqlx::query("set transaction isolation level repeatable read, read only")
+        .execute(&mut *tx)
+        .await?;
+    let rows: Vec<(i64, Uuid, i64, i64)> = sqlx::query_as(
+        "select coalesce(t.contest_id, c.contest_id), coalesce(t.entry_id, c.entry_id),
+                coalesce(t.votes, 0), coalesce(c.n, 0)
+         from (select * from vote_tally where $1::int8 is null or contest_id = $1) t
+         full join (select contest_id, entry_id, count(*) as n from vote
+                    where valid and ($1::int8 is null or contest_id = $1)
+                    group by contest_id, entry_id) c
+           on c.entry_id = t.entry_id
+         order by 1, 2",
+    )
+    .bind(contest_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let checked = rows.len() as i64;
+    let votes = rows.iter().map(|r| r.3).sum();
+    let differences = rows
+        .into_iter()
+        .filter(|r| r.2 != r.3)
+        .map(|(contest_id, entry_id, tally, counted)| Difference {
+            contest_id,
+            entry_id,
+            tally,
+            counted,
+        })
+        .collect();
+    Ok((checked, votes, differences))
+}
