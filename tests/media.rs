@@ -743,3 +743,84 @@ fn a_text_file_named_jpg_is_refused() {
     let reason = refused(&media_job(&input, "photo", &dir.path().join("out")));
     assert!(reason.starts_with("photo-"), "{reason}");
 }
+
+fn media_job_max(input: &Path, out: &Path, max_seconds: &str) -> Run {
+    std::fs::create_dir_all(out).unwrap();
+    let mut cmd = Command::new(common::BIN);
+    cmd.env_clear()
+        .arg("media-job")
+        .args(["--input"])
+        .arg(input)
+        .arg("--output")
+        .arg(out)
+        .args(["--kind", "video", "--max-seconds", max_seconds]);
+    let (status, stdout, stderr, _) = common::run(cmd, Duration::from_secs(120));
+    Run {
+        code: status.code(),
+        result: None,
+        refused: stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("refused ").map(str::to_owned)),
+        progress: Vec::new(),
+        out: out.to_owned(),
+        stderr,
+    }
+}
+
+#[test]
+fn videos_longer_than_the_contest_limit_over_4k_or_over_60_fps_are_refused_with_their_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = dir.path().join("long.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=10:duration=3",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        long.to_str().unwrap(),
+    ]);
+    let reason = refused(&media_job_max(&long, &dir.path().join("o1"), "2"));
+    assert!(
+        reason.starts_with("video-too-long ") && reason.contains("at most 2 seconds"),
+        "{reason}"
+    );
+
+    let huge = dir.path().join("8k.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=gray:size=4352x2448:rate=5:duration=0.2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        huge.to_str().unwrap(),
+    ]);
+    let reason = refused(&media_job(&huge, "video", &dir.path().join("o2")));
+    assert!(reason.starts_with("video-too-large "), "{reason}");
+
+    let fast = dir.path().join("fast.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=120:duration=0.5",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        fast.to_str().unwrap(),
+    ]);
+    let reason = refused(&media_job(&fast, "video", &dir.path().join("o3")));
+    assert!(reason.starts_with("video-fps-too-high "), "{reason}");
+}
