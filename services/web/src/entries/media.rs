@@ -87,17 +87,28 @@ impl MediaView {
     }
 }
 
+/// The `/media/…` URL of a rendition described by `v`: a key or a name under the asset's
+/// prefix, an object holding one (`key`, `path`, or `jpeg` — the format every browser
+/// shows), or a list of sizes (the widest is taken). This is the worker's shape: paths become
+/// `{"key", "url"}` objects, images and posters are `[{width, jpeg, webp}]`.
 fn url_of(asset: Uuid, v: &Value) -> Option<String> {
-    let key = v
-        .as_str()
-        .or_else(|| v.get("key").and_then(Value::as_str))
-        .or_else(|| v.get("path").and_then(Value::as_str))?;
-    let prefix = hoithi_core::media::renditions_prefix(asset);
-    let name = key.strip_prefix(&prefix).unwrap_or(key);
-    if name.is_empty() || name.contains("..") || name.starts_with('/') {
-        return None;
+    if let Some(key) = v.as_str() {
+        let prefix = hoithi_core::media::renditions_prefix(asset);
+        let name = key.strip_prefix(&prefix).unwrap_or(key);
+        if name.is_empty() || name.contains("..") || name.starts_with('/') {
+            return None;
+        }
+        return Some(format!("/media/{asset}/{name}"));
     }
-    Some(format!("/media/{asset}/{name}"))
+    if let Some(list) = v.as_array() {
+        let widest = list
+            .iter()
+            .max_by_key(|i| i.get("width").and_then(Value::as_i64).unwrap_or(0))?;
+        return url_of(asset, widest);
+    }
+    ["key", "path", "jpeg"]
+        .iter()
+        .find_map(|field| v.get(*field).and_then(|x| url_of(asset, x)))
 }
 
 pub fn view(a: &AssetRow) -> MediaView {
@@ -278,5 +289,50 @@ mod tests {
             format!("/media/{id}/400.webp 400w, /media/{id}/800.webp 800w")
         );
         assert_eq!(v.thumb(), Some(&*format!("/media/{id}/400.webp")));
+    }
+
+    /// The exact shapes `hoithi_worker::process::keyed_renditions` stores.
+    #[test]
+    fn the_workers_video_and_photo_renditions_become_urls() {
+        let id = Uuid::new_v4();
+        let k = |name: &str| json!({"key": format!("media/{id}/{name}"), "url": format!("/media/{id}/{name}")});
+        let video = AssetRow {
+            media_asset_id: id,
+            kind: "video".into(),
+            status: "ready".into(),
+            progress: 100,
+            error: None,
+            width: Some(1920),
+            height: Some(1080),
+            duration_s: Some(4.0),
+            renditions: json!({
+                "hls": k("hls/master.m3u8"),
+                "variants": [{"height": 360}],
+                "mp4": {"path": k("video.mp4"), "width": 1280, "height": 720},
+                "poster": [
+                    {"width": 400, "jpeg": k("poster-400.jpg"), "webp": k("poster-400.webp")},
+                    {"width": 1280, "jpeg": k("poster-1280.jpg"), "webp": k("poster-1280.webp")}
+                ]
+            }),
+        };
+        let v = view(&video);
+        assert_eq!(v.hls_url, Some(format!("/media/{id}/hls/master.m3u8")));
+        assert_eq!(v.mp4_url, Some(format!("/media/{id}/video.mp4")));
+        assert_eq!(v.poster_url, Some(format!("/media/{id}/poster-1280.jpg")));
+
+        let photo = AssetRow {
+            kind: "photo".into(),
+            renditions: json!({"images": [
+                {"label": "1600w", "width": 1600, "height": 1200, "jpeg": k("photo-1600.jpg"), "webp": k("photo-1600.webp")},
+                {"label": "400w", "width": 400, "height": 300, "jpeg": k("photo-400.jpg"), "webp": k("photo-400.webp")}
+            ]}),
+            ..video
+        };
+        let v = view(&photo);
+        assert_eq!(
+            v.srcset(),
+            format!("/media/{id}/photo-400.jpg 400w, /media/{id}/photo-1600.jpg 1600w")
+        );
+        assert_eq!(v.largest(), Some(&*format!("/media/{id}/photo-1600.jpg")));
     }
 }
