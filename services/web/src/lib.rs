@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod api_doc;
 mod assets;
 pub mod contests;
 mod entries;
@@ -22,6 +23,7 @@ use hoithi_core::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(home::router())
+        .merge(api_doc::router())
         .merge(accounts::router())
         .merge(units::router())
         .merge(contests::router())
