@@ -389,7 +389,7 @@ async fn migrate_applies_migrations_on_the_embedded_cluster_and_exits() {
 async fn metrics_count_requests_by_matched_route_and_show_the_job_queue() {
     let env = TestEnv::new().await;
     hoithi_core::job::enqueue(
-        &env.db,
+        &mut env.db.acquire().await.unwrap(),
         "process-media",
         &serde_json::json!({}),
         Some("metrics-test"),

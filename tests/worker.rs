@@ -65,9 +65,8 @@ async fn upload(
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    // `enqueue` takes a Copy executor (the pool); the upload service decides its transaction.
     let job_id = enqueue(
-        &env.db,
+        &mut env.db.acquire().await.unwrap(),
         KIND_PROCESS_MEDIA,
         &serde_json::json!({"media_asset_id": asset_id}),
         Some(&format!("media:{asset_id}")),

@@ -10,7 +10,7 @@ use hoithi_worker::queue;
 
 async fn job(env: &TestEnv, n: usize) -> i64 {
     enqueue(
-        &env.db,
+        &mut env.db.acquire().await.unwrap(),
         KIND_PROCESS_MEDIA,
         &serde_json::json!({"n": n}),
         Some(&format!("test:{n}")),

@@ -1,7 +1,7 @@
 //! Enqueueing background jobs. The worker leases them (`FOR UPDATE SKIP LOCKED`); a
 //! `NOTIFY job_queued` wakes idle workers at commit.
 
-use sqlx::PgExecutor;
+use sqlx::PgConnection;
 
 pub const CHANNEL: &str = "job_queued";
 
@@ -9,44 +9,10 @@ pub const CHANNEL: &str = "job_queued";
 pub const KIND_PROCESS_MEDIA: &str = "process-media";
 
 /// Queues a job unless one with the same `dedupe_key` exists; returns the job's id either way.
-/// Call it inside the transaction that makes the work necessary.
+/// Takes a connection, usually a transaction's (`&mut *tx`): call it inside the transaction
+/// that makes the work necessary, so the job exists exactly when that work was committed.
 pub async fn enqueue(
-    db: impl PgExecutor<'_> + Copy,
-    kind: &str,
-    payload: &serde_json::Value,
-    dedupe_key: Option<&str>,
-) -> sqlx::Result<i64> {
-    let inserted: Option<i64> = sqlx::query_scalar(
-        "insert into job (kind, payload, dedupe_key) values ($1, $2, $3)
-         on conflict (dedupe_key) do nothing returning job_id",
-    )
-    .bind(kind)
-    .bind(payload)
-    .bind(dedupe_key)
-    .fetch_optional(db)
-    .await?;
-    match inserted {
-        Some(id) => {
-            sqlx::query("select pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(kind)
-                .execute(db)
-                .await?;
-            Ok(id)
-        }
-        None => {
-            sqlx::query_scalar("select job_id from job where dedupe_key = $1")
-                .bind(dedupe_key)
-                .fetch_one(db)
-                .await
-        }
-    }
-}
-
-/// `enqueue` inside a transaction (`&mut *tx`): a `&mut PgConnection` is not `Copy`, so the
-/// function above cannot take one. Same behaviour, same dedupe rule.
-pub async fn enqueue_tx(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut PgConnection,
     kind: &str,
     payload: &serde_json::Value,
     dedupe_key: Option<&str>,
@@ -69,6 +35,8 @@ pub async fn enqueue_tx(
                 .await?;
             Ok(id)
         }
+        // A separate statement: in READ COMMITTED it sees a row that a concurrent enqueue
+        // committed while our insert waited on its key.
         None => {
             sqlx::query_scalar("select job_id from job where dedupe_key = $1")
                 .bind(dedupe_key)

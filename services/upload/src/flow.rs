@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use hoithi_core::AppState;
 use hoithi_core::api_error::ApiError;
 use hoithi_core::contest::contest_by_id;
-use hoithi_core::job::{KIND_PROCESS_MEDIA, enqueue_tx};
+use hoithi_core::job::{KIND_PROCESS_MEDIA, enqueue};
 use uuid::Uuid;
 
 use crate::digest::ResumableSha256;
@@ -521,8 +521,8 @@ pub async fn finish(st: &AppState, id: Uuid) -> Result<(), ApiError> {
     .bind(row.content_type.as_deref())
     .execute(&mut *tx)
     .await?;
-    enqueue_tx(
-        &mut tx,
+    enqueue(
+        &mut *tx,
         KIND_PROCESS_MEDIA,
         &serde_json::json!({"media_asset_id": row.media_asset_id}),
         Some(&format!("process-media:{}", row.media_asset_id)),
