@@ -410,6 +410,51 @@ async fn metrics_count_requests_by_matched_route_and_show_the_job_queue() {
     reqwest::get(format!("{}/no/such/page/123", server.url))
         .await
         .unwrap();
+
+    // A vote without a voter is refused, and counted as such.
+    let client = reqwest::Client::new();
+    let vote = client
+        .post(format!(
+            "{}/api/v1/entries/{}/votes",
+            server.url,
+            uuid::Uuid::new_v4()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(vote.status(), 401);
+
+    // The first half of a small photo, sent with the creation request (creation-with-upload).
+    let (member, token) = env.user(hoithi_core::domain::Role::Member).await;
+    let contest = env.open_contest(&["photo"]).await;
+    let entry = env.draft_entry(contest, member).await;
+    let mut photo = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ];
+    photo.resize(1000, 7);
+    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
+    let created = client
+        .post(format!("{}/api/v1/uploads", server.url))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        // Half of the file: the upload stays open, so no new job joins the queue.
+        .header("Upload-Length", "2000")
+        .header(
+            "Upload-Metadata",
+            format!(
+                "entry_id {},filename {},filetype {}",
+                b64(&entry.to_string()),
+                b64("a.jpg"),
+                b64("image/jpeg")
+            ),
+        )
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(photo)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "{:?}", created.text().await);
+
     let res = reqwest::get(format!("{}/metrics", server.url))
         .await
         .unwrap();
@@ -433,5 +478,11 @@ async fn metrics_count_requests_by_matched_route_and_show_the_job_queue() {
         text.contains(r#"hoithi_jobs_queued{kind="process-media"} 1"#),
         "{text}"
     );
+    assert!(
+        text.contains(r#"hoithi_votes_total{outcome="rejected"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("hoithi_upload_bytes_total 1000"), "{text}");
+    assert!(text.contains("hoithi_uploads_active 0"), "{text}");
     assert!(server.stop().success());
 }

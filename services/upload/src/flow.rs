@@ -129,11 +129,29 @@ pub async fn append(
     checksum: Option<Checksum>,
 ) -> Result<UploadRow, ApiError> {
     let mut stream = body.into_data_stream();
+    let _active = ActiveUpload::new();
     let result = append_stream(st, row, token, &mut stream, checksum).await;
     if result.is_err() {
         drain(&mut stream).await;
     }
     result
+}
+
+/// One PATCH in progress in `hoithi_uploads_active`; a guard, so a request dropped mid-way
+/// (the client went away) is uncounted too.
+struct ActiveUpload;
+
+impl ActiveUpload {
+    fn new() -> Self {
+        hoithi_core::metrics::METRICS.uploads_active.inc();
+        Self
+    }
+}
+
+impl Drop for ActiveUpload {
+    fn drop(&mut self) {
+        hoithi_core::metrics::METRICS.uploads_active.dec();
+    }
 }
 
 /// Bytes of a refused body read and dropped, so that the client (still sending) reads the
@@ -209,6 +227,9 @@ async fn append_stream(
             ));
         }
         received += chunk.len() as i64;
+        hoithi_core::metrics::METRICS
+            .upload_bytes
+            .inc_by(chunk.len() as u64);
         if let Some(h) = hasher.as_mut() {
             h.update(&chunk);
         }

@@ -201,6 +201,7 @@ async fn handle(
             }
         })
     };
+    let started = std::time::Instant::now();
     let outcome = process::run_job(
         state,
         settings,
@@ -211,6 +212,11 @@ async fn handle(
     )
     .await;
     heartbeat.abort();
+    record_metrics(
+        hoithi_core::job::KIND_PROCESS_MEDIA,
+        &outcome,
+        started.elapsed(),
+    );
     let recorded = match outcome {
         Outcome::Done => {
             tracing::info!(job_id = job.job_id, %asset_id, "media job done");
@@ -247,5 +253,31 @@ async fn handle(
     };
     if let Err(e) = recorded {
         tracing::error!(job_id = job.job_id, error = %e, "cannot record the job's end");
+    }
+}
+
+/// Job outcomes and processing time for `/metrics`.
+fn record_metrics(kind: &str, outcome: &Outcome, took: std::time::Duration) {
+    use hoithi_core::metrics::{JobLabels, KindLabels, METRICS};
+    let label = match outcome {
+        Outcome::Done => "done",
+        Outcome::Refused(_) => "refused",
+        Outcome::Failed(_) => "failed",
+        Outcome::Cancelled => "released",
+    };
+    METRICS
+        .jobs_finished
+        .get_or_create(&JobLabels {
+            kind: kind.to_owned(),
+            outcome: label.to_owned(),
+        })
+        .inc();
+    if matches!(outcome, Outcome::Done) {
+        METRICS
+            .transcode_seconds
+            .get_or_create(&KindLabels {
+                kind: kind.to_owned(),
+            })
+            .observe(took.as_secs_f64());
     }
 }

@@ -204,6 +204,22 @@ fn tally_event(tally: &Tally) -> Event {
         .data(data)
 }
 
+/// One open live stream in `hoithi_sse_clients`.
+struct SseClient;
+
+impl SseClient {
+    fn new() -> Self {
+        hoithi_core::metrics::METRICS.sse_clients.inc();
+        Self
+    }
+}
+
+impl Drop for SseClient {
+    fn drop(&mut self) {
+        hoithi_core::metrics::METRICS.sse_clients.dec();
+    }
+}
+
 async fn events(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -248,8 +264,13 @@ async fn events(
             }
         }
     });
+    // Counted while the stream lives: the guard drops with the stream when the client goes.
+    let open = SseClient::new();
     let events: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
-        Box::pin(stream::iter(first).chain(updates).map(Ok));
+        Box::pin(stream::iter(first).chain(updates).map(move |e| {
+            let _ = &open;
+            Ok(e)
+        }));
     let mut response = Sse::new(events)
         .keep_alive(KeepAlive::new().interval(hub.keep_alive))
         .into_response();

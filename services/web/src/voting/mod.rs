@@ -39,13 +39,34 @@ use crate::live::Hub;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/entries/{id}/votes", post(cast_vote))
+        .route(
+            "/api/v1/entries/{id}/votes",
+            post(cast_vote).layer(axum::middleware::map_response(count_vote)),
+        )
         .route("/api/v1/contests/{slug}/tally", get(tally))
         .route(
             "/api/v1/contests/{slug}/vote-invalidations",
             post(invalidate),
         )
         .route("/api/v1/vote-invalidations/{id}/restore", post(restore))
+}
+
+/// Counts every answer of the vote endpoint by outcome for `/metrics`.
+async fn count_vote(res: Response) -> Response {
+    let outcome = match res.status().as_u16() {
+        201 => "counted",
+        409 => "duplicate-or-closed",
+        429 => "rate-limited",
+        503 => "overload",
+        _ => "rejected",
+    };
+    hoithi_core::metrics::METRICS
+        .votes
+        .get_or_create(&hoithi_core::metrics::OutcomeLabels {
+            outcome: outcome.to_owned(),
+        })
+        .inc();
+    res
 }
 
 /// What one process runs for voting; handlers find it by their pool.
