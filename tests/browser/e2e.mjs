@@ -194,11 +194,11 @@ try {
     const tile = v.getByRole("link", { name: /Bình minh trên sông Hàn/ });
     await tile.waitFor();
     await v.getByRole("link", { name: /Sóng vỗ Mỹ Khê/ }).waitFor();
-    // Every tile's picture (the photo's rendition, the video's poster) loads.
+    // Both tiles' pictures (the photo's rendition, the video's poster) load.
     await v.evaluate(() => document.querySelectorAll(".tile img").forEach((i) => { i.loading = "eager"; }));
     await v.waitForFunction(() => {
       const imgs = [...document.querySelectorAll(".tile img")];
-      return imgs.length >= 1 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+      return imgs.length === 2 && imgs.every((i) => i.complete && i.naturalWidth > 0);
     });
     await noHorizontalScroll(v);
     await shot(v, "08-gallery");
@@ -226,6 +226,33 @@ try {
     const played = await player.evaluate((el) => ({ readyState: el.readyState, currentTime: el.currentTime, src: el.currentSrc, videoWidth: el.videoWidth }));
     console.log(`PLAYED ${JSON.stringify({ ...how, ...played })}`);
     await player.evaluate((el) => el.pause());
+    // Whichever way player.js chose, the other two must work too: hls.js over MSE (browsers
+    // without native HLS) and the MP4 <source> (its fallback), both through /media/ with Range.
+    const others = await v.evaluate(async ({ hls, mp4 }) => {
+      const play = (name, setup) => new Promise((resolve) => {
+        const el = document.createElement("video");
+        el.muted = true;
+        el.playsInline = true;
+        document.body.appendChild(el);
+        const timer = setTimeout(() => resolve(`${name}: no playback in 20 s (readyState ${el.readyState}, ${el.error && el.error.message})`), 20000);
+        el.addEventListener("canplay", () => el.play().catch(() => {}));
+        el.addEventListener("timeupdate", () => {
+          if (el.currentTime > 0 && el.readyState >= 2) { clearTimeout(timer); el.pause(); el.remove(); resolve(`${name}: ok`); }
+        });
+        setup(el);
+      });
+      return [
+        await play("hls.js", (el) => {
+          if (!window.Hls || !window.Hls.isSupported()) throw new Error("hls.js is not loaded or not supported");
+          const h = new window.Hls();
+          h.loadSource(hls);
+          h.attachMedia(el);
+        }),
+        await play("mp4", (el) => { el.src = mp4; }),
+      ];
+    }, { hls: how.hls, mp4: how.mp4 });
+    console.log(`ALSO ${others.join(", ")}`);
+    if (others.some((o) => !o.endsWith(": ok"))) throw new Error(`video playback: ${others.join(", ")}`);
     await noHorizontalScroll(v);
     await shot(v, "09-entry-video");
     // The language switch sticks across pages.
