@@ -92,7 +92,9 @@ async function enter(page, title, description, file, kind, throttle) {
   await page.getByRole("button", { name: "Tải lên" }).click();
   // A screenshot mid-upload for the slowed video (the bar is part way).
   if (throttle) {
-    await page.waitForFunction(() => { const p = document.querySelector("[data-uploader-progress]"); return p.value > 0 || document.querySelector("[data-uploader-status]").textContent; });
+    await page.waitForFunction(() => document.querySelector("[data-uploader-progress]").value > 0);
+    // While the file goes up the start button is gone (the pause button replaces it).
+    if (await page.locator("[data-uploader-start]").isVisible()) throw new Error("the start button is still shown during the upload");
     await shot(page, `05-upload-${kind}`);
   }
   await Promise.race([done, page.waitForTimeout(60000).then(() => { throw new Error(`upload of ${kind} did not finish in 60 s; seen ${JSON.stringify(seen)}`); })]);
