@@ -25,10 +25,13 @@ const browser = await chromium.launch({
 const phone = { viewport: { width: 360, height: 740 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
 const shot = (page, name) => page.screenshot({ path: `${artifacts}/${name}.png`, fullPage: true });
 const errors = [];
+let expectRefusal = false;
 const watch = (page) => {
   page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}`));
   page.on("console", (m) => {
     if (m.type() !== "error") return;
+    // The refused upload below: the browser logs the server's 415 answer.
+    if (expectRefusal && /status of 415/.test(m.text())) return;
     errors.push(`${page.url()}: ${m.text()}`);
   });
 };
@@ -46,8 +49,9 @@ async function noHorizontalScroll(page) {
 
 // Saves a draft entry, uploads `file` through the upload page and waits (polling the API, no
 // fixed sleeps) until the worker has processed it and the entry waits for review. With
-// `throttle` the upload is slowed down so the progress bar moves through several values.
-async function enter(page, title, description, file, kind, throttle) {
+// `throttle` the upload is slowed down so the progress bar moves through several values; a
+// `refused` file is tried first and must be turned away.
+async function enter(page, title, description, file, kind, throttle, refused) {
   await page.goto(`${base}/contests/${env("CONTEST")}`);
   if (kind === "photo") await shot(page, "04-contest");
   await page.getByRole("link", { name: "Gửi bài dự thi" }).click();
@@ -69,7 +73,7 @@ async function enter(page, title, description, file, kind, throttle) {
   await page.exposeBinding(`hoithiSeen_${tag}`, (_src, ev, percent, value, detail) => {
     if (ev === "progress") seen.push({ percent, value });
     else if (ev === "uploaded") { seen.push({ percent, value }); uploaded(); }
-    else failed(new Error(`upload failed: ${JSON.stringify(detail)}`));
+    else if (!expectRefusal) failed(new Error(`upload failed: ${JSON.stringify(detail)}`));
   });
   await page.evaluate((tag) => {
     const form = document.querySelector("form[data-uploader]");
@@ -86,6 +90,18 @@ async function enter(page, title, description, file, kind, throttle) {
     cdp = await page.context().newCDPSession(page);
     await cdp.send("Network.enable");
     await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 128 * 1024 });
+  }
+  if (refused) {
+    // Hostile first: a text file named .jpg is refused on its first bytes, the page says why
+    // in Vietnamese, and the member can pick another file for the same entry.
+    expectRefusal = true;
+    await page.locator("[data-uploader-file]").setInputFiles(refused);
+    await page.getByRole("button", { name: "Tải lên" }).click();
+    await page.locator("[data-uploader-status]").getByText("Không tải lên được: tệp này không phải ảnh").waitFor();
+    await page.locator("[data-uploader-start]").waitFor({ state: "visible" });
+    await shot(page, "05-upload-refused");
+    expectRefusal = false;
+    seen.length = 0;
   }
   await page.locator("[data-uploader-file]").setInputFiles(file);
   const started = Date.now();
@@ -167,7 +183,8 @@ try {
 
     // Two entries (a contest entry holds one file): a photo and a short video, each saved as a
     // draft and then uploaded through the page's tus uploader to the real upload service.
-    const photo = await enter(page, "Bình minh trên sông Hàn", "Ảnh chụp lúc 5 giờ sáng.", env("PHOTO_FILE"), "photo", false);
+    const photo = await enter(page, "Bình minh trên sông Hàn", "Ảnh chụp lúc 5 giờ sáng.", env("PHOTO_FILE"), "photo", false,
+      { name: "ghi-chu.jpg", mimeType: "image/jpeg", buffer: Buffer.from("Đây là ghi chú, không phải ảnh.\n".repeat(50)) });
     const video = await enter(page, "Sóng vỗ Mỹ Khê", "Hai giây sóng biển.", env("VIDEO_FILE"), "video", true);
     console.log(`PHOTO ${photo}`);
     console.log(`VIDEO ${video}`);
