@@ -99,6 +99,7 @@ async function enter(page, title, description, file, kind, throttle, refused) {
     await page.getByRole("button", { name: "Tải lên" }).click();
     await page.locator("[data-uploader-status]").getByText("Không tải lên được: tệp này không phải ảnh").waitFor();
     await page.locator("[data-uploader-start]").waitFor({ state: "visible" });
+    if ((await page.locator("[data-uploader-progress]").evaluate((p) => p.value)) !== 0) throw new Error("a refused upload leaves its progress bar filled");
     await shot(page, "05-upload-refused");
     expectRefusal = false;
     seen.length = 0;
