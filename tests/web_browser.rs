@@ -144,6 +144,8 @@ async fn a_member_enters_an_organizer_approves_and_a_visitor_sees_it_in_chromium
     configured(&mut cmd, &env);
     let server = Server::start(cmd).await;
     let shots = artifacts();
+    // Only this run's screenshots: a stale one must not pass the check at the end.
+    let _ = std::fs::remove_dir_all(&shots);
     let shots_s = shots.to_string_lossy().into_owned();
     let common_vars = [
         ("BASE_URL", server.url.as_str()),
@@ -256,6 +258,7 @@ async fn a_member_enters_an_organizer_approves_and_a_visitor_sees_it_in_chromium
     }
     for name in [
         "01-home",
+        "05-upload-refused",
         "05-upload-photo",
         "05-upload-video",
         "06-status-video",
