@@ -326,11 +326,13 @@ async fn guarded(state: AppState, mut request: Request, next: Next) -> anyhow::R
             headers.append(header::SET_COOKIE, v);
         }
     }
+    // `worker-src blob:`: hls.js (browsers without native HLS) transmuxes in a Web Worker it
+    // starts from a blob: URL; without it the CSP blocks the worker and logs an error.
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; \
-             media-src 'self' blob: https:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+             media-src 'self' blob: https:; worker-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; \
              base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         ),
     );

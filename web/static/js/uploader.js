@@ -270,6 +270,11 @@
       try { localStorage.removeItem(this.storageKey()); } catch (e) { /* ignore */ }
       this.upload = null;
       this.setButtons(false);
+      // The refused bytes did not count: a full bar and "100%" would say the file went up.
+      if (this.progress) this.progress.value = 0;
+      if (this.percent) this.percent.textContent = '';
+      if (this.speed) this.speed.textContent = '';
+      if (this.eta) this.eta.textContent = '';
     } else {
       this.paused = true;
       if (this.pauseButton) this.pauseButton.textContent = this.texts.resume;
