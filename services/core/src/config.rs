@@ -41,6 +41,57 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// Heavy media jobs run at once in one worker process.
     pub worker_concurrency: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, comma-separated
+    /// addresses or CIDR ranges). Empty: the peer address is the client's.
+    pub trusted_proxies: Vec<IpNetwork>,
+    /// Days after a contest's results during which votes can be disputed; voters' addresses
+    /// are erased after it (`HOITHI_VOTE_DISPUTE_DAYS`, default 30).
+    pub vote_dispute_days: i64,
+}
+
+/// An address range such as `10.0.0.0/8` or `fd00::/8` (one address is a /32 or /128).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNetwork {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpNetwork {
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
+            None => (s, None),
+        };
+        let addr: std::net::IpAddr = addr.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Self { addr, prefix })
+    }
+
+    /// Whether `ip` is in the range (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
 }
 
 impl Config {
@@ -91,6 +142,25 @@ impl Config {
             },
         };
 
+        let mut trusted_proxies = Vec::new();
+        for item in get("TRUSTED_PROXIES").unwrap_or_default().split(',') {
+            if item.trim().is_empty() {
+                continue;
+            }
+            trusted_proxies.push(IpNetwork::parse(item).with_context(|| {
+                format!("TRUSTED_PROXIES has {item:?}, which is not an address or a range like 10.0.0.0/8")
+            })?);
+        }
+        let vote_dispute_days = match get("HOITHI_VOTE_DISPUTE_DAYS") {
+            None => 30,
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(n) if (0..=3650).contains(&n) => n,
+                _ => bail!(
+                    "HOITHI_VOTE_DISPUTE_DAYS={v:?} must be a whole number of days from 0 to 3650"
+                ),
+            },
+        };
+
         Ok(Self {
             listen,
             data_dir,
@@ -102,6 +172,8 @@ impl Config {
             public_url: get("HOITHI_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
             smtp_url: get("SMTP_URL"),
             worker_concurrency,
+            trusted_proxies,
+            vote_dispute_days,
         })
     }
 }
@@ -136,6 +208,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("S3_ACCESS_KEY_ID"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_dispute_window_are_read_and_nonsense_named() {
+        let c = config(&[
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7,fd00::/8"),
+            ("HOITHI_VOTE_DISPUTE_DAYS", "7"),
+        ])
+        .unwrap();
+        assert_eq!(c.vote_dispute_days, 7);
+        let inside = |ip: &str| {
+            c.trusted_proxies
+                .iter()
+                .any(|n| n.contains(ip.parse().unwrap()))
+        };
+        assert!(inside("10.200.3.4") && inside("192.168.1.7") && inside("fd12::1"));
+        assert!(inside("::ffff:10.1.1.1"));
+        assert!(!inside("192.168.1.8") && !inside("11.0.0.1") && !inside("fe80::1"));
+        assert_eq!(config(&[]).unwrap().vote_dispute_days, 30);
+        assert!(config(&[]).unwrap().trusted_proxies.is_empty());
+        for bad in ["10.0.0.0/33", "proxy.local", "1.2.3.4/x"] {
+            let err = config(&[("TRUSTED_PROXIES", bad)]).unwrap_err().to_string();
+            assert!(err.contains("TRUSTED_PROXIES"), "{err}");
+        }
+        let err = config(&[("HOITHI_VOTE_DISPUTE_DAYS", "-1")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("HOITHI_VOTE_DISPUTE_DAYS"), "{err}");
     }
 
     #[test]

@@ -93,6 +93,13 @@ enum AdminTask {
         #[arg(long)]
         contest: Option<String>,
     },
+    /// Erase the IP addresses of votes whose dispute window (HOITHI_VOTE_DISPUTE_DAYS after the
+    /// results) has ended, and show what was erased.
+    EraseVoteIps {
+        /// Only show what would be erased.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 pub fn main() -> anyhow::Result<()> {
@@ -216,6 +223,31 @@ async fn admin(config: Config, task: AdminTask) -> anyhow::Result<()> {
                     anyhow::bail!("{}: {}", file.display(), list.join("; "))
                 }
             }
+        }
+        AdminTask::EraseVoteIps { dry_run } => {
+            let services = Services::open(&config, false).await?;
+            let result =
+                hoithi_web::voting::erase_vote_ips(&services.db, config.vote_dispute_days, dry_run)
+                    .await;
+            services.stop().await;
+            let erased = result?;
+            let verb = if dry_run { "would erase" } else { "erased" };
+            for c in &erased {
+                println!(
+                    "contest {} ({}): {verb} the addresses of {} votes (dispute window ended {})",
+                    c.contest_id,
+                    c.slug,
+                    c.votes,
+                    c.window_ended_at.to_rfc3339()
+                );
+            }
+            let total: i64 = erased.iter().map(|c| c.votes).sum();
+            println!(
+                "{} contests, {total} votes: {verb} their addresses ({} days after results)",
+                erased.len(),
+                config.vote_dispute_days
+            );
+            Ok(())
         }
         AdminTask::CheckTallies { contest } => {
             let services = Services::open(&config, false).await?;

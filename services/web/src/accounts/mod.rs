@@ -257,7 +257,7 @@ async fn send_verification(
 
 /// Redirects to `to` with a fresh session cookie. Any session the browser had is replaced, so
 /// a session id planted before sign-in is worthless after it.
-fn signed_in(state: &AppState, headers: &HeaderMap, token: &str, to: &str) -> Response {
+pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap, token: &str, to: &str) -> Response {
     let secure = security::is_secure(state, headers);
     let cookie = security::cookie_header(
         security::session_cookie_name(secure),

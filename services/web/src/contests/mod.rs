@@ -360,7 +360,12 @@ async fn contest_page(
         };
         let q: String = query.q.trim().chars().take(100).collect();
         let unit = query.unit.trim().to_owned();
-        let entries = gallery(&state.db, c.contest_id, &q, &unit).await?;
+        let mut entries = gallery(&state.db, c.contest_id, &q, &unit).await?;
+        // While voting, each voter sees the entries in their own order (position bias).
+        let seed = crate::voting::voter_seed(&ctx);
+        let voting_open = c.voting_opens_at.is_some_and(|o| o <= now)
+            && c.voting_closes_at.is_none_or(|x| now < x);
+        crate::voting::shuffle_for_voter(&c.settings, voting_open, &seed, &mut entries, |e| e.id);
         let units = crate::accounts::unit_choices(&state.db).await?;
         let mut page = ctx.page("contest.title");
         page.title.clone_from(&c.title);

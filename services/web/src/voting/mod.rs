@@ -3,9 +3,15 @@
 //! role with `start` and found by handlers through the database pool they share.
 
 mod batcher;
+pub(crate) mod challenge;
+pub mod erase;
 pub(crate) mod limits;
+mod pages;
 pub(crate) mod policy;
 pub(crate) mod repo;
+mod review;
+pub(crate) mod roster;
+mod voters;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, Weak};
@@ -31,8 +37,11 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use self::batcher::{Batcher, SubmitError};
+pub use self::erase::{Erased, erase_vote_ips};
 use self::limits::{Limiter, TokenCache};
-use self::policy::{Ingest, Settings, VotePolicy};
+pub use self::pages::{shuffle_for_voter, voter_seed};
+pub use self::policy::Settings;
+use self::policy::{Ingest, VotePolicy};
 pub use self::repo::Difference;
 use self::repo::{NewVote, Outcome};
 use crate::live::Hub;
@@ -49,6 +58,11 @@ pub fn router() -> Router<AppState> {
             post(invalidate),
         )
         .route("/api/v1/vote-invalidations/{id}/restore", post(restore))
+        .route("/api/v1/vote-challenge", get(new_challenge))
+        .merge(voters::router())
+        .merge(pages::router())
+        .merge(review::router())
+        .merge(roster::router())
 }
 
 /// Counts every answer of the vote endpoint by outcome for `/metrics`.
@@ -56,6 +70,7 @@ async fn count_vote(res: Response) -> Response {
     let outcome = match res.status().as_u16() {
         201 => "counted",
         409 => "duplicate-or-closed",
+        428 => "challenged",
         429 => "rate-limited",
         503 => "overload",
         _ => "rejected",
@@ -75,8 +90,42 @@ pub(crate) struct Runtime {
     batcher: Batcher,
     pub(crate) hub: Arc<Hub>,
     per_voter: Limiter<i64>,
+    per_ip: Limiter<IpAddr>,
     per_network: Limiter<String>,
+    challenge_voter: Limiter<i64>,
+    challenge_ip: Limiter<IpAddr>,
+    challenge_network: Limiter<String>,
+    challenge_key: tokio::sync::OnceCell<Vec<u8>>,
     tokens: TokenCache,
+}
+
+impl Runtime {
+    async fn challenge_key(&self, db: &PgPool) -> sqlx::Result<&[u8]> {
+        self.challenge_key
+            .get_or_try_init(|| challenge::site_key(db, "vote-challenge"))
+            .await
+            .map(Vec::as_slice)
+    }
+
+    fn new_challenge(&self, key: &[u8]) -> challenge::Challenge {
+        let expires = Utc::now() + chrono::Duration::minutes(CHALLENGE_MINUTES);
+        challenge::issue(key, self.settings.challenge_max_number, expires)
+    }
+}
+
+/// How long a proof-of-work challenge may be solved and used.
+const CHALLENGE_MINUTES: i64 = 10;
+
+/// A challenge limit is on only while its hard limit is: "limits off" means all of them.
+fn escalation(hard: policy::Rate, soft: policy::Rate) -> policy::Rate {
+    if hard.enabled() {
+        soft
+    } else {
+        policy::Rate {
+            per_second: 0.0,
+            burst: 1.0,
+        }
+    }
 }
 
 /// Runtimes by the identity of their pool's options (shared by every clone of one pool).
@@ -120,11 +169,24 @@ pub fn start(state: &AppState, shutdown: CancellationToken) -> anyhow::Result<Ba
 
 pub fn start_with(state: &AppState, settings: Settings, shutdown: CancellationToken) -> Background {
     let (hub, mut tasks) = Hub::start(state.db.clone(), settings.keep_alive, shutdown.clone());
+    tasks.push(tokio::spawn(erase::run_periodically(
+        state.db.clone(),
+        state.config.vote_dispute_days,
+        shutdown.clone(),
+    )));
     let (batcher, task) = Batcher::start(state.db.clone(), &settings, hub.clone(), shutdown);
     tasks.push(task);
     let runtime = Arc::new(Runtime {
         per_voter: Limiter::new(settings.per_voter),
+        per_ip: Limiter::new(settings.per_ip),
         per_network: Limiter::new(settings.per_network),
+        challenge_voter: Limiter::new(escalation(settings.per_voter, settings.challenge_voter)),
+        challenge_ip: Limiter::new(escalation(settings.per_ip, settings.challenge_ip)),
+        challenge_network: Limiter::new(escalation(
+            settings.per_network,
+            settings.challenge_network,
+        )),
+        challenge_key: tokio::sync::OnceCell::new(),
         tokens: TokenCache::new(settings.token_cache),
         settings,
         batcher,
@@ -200,19 +262,24 @@ async fn resolve_user(
     CurrentUser::from_request_parts(parts, state).await
 }
 
-/// The peer address (behind a proxy: the proxy's; see the report on X-Forwarded-For).
-struct ClientIp(Option<IpAddr>);
+/// The client's address: the peer's, or, behind a proxy listed in `TRUSTED_PROXIES`, the
+/// one that proxy put into `X-Forwarded-For`.
+pub(crate) struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| policy::canonical_ip(c.0.ip())),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(
+            |c| policy::client_ip(c.0.ip(), forwarded, &state.config.trusted_proxies),
+        )))
     }
 }
 
@@ -249,6 +316,7 @@ async fn cast_vote(
         .per_voter
         .check(&user.app_user_id, now)
         .err()
+        .or_else(|| ip.and_then(|ip| rt.per_ip.check(&ip, now).err()))
         .or_else(|| {
             network
                 .as_ref()
@@ -264,6 +332,16 @@ async fn cast_vote(
             error.into_response(),
             wait.as_secs_f64().ceil() as u64,
         ));
+    }
+    // Above the normal rates the vote needs a solved challenge (each check takes its token
+    // only when the previous ones passed, so a challenged vote is not counted twice).
+    let unusual = rt.challenge_voter.check(&user.app_user_id, now).is_err()
+        || ip.is_some_and(|ip| rt.challenge_ip.check(&ip, now).is_err())
+        || network
+            .as_ref()
+            .is_some_and(|n| rt.challenge_network.check(n, now).is_err());
+    if unusual && let Some(refusal) = require_challenge(&state, &rt, &parts).await? {
+        return Ok(refusal);
     }
     let user_agent_hash = parts
         .headers
@@ -331,16 +409,70 @@ async fn cast_vote(
         )
         .into_response(),
         Outcome::Refused("entry-not-found") => ApiError::not_found("the entry").into_response(),
+        Outcome::Refused("not-on-roster") => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not-on-roster",
+            "this contest takes votes only from the people on its roster",
+        )
+        .into_response(),
         Outcome::Refused(code) => {
             let message = match code {
                 "entry-not-approved" => "this entry does not take votes",
                 "voting-not-open" => "voting has not opened yet",
                 "voting-closed" => "voting has closed",
+                "contest-limit-reached" => "you have used all your votes in this contest",
+                "round-limit-reached" => "you have used all your votes in this round",
                 _ => "this vote is not possible",
             };
             ApiError::new(StatusCode::CONFLICT, code, message).into_response()
         }
     })
+}
+
+/// `None` when the request carries a fresh, solved challenge (now spent); otherwise the 428
+/// answer with a new challenge to solve.
+async fn require_challenge(
+    state: &AppState,
+    rt: &Runtime,
+    parts: &Parts,
+) -> Result<Option<Response>, ApiError> {
+    let key = rt.challenge_key(&state.db).await?;
+    let code = match parts
+        .headers
+        .get("x-vote-challenge")
+        .and_then(|v| v.to_str().ok())
+    {
+        None => "challenge-required",
+        Some(payload) => match challenge::check(key, payload, Utc::now()) {
+            Ok((c, expires)) => {
+                if challenge::spend(&state.db, &c, expires).await? {
+                    return Ok(None);
+                }
+                "challenge-used"
+            }
+            Err(code) => code,
+        },
+    };
+    let body = json!({
+        "error": {
+            "code": code,
+            "message": "many votes come from here right now: solve the challenge and send the vote again",
+        },
+        "challenge": rt.new_challenge(key),
+    });
+    Ok(Some(
+        (StatusCode::PRECONDITION_REQUIRED, Json(body)).into_response(),
+    ))
+}
+
+/// A challenge to solve ahead of time (a page that expects to be asked).
+async fn new_challenge(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let rt = runtime(&state.db).ok_or_else(unavailable)?;
+    let key = rt.challenge_key(&state.db).await?;
+    let mut res = Json(rt.new_challenge(key)).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
 }
 
 async fn tally(
@@ -364,7 +496,7 @@ async fn tally(
 }
 
 /// Admins, the contest's creator, and organizers of its unit or a unit above it.
-async fn may_organize(
+pub(crate) async fn may_organize(
     db: &PgPool,
     user: &CurrentUser,
     contest: &repo::VotingContest,
@@ -384,20 +516,61 @@ async fn may_organize(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct InvalidationForm {
-    voter_id: Option<i64>,
-    ip_network: Option<String>,
-    from: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
-    reason: String,
+pub(crate) struct InvalidationForm {
+    pub voter_id: Option<i64>,
+    pub ip_network: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub reason: String,
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+impl InvalidationForm {
+    /// The criteria and reason, or the stable code of what is wrong (API and page alike).
+    pub(crate) fn checked(&self) -> Result<(repo::Criteria, String), ApiError> {
+        let reason = reason(&self.reason)?;
+        let ip_network = match self.ip_network.as_deref() {
+            None => None,
+            Some(s) => Some(policy::parse_network(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "invalid-network",
+                    "ip_network must look like 203.113.7.0/24",
+                )
+            })?),
+        };
+        if let (Some(f), Some(u)) = (self.from, self.until)
+            && f >= u
+        {
+            return Err(ApiError::invalid(
+                "invalid-window",
+                "from must be before until",
+            ));
+        }
+        let criteria = repo::Criteria {
+            voter_id: self.voter_id,
+            ip_network,
+            from: self.from,
+            until: self.until,
+        };
+        if criteria.voter_id.is_none()
+            && criteria.ip_network.is_none()
+            && criteria.from.is_none()
+            && criteria.until.is_none()
+        {
+            return Err(ApiError::invalid(
+                "criteria-required",
+                "name a voter, an IP network or a time window",
+            ));
+        }
+        Ok((criteria, reason))
+    }
+}
+
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid("invalid-body", format!("the JSON body is not valid: {e}")))
 }
 
-fn reason(text: &str) -> Result<String, ApiError> {
+pub(crate) fn reason(text: &str) -> Result<String, ApiError> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > 1000 {
         return Err(ApiError::invalid(
@@ -423,40 +596,7 @@ async fn invalidate(
         ));
     }
     let form: InvalidationForm = json_body(&body)?;
-    let reason = reason(&form.reason)?;
-    let ip_network = match form.ip_network.as_deref() {
-        None => None,
-        Some(s) => Some(policy::parse_network(s).ok_or_else(|| {
-            ApiError::invalid(
-                "invalid-network",
-                "ip_network must look like 203.113.7.0/24",
-            )
-        })?),
-    };
-    if let (Some(f), Some(u)) = (form.from, form.until)
-        && f >= u
-    {
-        return Err(ApiError::invalid(
-            "invalid-window",
-            "from must be before until",
-        ));
-    }
-    let criteria = repo::Criteria {
-        voter_id: form.voter_id,
-        ip_network,
-        from: form.from,
-        until: form.until,
-    };
-    if criteria.voter_id.is_none()
-        && criteria.ip_network.is_none()
-        && criteria.from.is_none()
-        && criteria.until.is_none()
-    {
-        return Err(ApiError::invalid(
-            "criteria-required",
-            "name a voter, an IP network or a time window",
-        ));
-    }
+    let (criteria, reason) = form.checked()?;
     let (id, votes) = repo::invalidate(
         &state.db,
         contest.contest_id,

@@ -8,41 +8,128 @@ use serde_json::Value;
 
 /// The most votes per voter, entry and day a contest may allow (the `slot` check in SQL).
 pub const MAX_PER_DAY: i64 = 100;
+/// The most votes per voter in a contest or a round (the `contest_slot`/`round_slot` checks).
+pub const MAX_PER_CONTEST: i64 = 10_000;
+/// The highest round number.
+pub const MAX_ROUND: i64 = 1000;
 
-/// `contest.settings->'voting'`: `{"per_day": 1, "hide_totals": false}`. Anything missing or
-/// malformed falls back to the default, so a bad setting never stops the vote.
+/// `contest.settings->'voting'`:
+/// `{"per_day": 1, "per_contest": null, "per_round": null, "round": 1, "hide_totals": false,
+///   "shuffle": true, "roster": false}`. Anything missing or malformed falls back to the
+/// default, so a bad setting never stops the vote. The SQL of `repo::insert_votes` reads the
+/// same fields with the same bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VotePolicy {
+    /// Votes per voter per entry per day.
     pub per_day: i64,
+    /// Votes per voter in the whole contest; `None`: no limit.
+    pub per_contest: Option<i64>,
+    /// Votes per voter in the current round; `None`: no limit.
+    pub per_round: Option<i64>,
+    /// The current round (organizers move to the next one, e.g. per livestream).
+    pub round: i64,
     pub hide_totals: bool,
+    /// While voting, each voter sees the gallery in their own stable random order.
+    pub shuffle: bool,
+    /// Only voters on the contest's roster may vote.
+    pub roster: bool,
 }
 
 impl Default for VotePolicy {
     fn default() -> Self {
         Self {
             per_day: 1,
+            per_contest: None,
+            per_round: None,
+            round: 1,
             hide_totals: false,
+            shuffle: true,
+            roster: false,
         }
     }
 }
 
+/// A field of a policy an organizer sent that is out of bounds: (field, stable code).
+pub type PolicyError = (&'static str, &'static str);
+
 impl VotePolicy {
     pub fn from_settings(settings: &Value) -> Self {
         let voting = settings.get("voting");
-        let per_day = voting
-            .and_then(|v| v.get("per_day"))
-            .and_then(Value::as_i64)
-            .filter(|n| (1..=MAX_PER_DAY).contains(n))
-            .unwrap_or(1);
-        let hide_totals = voting
-            .and_then(|v| v.get("hide_totals"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let int = |key: &str, max: i64| {
+            voting
+                .and_then(|v| v.get(key))
+                .and_then(Value::as_i64)
+                .filter(|n| (1..=max).contains(n))
+        };
+        let flag = |key: &str, default: bool| {
+            voting
+                .and_then(|v| v.get(key))
+                .and_then(Value::as_bool)
+                .unwrap_or(default)
+        };
+        let d = Self::default();
         Self {
-            per_day,
-            hide_totals,
+            per_day: int("per_day", MAX_PER_DAY).unwrap_or(d.per_day),
+            per_contest: int("per_contest", MAX_PER_CONTEST),
+            per_round: int("per_round", MAX_PER_CONTEST),
+            round: int("round", MAX_ROUND).unwrap_or(d.round),
+            hide_totals: flag("hide_totals", d.hide_totals),
+            shuffle: flag("shuffle", d.shuffle),
+            roster: flag("roster", d.roster),
         }
     }
+
+    /// Checks an organizer's policy; every field out of bounds is named.
+    pub fn validate(&self) -> Result<(), Vec<PolicyError>> {
+        let mut errors = Vec::new();
+        if !(1..=MAX_PER_DAY).contains(&self.per_day) {
+            errors.push(("per_day", "invalid-per-day"));
+        }
+        if self
+            .per_contest
+            .is_some_and(|n| !(1..=MAX_PER_CONTEST).contains(&n))
+        {
+            errors.push(("per_contest", "invalid-per-contest"));
+        }
+        if self
+            .per_round
+            .is_some_and(|n| !(1..=MAX_PER_CONTEST).contains(&n))
+        {
+            errors.push(("per_round", "invalid-per-round"));
+        }
+        if !(1..=MAX_ROUND).contains(&self.round) {
+            errors.push(("round", "invalid-round"));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The JSON stored under `settings.voting` (and answered by the API).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "per_day": self.per_day,
+            "per_contest": self.per_contest,
+            "per_round": self.per_round,
+            "round": self.round,
+            "hide_totals": self.hide_totals,
+            "shuffle": self.shuffle,
+            "roster": self.roster,
+        })
+    }
+}
+
+/// The stable position of an entry in a voter's own gallery order: a hash of both, so each
+/// voter sees a different order (no entry always first) that does not move between visits.
+pub fn shuffle_key(seed: &str, entry_id: uuid::Uuid) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(seed.as_bytes());
+    h.update(b"|");
+    h.update(entry_id.as_bytes());
+    h.finalize().into()
 }
 
 /// The network a voter's address belongs to for rate limits and fraud review: the /24 of an
@@ -70,6 +157,32 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
     }
+}
+
+/// The client of a request: the peer, unless the peer is a trusted proxy; then the nearest
+/// address in `X-Forwarded-For` (read from the right) that is not itself a trusted proxy. A
+/// malformed item stops the walk, so a client cannot smuggle a made-up address past a proxy
+/// that appends the real one.
+pub fn client_ip(
+    peer: IpAddr,
+    forwarded_for: Option<&str>,
+    trusted: &[hoithi_core::config::IpNetwork],
+) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let mut client = canonical_ip(peer);
+    if !is_trusted(client) {
+        return client;
+    }
+    for item in forwarded_for.unwrap_or("").rsplit(',') {
+        let Ok(ip) = item.trim().parse::<IpAddr>() else {
+            break;
+        };
+        client = canonical_ip(ip);
+        if !is_trusted(client) {
+            break;
+        }
+    }
+    client
 }
 
 /// An organizer's network for invalidation: `a.b.c.d/nn`, `x::/nn`, or one address.
@@ -120,7 +233,16 @@ pub struct Settings {
     /// Batches written at the same time.
     pub flushes: usize,
     pub per_voter: Rate,
+    pub per_ip: Rate,
     pub per_network: Rate,
+    /// Above these (lower) rates a vote needs a solved proof-of-work challenge; each is off
+    /// when its hard limit above is off.
+    pub challenge_voter: Rate,
+    pub challenge_ip: Rate,
+    pub challenge_network: Rate,
+    /// The largest secret number of a challenge: the work a browser does (about half of it
+    /// on average; 100,000 SHA-256 hashes take well under a second on a phone).
+    pub challenge_max_number: u64,
     pub keep_alive: Duration,
     /// Resolved bearer tokens are trusted this long before they are looked up again.
     pub token_cache: Duration,
@@ -168,10 +290,33 @@ impl Settings {
                 per_second: num(&get, "HOITHI_VOTE_VOTER_RATE", 1.0, 0.0, 1e9)?,
                 burst: num(&get, "HOITHI_VOTE_VOTER_BURST", 30.0, 1.0, 1e9)?,
             },
+            per_ip: Rate {
+                per_second: num(&get, "HOITHI_VOTE_IP_RATE", 50.0, 0.0, 1e9)?,
+                burst: num(&get, "HOITHI_VOTE_IP_BURST", 500.0, 1.0, 1e9)?,
+            },
             per_network: Rate {
                 per_second: num(&get, "HOITHI_VOTE_NETWORK_RATE", 100.0, 0.0, 1e9)?,
                 burst: num(&get, "HOITHI_VOTE_NETWORK_BURST", 1000.0, 1.0, 1e9)?,
             },
+            challenge_voter: Rate {
+                per_second: num(&get, "HOITHI_VOTE_CHALLENGE_VOTER_RATE", 0.1, 0.0, 1e9)?,
+                burst: num(&get, "HOITHI_VOTE_CHALLENGE_VOTER_BURST", 10.0, 1.0, 1e9)?,
+            },
+            challenge_ip: Rate {
+                per_second: num(&get, "HOITHI_VOTE_CHALLENGE_IP_RATE", 10.0, 0.0, 1e9)?,
+                burst: num(&get, "HOITHI_VOTE_CHALLENGE_IP_BURST", 150.0, 1.0, 1e9)?,
+            },
+            challenge_network: Rate {
+                per_second: num(&get, "HOITHI_VOTE_CHALLENGE_NETWORK_RATE", 20.0, 0.0, 1e9)?,
+                burst: num(&get, "HOITHI_VOTE_CHALLENGE_NETWORK_BURST", 300.0, 1.0, 1e9)?,
+            },
+            challenge_max_number: num(
+                &get,
+                "HOITHI_VOTE_CHALLENGE_MAX_NUMBER",
+                100_000,
+                10,
+                100_000_000,
+            )?,
             keep_alive: Duration::from_secs(num(&get, "HOITHI_LIVE_KEEPALIVE_S", 15, 1, 3600)?),
             token_cache: Duration::from_secs(num(&get, "HOITHI_VOTE_TOKEN_CACHE_S", 30, 0, 3600)?),
         })
@@ -192,6 +337,40 @@ mod tests {
         let p = VotePolicy::from_settings(&json!({"voting": {"per_day": 3, "hide_totals": true}}));
         assert_eq!(p.per_day, 3);
         assert!(p.hide_totals);
+        assert!(p.shuffle && !p.roster);
+        assert_eq!((p.per_contest, p.per_round, p.round), (None, None, 1));
+    }
+
+    #[test]
+    fn contest_and_round_limits_are_read_and_round_trip_through_json() {
+        let p = VotePolicy::from_settings(&json!({"voting": {
+            "per_contest": 5, "per_round": 2, "round": 3, "shuffle": false, "roster": true}}));
+        assert_eq!((p.per_contest, p.per_round, p.round), (Some(5), Some(2), 3));
+        assert!(!p.shuffle && p.roster);
+        let again = VotePolicy::from_settings(&json!({"voting": p.to_json()}));
+        assert_eq!(again, p);
+        assert!(p.validate().is_ok());
+        let bad = VotePolicy {
+            per_day: 0,
+            per_contest: Some(0),
+            per_round: Some(MAX_PER_CONTEST + 1),
+            round: 0,
+            ..p
+        };
+        let fields: Vec<&str> = bad.validate().unwrap_err().iter().map(|e| e.0).collect();
+        assert_eq!(fields, ["per_day", "per_contest", "per_round", "round"]);
+    }
+
+    #[test]
+    fn the_shuffle_is_stable_per_voter_and_differs_between_voters() {
+        let entries: Vec<uuid::Uuid> = (0..20).map(|_| uuid::Uuid::new_v4()).collect();
+        let order = |seed: &str| {
+            let mut e = entries.clone();
+            e.sort_by_key(|id| shuffle_key(seed, *id));
+            e
+        };
+        assert_eq!(order("voter-1"), order("voter-1"));
+        assert_ne!(order("voter-1"), order("voter-2"));
     }
 
     #[test]
@@ -202,9 +381,16 @@ mod tests {
             json!({"voting": {"per_day": "7"}}),
             json!({"voting": {"per_day": 1e9}}),
             json!({"voting": []}),
+            json!({"voting": {"per_contest": 0, "per_round": -1, "round": 5000}}),
             json!("x"),
         ] {
-            assert_eq!(VotePolicy::from_settings(&bad).per_day, 1, "{bad}");
+            let p = VotePolicy::from_settings(&bad);
+            assert_eq!(p.per_day, 1, "{bad}");
+            assert_eq!(
+                (p.per_contest, p.per_round, p.round),
+                (None, None, 1),
+                "{bad}"
+            );
         }
     }
 
@@ -221,6 +407,38 @@ mod tests {
         assert_eq!(
             network_key("::ffff:10.1.2.3".parse().unwrap()),
             "10.1.2.0/24"
+        );
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        use hoithi_core::config::IpNetwork;
+        let trusted = [IpNetwork::parse("10.0.0.0/8").unwrap()];
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // A client talking directly cannot choose its address.
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), Some("1.2.3.4"), &trusted),
+            ip("203.0.113.9")
+        );
+        // Through the proxy: the address the proxy appended, not the one the client sent.
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), Some("1.2.3.4, 198.51.100.7"), &trusted),
+            ip("198.51.100.7")
+        );
+        // Two proxies in a row.
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), Some("198.51.100.7, 10.0.0.3"), &trusted),
+            ip("198.51.100.7")
+        );
+        // Garbage stops the walk at the last good address.
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), Some("198.51.100.7, nonsense"), &trusted),
+            ip("10.0.0.2")
+        );
+        assert_eq!(client_ip(ip("10.0.0.2"), None, &trusted), ip("10.0.0.2"));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), Some("2001:db8::5"), &[]),
+            ip("10.0.0.2")
         );
     }
 

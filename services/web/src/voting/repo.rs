@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::policy::MAX_PER_DAY;
+use super::policy::{MAX_PER_CONTEST, MAX_PER_DAY, MAX_ROUND};
 
 /// One vote as the handler hands it to the ingest.
 #[derive(Debug, Clone)]
@@ -35,6 +35,9 @@ fn refusal(code: &str) -> Outcome {
         "entry-not-approved" => Outcome::Refused("entry-not-approved"),
         "voting-not-open" => Outcome::Refused("voting-not-open"),
         "voting-closed" => Outcome::Refused("voting-closed"),
+        "not-on-roster" => Outcome::Refused("not-on-roster"),
+        "contest-limit-reached" => Outcome::Refused("contest-limit-reached"),
+        "round-limit-reached" => Outcome::Refused("round-limit-reached"),
         _ => Outcome::AlreadyVoted,
     }
 }
@@ -63,14 +66,35 @@ pub async fn insert_votes(db: &PgPool, votes: &[NewVote]) -> sqlx::Result<Vec<Ou
                          when e.status <> 'approved' then 'entry-not-approved'
                          when c.voting_opens_at is null or now() < c.voting_opens_at then 'voting-not-open'
                          when c.voting_closes_at is not null and now() >= c.voting_closes_at then 'voting-closed'
+                         when c.settings #> '{voting,roster}' = 'true'::jsonb and not exists (
+                              select 1 from app_user u join vote_roster r
+                                on r.contest_id = c.contest_id
+                               and ((r.kind = 'email' and r.value = u.email)
+                                    or (r.kind = 'member' and r.value = u.member_number::citext))
+                              where u.app_user_id = i.voter_id) then 'not-on-roster'
                     end as refusal,
                     -- Nested: CASE is the one place SQL promises the order of evaluation,
-                    -- so a malformed setting is never cast.
+                    -- so a malformed setting is never cast. The bounds are policy.rs's.
                     case when jsonb_typeof(c.settings #> '{voting,per_day}') = 'number' then
                          case when (c.settings #>> '{voting,per_day}')::numeric between 1 and $7
                               then trunc((c.settings #>> '{voting,per_day}')::numeric)::int
                               else 1 end
-                         else 1 end as per_day
+                         else 1 end as per_day,
+                    case when jsonb_typeof(c.settings #> '{voting,per_contest}') = 'number' then
+                         case when (c.settings #>> '{voting,per_contest}')::numeric between 1 and $8
+                              then trunc((c.settings #>> '{voting,per_contest}')::numeric)::int
+                              end
+                         end as per_contest,
+                    case when jsonb_typeof(c.settings #> '{voting,per_round}') = 'number' then
+                         case when (c.settings #>> '{voting,per_round}')::numeric between 1 and $8
+                              then trunc((c.settings #>> '{voting,per_round}')::numeric)::int
+                              end
+                         end as per_round,
+                    case when jsonb_typeof(c.settings #> '{voting,round}') = 'number' then
+                         case when (c.settings #>> '{voting,round}')::numeric between 1 and $9
+                              then trunc((c.settings #>> '{voting,round}')::numeric)::int
+                              else 1 end
+                         else 1 end as round
              from input i
              left join entry e on e.entry_id = i.entry_id
              left join contest c on c.contest_id = e.contest_id
@@ -82,11 +106,31 @@ pub async fn insert_votes(db: &PgPool, votes: &[NewVote]) -> sqlx::Result<Vec<Ou
                     + row_number() over (partition by k.entry_id, k.voter_id order by k.idx) as slot
              from checked k
              where k.refusal is null
+         ), counted as (
+             -- The contest and round limits number a voter's votes like `slot` does (only
+             -- when the contest sets them, so the default policy costs nothing here).
+             select d.*,
+                    case when d.per_contest is not null then
+                         (select count(*) from vote v
+                          where v.contest_id = d.contest_id and v.voter_id = d.voter_id)
+                         + row_number() over (partition by d.contest_id, d.voter_id order by d.idx)
+                    end as contest_slot,
+                    case when d.per_round is not null then
+                         (select count(*) from vote v
+                          where v.contest_id = d.contest_id and v.voter_id = d.voter_id
+                            and v.round = d.round)
+                         + row_number() over (partition by d.contest_id, d.voter_id order by d.idx)
+                    end as round_slot
+             from slotted d
+             where d.slot <= d.per_day
          ), inserted as (
-             insert into vote (contest_id, entry_id, voter_id, vote_day, slot, ip, ip_network, user_agent_hash)
-             select contest_id, entry_id, voter_id, vote_day, slot, ip::inet, ip_network::cidr, user_agent_hash
-             from slotted
-             where slot <= per_day
+             insert into vote (contest_id, entry_id, voter_id, vote_day, slot, ip, ip_network,
+                               user_agent_hash, round, contest_slot, round_slot)
+             select contest_id, entry_id, voter_id, vote_day, slot, ip::inet, ip_network::cidr,
+                    user_agent_hash, round, contest_slot, round_slot
+             from counted
+             where (contest_slot is null or contest_slot <= per_contest)
+               and (round_slot is null or round_slot <= per_round)
              on conflict do nothing
              returning contest_id, entry_id, voter_id, slot
          ), tallied as (
@@ -98,10 +142,15 @@ pub async fn insert_votes(db: &PgPool, votes: &[NewVote]) -> sqlx::Result<Vec<Ou
              returning 1
          )
          select k.idx,
-                coalesce(k.refusal, case when ins.entry_id is not null then 'counted' else 'already-voted' end),
+                coalesce(k.refusal,
+                         case when ins.entry_id is not null then 'counted'
+                              when ct.round_slot > k.per_round then 'round-limit-reached'
+                              when ct.contest_slot > k.per_contest then 'contest-limit-reached'
+                              else 'already-voted' end),
                 k.contest_id
          from checked k
          left join slotted s on s.idx = k.idx
+         left join counted ct on ct.idx = k.idx
          left join inserted ins
                 on ins.entry_id = s.entry_id and ins.voter_id = s.voter_id and ins.slot = s.slot
          order by k.idx",
@@ -113,6 +162,8 @@ pub async fn insert_votes(db: &PgPool, votes: &[NewVote]) -> sqlx::Result<Vec<Ou
     .bind(&net)
     .bind(&ua)
     .bind(MAX_PER_DAY)
+    .bind(MAX_PER_CONTEST)
+    .bind(MAX_ROUND)
     .fetch_all(db)
     .await?;
     let mut out = vec![Outcome::AlreadyVoted; votes.len()];

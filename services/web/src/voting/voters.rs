@@ -1,0 +1,454 @@
+//! Verified voters without a password: an email gets a 6-digit code (only its HMAC stored,
+//! 10 minutes, 5 guesses, a few codes per email and per address in 15 minutes, sent through
+//! the outbox); the right code makes or finds the voter's account, marks its email verified,
+//! and signs it in (a cookie session for pages, a bearer token for the API).
+
+use std::net::IpAddr;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use hmac::{Hmac, Mac};
+use hoithi_core::AppState;
+use hoithi_core::api_error::ApiError;
+use hoithi_core::auth::issue_token;
+use hoithi_core::domain::{Email, Role};
+use hoithi_core::i18n::{self, Lang};
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::Sha256;
+
+use super::ClientIp;
+use super::challenge::site_key;
+use crate::page::{Ctx, Page, PageError, render, safe_next};
+
+/// Minutes a code can be used.
+pub const CODE_MINUTES: i32 = 10;
+/// Wrong guesses before a code is burnt.
+pub const MAX_ATTEMPTS: i32 = 5;
+/// Codes sent in a quarter of an hour to one email, and to all emails from one address.
+pub const CODES_PER_EMAIL: i64 = 3;
+pub const CODES_PER_IP: i64 = 10;
+const WINDOW_MINUTES: i64 = 15;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/voters/codes", post(api_send))
+        .route("/api/v1/voters/sessions", post(api_verify))
+        .route("/vote/sign-in", get(sign_in_form).post(sign_in))
+        .route("/vote/verify", post(verify))
+}
+
+/// Why a code was not sent or not accepted: a stable code (API) and catalog key (pages).
+#[derive(Debug)]
+pub enum CodeError {
+    InvalidEmail,
+    TooManyCodes {
+        wait: i64,
+    },
+    InvalidFormat,
+    Wrong {
+        attempts_left: i32,
+    },
+    Expired,
+    TooManyAttempts,
+    /// Staff accounts sign in with their password.
+    UsePassword,
+    Internal(anyhow::Error),
+}
+
+impl From<sqlx::Error> for CodeError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl CodeError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidEmail => "invalid-email",
+            Self::TooManyCodes { .. } => "too-many-codes",
+            Self::InvalidFormat => "invalid-code-format",
+            Self::Wrong { .. } => "code-invalid",
+            Self::Expired => "code-expired",
+            Self::TooManyAttempts => "too-many-attempts",
+            Self::UsePassword => "use-password",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidEmail | Self::InvalidFormat => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyCodes { .. } | Self::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            Self::Wrong { .. } => StatusCode::UNAUTHORIZED,
+            Self::Expired => StatusCode::GONE,
+            Self::UsePassword => StatusCode::FORBIDDEN,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The page's message in `lang`.
+    fn text(&self, lang: Lang) -> String {
+        let text = i18n::text(lang, &format!("voter.error.{}", self.code())).to_owned();
+        match self {
+            Self::TooManyCodes { wait } => text.replace("{seconds}", &wait.to_string()),
+            Self::Wrong { attempts_left } => text.replace("{left}", &attempts_left.to_string()),
+            _ => text,
+        }
+    }
+
+    fn retry_after(&self) -> Option<i64> {
+        match self {
+            Self::TooManyCodes { wait } => Some(*wait),
+            Self::TooManyAttempts => Some(i64::from(CODE_MINUTES) * 60),
+            _ => None,
+        }
+    }
+
+    fn api(self) -> Response {
+        if let Self::Internal(e) = self {
+            return ApiError::internal(e).into_response();
+        }
+        let message = self.text(Lang::En);
+        let mut body = json!({"error": {"code": self.code(), "message": message}});
+        if let Self::Wrong { attempts_left } = self {
+            body["error"]["attempts_left"] = json!(attempts_left);
+        }
+        let mut res = (self.status(), Json(body)).into_response();
+        if let Some(wait) = self.retry_after() {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait.max(1)));
+        }
+        res
+    }
+}
+
+fn code_hash(key: &[u8], email: &str, code: &str) -> Vec<u8> {
+    #[expect(clippy::unwrap_used, reason = "HMAC takes keys of any length")]
+    let mut m = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    m.update(email.as_bytes());
+    m.update(b":");
+    m.update(code.as_bytes());
+    m.finalize().into_bytes().to_vec()
+}
+
+/// Seconds until the oldest of `limit` recent codes leaves the window, if the limit is reached.
+async fn wait_for(
+    db: &sqlx::PgPool,
+    column: &str,
+    value: &str,
+    limit: i64,
+) -> sqlx::Result<Option<i64>> {
+    // `column` is one of two fixed names, never input.
+    let (count, oldest): (i64, Option<f64>) = sqlx::query_as(&format!(
+        "select count(*), extract(epoch from min(created_at) + make_interval(mins => $2) - now())::float8
+         from voter_code where {column} = $1::{ty} and created_at > now() - make_interval(mins => $2)",
+        ty = if column == "ip" { "inet" } else { "citext" },
+    ))
+    .bind(value)
+    .bind(WINDOW_MINUTES as i32)
+    .fetch_one(db)
+    .await?;
+    Ok((count >= limit).then(|| oldest.unwrap_or(1.0).ceil().max(1.0) as i64))
+}
+
+/// Sends a new code to `email` (the latest code is the one that counts).
+pub async fn send_code(
+    state: &AppState,
+    email: &str,
+    ip: Option<IpAddr>,
+    lang: Lang,
+) -> Result<(), CodeError> {
+    let email = Email::parse(email).map_err(|_| CodeError::InvalidEmail)?;
+    let email = email.as_str();
+    if let Some(wait) = wait_for(&state.db, "email", email, CODES_PER_EMAIL).await? {
+        return Err(CodeError::TooManyCodes { wait });
+    }
+    if let Some(ip) = ip
+        && let Some(wait) = wait_for(&state.db, "ip", &ip.to_string(), CODES_PER_IP).await?
+    {
+        return Err(CodeError::TooManyCodes { wait });
+    }
+    let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32));
+    let key = site_key(&state.db, "voter-code").await?;
+    let mut tx = state.db.begin().await?;
+    sqlx::query(
+        "insert into voter_code (email, code_hash, ip, expires_at)
+         values ($1, $2, $3::inet, now() + make_interval(mins => $4))",
+    )
+    .bind(email)
+    .bind(code_hash(&key, email, &code))
+    .bind(ip.map(|ip| ip.to_string()))
+    .bind(CODE_MINUTES)
+    .execute(&mut *tx)
+    .await?;
+    let body = i18n::text(lang, "voter.mail.body")
+        .replace("{code}", &code)
+        .replace("{minutes}", &CODE_MINUTES.to_string());
+    let subject = i18n::text(lang, "voter.mail.subject").replace("{code}", &code);
+    crate::mail::queue(&mut *tx, email, "voter-code", &subject, &body).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Checks `code` against the latest code of `email`; the right one, once, gives the voter's
+/// account id (made on first use, email marked verified).
+pub async fn verify_code(state: &AppState, email: &str, code: &str) -> Result<i64, CodeError> {
+    let email = Email::parse(email).map_err(|_| CodeError::InvalidEmail)?;
+    let email = email.as_str();
+    let code = code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CodeError::InvalidFormat);
+    }
+    let key = site_key(&state.db, "voter-code").await?;
+    let mut tx = state.db.begin().await?;
+    let latest: Option<(i64, Vec<u8>, i32, bool, bool)> = sqlx::query_as(
+        "select voter_code_id, code_hash, attempts, expires_at <= now(), used_at is not null
+         from voter_code where email = $1
+         order by created_at desc, voter_code_id desc limit 1 for update",
+    )
+    .bind(email)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((id, hash, attempts, expired, used)) = latest else {
+        return Err(CodeError::Wrong {
+            attempts_left: MAX_ATTEMPTS,
+        });
+    };
+    if used || expired {
+        return Err(CodeError::Expired);
+    }
+    if attempts >= MAX_ATTEMPTS {
+        return Err(CodeError::TooManyAttempts);
+    }
+    let expected = code_hash(&key, email, code);
+    // Constant time: the comparison does not tell how many bytes were right.
+    let same = expected.len() == hash.len()
+        && expected
+            .iter()
+            .zip(&hash)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        sqlx::query("update voter_code set attempts = attempts + 1 where voter_code_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let left = MAX_ATTEMPTS - attempts - 1;
+        return Err(if left <= 0 {
+            CodeError::TooManyAttempts
+        } else {
+            CodeError::Wrong {
+                attempts_left: left,
+            }
+        });
+    }
+    sqlx::query("update voter_code set used_at = now() where voter_code_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    // A voter made here has no password ('!' is no hash); "forgot password" can set one.
+    let local: String = email
+        .split('@')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(60)
+        .collect();
+    let (user_id, role): (i64, Role) = sqlx::query_as(
+        "insert into app_user (email, display_name, password_hash, role, email_verified_at)
+         values ($1, $2, '!voter-code', 'member', now())
+         on conflict (email) do update
+             set email_verified_at = coalesce(app_user.email_verified_at, now())
+         returning app_user_id, role",
+    )
+    .bind(email)
+    .bind(if local.is_empty() { "Cử tri" } else { &local })
+    .fetch_one(&mut *tx)
+    .await?;
+    if role != Role::Member {
+        // Nothing changes for a staff account: the code is not a way around its password.
+        tx.rollback().await?;
+        return Err(CodeError::UsePassword);
+    }
+    tx.commit().await?;
+    Ok(user_id)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendBody {
+    email: String,
+}
+
+async fn api_send(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    body: axum::body::Bytes,
+) -> Response {
+    let body: SendBody = match super::json_body(&body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    match send_code(&state, &body.email, ip, Lang::Vi).await {
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            Json(json!({"sent": true, "expires_in": CODE_MINUTES * 60})),
+        )
+            .into_response(),
+        Err(e) => e.api(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    email: String,
+    code: String,
+}
+
+async fn api_verify(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let body: VerifyBody = match super::json_body(&body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let result = async {
+        let id = verify_code(&state, &body.email, &body.code).await?;
+        let token = issue_token(&state.db, id).await?;
+        let user = hoithi_core::auth::user_by_id(&state.db, id)
+            .await?
+            .ok_or_else(|| CodeError::Internal(anyhow::anyhow!("voter {id} vanished")))?;
+        Ok::<_, CodeError>(json!({"token": token, "user": crate::accounts::user_json(&user)}))
+    }
+    .await;
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => e.api(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "voting/sign_in.html")]
+struct SignInPage {
+    page: Page,
+    email: String,
+    next: String,
+    error: String,
+    /// Whether the code was sent and the code form is shown.
+    sent: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+fn sign_in_page(ctx: &Ctx, email: String, next: String, sent: bool, error: String) -> SignInPage {
+    SignInPage {
+        page: ctx.page("voter.title"),
+        email,
+        next,
+        error,
+        sent,
+    }
+}
+
+async fn sign_in_form(ctx: Ctx, Query(q): Query<NextQuery>) -> Response {
+    let next = safe_next(q.next.as_deref());
+    render(
+        StatusCode::OK,
+        &sign_in_page(&ctx, String::new(), next, false, String::new()),
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    code: String,
+    next: Option<String>,
+}
+
+/// Page errors: the form again with the message, or the error page for a failure.
+fn page_error(ctx: &Ctx, e: CodeError, form: SignInForm, sent: bool) -> Response {
+    if let CodeError::Internal(e) = e {
+        return PageError::Internal(e).respond(ctx);
+    }
+    let next = safe_next(form.next.as_deref());
+    let mut res = render(
+        e.status(),
+        &sign_in_page(ctx, form.email, next, sent, e.text(ctx.lang)),
+    );
+    if let Some(wait) = e.retry_after() {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait.max(1)));
+    }
+    res
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    match send_code(&state, &form.email, ip, ctx.lang).await {
+        Ok(()) => {
+            let next = safe_next(form.next.as_deref());
+            let email = form.email.trim().to_lowercase();
+            render(
+                StatusCode::OK,
+                &sign_in_page(&ctx, email, next, true, String::new()),
+            )
+        }
+        Err(e) => page_error(&ctx, e, form, false),
+    }
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    session: Option<axum::Extension<crate::security::SessionHash>>,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let user_id = match verify_code(&state, &form.email, &form.code).await {
+        Ok(id) => id,
+        Err(e) => return page_error(&ctx, e, form, true),
+    };
+    let result = async {
+        if let Some(axum::Extension(crate::security::SessionHash(old))) = session {
+            crate::security::delete_session(&state.db, &old).await?;
+        }
+        crate::security::create_session(&state.db, user_id).await
+    }
+    .await;
+    match result {
+        Ok(token) => {
+            let next = safe_next(form.next.as_deref());
+            crate::accounts::signed_in(&state, &headers, &token, &next)
+        }
+        Err(e) => PageError::from(e).respond(&ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_hash_depends_on_the_key_the_email_and_the_code() {
+        let a = code_hash(b"key", "a@example.vn", "123456");
+        assert_eq!(a, code_hash(b"key", "a@example.vn", "123456"));
+        assert_ne!(a, code_hash(b"other", "a@example.vn", "123456"));
+        assert_ne!(a, code_hash(b"key", "b@example.vn", "123456"));
+        assert_ne!(a, code_hash(b"key", "a@example.vn", "123457"));
+    }
+}

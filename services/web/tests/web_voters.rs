@@ -1,0 +1,923 @@
+//! Voters and vote policies through the real router on a real database: sign-in by email
+//! code (API and pages), per-contest and per-round limits under parallel votes, rosters, the
+//! organizers' fraud review with its invalidate and restore forms, the shuffled gallery, and
+//! the erasure of voters' addresses after the dispute window.
+
+mod support;
+
+use axum::http::StatusCode;
+use hoithi_core::domain::Role;
+use hoithi_core::testing::TestEnv;
+use serde_json::json;
+use support::*;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// A client on a fresh database with the vote batcher running.
+struct Voting {
+    env: TestEnv,
+    client: Client,
+    _stop: StopOnDrop,
+}
+
+struct StopOnDrop(CancellationToken);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+async fn voting() -> Voting {
+    voting_with(&[]).await
+}
+
+/// With ingest settings (`HOITHI_VOTE_*` names) instead of the defaults.
+async fn voting_with(settings: &[(&str, &str)]) -> Voting {
+    let env = TestEnv::new().await;
+    let state = env.state();
+    let stop = CancellationToken::new();
+    let settings = hoithi_web::voting::Settings::from_lookup(|k| {
+        settings
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap();
+    // Leaked on purpose: the batcher lives until the token is cancelled at the test's end.
+    std::mem::forget(hoithi_web::voting::start_with(
+        &state,
+        settings,
+        stop.clone(),
+    ));
+    Voting {
+        client: Client::new(state),
+        env,
+        _stop: StopOnDrop(stop),
+    }
+}
+
+/// A contest in its voting window with `n` approved entries: (id, slug, entries).
+async fn contest_in_voting(env: &TestEnv, n: usize) -> (i64, String, Vec<Uuid>) {
+    let id = env.open_contest(&["photo"]).await;
+    let (author, _) = env.user(Role::Member).await;
+    sqlx::query(
+        "update contest set voting_opens_at = now() - interval '1 hour',
+                            voting_closes_at = now() + interval '1 day' where contest_id = $1",
+    )
+    .bind(id)
+    .execute(&env.db)
+    .await
+    .unwrap();
+    let mut entries = Vec::new();
+    for _ in 0..n {
+        let e = env.draft_entry(id, author).await;
+        set_status(env, e, "approved").await;
+        entries.push(e);
+    }
+    let slug = sqlx::query_scalar("select slug from contest where contest_id = $1")
+        .bind(id)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    (id, slug, entries)
+}
+
+/// The 6-digit code in the latest mail to `email`.
+async fn mailed_code(env: &TestEnv, email: &str) -> String {
+    let mails = outbox(env, email).await;
+    let (kind, subject, body) = mails.last().expect("a mail was queued");
+    assert_eq!(kind, "voter-code");
+    let code: String = body
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("the body has a 6-digit code")
+        .to_owned();
+    assert!(subject.contains(&code), "{subject}");
+    code
+}
+
+async fn vote(c: &mut Client, entry: Uuid, token: &str) -> (StatusCode, String) {
+    let res = c
+        .api(
+            "POST",
+            &format!("/api/v1/entries/{entry}/votes"),
+            Some(token),
+            None,
+        )
+        .await;
+    let code = serde_json::from_str::<serde_json::Value>(&res.body)
+        .ok()
+        .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    (res.status, code)
+}
+
+#[tokio::test]
+async fn a_voter_without_a_password_signs_in_by_a_mailed_code_and_votes() {
+    let Voting {
+        env,
+        mut client,
+        _stop,
+    } = voting().await;
+    let (_, _, entries) = contest_in_voting(&env, 1).await;
+    let email = "cu-tri@example.vn";
+
+    // Hostile input first: nothing is sent.
+    for (body, status, code) in [
+        (json!({"email": "không-phải-email"}), 422, "invalid-email"),
+        (json!({"email": email, "extra": 1}), 422, "invalid-body"),
+    ] {
+        let res = client
+            .api("POST", "/api/v1/voters/codes", None, Some(body))
+            .await;
+        assert_eq!(res.status.as_u16(), status, "{}", res.body);
+        assert_eq!(res.json()["error"]["code"], code);
+    }
+    assert!(outbox(&env, email).await.is_empty());
+
+    let res = client
+        .api(
+            "POST",
+            "/api/v1/voters/codes",
+            None,
+            Some(json!({"email": " Cu-Tri@Example.vn "})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
+    assert_eq!(res.json()["expires_in"], 600);
+    let code = mailed_code(&env, email).await;
+    // Only an HMAC is stored, never the code.
+    let stored: Vec<u8> = sqlx::query_scalar("select code_hash from voter_code where email = $1")
+        .bind(email)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 32);
+    assert!(!String::from_utf8_lossy(&stored).contains(&code));
+
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let verify = |code: &str| json!({"email": email, "code": code});
+    let res = client
+        .api(
+            "POST",
+            "/api/v1/voters/sessions",
+            None,
+            Some(verify("12ab56")),
+        )
+        .await;
+    assert_eq!(
+        (res.status.as_u16(), res.json()["error"]["code"].clone()),
+        (422, json!("invalid-code-format"))
+    );
+    let res = client
+        .api("POST", "/api/v1/voters/sessions", None, Some(verify(wrong)))
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(res.json()["error"]["code"], "code-invalid");
+    assert_eq!(res.json()["error"]["attempts_left"], 4);
+
+    let res = client
+        .api("POST", "/api/v1/voters/sessions", None, Some(verify(&code)))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let body = res.json();
+    assert_eq!(body["user"]["email_verified"], true);
+    assert_eq!(body["user"]["role"], "member");
+    let token = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        vote(&mut client, entries[0], &token).await.0,
+        StatusCode::CREATED
+    );
+
+    // A code counts once.
+    let res = client
+        .api("POST", "/api/v1/voters/sessions", None, Some(verify(&code)))
+        .await;
+    assert_eq!(
+        (res.status.as_u16(), res.json()["error"]["code"].clone()),
+        (410, json!("code-expired"))
+    );
+    // A second sign-in finds the same account.
+    client
+        .api(
+            "POST",
+            "/api/v1/voters/codes",
+            None,
+            Some(json!({"email": email})),
+        )
+        .await;
+    let code = mailed_code(&env, email).await;
+    let res = client
+        .api("POST", "/api/v1/voters/sessions", None, Some(verify(&code)))
+        .await;
+    assert_eq!(res.json()["user"]["id"], body["user"]["id"]);
+}
+
+#[tokio::test]
+async fn codes_are_limited_per_email_guesses_are_bounded_and_staff_keep_their_password() {
+    let Voting {
+        env,
+        mut client,
+        _stop,
+    } = voting().await;
+    let email = "nhieu-ma@example.vn";
+    for _ in 0..3 {
+        let res = client
+            .api(
+                "POST",
+                "/api/v1/voters/codes",
+                None,
+                Some(json!({"email": email})),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::ACCEPTED);
+    }
+    let res = client
+        .api(
+            "POST",
+            "/api/v1/voters/codes",
+            None,
+            Some(json!({"email": email})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.json()["error"]["code"], "too-many-codes");
+    let wait: i64 = res.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    assert_eq!(outbox(&env, email).await.len(), 3);
+
+    // Five wrong guesses burn the code: even the right one is refused after them.
+    let code = mailed_code(&env, email).await;
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for left in [4, 3, 2, 1] {
+        let res = client
+            .api(
+                "POST",
+                "/api/v1/voters/sessions",
+                None,
+                Some(json!({"email": email, "code": wrong})),
+            )
+            .await;
+        assert_eq!(res.json()["error"]["attempts_left"], left);
+    }
+    for _ in 0..2 {
+        let res = client
+            .api(
+                "POST",
+                "/api/v1/voters/sessions",
+                None,
+                Some(json!({"email": email, "code": wrong})),
+            )
+            .await;
+        assert_eq!(res.json()["error"]["code"], "too-many-attempts");
+    }
+    let res = client
+        .api(
+            "POST",
+            "/api/v1/voters/sessions",
+            None,
+            Some(json!({"email": email, "code": code})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    let users: i64 = sqlx::query_scalar("select count(*) from app_user where email = $1")
+        .bind(email)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(users, 0, "no account without the right code");
+
+    // An organizer's mailbox code does not open the organizer's account.
+    let (_, _, staff) = user_in(&env, Role::Organizer, None).await;
+    client
+        .api(
+            "POST",
+            "/api/v1/voters/codes",
+            None,
+            Some(json!({"email": staff})),
+        )
+        .await;
+    let code = mailed_code(&env, &staff).await;
+    let res = client
+        .api(
+            "POST",
+            "/api/v1/voters/sessions",
+            None,
+            Some(json!({"email": staff, "code": code})),
+        )
+        .await;
+    assert_eq!(
+        (res.status.as_u16(), res.json()["error"]["code"].clone()),
+        (403, json!("use-password"))
+    );
+}
+
+#[tokio::test]
+async fn the_sign_in_pages_send_a_code_and_sign_the_voter_in_in_vietnamese() {
+    let Voting {
+        env,
+        mut client,
+        _stop,
+    } = voting().await;
+    let (_, slug, entries) = contest_in_voting(&env, 2).await;
+    let page = client.get(&format!("/contests/{slug}/vote")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Xác nhận email để bình chọn"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("data-vote="),
+        "no vote buttons before sign-in"
+    );
+
+    let next = format!("/contests/{slug}/vote");
+    let res = client
+        .post_form("/vote/sign-in", &[("email", "sai email"), ("next", &next)])
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("Email không hợp lệ."), "{}", res.body);
+
+    let email = "trang@example.vn";
+    let res = client
+        .post_form("/vote/sign-in", &[("email", email), ("next", &next)])
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.body.contains("Đã gửi mã 6 chữ số tới"), "{}", res.body);
+    let code = mailed_code(&env, email).await;
+    let res = client
+        .post_form(
+            "/vote/verify",
+            &[("email", email), ("code", "99999"), ("next", &next)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("Mã gồm đúng 6 chữ số."), "{}", res.body);
+    let res = client
+        .post_form(
+            "/vote/verify",
+            &[
+                ("email", email),
+                ("code", &code),
+                ("next", "https://evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), "/", "only same-site paths are followed");
+
+    let page = client.get(&format!("/contests/{slug}/vote")).await;
+    for e in &entries {
+        assert!(
+            page.body.contains(&format!("data-vote=\"{e}\"")),
+            "{}",
+            page.body
+        );
+    }
+    // The page's button posts with the session cookie.
+    let cookies: Vec<String> = client
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let req = axum::http::Request::post(format!("/api/v1/entries/{}/votes", entries[0]))
+        .header("cookie", cookies.join("; "))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = client.send(req).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+}
+
+#[tokio::test]
+async fn contest_and_round_limits_hold_under_parallel_votes() {
+    // Rate limits off: the policy alone decides here.
+    let Voting {
+        env,
+        mut client,
+        _stop,
+    } = voting_with(&[("HOITHI_VOTE_VOTER_RATE", "0")]).await;
+    let (contest, slug, entries) = contest_in_voting(&env, 6).await;
+    let (_, admin) = env.user(Role::Admin).await;
+    let res = client
+        .api(
+            "PUT",
+            &format!("/api/v1/contests/{slug}/vote-policy"),
+            Some(&admin),
+            Some(json!({"per_day": 3, "per_contest": 4, "per_round": 2})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.json()["per_contest"], 4);
+    for (body, code) in [
+        (json!({"per_day": 0}), "invalid-per-day"),
+        (json!({"per_contest": 100000}), "invalid-per-contest"),
+        (json!({"round": "2"}), "invalid-body"),
+    ] {
+        let res = client
+            .api(
+                "PUT",
+                &format!("/api/v1/contests/{slug}/vote-policy"),
+                Some(&admin),
+                Some(body),
+            )
+            .await;
+        assert_eq!(res.json()["error"]["code"], code);
+    }
+    let (_, member) = env.user(Role::Member).await;
+    let res = client
+        .api(
+            "PUT",
+            &format!("/api/v1/contests/{slug}/vote-policy"),
+            Some(&member),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+
+    // 60 votes at once from one voter over six entries: exactly two count in round 1.
+    let (voter, token) = env.user(Role::Member).await;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let mut c = client.clone();
+        let token = token.clone();
+        let entry = entries[i % entries.len()];
+        tasks.push(tokio::spawn(
+            async move { vote(&mut c, entry, &token).await },
+        ));
+    }
+    let mut outcomes = std::collections::HashMap::new();
+    for t in tasks {
+        let (status, code) = t.await.unwrap();
+        *outcomes.entry((status.as_u16(), code)).or_insert(0) += 1;
+    }
+    assert_eq!(
+        outcomes.get(&(201, String::new())),
+        Some(&2),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.keys().all(|(s, _)| *s == 201 || *s == 409),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains_key(&(409, "round-limit-reached".into())),
+        "{outcomes:?}"
+    );
+
+    // Round 2 gives two more, but the contest's 4 is the end.
+    client
+        .api(
+            "PUT",
+            &format!("/api/v1/contests/{slug}/vote-policy"),
+            Some(&admin),
+            Some(json!({"per_day": 3, "per_contest": 4, "per_round": 2, "round": 2})),
+        )
+        .await;
+    let mut counted = 0;
+    for e in &entries {
+        if vote(&mut client, *e, &token).await.0 == StatusCode::CREATED {
+            counted += 1;
+        }
+    }
+    assert_eq!(counted, 2);
+    client
+        .api(
+            "PUT",
+            &format!("/api/v1/contests/{slug}/vote-policy"),
+            Some(&admin),
+            Some(json!({"per_day": 3, "per_contest": 4, "per_round": 2, "round": 3})),
+        )
+        .await;
+    assert_eq!(
+        vote(&mut client, entries[0], &token).await,
+        (StatusCode::CONFLICT, "contest-limit-reached".into())
+    );
+    let rows: i64 =
+        sqlx::query_scalar("select count(*) from vote where contest_id = $1 and voter_id = $2")
+            .bind(contest)
+            .bind(voter)
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    assert_eq!(rows, 4);
+    let (_, _, differences) = hoithi_web::voting::check_tallies(&env.db, Some(&slug))
+        .await
+        .unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from vote_audit where contest_id = $1 and action = 'policy'",
+    )
+    .bind(contest)
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(audited, 3);
+}
+
+#[tokio::test]
+async fn a_roster_restricts_voting_and_names_every_bad_line() {
+    let Voting {
+        env,
+        mut client,
+        _stop,
+    } = voting().await;
+    let (contest, slug, entries) = contest_in_voting(&env, 1).await;
+    let (_, admin) = env.user(Role::Admin).await;
+    let (listed, listed_token, listed_email) = user_in(&env, Role::Member, None).await;
+    let (numbered, numbered_token, _) = user_in(&env, Role::Member, None).await;
+    let (_, outsider_token, _) = user_in(&env, Role::Member, None).await;
+    let _ = listed;
+    sqlx::query("update app_user set member_number = 'DV-0042' where app_user_id = $1")
+        .bind(numbered)
+        .execute(&env.db)
+        .await
+        .unwrap();
+
+    let put = |body: String| {
+        axum::http::Request::put(format!("/api/v1/contests/{slug}/roster"))
+            .header("authorization", format!("Bearer {admin}"))
+            .header("content-type", "text/csv")
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    let res = client
+        .send(put("email\nkhông phải@\n<x>\nok@example.vn\n".into()))
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        res.json()["lines"],
+        json!([{"line": 2, "code": "invalid-email"}, {"line": 3, "code": "invalid-member-number"}])
+    );
+    let res = client.send(put("a".repeat(2 * 1024 * 1024))).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let res = client
+        .send(put(format!("{}\ndv-0042\n", listed_email.to_uppercase())))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.json()["people"], 2);
+
+    // Before the policy says so, the roster does not restrict.
+    assert_eq!(
+        vote(&mut client, entries[0], &outsider_token).await.0,
+        StatusCode::CREATED
+    );
+    client
+        .api(
+            "PUT",
+            &format!("/api/v1/contests/{slug}/vote-policy"),
+            Some(&admin),
+            Some(json!({"per_day": 2, "roster": true})),
+        )
+        .await;
+    assert_eq!(
+        vote(&mut client, entries[0], &outsider_token).await,
+        (StatusCode::FORBIDDEN, "not-on-roster".into())
+    );
+    assert_eq!(
+        vote(&mut client, entries[0], &listed_token).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        vote(&mut client, entries[0], &numbered_token).await.0,
+        StatusCode::CREATED
+    );
+
+    // The organizer's page: a bad file names its lines in Vietnamese and keeps the text.
+    let (_, _, organizer) = user_in(&env, Role::Admin, None).await;
+    client.login(&organizer, PASSWORD).await;
+    let res = client
+        .post_form(
+            &format!("/organize/contests/{slug}/voting/roster"),
+            &[("csv", "x@y.vn\n@@\n")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.body.contains("Dòng 2: email không hợp lệ"),
+        "{}",
+        res.body
+    );
+    let size: i64 = sqlx::query_scalar("select count(*) from vote_roster where contest_id = $1")
+        .bind(contest)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(size, 2, "a refused file changes nothing");
+}
+
+#[tokio::test]
+async fn the_fraud_review_shows_concentration_and_its_forms_invalidate_and_restore() {
+    let Voting {
+        env,
+        mut client,
+        _stop,
+    } = voting().await;
+    let (contest, slug, entries) = contest_in_voting(&env, 2).await;
+    // Votes as the ingest would store them: six from one /24, two elsewhere.
+    let mut voters = Vec::new();
+    for i in 0..8 {
+        let (id, _) = env.user(Role::Member).await;
+        let ip = if i < 6 {
+            format!("203.113.7.{}", 10 + i)
+        } else {
+            format!("198.51.100.{i}")
+        };
+        let net = if i < 6 {
+            "203.113.7.0/24"
+        } else {
+            "198.51.100.0/24"
+        };
+        sqlx::query(
+            "insert into vote (contest_id, entry_id, voter_id, vote_day, ip, ip_network)
+             values ($1, $2, $3, current_date, $4::inet, $5::cidr)",
+        )
+        .bind(contest)
+        .bind(entries[i % 2])
+        .bind(id)
+        .bind(ip)
+        .bind(net)
+        .execute(&env.db)
+        .await
+        .unwrap();
+        voters.push(id);
+    }
+    sqlx::query(
+        "insert into vote_tally (entry_id, contest_id, votes)
+         select entry_id, contest_id, count(*) from vote where contest_id = $1 group by 1, 2",
+    )
+    .bind(contest)
+    .execute(&env.db)
+    .await
+    .unwrap();
+
+    // A member may not see it; the organizer (admin here) may.
+    let (_, _, member) = user_in(&env, Role::Member, None).await;
+    client.login(&member, PASSWORD).await;
+    assert_eq!(
+        client
+            .get(&format!("/organize/contests/{slug}/voting"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let (_, admin_token, admin) = user_in(&env, Role::Admin, None).await;
+    let mut organizer = Client::new(env.state());
+    organizer.login(&admin, PASSWORD).await;
+    let page = organizer
+        .get(&format!("/organize/contests/{slug}/voting"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("203.113.7.0/24"), "{}", page.body);
+    assert!(
+        page.body.contains("100%"),
+        "every voter's account is new: {}",
+        page.body
+    );
+    let review = organizer
+        .api(
+            "GET",
+            &format!("/api/v1/contests/{slug}/vote-review"),
+            Some(&admin_token),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        review["networks"][0],
+        json!({"network": "203.113.7.0/24", "votes": 6, "voters": 6})
+    );
+    assert_eq!(review["new_account_percent"], 100.0);
+
+    // Refused forms say why in Vietnamese.
+    let form = format!("/organize/contests/{slug}/voting/invalidate");
+    let res = organizer
+        .post_form(&form, &[("ip_network", "203.113.7.0/99"), ("reason", "x")])
+        .await;
+    assert!(res.body.contains("Dải IP phải có dạng"), "{}", res.body);
+    let res = organizer.post_form(&form, &[("reason", "x")]).await;
+    assert!(
+        res.body.contains("Hãy chọn người bình chọn"),
+        "{}",
+        res.body
+    );
+    let res = organizer
+        .post_form(&form, &[("from", "hôm qua"), ("reason", "x")])
+        .await;
+    assert!(res.body.contains("Thời gian không hợp lệ."), "{}", res.body);
+
+    let res = organizer
+        .post_form(
+            &form,
+            &[
+                ("ip_network", "203.113.7.0/24"),
+                ("reason", "Cùng một mạng Wi-Fi"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let valid: i64 =
+        sqlx::query_scalar("select count(*) from vote where contest_id = $1 and valid")
+            .bind(contest)
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    assert_eq!(valid, 2);
+    let tallied: i64 =
+        sqlx::query_scalar("select sum(votes)::int8 from vote_tally where contest_id = $1")
+            .bind(contest)
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    assert_eq!(tallied, 2);
+    // By voter email and by a time window.
+    let email: String =
+        sqlx::query_scalar("select email::text from app_user where app_user_id = $1")
+            .bind(voters[7])
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    let res = organizer
+        .post_form(&form, &[("voter", &email), ("reason", "Tài khoản ảo")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let res = organizer
+        .post_form(
+            &form,
+            &[
+                ("from", "2020-01-01T00:00"),
+                ("until", "2020-01-02T00:00"),
+                ("reason", "Không có phiếu"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+
+    let id: i64 = sqlx::query_scalar(
+        "select vote_invalidation_id from vote_invalidation where contest_id = $1 and ip_network is not null",
+    )
+    .bind(contest)
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    let restore = format!("/organize/contests/{slug}/voting/restore");
+    let res = organizer
+        .post_form(&restore, &[("id", &id.to_string()), ("reason", " ")])
+        .await;
+    assert!(res.body.contains("Hãy ghi lý do"), "{}", res.body);
+    let res = organizer
+        .post_form(
+            &restore,
+            &[("id", &id.to_string()), ("reason", "Là hội trường thật")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let res = organizer
+        .post_form(&restore, &[("id", &id.to_string()), ("reason", "lần hai")])
+        .await;
+    assert!(res.body.contains("đã được khôi phục"), "{}", res.body);
+    let (_, _, differences) = hoithi_web::voting::check_tallies(&env.db, Some(&slug))
+        .await
+        .unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+    let valid: i64 =
+        sqlx::query_scalar("select count(*) from vote where contest_id = $1 and valid")
+            .bind(contest)
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    assert_eq!(valid, 7);
+    let actions: Vec<String> = sqlx::query_scalar(
+        "select action from vote_audit where contest_id = $1 order by vote_audit_id",
+    )
+    .bind(contest)
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        ["invalidate", "invalidate", "invalidate", "restore"]
+    );
+    let page = organizer
+        .get(&format!("/organize/contests/{slug}/voting"))
+        .await;
+    assert!(
+        page.body.contains("Là hội trường thật"),
+        "the audit trail shows the reason"
+    );
+}
+
+#[tokio::test]
+async fn each_voter_sees_the_gallery_in_a_stable_order_of_their_own_while_voting() {
+    let Voting { env, _stop, .. } = voting().await;
+    let (_, slug, entries) = contest_in_voting(&env, 12).await;
+    let order = |body: &str| -> Vec<usize> {
+        let mut found: Vec<(usize, usize)> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| body.find(&format!("/entries/{e}")).map(|at| (at, i)))
+            .collect();
+        found.sort();
+        found.into_iter().map(|(_, i)| i).collect()
+    };
+    let mut orders = Vec::new();
+    for _ in 0..2 {
+        let (_, _, email) = user_in(&env, Role::Member, None).await;
+        let mut c = Client::new(env.state());
+        c.login(&email, PASSWORD).await;
+        let first = order(&c.get(&format!("/contests/{slug}")).await.body);
+        let again = order(&c.get(&format!("/contests/{slug}")).await.body);
+        assert_eq!(first.len(), 12);
+        assert_eq!(first, again, "stable for one voter");
+        assert_eq!(
+            first,
+            order(&c.get(&format!("/contests/{slug}/vote")).await.body)
+        );
+        orders.push(first);
+    }
+    assert_ne!(orders[0], orders[1], "two voters, two orders");
+}
+
+#[tokio::test]
+async fn voter_addresses_are_erased_after_the_dispute_window_and_only_then() {
+    let Voting { env, _stop, .. } = voting().await;
+    let (old, _, old_entries) = contest_in_voting(&env, 1).await;
+    let (recent, _, recent_entries) = contest_in_voting(&env, 1).await;
+    for (contest, entry, results) in [
+        (old, old_entries[0], "now() - interval '31 days'"),
+        (recent, recent_entries[0], "now() - interval '29 days'"),
+    ] {
+        sqlx::query(&format!(
+            "update contest set results_at = {results} where contest_id = $1"
+        ))
+        .bind(contest)
+        .execute(&env.db)
+        .await
+        .unwrap();
+        let (voter, _) = env.user(Role::Member).await;
+        sqlx::query(
+            "insert into vote (contest_id, entry_id, voter_id, vote_day, ip, ip_network)
+             values ($1, $2, $3, current_date, '203.113.7.9', '203.113.7.0/24')",
+        )
+        .bind(contest)
+        .bind(entry)
+        .bind(voter)
+        .execute(&env.db)
+        .await
+        .unwrap();
+    }
+    let kept = |contest: i64| {
+        let db = env.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from vote where contest_id = $1 and ip is not null",
+            )
+            .bind(contest)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    let dry = hoithi_web::voting::erase_vote_ips(&env.db, 30, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        dry.iter()
+            .map(|c| (c.contest_id, c.votes))
+            .collect::<Vec<_>>(),
+        [(old, 1)]
+    );
+    assert_eq!(kept(old).await, 1, "a dry run erases nothing");
+    let erased = hoithi_web::voting::erase_vote_ips(&env.db, 30, false)
+        .await
+        .unwrap();
+    assert_eq!(erased.len(), 1);
+    assert_eq!((kept(old).await, kept(recent).await), (0, 1));
+    let networks: i64 = sqlx::query_scalar(
+        "select count(*) from vote where contest_id = $1 and ip_network is not null",
+    )
+    .bind(old)
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(networks, 0);
+    assert!(
+        hoithi_web::voting::erase_vote_ips(&env.db, 30, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from vote_audit where contest_id = $1 and action = 'erase-ips'",
+    )
+    .bind(old)
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+}
