@@ -382,8 +382,13 @@ fn page_error(ctx: &Ctx, e: CodeError, form: SignInForm, sent: bool) -> Response
         return PageError::Internal(e).respond(ctx);
     }
     let next = safe_next(form.next.as_deref());
+    // A form with a mistake is 422 for pages (401 would ask the browser for credentials).
+    let status = match e.status() {
+        StatusCode::TOO_MANY_REQUESTS => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
     let mut res = render(
-        e.status(),
+        status,
         &sign_in_page(ctx, form.email, next, sent, e.text(ctx.lang)),
     );
     if let Some(wait) = e.retry_after() {
