@@ -139,6 +139,7 @@ fn start_server(
         // themselves, not the ingest.
         .env("HOITHI_VOTE_VOTER_RATE", "0")
         .env("HOITHI_VOTE_NETWORK_RATE", "0")
+        .env("HOITHI_VOTE_IP_RATE", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()?;
