@@ -16,25 +16,15 @@ use uuid::Uuid;
 
 /// A contest in its voting window with one approved entry and a generous policy.
 async fn contest_in_voting(env: &TestEnv) -> (i64, Uuid) {
-    let id = env.open_contest(&["photo"]).await;
-    let (author, _) = env.user(Role::Member).await;
+    let (id, _, entries) = env.contest_in_voting(1).await;
     sqlx::query(
-        "update contest set voting_opens_at = now() - interval '1 hour',
-                            voting_closes_at = now() + interval '1 day',
-                            settings = '{\"voting\": {\"per_day\": 100}}'
-         where contest_id = $1",
+        "update contest set settings = '{\"voting\": {\"per_day\": 100}}' where contest_id = $1",
     )
     .bind(id)
     .execute(&env.db)
     .await
     .unwrap();
-    let entry = env.draft_entry(id, author).await;
-    sqlx::query("update entry set status = 'approved' where entry_id = $1")
-        .bind(entry)
-        .execute(&env.db)
-        .await
-        .unwrap();
-    (id, entry)
+    (id, entries[0])
 }
 
 async fn start_server(env: &TestEnv, settings: &[(&str, &str)]) -> (Server, tempfile::TempDir) {
@@ -219,23 +209,28 @@ async fn too_many_votes_from_one_address_wait_and_a_trusted_proxy_names_the_clie
 #[tokio::test]
 async fn erase_vote_ips_shows_and_erases_addresses_past_the_dispute_window() {
     let env = TestEnv::new().await;
+    // One contest 8 days past its results, one with results today.
     let (contest, entry) = contest_in_voting(&env).await;
-    let (voter, _) = env.user(Role::Member).await;
-    sqlx::query(
-        "insert into vote (contest_id, entry_id, voter_id, vote_day, ip, ip_network)
-         values ($1, $2, $3, current_date, '203.113.7.9', '203.113.7.0/24')",
-    )
-    .bind(contest)
-    .bind(entry)
-    .bind(voter)
-    .execute(&env.db)
-    .await
-    .unwrap();
-    sqlx::query("update contest set results_at = now() - interval '8 days' where contest_id = $1")
-        .bind(contest)
+    let (recent, recent_entry) = contest_in_voting(&env).await;
+    for (c, e, results) in [(contest, entry, "8 days"), (recent, recent_entry, "0 days")] {
+        let (voter, _) = env.user(Role::Member).await;
+        sqlx::query(
+            "insert into vote (contest_id, entry_id, voter_id, vote_day, ip, ip_network)
+             values ($1, $2, $3, current_date, '203.113.7.9', '203.113.7.0/24')",
+        )
+        .bind(c)
+        .bind(e)
+        .bind(voter)
         .execute(&env.db)
         .await
         .unwrap();
+        sqlx::query("update contest set results_at = now() - $2::interval where contest_id = $1")
+            .bind(c)
+            .bind(results)
+            .execute(&env.db)
+            .await
+            .unwrap();
+    }
     let cli = |args: &[&str], days: &str| {
         let data = tempfile::tempdir().unwrap();
         let mut cmd = hoithi(data.path());
@@ -246,11 +241,19 @@ async fn erase_vote_ips_shows_and_erases_addresses_past_the_dispute_window() {
         assert!(status.success(), "{out}{err}");
         out
     };
-    let kept = || async {
-        sqlx::query_scalar::<_, i64>("select count(*) from vote where ip is not null")
-            .fetch_one(&env.db)
+    // Addresses (or networks) still kept in `contest`'s votes.
+    let kept = |c: i64| {
+        let db = env.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from vote
+                 where contest_id = $1 and (ip is not null or ip_network is not null)",
+            )
+            .bind(c)
+            .fetch_one(&db)
             .await
             .unwrap()
+        }
     };
     // Inside a 30-day window: nothing to do.
     let out = cli(&[], "30");
@@ -260,19 +263,31 @@ async fn erase_vote_ips_shows_and_erases_addresses_past_the_dispute_window() {
         out.contains("would erase the addresses of 1 votes"),
         "{out}"
     );
-    assert_eq!(kept().await, 1);
+    assert!(out.contains(&format!("contest {contest} ")), "{out}");
+    assert_eq!(kept(contest).await, 1);
     let out = cli(&[], "7");
     assert!(out.contains("erased the addresses of 1 votes"), "{out}");
-    assert_eq!(kept().await, 0);
+    assert_eq!(
+        (kept(contest).await, kept(recent).await),
+        (0, 1),
+        "only past the window"
+    );
+    assert!(
+        cli(&[], "7").contains("0 contests"),
+        "nothing left to erase"
+    );
 
     // The running server erases on its own (at start, then hourly).
-    sqlx::query("update vote set ip = '198.51.100.1', ip_network = '198.51.100.0/24'")
-        .execute(&env.db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "update vote set ip = '198.51.100.1', ip_network = '198.51.100.0/24' where contest_id = $1",
+    )
+    .bind(contest)
+    .execute(&env.db)
+    .await
+    .unwrap();
     let (server, _data) = start_server(&env, &[("HOITHI_VOTE_DISPUTE_DAYS", "7")]).await;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while kept().await > 0 {
+    while kept(contest).await > 0 {
         assert!(
             Instant::now() < deadline,
             "the server did not erase the addresses"
@@ -280,6 +295,7 @@ async fn erase_vote_ips_shows_and_erases_addresses_past_the_dispute_window() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     server.stop();
+    assert_eq!(kept(recent).await, 1);
     let audited: i64 =
         sqlx::query_scalar("select count(*) from vote_audit where action = 'erase-ips'")
             .fetch_one(&env.db)

@@ -23,32 +23,7 @@ struct Contest {
 
 /// A contest in its voting window with `n` approved entries.
 async fn contest_in_voting(env: &TestEnv, n: usize) -> Contest {
-    let id = env.open_contest(&["photo"]).await;
-    let (author, _) = env.user(Role::Member).await;
-    sqlx::query(
-        "update contest set voting_opens_at = now() - interval '1 hour',
-                            voting_closes_at = now() + interval '1 day'
-         where contest_id = $1",
-    )
-    .bind(id)
-    .execute(&env.db)
-    .await
-    .unwrap();
-    let mut entries = Vec::new();
-    for _ in 0..n {
-        let e = env.draft_entry(id, author).await;
-        sqlx::query("update entry set status = 'approved' where entry_id = $1")
-            .bind(e)
-            .execute(&env.db)
-            .await
-            .unwrap();
-        entries.push(e);
-    }
-    let slug = sqlx::query_scalar("select slug from contest where contest_id = $1")
-        .bind(id)
-        .fetch_one(&env.db)
-        .await
-        .unwrap();
+    let (id, slug, entries) = env.contest_in_voting(n).await;
     Contest { id, slug, entries }
 }
 

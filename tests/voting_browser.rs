@@ -1,82 +1,51 @@
 //! A visitor votes from a phone-width page in Debian's Chromium (Playwright from npm, in
 //! tests/browser) against the real binary: confirms their email with the code from the outbox,
 //! votes, and sees the totals change live over SSE. Screenshots are kept in
-//! $CARGO_TARGET_DIR/artifacts/browser-voting (or target/artifacts/browser-voting).
+//! $CARGO_TARGET_DIR/artifacts/browser-voting.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-use common::{Server, configured, hoithi, run};
+use common::{Server, configured, hoithi};
 use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 
-const ADMIN: (&str, &str) = ("quan-tri@example.vn", "mật khẩu quản trị");
+/// The password of every user `TestEnv::user` makes.
+const PASSWORD: &str = "mật-khẩu-thử";
 
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser")
-}
-
+/// Where the screenshots are kept: next to the test binaries' temporary folder.
 fn artifacts() -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../target")
-            .to_string_lossy()
-            .into_owned()
-    });
-    Path::new(&target).join("artifacts/browser-voting")
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("../artifacts/browser-voting")
 }
 
 #[tokio::test]
 async fn a_visitor_verifies_by_email_code_votes_on_a_phone_and_sees_the_tally_change_live() {
     let env = TestEnv::new().await;
     let data = tempfile::tempdir().unwrap();
-    let mut c = hoithi(data.path());
-    configured(&mut c, &env);
-    c.args([
-        "admin",
-        "create-user",
-        "--email",
-        ADMIN.0,
-        "--password",
-        ADMIN.1,
-        "--name",
-        "Quản trị",
-        "--role",
-        "admin",
-    ]);
-    let (status, out, err, _) = run(c, Duration::from_secs(120));
-    assert!(status.success(), "{out} {err}");
-
-    let contest = env.open_contest(&["photo"]).await;
-    let (author, _) = env.user(Role::Member).await;
+    let (admin, _) = env.user(Role::Admin).await;
+    let admin_email: String =
+        sqlx::query_scalar("select email::text from app_user where app_user_id = $1")
+            .bind(admin)
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    let (contest, slug, entries) = env.contest_in_voting(2).await;
     let (_, other_token) = env.user(Role::Member).await;
-    sqlx::query(
-        "update contest set title = 'Giọng hát hay', voting_opens_at = now() - interval '1 hour',
-                            voting_closes_at = now() + interval '1 day' where contest_id = $1",
-    )
-    .bind(contest)
-    .execute(&env.db)
-    .await
-    .unwrap();
-    let mut entries = Vec::new();
-    for title in ["Bèo dạt mây trôi", "Trống cơm"] {
-        let e = env.draft_entry(contest, author).await;
-        sqlx::query("update entry set status = 'approved', title = $2 where entry_id = $1")
+    sqlx::query("update contest set title = 'Giọng hát hay' where contest_id = $1")
+        .bind(contest)
+        .execute(&env.db)
+        .await
+        .unwrap();
+    for (e, title) in entries.iter().zip(["Bèo dạt mây trôi", "Trống cơm"]) {
+        sqlx::query("update entry set title = $2 where entry_id = $1")
             .bind(e)
             .bind(title)
             .execute(&env.db)
             .await
             .unwrap();
-        entries.push(e);
     }
-    let slug: String = sqlx::query_scalar("select slug from contest where contest_id = $1")
-        .bind(contest)
-        .fetch_one(&env.db)
-        .await
-        .unwrap();
 
     let mut cmd = hoithi(data.path());
     configured(&mut cmd, &env);
@@ -84,15 +53,8 @@ async fn a_visitor_verifies_by_email_code_votes_on_a_phone_and_sees_the_tally_ch
     let shots = artifacts();
     let _ = std::fs::remove_dir_all(&shots);
 
-    let dir = browser_dir();
-    if !dir.join("node_modules/playwright-core").exists() {
-        let ok = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm (Node.js) is needed for the browser test");
-        assert!(ok.success(), "npm ci in tests/browser failed");
-    }
+    // ./dev installs tests/browser's node_modules (npm ci) before the tests run.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
     let entry = entries[0].to_string();
     let out = Command::new("node")
         .arg("voting.mjs")
@@ -101,8 +63,8 @@ async fn a_visitor_verifies_by_email_code_votes_on_a_phone_and_sees_the_tally_ch
         .env("ARTIFACTS", &shots)
         .env("CONTEST", &slug)
         .env("ENTRY", &entry)
-        .env("ADMIN_EMAIL", ADMIN.0)
-        .env("ADMIN_PASSWORD", ADMIN.1)
+        .env("ADMIN_EMAIL", &admin_email)
+        .env("ADMIN_PASSWORD", PASSWORD)
         .env("OTHER_TOKEN", &other_token)
         .output()
         .expect("run node");

@@ -291,6 +291,33 @@ impl TestEnv {
         .expect("create contest")
     }
 
+    /// A contest in its voting window (opened an hour ago, closing in a day) with `n`
+    /// approved entries of one author: (contest id, slug, entries).
+    pub async fn contest_in_voting(&self, n: usize) -> (i64, String, Vec<uuid::Uuid>) {
+        let id = self.open_contest(&["photo"]).await;
+        let (author, _) = self.user(crate::domain::Role::Member).await;
+        let slug: String = sqlx::query_scalar(
+            "update contest set voting_opens_at = now() - interval '1 hour',
+                                voting_closes_at = now() + interval '1 day'
+             where contest_id = $1 returning slug",
+        )
+        .bind(id)
+        .fetch_one(&self.db)
+        .await
+        .expect("open voting");
+        let mut entries = Vec::new();
+        for _ in 0..n {
+            let e = self.draft_entry(id, author).await;
+            sqlx::query("update entry set status = 'approved' where entry_id = $1")
+                .bind(e)
+                .execute(&self.db)
+                .await
+                .expect("approve entry");
+            entries.push(e);
+        }
+        (id, slug, entries)
+    }
+
     /// A draft entry of `author_id` in `contest_id`.
     pub async fn draft_entry(&self, contest_id: i64, author_id: i64) -> uuid::Uuid {
         crate::contest::create_draft_entry(&self.db, contest_id, author_id, "Bài dự thi", "Mô tả")

@@ -1,7 +1,7 @@
 //! Voters and vote policies through the real router on a real database: sign-in by email
 //! code (API and pages), per-contest and per-round limits under parallel votes, rosters, the
-//! organizers' fraud review with its invalidate and restore forms, the shuffled gallery, and
-//! the erasure of voters' addresses after the dispute window.
+//! organizers' fraud review with its invalidate and restore forms, and the shuffled gallery.
+//! (The erasure of voters' addresses is tested end to end in tests/voters.rs.)
 
 mod support;
 
@@ -57,32 +57,6 @@ async fn voting_with(settings: &[(&str, &str)]) -> Voting {
     }
 }
 
-/// A contest in its voting window with `n` approved entries: (id, slug, entries).
-async fn contest_in_voting(env: &TestEnv, n: usize) -> (i64, String, Vec<Uuid>) {
-    let id = env.open_contest(&["photo"]).await;
-    let (author, _) = env.user(Role::Member).await;
-    sqlx::query(
-        "update contest set voting_opens_at = now() - interval '1 hour',
-                            voting_closes_at = now() + interval '1 day' where contest_id = $1",
-    )
-    .bind(id)
-    .execute(&env.db)
-    .await
-    .unwrap();
-    let mut entries = Vec::new();
-    for _ in 0..n {
-        let e = env.draft_entry(id, author).await;
-        set_status(env, e, "approved").await;
-        entries.push(e);
-    }
-    let slug = sqlx::query_scalar("select slug from contest where contest_id = $1")
-        .bind(id)
-        .fetch_one(&env.db)
-        .await
-        .unwrap();
-    (id, slug, entries)
-}
-
 /// The 6-digit code in the latest mail to `email`.
 async fn mailed_code(env: &TestEnv, email: &str) -> String {
     let mails = outbox(env, email).await;
@@ -95,6 +69,30 @@ async fn mailed_code(env: &TestEnv, email: &str) -> String {
         .to_owned();
     assert!(subject.contains(&code), "{subject}");
     code
+}
+
+async fn send_code(c: &mut Client, body: serde_json::Value) -> Res {
+    c.api("POST", "/api/v1/voters/codes", None, Some(body))
+        .await
+}
+
+async fn check_code(c: &mut Client, body: serde_json::Value) -> Res {
+    c.api("POST", "/api/v1/voters/sessions", None, Some(body))
+        .await
+}
+
+async fn put_policy(c: &mut Client, slug: &str, token: &str, body: serde_json::Value) -> Res {
+    let uri = format!("/api/v1/contests/{slug}/vote-policy");
+    c.api("PUT", &uri, Some(token), Some(body)).await
+}
+
+/// A count (or sum) of one row for one id.
+async fn count(env: &TestEnv, sql: &str, id: i64) -> i64 {
+    sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_one(&env.db)
+        .await
+        .unwrap()
 }
 
 async fn vote(c: &mut Client, entry: Uuid, token: &str) -> (StatusCode, String) {
@@ -120,7 +118,7 @@ async fn a_voter_without_a_password_signs_in_by_a_mailed_code_and_votes() {
         mut client,
         _stop,
     } = voting().await;
-    let (_, _, entries) = contest_in_voting(&env, 1).await;
+    let (_, _, entries) = env.contest_in_voting(1).await;
     let email = "cu-tri@example.vn";
 
     // Hostile input first: nothing is sent.
@@ -128,22 +126,13 @@ async fn a_voter_without_a_password_signs_in_by_a_mailed_code_and_votes() {
         (json!({"email": "không-phải-email"}), 422, "invalid-email"),
         (json!({"email": email, "extra": 1}), 422, "invalid-body"),
     ] {
-        let res = client
-            .api("POST", "/api/v1/voters/codes", None, Some(body))
-            .await;
+        let res = send_code(&mut client, body).await;
         assert_eq!(res.status.as_u16(), status, "{}", res.body);
         assert_eq!(res.json()["error"]["code"], code);
     }
     assert!(outbox(&env, email).await.is_empty());
 
-    let res = client
-        .api(
-            "POST",
-            "/api/v1/voters/codes",
-            None,
-            Some(json!({"email": " Cu-Tri@Example.vn "})),
-        )
-        .await;
+    let res = send_code(&mut client, json!({"email": " Cu-Tri@Example.vn "})).await;
     assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
     assert_eq!(res.json()["expires_in"], 600);
     let code = mailed_code(&env, email).await;
@@ -158,28 +147,17 @@ async fn a_voter_without_a_password_signs_in_by_a_mailed_code_and_votes() {
 
     let wrong = if code == "000000" { "000001" } else { "000000" };
     let verify = |code: &str| json!({"email": email, "code": code});
-    let res = client
-        .api(
-            "POST",
-            "/api/v1/voters/sessions",
-            None,
-            Some(verify("12ab56")),
-        )
-        .await;
+    let res = check_code(&mut client, verify("12ab56")).await;
     assert_eq!(
         (res.status.as_u16(), res.json()["error"]["code"].clone()),
         (422, json!("invalid-code-format"))
     );
-    let res = client
-        .api("POST", "/api/v1/voters/sessions", None, Some(verify(wrong)))
-        .await;
+    let res = check_code(&mut client, verify(wrong)).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(res.json()["error"]["code"], "code-invalid");
     assert_eq!(res.json()["error"]["attempts_left"], 4);
 
-    let res = client
-        .api("POST", "/api/v1/voters/sessions", None, Some(verify(&code)))
-        .await;
+    let res = check_code(&mut client, verify(&code)).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let body = res.json();
     assert_eq!(body["user"]["email_verified"], true);
@@ -191,26 +169,15 @@ async fn a_voter_without_a_password_signs_in_by_a_mailed_code_and_votes() {
     );
 
     // A code counts once.
-    let res = client
-        .api("POST", "/api/v1/voters/sessions", None, Some(verify(&code)))
-        .await;
+    let res = check_code(&mut client, verify(&code)).await;
     assert_eq!(
         (res.status.as_u16(), res.json()["error"]["code"].clone()),
         (410, json!("code-expired"))
     );
     // A second sign-in finds the same account.
-    client
-        .api(
-            "POST",
-            "/api/v1/voters/codes",
-            None,
-            Some(json!({"email": email})),
-        )
-        .await;
+    send_code(&mut client, json!({"email": email})).await;
     let code = mailed_code(&env, email).await;
-    let res = client
-        .api("POST", "/api/v1/voters/sessions", None, Some(verify(&code)))
-        .await;
+    let res = check_code(&mut client, verify(&code)).await;
     assert_eq!(res.json()["user"]["id"], body["user"]["id"]);
 }
 
@@ -223,24 +190,10 @@ async fn codes_are_limited_per_email_guesses_are_bounded_and_staff_keep_their_pa
     } = voting().await;
     let email = "nhieu-ma@example.vn";
     for _ in 0..3 {
-        let res = client
-            .api(
-                "POST",
-                "/api/v1/voters/codes",
-                None,
-                Some(json!({"email": email})),
-            )
-            .await;
+        let res = send_code(&mut client, json!({"email": email})).await;
         assert_eq!(res.status, StatusCode::ACCEPTED);
     }
-    let res = client
-        .api(
-            "POST",
-            "/api/v1/voters/codes",
-            None,
-            Some(json!({"email": email})),
-        )
-        .await;
+    let res = send_code(&mut client, json!({"email": email})).await;
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(res.json()["error"]["code"], "too-many-codes");
     let wait: i64 = res.headers["retry-after"]
@@ -255,35 +208,14 @@ async fn codes_are_limited_per_email_guesses_are_bounded_and_staff_keep_their_pa
     let code = mailed_code(&env, email).await;
     let wrong = if code == "000000" { "000001" } else { "000000" };
     for left in [4, 3, 2, 1] {
-        let res = client
-            .api(
-                "POST",
-                "/api/v1/voters/sessions",
-                None,
-                Some(json!({"email": email, "code": wrong})),
-            )
-            .await;
+        let res = check_code(&mut client, json!({"email": email, "code": wrong})).await;
         assert_eq!(res.json()["error"]["attempts_left"], left);
     }
     for _ in 0..2 {
-        let res = client
-            .api(
-                "POST",
-                "/api/v1/voters/sessions",
-                None,
-                Some(json!({"email": email, "code": wrong})),
-            )
-            .await;
+        let res = check_code(&mut client, json!({"email": email, "code": wrong})).await;
         assert_eq!(res.json()["error"]["code"], "too-many-attempts");
     }
-    let res = client
-        .api(
-            "POST",
-            "/api/v1/voters/sessions",
-            None,
-            Some(json!({"email": email, "code": code})),
-        )
-        .await;
+    let res = check_code(&mut client, json!({"email": email, "code": code})).await;
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
     let users: i64 = sqlx::query_scalar("select count(*) from app_user where email = $1")
         .bind(email)
@@ -294,23 +226,9 @@ async fn codes_are_limited_per_email_guesses_are_bounded_and_staff_keep_their_pa
 
     // An organizer's mailbox code does not open the organizer's account.
     let (_, _, staff) = user_in(&env, Role::Organizer, None).await;
-    client
-        .api(
-            "POST",
-            "/api/v1/voters/codes",
-            None,
-            Some(json!({"email": staff})),
-        )
-        .await;
+    send_code(&mut client, json!({"email": staff})).await;
     let code = mailed_code(&env, &staff).await;
-    let res = client
-        .api(
-            "POST",
-            "/api/v1/voters/sessions",
-            None,
-            Some(json!({"email": staff, "code": code})),
-        )
-        .await;
+    let res = check_code(&mut client, json!({"email": staff, "code": code})).await;
     assert_eq!(
         (res.status.as_u16(), res.json()["error"]["code"].clone()),
         (403, json!("use-password"))
@@ -324,7 +242,7 @@ async fn the_sign_in_pages_send_a_code_and_sign_the_voter_in_in_vietnamese() {
         mut client,
         _stop,
     } = voting().await;
-    let (_, slug, entries) = contest_in_voting(&env, 2).await;
+    let (_, slug, entries) = env.contest_in_voting(2).await;
     let page = client.get(&format!("/contests/{slug}/vote")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
@@ -402,16 +320,15 @@ async fn contest_and_round_limits_hold_under_parallel_votes() {
         mut client,
         _stop,
     } = voting_with(&[("HOITHI_VOTE_VOTER_RATE", "0")]).await;
-    let (contest, slug, entries) = contest_in_voting(&env, 6).await;
+    let (contest, slug, entries) = env.contest_in_voting(6).await;
     let (_, admin) = env.user(Role::Admin).await;
-    let res = client
-        .api(
-            "PUT",
-            &format!("/api/v1/contests/{slug}/vote-policy"),
-            Some(&admin),
-            Some(json!({"per_day": 3, "per_contest": 4, "per_round": 2})),
-        )
-        .await;
+    let res = put_policy(
+        &mut client,
+        &slug,
+        &admin,
+        json!({"per_day": 3, "per_contest": 4, "per_round": 2}),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.json()["per_contest"], 4);
     for (body, code) in [
@@ -419,25 +336,11 @@ async fn contest_and_round_limits_hold_under_parallel_votes() {
         (json!({"per_contest": 100000}), "invalid-per-contest"),
         (json!({"round": "2"}), "invalid-body"),
     ] {
-        let res = client
-            .api(
-                "PUT",
-                &format!("/api/v1/contests/{slug}/vote-policy"),
-                Some(&admin),
-                Some(body),
-            )
-            .await;
+        let res = put_policy(&mut client, &slug, &admin, body).await;
         assert_eq!(res.json()["error"]["code"], code);
     }
     let (_, member) = env.user(Role::Member).await;
-    let res = client
-        .api(
-            "PUT",
-            &format!("/api/v1/contests/{slug}/vote-policy"),
-            Some(&member),
-            Some(json!({})),
-        )
-        .await;
+    let res = put_policy(&mut client, &slug, &member, json!({})).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
 
     // 60 votes at once from one voter over six entries: exactly two count in round 1.
@@ -471,14 +374,13 @@ async fn contest_and_round_limits_hold_under_parallel_votes() {
     );
 
     // Round 2 gives two more, but the contest's 4 is the end.
-    client
-        .api(
-            "PUT",
-            &format!("/api/v1/contests/{slug}/vote-policy"),
-            Some(&admin),
-            Some(json!({"per_day": 3, "per_contest": 4, "per_round": 2, "round": 2})),
-        )
-        .await;
+    put_policy(
+        &mut client,
+        &slug,
+        &admin,
+        json!({"per_day": 3, "per_contest": 4, "per_round": 2, "round": 2}),
+    )
+    .await;
     let mut counted = 0;
     for e in &entries {
         if vote(&mut client, *e, &token).await.0 == StatusCode::CREATED {
@@ -486,14 +388,13 @@ async fn contest_and_round_limits_hold_under_parallel_votes() {
         }
     }
     assert_eq!(counted, 2);
-    client
-        .api(
-            "PUT",
-            &format!("/api/v1/contests/{slug}/vote-policy"),
-            Some(&admin),
-            Some(json!({"per_day": 3, "per_contest": 4, "per_round": 2, "round": 3})),
-        )
-        .await;
+    put_policy(
+        &mut client,
+        &slug,
+        &admin,
+        json!({"per_day": 3, "per_contest": 4, "per_round": 2, "round": 3}),
+    )
+    .await;
     assert_eq!(
         vote(&mut client, entries[0], &token).await,
         (StatusCode::CONFLICT, "contest-limit-reached".into())
@@ -510,13 +411,12 @@ async fn contest_and_round_limits_hold_under_parallel_votes() {
         .await
         .unwrap();
     assert!(differences.is_empty(), "{differences:?}");
-    let audited: i64 = sqlx::query_scalar(
+    let audited = count(
+        &env,
         "select count(*) from vote_audit where contest_id = $1 and action = 'policy'",
+        contest,
     )
-    .bind(contest)
-    .fetch_one(&env.db)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(audited, 3);
 }
 
@@ -527,7 +427,7 @@ async fn a_roster_restricts_voting_and_names_every_bad_line() {
         mut client,
         _stop,
     } = voting().await;
-    let (contest, slug, entries) = contest_in_voting(&env, 1).await;
+    let (contest, slug, entries) = env.contest_in_voting(1).await;
     let (_, admin) = env.user(Role::Admin).await;
     let (listed, listed_token, listed_email) = user_in(&env, Role::Member, None).await;
     let (numbered, numbered_token, _) = user_in(&env, Role::Member, None).await;
@@ -567,14 +467,13 @@ async fn a_roster_restricts_voting_and_names_every_bad_line() {
         vote(&mut client, entries[0], &outsider_token).await.0,
         StatusCode::CREATED
     );
-    client
-        .api(
-            "PUT",
-            &format!("/api/v1/contests/{slug}/vote-policy"),
-            Some(&admin),
-            Some(json!({"per_day": 2, "roster": true})),
-        )
-        .await;
+    put_policy(
+        &mut client,
+        &slug,
+        &admin,
+        json!({"per_day": 2, "roster": true}),
+    )
+    .await;
     assert_eq!(
         vote(&mut client, entries[0], &outsider_token).await,
         (StatusCode::FORBIDDEN, "not-on-roster".into())
@@ -603,11 +502,12 @@ async fn a_roster_restricts_voting_and_names_every_bad_line() {
         "{}",
         res.body
     );
-    let size: i64 = sqlx::query_scalar("select count(*) from vote_roster where contest_id = $1")
-        .bind(contest)
-        .fetch_one(&env.db)
-        .await
-        .unwrap();
+    let size = count(
+        &env,
+        "select count(*) from vote_roster where contest_id = $1",
+        contest,
+    )
+    .await;
     assert_eq!(size, 2, "a refused file changes nothing");
 }
 
@@ -618,7 +518,7 @@ async fn the_fraud_review_shows_concentration_and_its_forms_invalidate_and_resto
         mut client,
         _stop,
     } = voting().await;
-    let (contest, slug, entries) = contest_in_voting(&env, 2).await;
+    let (contest, slug, entries) = env.contest_in_voting(2).await;
     // Votes as the ingest would store them: six from one /24, two elsewhere.
     let mut voters = Vec::new();
     for i in 0..8 {
@@ -721,19 +621,19 @@ async fn the_fraud_review_shows_concentration_and_its_forms_invalidate_and_resto
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let valid: i64 =
-        sqlx::query_scalar("select count(*) from vote where contest_id = $1 and valid")
-            .bind(contest)
-            .fetch_one(&env.db)
-            .await
-            .unwrap();
+    let valid = count(
+        &env,
+        "select count(*) from vote where contest_id = $1 and valid",
+        contest,
+    )
+    .await;
     assert_eq!(valid, 2);
-    let tallied: i64 =
-        sqlx::query_scalar("select sum(votes)::int8 from vote_tally where contest_id = $1")
-            .bind(contest)
-            .fetch_one(&env.db)
-            .await
-            .unwrap();
+    let tallied = count(
+        &env,
+        "select sum(votes)::int8 from vote_tally where contest_id = $1",
+        contest,
+    )
+    .await;
     assert_eq!(tallied, 2);
     // By voter email and by a time window.
     let email: String =
@@ -758,13 +658,7 @@ async fn the_fraud_review_shows_concentration_and_its_forms_invalidate_and_resto
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
 
-    let id: i64 = sqlx::query_scalar(
-        "select vote_invalidation_id from vote_invalidation where contest_id = $1 and ip_network is not null",
-    )
-    .bind(contest)
-    .fetch_one(&env.db)
-    .await
-    .unwrap();
+    let id = count(&env, "select vote_invalidation_id from vote_invalidation where contest_id = $1 and ip_network is not null", contest).await;
     let restore = format!("/organize/contests/{slug}/voting/restore");
     let res = organizer
         .post_form(&restore, &[("id", &id.to_string()), ("reason", " ")])
@@ -785,12 +679,12 @@ async fn the_fraud_review_shows_concentration_and_its_forms_invalidate_and_resto
         .await
         .unwrap();
     assert!(differences.is_empty(), "{differences:?}");
-    let valid: i64 =
-        sqlx::query_scalar("select count(*) from vote where contest_id = $1 and valid")
-            .bind(contest)
-            .fetch_one(&env.db)
-            .await
-            .unwrap();
+    let valid = count(
+        &env,
+        "select count(*) from vote where contest_id = $1 and valid",
+        contest,
+    )
+    .await;
     assert_eq!(valid, 7);
     let actions: Vec<String> = sqlx::query_scalar(
         "select action from vote_audit where contest_id = $1 order by vote_audit_id",
@@ -815,7 +709,7 @@ async fn the_fraud_review_shows_concentration_and_its_forms_invalidate_and_resto
 #[tokio::test]
 async fn each_voter_sees_the_gallery_in_a_stable_order_of_their_own_while_voting() {
     let Voting { env, _stop, .. } = voting().await;
-    let (_, slug, entries) = contest_in_voting(&env, 12).await;
+    let (_, slug, entries) = env.contest_in_voting(12).await;
     let order = |body: &str| -> Vec<usize> {
         let mut found: Vec<(usize, usize)> = entries
             .iter()
@@ -841,83 +735,4 @@ async fn each_voter_sees_the_gallery_in_a_stable_order_of_their_own_while_voting
         orders.push(first);
     }
     assert_ne!(orders[0], orders[1], "two voters, two orders");
-}
-
-#[tokio::test]
-async fn voter_addresses_are_erased_after_the_dispute_window_and_only_then() {
-    let Voting { env, _stop, .. } = voting().await;
-    let (old, _, old_entries) = contest_in_voting(&env, 1).await;
-    let (recent, _, recent_entries) = contest_in_voting(&env, 1).await;
-    for (contest, entry, results) in [
-        (old, old_entries[0], "now() - interval '31 days'"),
-        (recent, recent_entries[0], "now() - interval '29 days'"),
-    ] {
-        sqlx::query(&format!(
-            "update contest set results_at = {results} where contest_id = $1"
-        ))
-        .bind(contest)
-        .execute(&env.db)
-        .await
-        .unwrap();
-        let (voter, _) = env.user(Role::Member).await;
-        sqlx::query(
-            "insert into vote (contest_id, entry_id, voter_id, vote_day, ip, ip_network)
-             values ($1, $2, $3, current_date, '203.113.7.9', '203.113.7.0/24')",
-        )
-        .bind(contest)
-        .bind(entry)
-        .bind(voter)
-        .execute(&env.db)
-        .await
-        .unwrap();
-    }
-    let kept = |contest: i64| {
-        let db = env.db.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>(
-                "select count(*) from vote where contest_id = $1 and ip is not null",
-            )
-            .bind(contest)
-            .fetch_one(&db)
-            .await
-            .unwrap()
-        }
-    };
-    let dry = hoithi_web::voting::erase_vote_ips(&env.db, 30, true)
-        .await
-        .unwrap();
-    assert_eq!(
-        dry.iter()
-            .map(|c| (c.contest_id, c.votes))
-            .collect::<Vec<_>>(),
-        [(old, 1)]
-    );
-    assert_eq!(kept(old).await, 1, "a dry run erases nothing");
-    let erased = hoithi_web::voting::erase_vote_ips(&env.db, 30, false)
-        .await
-        .unwrap();
-    assert_eq!(erased.len(), 1);
-    assert_eq!((kept(old).await, kept(recent).await), (0, 1));
-    let networks: i64 = sqlx::query_scalar(
-        "select count(*) from vote where contest_id = $1 and ip_network is not null",
-    )
-    .bind(old)
-    .fetch_one(&env.db)
-    .await
-    .unwrap();
-    assert_eq!(networks, 0);
-    assert!(
-        hoithi_web::voting::erase_vote_ips(&env.db, 30, false)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    let audited: i64 = sqlx::query_scalar(
-        "select count(*) from vote_audit where contest_id = $1 and action = 'erase-ips'",
-    )
-    .bind(old)
-    .fetch_one(&env.db)
-    .await
-    .unwrap();
-    assert_eq!(audited, 1);
 }

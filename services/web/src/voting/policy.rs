@@ -275,6 +275,18 @@ impl Settings {
                 },
             }
         }
+        // `{prefix}_RATE` per second and `{prefix}_BURST` at once.
+        fn rate(
+            get: &impl Fn(&str) -> Option<String>,
+            prefix: &str,
+            per_second: f64,
+            burst: f64,
+        ) -> anyhow::Result<Rate> {
+            Ok(Rate {
+                per_second: num(get, &format!("{prefix}_RATE"), per_second, 0.0, 1e9)?,
+                burst: num(get, &format!("{prefix}_BURST"), burst, 1.0, 1e9)?,
+            })
+        }
         let ingest = match get("HOITHI_VOTE_INGEST").as_deref().map(str::trim) {
             None | Some("batched") => Ingest::Batched,
             Some("direct") => Ingest::Direct,
@@ -286,30 +298,12 @@ impl Settings {
             max_batch: num(&get, "HOITHI_VOTE_BATCH", 500, 1, 5_000)?,
             linger: Duration::from_millis(num(&get, "HOITHI_VOTE_LINGER_MS", 2, 0, 1_000)?),
             flushes: num(&get, "HOITHI_VOTE_FLUSHES", 4, 1, 64)?,
-            per_voter: Rate {
-                per_second: num(&get, "HOITHI_VOTE_VOTER_RATE", 1.0, 0.0, 1e9)?,
-                burst: num(&get, "HOITHI_VOTE_VOTER_BURST", 30.0, 1.0, 1e9)?,
-            },
-            per_ip: Rate {
-                per_second: num(&get, "HOITHI_VOTE_IP_RATE", 50.0, 0.0, 1e9)?,
-                burst: num(&get, "HOITHI_VOTE_IP_BURST", 500.0, 1.0, 1e9)?,
-            },
-            per_network: Rate {
-                per_second: num(&get, "HOITHI_VOTE_NETWORK_RATE", 100.0, 0.0, 1e9)?,
-                burst: num(&get, "HOITHI_VOTE_NETWORK_BURST", 1000.0, 1.0, 1e9)?,
-            },
-            challenge_voter: Rate {
-                per_second: num(&get, "HOITHI_VOTE_CHALLENGE_VOTER_RATE", 0.1, 0.0, 1e9)?,
-                burst: num(&get, "HOITHI_VOTE_CHALLENGE_VOTER_BURST", 10.0, 1.0, 1e9)?,
-            },
-            challenge_ip: Rate {
-                per_second: num(&get, "HOITHI_VOTE_CHALLENGE_IP_RATE", 10.0, 0.0, 1e9)?,
-                burst: num(&get, "HOITHI_VOTE_CHALLENGE_IP_BURST", 150.0, 1.0, 1e9)?,
-            },
-            challenge_network: Rate {
-                per_second: num(&get, "HOITHI_VOTE_CHALLENGE_NETWORK_RATE", 20.0, 0.0, 1e9)?,
-                burst: num(&get, "HOITHI_VOTE_CHALLENGE_NETWORK_BURST", 300.0, 1.0, 1e9)?,
-            },
+            per_voter: rate(&get, "HOITHI_VOTE_VOTER", 1.0, 30.0)?,
+            per_ip: rate(&get, "HOITHI_VOTE_IP", 50.0, 500.0)?,
+            per_network: rate(&get, "HOITHI_VOTE_NETWORK", 100.0, 1000.0)?,
+            challenge_voter: rate(&get, "HOITHI_VOTE_CHALLENGE_VOTER", 0.1, 10.0)?,
+            challenge_ip: rate(&get, "HOITHI_VOTE_CHALLENGE_IP", 10.0, 150.0)?,
+            challenge_network: rate(&get, "HOITHI_VOTE_CHALLENGE_NETWORK", 20.0, 300.0)?,
             challenge_max_number: num(
                 &get,
                 "HOITHI_VOTE_CHALLENGE_MAX_NUMBER",
