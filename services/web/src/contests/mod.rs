@@ -332,6 +332,7 @@ struct ContestPage {
     units: Vec<(String, String)>,
     q: String,
     unit: String,
+    live_now: Vec<crate::streams::LiveNow>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -362,6 +363,7 @@ async fn contest_page(
         let unit = query.unit.trim().to_owned();
         let entries = gallery(&state.db, c.contest_id, &q, &unit).await?;
         let units = crate::accounts::unit_choices(&state.db).await?;
+        let live_now = crate::streams::live_now(&state.db, Some(c.contest_id)).await?;
         let mut page = ctx.page("contest.title");
         page.title.clone_from(&c.title);
         Ok::<_, PageError>(render(
@@ -377,6 +379,7 @@ async fn contest_page(
                 units,
                 q,
                 unit,
+                live_now,
             },
         ))
     }
