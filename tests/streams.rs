@@ -314,6 +314,10 @@ async fn live_votes_count_for_the_entry_on_stage_only_while_the_window_is_open()
         (409, "voting-closed".into())
     );
 
+    use hoithi_web::live::state::live_vote_open;
+    assert!(live_vote_open(&env.db, stage).await.unwrap());
+    assert!(!live_vote_open(&env.db, other).await.unwrap());
+
     // Closed again: refused from the next vote on.
     set_live(
         &client,
@@ -323,6 +327,7 @@ async fn live_votes_count_for_the_entry_on_stage_only_while_the_window_is_open()
         serde_json::json!({"live_voting": false}),
     )
     .await;
+    assert!(!live_vote_open(&env.db, stage).await.unwrap());
     assert_eq!(
         vote(&client, url, stage, &voters[3]).await,
         (409, "voting-closed".into())

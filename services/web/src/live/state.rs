@@ -1,7 +1,7 @@
 //! A contest's live state: the entry now on stage, whether the live voting window is open,
 //! and the contest's phase. Changes are logged and announced to every node by a trigger on
-//! `contest_live` (see the livestreams migration); the SQL function `live_vote_open` is the
-//! one rule the vote ingest and the pages share.
+//! `contest_live` (see the livestreams migration); the view `live_vote_entry` is the one
+//! rule the vote ingest and the pages share.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -213,10 +213,10 @@ pub async fn apply(
     Ok(Ok(()))
 }
 
-/// Whether a vote for `entry` counts now through the live window (the same SQL function the
-/// vote ingest calls).
+/// Whether a vote for `entry` counts now through the live window (the same view the vote
+/// ingest asks).
 pub async fn live_vote_open(db: &PgPool, entry: Uuid) -> sqlx::Result<bool> {
-    sqlx::query_scalar("select live_vote_open($1)")
+    sqlx::query_scalar("select exists (select 1 from live_vote_entry where entry_id = $1)")
         .bind(entry)
         .fetch_one(db)
         .await

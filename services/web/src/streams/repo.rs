@@ -106,6 +106,7 @@ pub async fn live_now(db: &PgPool, contest_id: Option<i64>) -> sqlx::Result<Vec<
     .await
 }
 
+#[derive(Debug)]
 pub struct NewStream {
     pub title: String,
     pub source: StreamSource,
