@@ -12,41 +12,40 @@ use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use uuid::Uuid;
 
-struct Contest {
-    id: i64,
+/// A contest set up for a live show.
+struct Show {
+    contest_id: i64,
     slug: String,
     entries: Vec<Uuid>,
 }
 
 /// A contest with `n` approved entries whose regular voting window closed an hour ago.
-async fn contest_after_voting(env: &TestEnv, n: usize) -> Contest {
+async fn contest_after_voting(env: &TestEnv, n: usize) -> Show {
     let id = env.open_contest(&["photo"]).await;
     let (author, _) = env.user(Role::Member).await;
-    sqlx::query(
-        "update contest set voting_opens_at = now() - interval '1 day',
-                            voting_closes_at = now() - interval '1 hour'
-         where contest_id = $1",
-    )
-    .bind(id)
-    .execute(&env.db)
-    .await
-    .unwrap();
     let mut entries = Vec::new();
-    for _ in 0..n {
-        let e = env.draft_entry(id, author).await;
-        sqlx::query("update entry set status = 'approved' where entry_id = $1")
-            .bind(e)
-            .execute(&env.db)
-            .await
-            .unwrap();
-        entries.push(e);
+    while entries.len() < n {
+        entries.push(env.draft_entry(id, author).await);
     }
-    let slug = sqlx::query_scalar("select slug from contest where contest_id = $1")
-        .bind(id)
-        .fetch_one(&env.db)
+    sqlx::query("update entry set status = 'approved' where entry_id = any($1)")
+        .bind(&entries)
+        .execute(&env.db)
         .await
         .unwrap();
-    Contest { id, slug, entries }
+    let slug = sqlx::query_scalar(
+        "update contest set voting_opens_at = now() - interval '1 day',
+                            voting_closes_at = now() - interval '1 hour'
+         where contest_id = $1 returning slug",
+    )
+    .bind(id)
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    Show {
+        contest_id: id,
+        slug,
+        entries,
+    }
 }
 
 async fn start_server(env: &TestEnv) -> (Server, tempfile::TempDir) {
@@ -76,54 +75,75 @@ async fn set_live(
     res.json().await.unwrap()
 }
 
-/// Reads the next SSE block (the lines up to an empty line) within `timeout`.
-async fn next_block(
-    res: &mut reqwest::Response,
-    buf: &mut String,
-    timeout: Duration,
-) -> Option<String> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(i) = buf.find("\n\n") {
-            let block = buf[..i].to_owned();
-            buf.drain(..i + 2);
-            return Some(block);
+/// One open event stream, read event by event.
+struct Events {
+    res: reqwest::Response,
+    pending: String,
+}
+
+/// One event: its `event`, `id` and `data` fields (a comment has none).
+#[derive(Debug, Default)]
+struct Received {
+    name: Option<String>,
+    id: Option<String>,
+    data: Option<serde_json::Value>,
+    comment: bool,
+}
+
+impl Events {
+    async fn open(client: &reqwest::Client, url: &str, last_id: Option<&str>) -> Self {
+        let mut req = client.get(url);
+        if let Some(id) = last_id {
+            req = req.header("last-event-id", id);
         }
-        let chunk = tokio::time::timeout_at(deadline, res.chunk())
-            .await
-            .ok()?
-            .ok()??;
-        buf.push_str(&String::from_utf8_lossy(&chunk));
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        Self {
+            res,
+            pending: String::new(),
+        }
     }
-}
 
-fn field<'a>(block: &'a str, name: &str) -> Option<&'a str> {
-    block
-        .lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
-        .map(str::trim)
-}
-
-/// Waits for the first event named `name` whose data satisfies `want`; returns its id.
-async fn wait_for(
-    res: &mut reqwest::Response,
-    buf: &mut String,
-    name: &str,
-    within: Duration,
-    want: impl Fn(&serde_json::Value) -> bool,
-) -> String {
-    let deadline = Instant::now() + within;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let block = next_block(res, buf, left)
-            .await
-            .unwrap_or_else(|| panic!("no matching {name} event within {within:?}"));
-        if field(&block, "event") != Some(name) {
-            continue;
+    /// The next event (or keep-alive comment) within `timeout`, if any.
+    async fn next(&mut self, timeout: Duration) -> Option<Received> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.pending.contains("\n\n") {
+            let got = tokio::time::timeout_at(deadline, self.res.chunk()).await;
+            let bytes = got.ok()?.ok()??;
+            self.pending.push_str(&String::from_utf8_lossy(&bytes));
         }
-        let data: serde_json::Value = serde_json::from_str(field(&block, "data").unwrap()).unwrap();
-        if want(&data) {
-            return field(&block, "id").unwrap_or("").to_owned();
+        let (block, rest) = self.pending.split_once("\n\n").unwrap();
+        let mut event = Received::default();
+        for line in block.lines() {
+            match line.split_once(':') {
+                Some(("", _)) => event.comment = true,
+                Some(("event", v)) => event.name = Some(v.trim().to_owned()),
+                Some(("id", v)) => event.id = Some(v.trim().to_owned()),
+                Some(("data", v)) => event.data = serde_json::from_str(v.trim()).ok(),
+                _ => {}
+            }
+        }
+        self.pending = rest.to_owned();
+        Some(event)
+    }
+
+    /// Waits for an event `name` whose data satisfies `want`; returns its id.
+    async fn until(
+        &mut self,
+        name: &str,
+        within: Duration,
+        want: impl Fn(&serde_json::Value) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let e = self
+                .next(left)
+                .await
+                .unwrap_or_else(|| panic!("no matching {name} event within {within:?}"));
+            if e.name.as_deref() == Some(name) && e.data.as_ref().is_some_and(&want) {
+                return e.id.unwrap_or_default();
+            }
         }
     }
 }
@@ -138,13 +158,9 @@ async fn a_stage_change_made_on_one_server_reaches_an_event_stream_on_another_wi
     let client = reqwest::Client::new();
     let events_url = format!("{}/api/v1/contests/{}/events", a.url, contest.slug);
 
-    let mut res = client.get(&events_url).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    let mut buf = String::new();
-    let first = next_block(&mut res, &mut buf, Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert_eq!(field(&first, "event"), Some("tally"), "{first}");
+    let mut events = Events::open(&client, &events_url, None).await;
+    let first = events.next(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(first.name.as_deref(), Some("tally"), "{first:?}");
 
     // On stage, set through the other server.
     let on_stage = contest.entries[1].to_string();
@@ -157,10 +173,11 @@ async fn a_stage_change_made_on_one_server_reaches_an_event_stream_on_another_wi
         serde_json::json!({"stage_entry_id": on_stage}),
     )
     .await;
-    wait_for(&mut res, &mut buf, "stage", Duration::from_secs(2), |d| {
-        d["entry"]["id"] == on_stage.as_str() && d["live_voting"] == false
-    })
-    .await;
+    events
+        .until("stage", Duration::from_secs(2), |d| {
+            d["entry"]["id"] == on_stage.as_str() && d["live_voting"] == false
+        })
+        .await;
     assert!(
         set.elapsed() < Duration::from_secs(2),
         "{:?}",
@@ -177,69 +194,49 @@ async fn a_stage_change_made_on_one_server_reaches_an_event_stream_on_another_wi
         serde_json::json!({"live_voting": true}),
     )
     .await;
-    let last_id = wait_for(&mut res, &mut buf, "stage", Duration::from_secs(2), |d| {
-        d["entry"]["id"] == on_stage.as_str() && d["live_voting"] == true
-    })
-    .await;
+    let last_id = events
+        .until("stage", Duration::from_secs(2), |d| {
+            d["entry"]["id"] == on_stage.as_str() && d["live_voting"] == true
+        })
+        .await;
     assert!(opened.elapsed() < Duration::from_secs(2));
     assert!(
         last_id.contains('/'),
         "the id carries the live state: {last_id}"
     );
-    drop(res);
+    drop(events);
 
     // Reconnecting with the last id: nothing repeated, only keep-alive comments.
-    let mut res = client
-        .get(&events_url)
-        .header("last-event-id", &last_id)
-        .send()
-        .await
-        .unwrap();
-    let mut buf = String::new();
-    let block = next_block(&mut res, &mut buf, Duration::from_secs(3))
-        .await
-        .unwrap();
+    let mut events = Events::open(&client, &events_url, Some(&last_id)).await;
+    let got = events.next(Duration::from_secs(3)).await.unwrap();
     assert!(
-        block.starts_with(':'),
-        "expected a keep-alive, got {block:?}"
+        got.comment && got.name.is_none(),
+        "expected a keep-alive, got {got:?}"
     );
-    drop(res);
+    drop(events);
 
     // An id from before the window opened: the stage is sent again (the tally is not).
     let (tally_part, _) = last_id.split_once('/').unwrap();
-    let mut res = client
-        .get(&events_url)
-        .header("last-event-id", tally_part)
-        .send()
-        .await
-        .unwrap();
-    let mut buf = String::new();
-    let block = next_block(&mut res, &mut buf, Duration::from_secs(3))
-        .await
-        .unwrap();
-    assert_eq!(field(&block, "event"), Some("stage"), "{block}");
-    assert_eq!(field(&block, "id"), Some(last_id.as_str()));
-    let block = next_block(&mut res, &mut buf, Duration::from_secs(3))
-        .await
-        .unwrap();
-    assert_eq!(field(&block, "event"), Some("phase"), "{block}");
-    let data: serde_json::Value = serde_json::from_str(field(&block, "data").unwrap()).unwrap();
-    assert_eq!(data["phase"], "submission");
-    drop(res);
+    let mut events = Events::open(&client, &events_url, Some(tally_part)).await;
+    let got = events.next(Duration::from_secs(3)).await.unwrap();
+    assert_eq!(got.name.as_deref(), Some("stage"), "{got:?}");
+    assert_eq!(got.id.as_deref(), Some(last_id.as_str()));
+    let got = events.next(Duration::from_secs(3)).await.unwrap();
+    assert_eq!(got.name.as_deref(), Some("phase"), "{got:?}");
+    assert_eq!(got.data.unwrap()["phase"], "submission");
+    drop(events);
 
     // A phase change (an organizer moving a date) is an event too.
-    let mut res = client.get(&events_url).send().await.unwrap();
-    let mut buf = String::new();
+    let mut events = Events::open(&client, &events_url, None).await;
     sqlx::query("update contest set submission_closes_at = now() - interval '1 minute', voting_closes_at = now() + interval '1 day' where contest_id = $1")
-        .bind(contest.id)
+        .bind(contest.contest_id)
         .execute(&env.db)
         .await
         .unwrap();
-    wait_for(&mut res, &mut buf, "phase", Duration::from_secs(2), |d| {
-        d["phase"] == "voting"
-    })
-    .await;
-    drop(res);
+    events
+        .until("phase", Duration::from_secs(2), |d| d["phase"] == "voting")
+        .await;
+    drop(events);
     assert!(a.stop().success());
     assert!(b.stop().success());
 }
@@ -351,7 +348,7 @@ async fn live_votes_count_for_the_entry_on_stage_only_while_the_window_is_open()
     let counts: Vec<(Uuid, i64)> = sqlx::query_as(
         "select entry_id, votes from vote_tally where contest_id = $1 order by votes desc",
     )
-    .bind(contest.id)
+    .bind(contest.contest_id)
     .fetch_all(&env.db)
     .await
     .unwrap();
@@ -359,7 +356,7 @@ async fn live_votes_count_for_the_entry_on_stage_only_while_the_window_is_open()
     let log: Vec<String> = sqlx::query_scalar(
         "select action from contest_live_log where contest_id = $1 order by contest_live_log_id",
     )
-    .bind(contest.id)
+    .bind(contest.contest_id)
     .fetch_all(&env.db)
     .await
     .unwrap();

@@ -9,9 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Json, Router};
 use chrono::{DateTime, Utc};
-use hoithi_core::AppState;
-use hoithi_core::api_error::ApiError;
-use hoithi_core::auth::CurrentUser;
+use hoithi_core::{AppState, api_error::ApiError, auth::CurrentUser};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -115,13 +113,14 @@ impl ControlPage {
     }
 }
 
+/// The control page, with the message of a refused change if there was one.
 async fn control(
     state: &AppState,
     ctx: &Ctx,
     slug: &str,
-    status: StatusCode,
-    error: String,
+    refused: Option<(StatusCode, String)>,
 ) -> Result<Response, PageError> {
+    let (status, error) = refused.unwrap_or((StatusCode::OK, String::new()));
     let (_, c) = organizer_page(state, ctx, slug).await?;
     let live = live_view(state, &c).await?;
     let entries = sqlx::query_as(
@@ -154,7 +153,7 @@ async fn control_page(
     ctx: Ctx,
     Path(slug): Path<String>,
 ) -> Response {
-    control(&state, &ctx, &slug, StatusCode::OK, String::new())
+    control(&state, &ctx, &slug, None)
         .await
         .unwrap_or_else(|e| e.respond(&ctx))
 }
@@ -183,8 +182,13 @@ async fn control_form(
                 },
                 Err(_) => {
                     let msg = ctx.t("live.error.entry-not-in-contest").to_owned();
-                    return control(&state, &ctx, &slug, StatusCode::UNPROCESSABLE_ENTITY, msg)
-                        .await;
+                    return control(
+                        &state,
+                        &ctx,
+                        &slug,
+                        Some((StatusCode::UNPROCESSABLE_ENTITY, msg)),
+                    )
+                    .await;
                 }
             },
             "unstage" => Change {
@@ -197,14 +201,20 @@ async fn control_form(
             },
             _ => {
                 let msg = ctx.t("live.error.invalid-action").to_owned();
-                return control(&state, &ctx, &slug, StatusCode::UNPROCESSABLE_ENTITY, msg).await;
+                return control(
+                    &state,
+                    &ctx,
+                    &slug,
+                    Some((StatusCode::UNPROCESSABLE_ENTITY, msg)),
+                )
+                .await;
             }
         };
         match state::apply(&state.db, c.contest_id, &change, user.app_user_id).await? {
             Ok(()) => Ok(Redirect::to(&format!("/organize/contests/{slug}/live")).into_response()),
             Err(e) => {
                 let msg = ctx.t(&format!("live.error.{}", e.code())).to_owned();
-                control(&state, &ctx, &slug, StatusCode::CONFLICT, msg).await
+                control(&state, &ctx, &slug, Some((StatusCode::CONFLICT, msg))).await
             }
         }
     }

@@ -37,7 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/contests/{slug}/streams.ics", get(calendar))
         .route(
             "/organize/contests/{slug}/streams",
-            get(manage_page).post(create_from_form),
+            get(streams_admin_page).post(create_from_form),
         )
         .route(
             "/organize/contests/{slug}/streams/{id}/delete",
@@ -341,7 +341,7 @@ async fn api_delete(
 
 #[derive(Template)]
 #[template(path = "streams/manage.html")]
-struct ManagePage {
+struct StreamsAdminPage {
     page: Page,
     c: ContestRow,
     streams: Vec<StreamRow>,
@@ -349,7 +349,7 @@ struct ManagePage {
     errors: Vec<(&'static str, String)>,
 }
 
-impl ManagePage {
+impl StreamsAdminPage {
     fn error(&self, field: &str) -> Option<&str> {
         self.errors
             .iter()
@@ -358,7 +358,7 @@ impl ManagePage {
     }
 }
 
-async fn manage(
+async fn streams_admin(
     state: &AppState,
     ctx: &Ctx,
     slug: &str,
@@ -372,7 +372,7 @@ async fn manage(
     page.title = format!("{} · {}", page.title, c.title);
     Ok(render(
         status,
-        &ManagePage {
+        &StreamsAdminPage {
             page,
             c,
             streams,
@@ -382,7 +382,7 @@ async fn manage(
     ))
 }
 
-async fn manage_page(
+async fn streams_admin_page(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(slug): Path<String>,
@@ -393,7 +393,7 @@ async fn manage_page(
         ends_at: datetime_local(&(now + chrono::Duration::hours(3))),
         ..StreamInput::default()
     };
-    manage(&state, &ctx, &slug, StatusCode::OK, form, vec![])
+    streams_admin(&state, &ctx, &slug, StatusCode::OK, form, vec![])
         .await
         .unwrap_or_else(|e| e.respond(&ctx))
 }
@@ -440,7 +440,7 @@ async fn create_from_form(
                         )
                     })
                     .collect();
-                manage(
+                streams_admin(
                     &state,
                     &ctx,
                     &slug,
@@ -503,6 +503,17 @@ impl LiveView {
     }
 }
 
+/// A stream page's contest, stream and live state.
+async fn live_page(
+    state: &AppState,
+    slug: &str,
+    id: &str,
+) -> Result<(ContestRow, StreamRow, LiveView), PageError> {
+    let (c, s) = stream_of(state, slug, id).await?;
+    let live = live_view(state, &c).await?;
+    Ok((c, s, live))
+}
+
 pub(crate) async fn live_view(state: &AppState, c: &ContestRow) -> Result<LiveView, PageError> {
     let snap = live_state::snapshot(&state.db, c.contest_id).await?;
     let (stage, live_voting) = snap.map_or((None, false), |s| (s.stage, s.live_voting));
@@ -539,13 +550,12 @@ struct StreamPage {
 }
 
 async fn stream_page(
-    State(state): State<AppState>,
     ctx: Ctx,
     Path((slug, id)): Path<(String, String)>,
+    State(state): State<AppState>,
 ) -> Response {
     let result = async {
-        let (c, s) = stream_of(&state, &slug, &id).await?;
-        let live = live_view(&state, &c).await?;
+        let (c, s, live) = live_page(&state, &slug, &id).await?;
         let others = repo::for_contest(&state.db, c.contest_id)
             .await?
             .into_iter()
@@ -589,13 +599,12 @@ struct OverlayPage {
 
 /// For OBS as a browser source: transparent, big, no interaction; updated by the events.
 async fn overlay_page(
-    State(state): State<AppState>,
     ctx: Ctx,
+    State(state): State<AppState>,
     Path((slug, id)): Path<(String, String)>,
 ) -> Response {
     let result = async {
-        let (c, s) = stream_of(&state, &slug, &id).await?;
-        let live = live_view(&state, &c).await?;
+        let (c, s, live) = live_page(&state, &slug, &id).await?;
         let mut page = ctx.page("streams.overlay.title");
         page.title.clone_from(&s.title);
         Ok::<_, PageError>(render(StatusCode::OK, &OverlayPage { page, c, live }))
@@ -616,14 +625,13 @@ struct ScreenPage {
 
 /// For a hall's screen or a stream's scene: the QR code to the vote page, large.
 async fn screen_page(
+    headers: HeaderMap,
     State(state): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
     Path((slug, id)): Path<(String, String)>,
 ) -> Response {
     let result = async {
-        let (c, s) = stream_of(&state, &slug, &id).await?;
-        let live = live_view(&state, &c).await?;
+        let (c, s, live) = live_page(&state, &slug, &id).await?;
         let url = stream_url(&state, &headers, &c, &s);
         let mut page = ctx.page("streams.screen.title");
         page.title.clone_from(&s.title);
