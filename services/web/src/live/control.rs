@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Json, Router};
-use chrono::{DateTime, Utc};
 use hoithi_core::{AppState, api_error::ApiError, auth::CurrentUser};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -103,7 +102,7 @@ struct ControlPage {
     live: LiveView,
     entries: Vec<(Uuid, String)>,
     streams: Vec<StreamRow>,
-    log: Vec<(String, Option<String>, Option<String>, DateTime<Utc>)>,
+    log: Vec<state::LogLine>,
     error: String,
 }
 

@@ -222,13 +222,19 @@ pub async fn live_vote_open(db: &PgPool, entry: Uuid) -> sqlx::Result<bool> {
         .await
 }
 
-/// The recent log of a contest's live changes, newest first: (action, entry title, who, when).
-pub async fn log(
-    db: &PgPool,
-    contest_id: i64,
-) -> sqlx::Result<Vec<(String, Option<String>, Option<String>, DateTime<Utc>)>> {
+/// One change of the live state, as the control page lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LogLine {
+    pub action: String,
+    pub entry_title: Option<String>,
+    pub who: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// The recent log of a contest's live changes, newest first.
+pub async fn log(db: &PgPool, contest_id: i64) -> sqlx::Result<Vec<LogLine>> {
     sqlx::query_as(
-        "select l.action, e.title, u.display_name, l.created_at
+        "select l.action, e.title as entry_title, u.display_name as who, l.created_at as at
          from contest_live_log l
          left join entry e using (entry_id)
          left join app_user u using (app_user_id)
