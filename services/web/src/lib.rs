@@ -14,6 +14,7 @@ pub mod live;
 mod mail;
 pub mod page;
 pub mod security;
+pub mod streams;
 pub mod units;
 pub mod voting;
 
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .merge(assets::router())
         .merge(voting::router())
         .merge(live::router())
+        .merge(streams::router())
         .fallback(page::not_found)
 }
 

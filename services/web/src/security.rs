@@ -34,6 +34,13 @@ pub fn layers(router: Router, state: AppState) -> Router {
     router.layer(middleware::from_fn_with_state(state, guard))
 }
 
+/// The Content-Security-Policy of every response that does not set its own.
+/// `worker-src blob:`: hls.js (browsers without native HLS) transmuxes in a Web Worker it
+/// starts from a blob: URL; without it the CSP blocks the worker and logs an error.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; \
+     media-src 'self' blob: https:; worker-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+     base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
 /// Whether cookies must be `Secure` (and use the `__Host-` prefix): the site is served over
 /// https, either by its public URL or by the proxy's word. Plain-http localhost is not.
 pub fn is_secure(state: &AppState, headers: &HeaderMap) -> bool {
@@ -326,16 +333,13 @@ async fn guarded(state: AppState, mut request: Request, next: Next) -> anyhow::R
             headers.append(header::SET_COOKIE, v);
         }
     }
-    // `worker-src blob:`: hls.js (browsers without native HLS) transmuxes in a Web Worker it
-    // starts from a blob: URL; without it the CSP blocks the worker and logs an error.
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; \
-             media-src 'self' blob: https:; worker-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; \
-             base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    );
+    // A route that embeds a stream sets its own policy (this one plus exactly its origins).
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

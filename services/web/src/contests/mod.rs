@@ -332,6 +332,7 @@ struct ContestPage {
     units: Vec<(String, String)>,
     q: String,
     unit: String,
+    live_now: Vec<crate::streams::LiveNow>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -367,6 +368,7 @@ async fn contest_page(
             && c.voting_closes_at.is_none_or(|x| now < x);
         crate::voting::shuffle_for_voter(&c.settings, voting_open, &seed, &mut entries, |e| e.id);
         let units = crate::accounts::unit_choices(&state.db).await?;
+        let live_now = crate::streams::live_now(&state.db, Some(c.contest_id)).await?;
         let mut page = ctx.page("contest.title");
         page.title.clone_from(&c.title);
         Ok::<_, PageError>(render(
@@ -382,6 +384,7 @@ async fn contest_page(
                 units,
                 q,
                 unit,
+                live_now,
             },
         ))
     }

@@ -878,16 +878,17 @@ async fn qr(
         Err(e) => return PageError::from(e).respond(&ctx),
     }
     let url = format!("{}/entries/{id}", crate::mail::base_url(&state, &headers));
-    match qrcode::QrCode::new(url.as_bytes()) {
-        Ok(code) => {
-            let svg = code
-                .render::<qrcode::render::svg::Color<'_>>()
-                .min_dimensions(200, 200)
-                .build();
-            ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
-        }
-        Err(e) => PageError::Internal(anyhow::anyhow!("QR code: {e}")).respond(&ctx),
-    }
+    qr_svg(&url)
+        .unwrap_or_else(|e| PageError::Internal(anyhow::anyhow!("QR code: {e}")).respond(&ctx))
+}
+
+/// A QR code of `url` as an SVG response (entry pages and stream screens show them).
+pub(crate) fn qr_svg(url: &str) -> Result<Response, qrcode::types::QrError> {
+    let svg = qrcode::QrCode::new(url.as_bytes())?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .build();
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
 /// An approved entry as a card of the contest gallery.

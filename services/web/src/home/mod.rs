@@ -25,6 +25,7 @@ struct HomePage {
     open: Vec<ContestRow>,
     voting: Vec<ContestRow>,
     upcoming: Vec<ContestRow>,
+    live_now: Vec<crate::streams::LiveNow>,
 }
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
@@ -41,6 +42,10 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
             _ => {}
         }
     }
+    let live_now = match crate::streams::live_now(&state.db, None).await {
+        Ok(l) => l,
+        Err(e) => return PageError::from(e).respond(&ctx),
+    };
     render(
         StatusCode::OK,
         &HomePage {
@@ -48,6 +53,7 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
             open,
             voting,
             upcoming,
+            live_now,
         },
     )
 }

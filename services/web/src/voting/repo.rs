@@ -64,6 +64,7 @@ pub async fn insert_votes(db: &PgPool, votes: &[NewVote]) -> sqlx::Result<Vec<Ou
                     (now() at time zone 'Asia/Ho_Chi_Minh')::date as vote_day,
                     case when e.entry_id is null then 'entry-not-found'
                          when e.status <> 'approved' then 'entry-not-approved'
+                         when e.entry_id in (select entry_id from live_vote_entry) then null
                          when c.voting_opens_at is null or now() < c.voting_opens_at then 'voting-not-open'
                          when c.voting_closes_at is not null and now() >= c.voting_closes_at then 'voting-closed'
                          when c.settings #> '{voting,roster}' = 'true'::jsonb and not exists (
