@@ -178,6 +178,10 @@ async fn a_stage_change_made_on_one_server_reaches_an_event_stream_on_another_wi
             d["entry"]["id"] == on_stage.as_str() && d["live_voting"] == false
         })
         .await;
+    println!(
+        "stage change seen on the other server after {:?}",
+        set.elapsed()
+    );
     assert!(
         set.elapsed() < Duration::from_secs(2),
         "{:?}",
@@ -199,6 +203,10 @@ async fn a_stage_change_made_on_one_server_reaches_an_event_stream_on_another_wi
             d["entry"]["id"] == on_stage.as_str() && d["live_voting"] == true
         })
         .await;
+    println!(
+        "live window seen on the other server after {:?}",
+        opened.elapsed()
+    );
     assert!(opened.elapsed() < Duration::from_secs(2));
     assert!(
         last_id.contains('/'),
