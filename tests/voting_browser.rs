@@ -49,6 +49,9 @@ async fn a_visitor_verifies_by_email_code_votes_on_a_phone_and_sees_the_tally_ch
 
     let mut cmd = hoithi(data.path());
     configured(&mut cmd, &env);
+    // One vote per voter before the proof-of-work challenge: the page must solve one.
+    cmd.env("HOITHI_VOTE_CHALLENGE_VOTER_BURST", "1")
+        .env("HOITHI_VOTE_CHALLENGE_VOTER_RATE", "0.001");
     let server = Server::start(cmd).await;
     let shots = artifacts();
     let _ = std::fs::remove_dir_all(&shots);
@@ -86,6 +89,14 @@ async fn a_visitor_verifies_by_email_code_votes_on_a_phone_and_sees_the_tally_ch
     .await
     .unwrap();
     assert_eq!((votes, verified), (2, true));
+    let solved: i64 = sqlx::query_scalar("select count(*) from vote_challenge_used")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        solved, 1,
+        "the page solved the challenge its second vote was asked"
+    );
     for shot in [
         "01-vote-page-anonymous",
         "02-code-sent",

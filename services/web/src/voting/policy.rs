@@ -108,7 +108,7 @@ impl VotePolicy {
     }
 
     /// The JSON stored under `settings.voting` (and answered by the API).
-    pub fn to_json(&self) -> Value {
+    pub fn to_json(self) -> Value {
         serde_json::json!({
             "per_day": self.per_day,
             "per_contest": self.per_contest,
