@@ -559,6 +559,9 @@ pub fn spread(
             _ => by_entry.push((*e, vec![*j])),
         }
     }
+    // The most constrained entries (fewest eligible judges) choose first, so a judge who may
+    // score only some entries is not used up by entries others could have taken.
+    by_entry.sort_by_key(|(e, js)| (js.len(), *e));
     let mut added = Vec::new();
     let mut short = Vec::new();
     for (e, judges) in by_entry {

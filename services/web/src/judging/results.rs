@@ -241,16 +241,16 @@ pub async fn pick_round(
     contest_id: i64,
     number: Option<i32>,
 ) -> Result<RoundRow, PageError> {
-    let rounds = repo::rounds(db, contest_id).await?;
+    let mut rounds = repo::rounds(db, contest_id).await?;
+    if rounds.is_empty() {
+        rounds.push(repo::current_or_first_round(db, contest_id).await?);
+    }
     match number {
         Some(n) => rounds
             .into_iter()
             .find(|r| r.number == n)
             .ok_or(PageError::NotFound),
-        None => match rounds.into_iter().last() {
-            Some(r) => Ok(r),
-            None => Ok(repo::current_or_first_round(db, contest_id).await?),
-        },
+        None => rounds.into_iter().last().ok_or(PageError::NotFound),
     }
 }
 
