@@ -1229,3 +1229,59 @@ pub fn advancers(
         (None, None) => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spread_reaches_the_quorum_evenly_and_reports_entries_left_short() {
+        let e = |n: u128| Uuid::from_u128(n);
+        // Judge 3 may score entries 1–2 only; entry 4 has a single eligible judge.
+        let mut pairs = Vec::new();
+        for entry in 1..=3 {
+            for judge in [1, 2] {
+                pairs.push((e(entry), judge, None));
+            }
+            if entry <= 2 {
+                pairs.push((e(entry), 3, None));
+            }
+        }
+        pairs.push((e(4), 1, None));
+        pairs.sort_by_key(|p| (p.0, p.1));
+        let (added, short) = spread(&pairs, &HashSet::new(), 2);
+        for entry in 1..=3 {
+            assert_eq!(added.iter().filter(|p| p.0 == e(entry)).count(), 2);
+        }
+        assert_eq!(short, [e(4)]);
+        let load = |j: i64| added.iter().filter(|p| p.1 == j).count();
+        assert!(load(3) >= 1, "the constrained judge is used");
+        // Already assigned pairs count toward the quorum and are not repeated.
+        let existing = HashSet::from([(e(1), 1), (e(1), 2)]);
+        let (again, _) = spread(&pairs, &existing, 2);
+        assert!(again.iter().all(|p| p.0 != e(1)));
+    }
+
+    #[test]
+    fn advancers_are_exactly_the_top_n_or_those_at_or_above_the_cutoff() {
+        let r = |n: u128, combined: f64| math::EntryResult {
+            id: Uuid::from_u128(n),
+            rank: n as usize,
+            judges: vec![],
+            judge_score: None,
+            judge_score_normalized: None,
+            criterion_means: Default::default(),
+            votes: 0,
+            vote_points: 0.0,
+            combined,
+            submitted_at: chrono::Utc::now(),
+        };
+        let results = [r(1, 9.0), r(2, 8.0), r(3, 8.0), r(4, 5.0)];
+        assert_eq!(
+            advancers(&results, Some(2), None),
+            [Uuid::from_u128(1), Uuid::from_u128(2)]
+        );
+        assert_eq!(advancers(&results, None, Some(8.0)).len(), 3);
+        assert!(advancers(&results, None, None).is_empty());
+    }
+}
