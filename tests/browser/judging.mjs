@@ -105,7 +105,7 @@ try {
   // 4. Anyone sees the published ranking; printed, the page drops navigation and forms.
   const visitor = await open({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await visitor.goto(`${base}/contests/${slug}/results`);
-  const ranking = await visitor.locator("#ranking li strong").allInnerTexts();
+  const ranking = await visitor.locator("#ranking li a strong").allInnerTexts();
   console.log(`RANKING ${ranking.join("|")}`);
   await fitsWidth(visitor, 390);
   await snap(visitor, "judging-06-public");

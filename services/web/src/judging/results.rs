@@ -97,6 +97,8 @@ pub fn snapshot(c: &ContestRow, comp: &Computed) -> Value {
     json!({
         "round": comp.round.number,
         "round_name": comp.round.name,
+        // The advanced entries of a shortlisting round are the public vote's shortlist.
+        "public_shortlist": comp.round.public_shortlist,
         "formula": {
             "judges_weight": f.judges_weight,
             "public_weight": 100 - f.judges_weight,
