@@ -101,6 +101,22 @@ async fn judged_contest(
     Ok(c)
 }
 
+/// The signed-in judge's sheet of an entry of this contest, else "not found".
+async fn judged_sheet<'a>(
+    state: &AppState,
+    ctx: &'a Ctx,
+    slug: &str,
+    id: &str,
+) -> Result<(&'a CurrentUser, ContestRow, SheetRow), PageError> {
+    let user = signed_in(ctx)?;
+    let c = judged_contest(&state.db, user, slug).await?;
+    let s = super::judge_sheet(&state.db, user, id)
+        .await?
+        .filter(|s| s.contest_id == c.contest_id)
+        .ok_or(PageError::NotFound)?;
+    Ok((user, c, s))
+}
+
 #[derive(Template)]
 #[template(path = "judging/contests.html")]
 struct ContestsPage {
@@ -220,14 +236,7 @@ async fn sheet_page(
     error: String,
     typed: Option<&HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    let user = signed_in(ctx)?;
-    let c = judged_contest(&state.db, user, slug).await?;
-    let s = super::judge_sheet(&state.db, user, id)
-        .await?
-        .ok_or(PageError::NotFound)?;
-    if s.contest_id != c.contest_id {
-        return Err(PageError::NotFound);
-    }
+    let (user, c, s) = judged_sheet(state, ctx, slug, id).await?;
     let round = repo::round(&state.db, s.judging_round_id)
         .await?
         .ok_or(PageError::NotFound)?;
@@ -318,14 +327,7 @@ pub async fn save(
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
     let result = async {
-        let user = signed_in(&ctx)?;
-        let c = judged_contest(&state.db, user, &slug).await?;
-        let s = super::judge_sheet(&state.db, user, &id)
-            .await?
-            .ok_or(PageError::NotFound)?;
-        if s.contest_id != c.contest_id {
-            return Err(PageError::NotFound);
-        }
+        let (user, _, s) = judged_sheet(&state, &ctx, &slug, &id).await?;
         let mut scores = Vec::new();
         for (k, v) in &f {
             let Some(cid) = k.strip_prefix("score_") else {

@@ -115,17 +115,7 @@ pub async fn current_or_first_round(db: &sqlx::PgPool, contest_id: i64) -> sqlx:
             {
                 continue;
             }
-            sqlx::query(
-                "insert into judging_criterion (judging_round_id, position, name, max_score, weight)
-                 values ($1, $2, $3, $4, $5)",
-            )
-            .bind(round_id)
-            .bind(i as i32)
-            .bind(name)
-            .bind(max)
-            .bind(weight)
-            .execute(&mut *tx)
-            .await?;
+            insert_criterion(&mut tx, round_id, i, (name, "", max, weight)).await?;
         }
     }
     tx.commit().await?;
@@ -133,6 +123,27 @@ pub async fn current_or_first_round(db: &sqlx::PgPool, contest_id: i64) -> sqlx:
         .await?
         .pop()
         .ok_or(sqlx::Error::RowNotFound)?)
+}
+
+/// Adds a criterion at `position` and returns its id.
+async fn insert_criterion(
+    conn: &mut PgConnection,
+    round_id: i64,
+    position: usize,
+    c: (&str, &str, f64, f64),
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into judging_criterion (judging_round_id, position, name, description, max_score, weight)
+         values ($1, $2, $3, $4, $5, $6) returning judging_criterion_id",
+    )
+    .bind(round_id)
+    .bind(position as i32)
+    .bind(c.0)
+    .bind(c.1)
+    .bind(c.2)
+    .bind(c.3)
+    .fetch_one(conn)
+    .await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -224,17 +235,12 @@ pub async fn save_setup(db: &sqlx::PgPool, round_id: i64, s: &Setup) -> sqlx::Re
                 .await?
             }
             None => Some(
-                sqlx::query_scalar(
-                    "insert into judging_criterion (judging_round_id, position, name, description, max_score, weight)
-                     values ($1, $2, $3, $4, $5, $6) returning judging_criterion_id",
+                insert_criterion(
+                    &mut tx,
+                    round_id,
+                    pos,
+                    (name.as_str(), description.as_str(), *max, *weight),
                 )
-                .bind(round_id)
-                .bind(pos as i32)
-                .bind(name)
-                .bind(description)
-                .bind(max)
-                .bind(weight)
-                .fetch_one(&mut *tx)
                 .await?,
             ),
         };
@@ -1161,17 +1167,12 @@ pub async fn advance(
     .await?;
     let mut map = HashMap::new();
     for (pos, (id, name, description, max, weight)) in old.iter().enumerate() {
-        let new: i64 = sqlx::query_scalar(
-            "insert into judging_criterion (judging_round_id, position, name, description, max_score, weight)
-             values ($1, $2, $3, $4, $5, $6) returning judging_criterion_id",
+        let new = insert_criterion(
+            &mut tx,
+            new_id,
+            pos,
+            (name.as_str(), description.as_str(), *max, *weight),
         )
-        .bind(new_id)
-        .bind(pos as i32)
-        .bind(name)
-        .bind(description)
-        .bind(max)
-        .bind(weight)
-        .fetch_one(&mut *tx)
         .await?;
         map.insert(*id, new);
     }
