@@ -10,6 +10,7 @@ pub mod contests;
 mod entries;
 pub mod format;
 mod home;
+pub mod judging;
 pub mod live;
 mod mail;
 pub mod page;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(voting::router())
         .merge(live::router())
         .merge(streams::router())
+        .merge(judging::router())
         .fallback(page::not_found)
 }
 

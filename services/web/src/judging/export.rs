@@ -1,0 +1,399 @@
+//! Exports for organizers: results, every score per judge and criterion with comments, and
+//! entries with authors and units, as CSV (UTF-8 with a BOM, so Excel reads Vietnamese
+//! correctly) or XLSX, with Vietnamese column headers. A contest's tables are small (its
+//! entries × judges), so each file is built in memory.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use hoithi_core::AppState;
+use hoithi_core::i18n::{Lang, text};
+
+use super::math;
+use super::repo::{self, CriterionRow};
+use super::results::{RoundQuery, compute, pick_round};
+use crate::page::{Ctx, PageError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Num(f64),
+    Empty,
+}
+
+pub struct Table {
+    pub sheet: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+fn h(key: &str) -> String {
+    text(Lang::Vi, key).to_owned()
+}
+
+fn opt(x: Option<f64>) -> Cell {
+    x.map_or(Cell::Empty, |v| Cell::Num(math::round2(v)))
+}
+
+fn time(t: DateTime<Utc>) -> Cell {
+    Cell::Text(crate::format::datetime(Lang::Vi, &t))
+}
+
+/// A text cell that a spreadsheet will not run as a formula (titles are typed by members).
+fn safe(s: &str) -> Cell {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cell::Text(format!("'{s}"))
+    } else {
+        Cell::Text(s.to_owned())
+    }
+}
+
+/// CSV with a UTF-8 BOM and CRLF line ends, the form Excel opens without mangling "Đ".
+pub fn csv(t: &Table) -> Vec<u8> {
+    fn field(out: &mut String, s: &str) {
+        if s.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&s.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(s);
+        }
+    }
+    let mut out = String::from("\u{feff}");
+    let mut line = |cells: Vec<String>| {
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            field(&mut out, c);
+        }
+        out.push_str("\r\n");
+    };
+    line(t.headers.clone());
+    for row in &t.rows {
+        line(
+            row.iter()
+                .map(|c| match c {
+                    Cell::Text(s) => s.clone(),
+                    Cell::Num(x) => format!("{x}"),
+                    Cell::Empty => String::new(),
+                })
+                .collect(),
+        );
+    }
+    out.into_bytes()
+}
+
+pub fn xlsx(t: &Table) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let ws = wb.add_worksheet();
+    ws.set_name(&t.sheet)?;
+    for (c, name) in t.headers.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, name, &bold)?;
+        ws.set_column_width(c as u16, (name.chars().count().max(10) + 2) as f64)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    for (r, row) in t.rows.iter().enumerate() {
+        let r = (r + 1) as u32;
+        for (c, cell) in row.iter().enumerate() {
+            match cell {
+                Cell::Text(s) => {
+                    ws.write_string(r, c as u16, s)?;
+                }
+                Cell::Num(x) => {
+                    ws.write_number(r, c as u16, *x)?;
+                }
+                Cell::Empty => {}
+            }
+        }
+    }
+    wb.save_to_buffer()
+}
+
+async fn results_table(db: &sqlx::PgPool, round: repo::RoundRow) -> sqlx::Result<Table> {
+    let comp = compute(db, round).await?;
+    let mut headers: Vec<String> = [
+        "judging.col.rank",
+        "judging.col.entry-id",
+        "judging.col.title",
+        "judging.col.author",
+        "judging.col.email",
+        "judging.col.unit",
+    ]
+    .iter()
+    .map(|k| h(k))
+    .collect();
+    headers.extend(
+        comp.judges
+            .iter()
+            .map(|(_, name)| format!("{} {name}", h("judging.col.judge"))),
+    );
+    headers.extend(
+        [
+            "judging.col.raw",
+            "judging.col.normalized",
+            "judging.col.votes",
+            "judging.col.vote-points",
+            "judging.col.combined",
+            "judging.col.advanced",
+        ]
+        .iter()
+        .map(|k| h(k)),
+    );
+    let mut rows = Vec::new();
+    for r in &comp.results {
+        let Some(e) = comp.entry(r.id) else { continue };
+        let mut row = vec![
+            Cell::Num(r.rank as f64),
+            Cell::Text(r.id.to_string()),
+            safe(&e.title),
+            safe(&e.author_name),
+            safe(&e.author_email),
+            e.unit_name.as_deref().map_or(Cell::Empty, safe),
+        ];
+        for (judge, _) in &comp.judges {
+            row.push(opt(r
+                .judges
+                .iter()
+                .find(|j| j.judge == *judge)
+                .map(|j| j.weighted)));
+        }
+        row.extend([
+            opt(r.judge_score),
+            opt(r.judge_score_normalized),
+            Cell::Num(r.votes as f64),
+            opt(Some(r.vote_points)),
+            opt(Some(r.combined)),
+            Cell::Text(h(if e.advanced {
+                "judging.yes"
+            } else {
+                "judging.no"
+            })),
+        ]);
+        rows.push(row);
+    }
+    Ok(Table {
+        sheet: h("judging.export.results"),
+        headers,
+        rows,
+    })
+}
+
+async fn scores_table(db: &sqlx::PgPool, round: repo::RoundRow) -> sqlx::Result<Table> {
+    let criteria = repo::criteria(db, round.judging_round_id).await?;
+    let entries = repo::result_entries(db, round.judging_round_id).await?;
+    let sheets = repo::full_sheets(db, round.judging_round_id).await?;
+    let crit: Vec<_> = criteria.iter().map(CriterionRow::math).collect();
+    let mut headers: Vec<String> = [
+        "judging.col.entry-id",
+        "judging.col.title",
+        "judging.col.judge",
+        "judging.col.judge-email",
+    ]
+    .iter()
+    .map(|k| h(k))
+    .collect();
+    headers.extend(
+        criteria
+            .iter()
+            .map(|c| format!("{} (/{})", c.name, c.max_score)),
+    );
+    headers.extend(
+        [
+            "judging.col.weighted",
+            "judging.col.submitted-at",
+            "judging.col.comment",
+            "judging.col.comment-to-entrant",
+        ]
+        .iter()
+        .map(|k| h(k)),
+    );
+    let mut rows = Vec::new();
+    for s in &sheets {
+        let title = entries
+            .iter()
+            .find(|e| e.entry_id == s.entry)
+            .map_or("", |e| e.title.as_str());
+        let mut row = vec![
+            Cell::Text(s.entry.to_string()),
+            safe(title),
+            safe(&s.judge_name),
+            safe(&s.judge_email),
+        ];
+        row.extend(
+            criteria
+                .iter()
+                .map(|c| opt(s.scores.get(&c.judging_criterion_id).copied())),
+        );
+        row.extend([
+            if s.submitted_at.is_some() {
+                opt(Some(math::weighted(&crit, &s.scores)))
+            } else {
+                Cell::Empty
+            },
+            s.submitted_at.map_or(Cell::Empty, time),
+            safe(&s.comment),
+            safe(&s.comment_to_entrant),
+        ]);
+        rows.push(row);
+    }
+    Ok(Table {
+        sheet: h("judging.export.scores"),
+        headers,
+        rows,
+    })
+}
+
+async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table> {
+    let list: Vec<(
+        uuid::Uuid,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        DateTime<Utc>,
+        i64,
+    )> = sqlx::query_as(
+        "select e.entry_id, e.title, a.display_name, a.email::text, u.name, e.status::text,
+                coalesce(e.submitted_at, e.created_at), coalesce(t.votes, 0)
+         from entry e join app_user a on a.app_user_id = e.author_id
+         left join unit u on u.unit_id = a.unit_id left join vote_tally t on t.entry_id = e.entry_id
+         where e.contest_id = $1 and e.status <> 'draft' order by e.created_at",
+    )
+    .bind(contest_id)
+    .fetch_all(db)
+    .await?;
+    let headers = [
+        "judging.col.entry-id",
+        "judging.col.title",
+        "judging.col.author",
+        "judging.col.email",
+        "judging.col.unit",
+        "judging.col.status",
+        "judging.col.submitted-at",
+        "judging.col.votes",
+    ]
+    .iter()
+    .map(|k| h(k))
+    .collect();
+    let rows = list
+        .into_iter()
+        .map(|(id, title, author, email, unit, status, at, votes)| {
+            vec![
+                Cell::Text(id.to_string()),
+                safe(&title),
+                safe(&author),
+                safe(&email),
+                unit.as_deref().map_or(Cell::Empty, safe),
+                Cell::Text(h(&format!("status.{status}"))),
+                time(at),
+                Cell::Num(votes as f64),
+            ]
+        })
+        .collect();
+    Ok(Table {
+        sheet: h("judging.export.entries"),
+        headers,
+        rows,
+    })
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((slug, file)): Path<(String, String)>,
+    Query(q): Query<RoundQuery>,
+) -> Response {
+    let result = async {
+        let (_, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
+        let (name, ext) = file.rsplit_once('.').ok_or(PageError::NotFound)?;
+        if ext != "csv" && ext != "xlsx" {
+            return Err(PageError::NotFound);
+        }
+        let table = match name {
+            "results" => {
+                results_table(
+                    &state.db,
+                    pick_round(&state.db, c.contest_id, q.round).await?,
+                )
+                .await?
+            }
+            "scores" => {
+                scores_table(
+                    &state.db,
+                    pick_round(&state.db, c.contest_id, q.round).await?,
+                )
+                .await?
+            }
+            "entries" => entries_table(&state.db, c.contest_id).await?,
+            _ => return Err(PageError::NotFound),
+        };
+        let (body, mime) = if ext == "csv" {
+            (csv(&table), "text/csv; charset=utf-8")
+        } else {
+            (
+                xlsx(&table).map_err(|e| PageError::Internal(e.into()))?,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        };
+        let disposition = format!("attachment; filename=\"{}-{name}.{ext}\"", c.slug);
+        Ok::<_, PageError>(
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, mime.to_owned()),
+                    (header::CONTENT_DISPOSITION, disposition),
+                    (header::CACHE_CONTROL, "no-store".to_owned()),
+                ],
+                body,
+            )
+                .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(|e| e.respond(&ctx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Table {
+        Table {
+            sheet: "Kết quả".into(),
+            headers: vec!["Hạng".into(), "Tên bài".into(), "Điểm".into()],
+            rows: vec![
+                vec![
+                    Cell::Num(1.0),
+                    Cell::Text("Đêm \"trăng\", quê".into()),
+                    Cell::Num(8.5),
+                ],
+                vec![Cell::Num(2.0), safe("=HYPERLINK(\"x\")"), Cell::Empty],
+            ],
+        }
+    }
+
+    #[test]
+    fn csv_starts_with_a_bom_quotes_what_needs_it_and_defuses_formulas() {
+        let bytes = csv(&table());
+        assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+        let text = String::from_utf8(bytes).unwrap();
+        let lines: Vec<&str> = text.trim_start_matches('\u{feff}').split("\r\n").collect();
+        assert_eq!(lines[0], "Hạng,Tên bài,Điểm");
+        assert_eq!(lines[1], "1,\"Đêm \"\"trăng\"\", quê\",8.5");
+        assert_eq!(lines[2], "2,\"'=HYPERLINK(\"\"x\"\")\",");
+    }
+
+    #[test]
+    fn xlsx_is_a_zip_with_the_vietnamese_sheet_name_and_strings() {
+        let bytes = xlsx(&table()).unwrap();
+        assert_eq!(&bytes[..2], b"PK");
+        // The shared strings are stored compressed; the sheet name lives in workbook.xml,
+        // also compressed, so check the archive lists the worksheet.
+        let listing = String::from_utf8_lossy(&bytes);
+        assert!(listing.contains("xl/worksheets/sheet1.xml"));
+    }
+}
