@@ -620,6 +620,25 @@ async fn blind_judging_shows_judges_no_author_name_email_unit_or_file_name() {
         assert_eq!(res.status, StatusCode::OK, "{uri}");
         seen.push((uri, res.body));
     }
+    // The public pages too, as the judge sees them: the entry, the gallery, the vote page.
+    for uri in [
+        format!("/entries/{e}"),
+        format!("/contests/{}", fx.slug),
+        format!("/contests/{}/vote", fx.slug),
+    ] {
+        let res = page.get(&uri).await;
+        assert_eq!(res.status, StatusCode::OK, "{uri}");
+        assert!(
+            res.body.contains("Hoàng hôn trên sông"),
+            "{uri} lists the entry"
+        );
+        seen.push((uri, res.body));
+    }
+    let res = api
+        .api("GET", &format!("/api/v1/entries/{e}"), Some(&token), None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    seen.push(("GET /api/v1/entries/{e}".into(), res.body));
     // The sheet's refusal page too (it re-renders with what was typed).
     let res = page
         .post_form(
@@ -693,6 +712,11 @@ async fn blind_judging_shows_judges_no_author_name_email_unit_or_file_name() {
         .unwrap();
     let res = page.get(&format!("/judging/{}/entries/{e}", fx.slug)).await;
     assert!(res.body.contains(name));
+    let res = page.get(&format!("/entries/{e}")).await;
+    assert!(
+        res.body.contains(name),
+        "the public page shows authors again"
+    );
 }
 
 #[tokio::test]

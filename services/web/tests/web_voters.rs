@@ -736,3 +736,103 @@ async fn each_voter_sees_the_gallery_in_a_stable_order_of_their_own_while_voting
     }
     assert_ne!(orders[0], orders[1], "two voters, two orders");
 }
+
+#[tokio::test]
+async fn a_public_shortlist_limits_the_vote_and_a_live_window_keeps_the_roster() {
+    let Voting {
+        env,
+        mut client,
+        _stop,
+    } = voting().await;
+    let (contest, _slug, entries) = env.contest_in_voting(3).await;
+    let (voter, token) = env.user(Role::Member).await;
+
+    // Without a shortlist every approved entry takes votes.
+    assert_eq!(
+        vote(&mut client, entries[2], &token).await.0,
+        StatusCode::CREATED
+    );
+
+    // A shortlist round advanced entry 0 only; entry 1 was judged and not advanced.
+    let round: i64 = sqlx::query_scalar(
+        "insert into judging_round (contest_id, number, name, public_shortlist, opened_at)
+         values ($1, 1, 'Vòng sơ khảo', true, now()) returning judging_round_id",
+    )
+    .bind(contest)
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    for (entry, advanced) in [(entries[0], true), (entries[1], false)] {
+        sqlx::query(
+            "insert into round_entry (judging_round_id, entry_id, advanced) values ($1, $2, $3)",
+        )
+        .bind(round)
+        .bind(entry)
+        .bind(advanced)
+        .execute(&env.db)
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        vote(&mut client, entries[0], &token).await,
+        (StatusCode::CREATED, String::new())
+    );
+    for refused in [entries[1], entries[2]] {
+        assert_eq!(
+            vote(&mut client, refused, &token).await,
+            (StatusCode::CONFLICT, "not-shortlisted".to_owned())
+        );
+    }
+    let stored: i64 = sqlx::query_scalar("select count(*) from vote where contest_id = $1")
+        .bind(contest)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 2, "refused votes are not stored");
+
+    // A live window opens the vote for the entry on stage after the contest's window closed,
+    // but the roster still decides who may vote.
+    sqlx::query(
+        "update contest set voting_closes_at = now() - interval '1 minute',
+                settings = jsonb_set(settings, '{voting}', '{\"per_day\": 5, \"roster\": true}')
+         where contest_id = $1",
+    )
+    .bind(contest)
+    .execute(&env.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into contest_live (contest_id, stage_entry_id, window_open) values ($1, $2, true)",
+    )
+    .bind(contest)
+    .bind(entries[0])
+    .execute(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        vote(&mut client, entries[0], &token).await,
+        (StatusCode::FORBIDDEN, "not-on-roster".to_owned())
+    );
+    let email: String =
+        sqlx::query_scalar("select email::text from app_user where app_user_id = $1")
+            .bind(voter)
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    sqlx::query("insert into vote_roster (contest_id, kind, value) values ($1, 'email', $2)")
+        .bind(contest)
+        .bind(&email)
+        .execute(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        vote(&mut client, entries[0], &token).await.0,
+        StatusCode::CREATED,
+        "on the roster, the live window counts the vote"
+    );
+    assert_eq!(
+        vote(&mut client, entries[1], &token).await,
+        (StatusCode::CONFLICT, "voting-closed".to_owned()),
+        "an entry not on stage stays closed"
+    );
+}

@@ -178,8 +178,8 @@ impl ContestRow {
             "hide_author": self.hide_author,
             "criteria": self.settings.get("criteria").cloned().unwrap_or(json!([])),
             "weights": self.settings.get("weights"),
-            "vote_policy": self.settings.get("vote_policy"),
-            "streams": self.settings.get("streams").cloned().unwrap_or(json!([])),
+            "vote_policy": crate::voting::policy::VotePolicy::from_settings(&self.settings).to_json(),
+            "streams_url": format!("/api/v1/contests/{}/streams", self.slug),
         })
     }
 }
@@ -360,14 +360,23 @@ async fn contest_page(
             None => false,
         };
         let q: String = query.q.trim().chars().take(100).collect();
-        let unit = query.unit.trim().to_owned();
-        let mut entries = gallery(&state.db, c.contest_id, &q, &unit).await?;
+        let hidden = crate::entries::authors_hidden(&state.db, &c, ctx.user.as_ref()).await?;
+        let unit = if hidden {
+            String::new()
+        } else {
+            query.unit.trim().to_owned()
+        };
+        let mut entries = gallery(&state.db, &c, ctx.user.as_ref(), &q, &unit).await?;
         // While voting, each voter sees the entries in their own order (position bias).
         let seed = crate::voting::voter_seed(&ctx);
         let voting_open = c.voting_opens_at.is_some_and(|o| o <= now)
             && c.voting_closes_at.is_none_or(|x| now < x);
         crate::voting::shuffle_for_voter(&c.settings, voting_open, &seed, &mut entries, |e| e.id);
-        let units = crate::accounts::unit_choices(&state.db).await?;
+        let units = if hidden {
+            Vec::new()
+        } else {
+            crate::accounts::unit_choices(&state.db).await?
+        };
         let live_now = crate::streams::live_now(&state.db, Some(c.contest_id)).await?;
         let mut page = ctx.page("contest.title");
         page.title.clone_from(&c.title);

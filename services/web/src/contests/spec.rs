@@ -273,8 +273,21 @@ impl ContestSpec {
         if let Some(w) = &self.weights {
             settings.insert("weights".into(), w.clone());
         }
+        // Stored where the vote ingest reads it, with the bounds its API enforces.
         if let Some(v) = &self.vote_policy {
-            settings.insert("vote_policy".into(), v.clone());
+            // Reading falls back to defaults for anything malformed, so a policy is valid
+            // when reading it back gives every field exactly as written.
+            let policy = crate::voting::policy::VotePolicy::from_settings(
+                &serde_json::json!({ "voting": v }),
+            )
+            .to_json();
+            let exact = v
+                .as_object()
+                .is_some_and(|fields| fields.iter().all(|(k, x)| policy.get(k) == Some(x)));
+            if !exact {
+                errors.push(err("vote_policy", "invalid-vote-policy"));
+            }
+            settings.insert("voting".into(), policy);
         }
         let unit = self
             .unit
@@ -477,6 +490,25 @@ mod tests {
         assert!(errors.contains(&err("title", "title-required")));
         assert!(errors.contains(&err("kinds", "invalid-kind")));
         assert!(errors.contains(&err("submission_closes_at", "closes-before-opens")));
+    }
+
+    #[test]
+    fn a_vote_policy_is_stored_where_the_vote_ingest_reads_it_and_bounded() {
+        let mut s = spec();
+        s.vote_policy = Some(serde_json::json!({"per_day": 3, "roster": true}));
+        let c = s.validate().unwrap();
+        let stored = crate::voting::policy::VotePolicy::from_settings(&c.settings);
+        assert_eq!((stored.per_day, stored.roster), (3, true));
+        for bad in [
+            serde_json::json!({"per_day": 0}),
+            serde_json::json!({"per_day": "3"}),
+            serde_json::json!({"per_dya": 3}),
+            serde_json::json!([1]),
+        ] {
+            s.vote_policy = Some(bad);
+            let errors = s.validate().unwrap_err();
+            assert!(errors.contains(&err("vote_policy", "invalid-vote-policy")));
+        }
     }
 
     #[test]

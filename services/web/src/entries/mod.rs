@@ -107,9 +107,14 @@ pub async fn visible_entry(
     let Some(e) = entry(db, id).await? else {
         return Ok(None);
     };
-    let Some(c) = contests::by_id(db, e.contest_id).await? else {
+    let Some(mut c) = contests::by_id(db, e.contest_id).await? else {
         return Ok(None);
     };
+    // Blind judging: a judge of the contest sees every entry page as if authors were hidden,
+    // so the public pages cannot tell them whose entry they score.
+    if let Some(u) = user {
+        c.hide_author |= hides_authors_from(db, &c, u.app_user_id).await?;
+    }
     let access = match user {
         Some(u) if in_scope(db, u, c.unit_id).await? => Some(Access::Organizer),
         Some(u) if u.app_user_id == e.author_id => Some(Access::Author),
@@ -900,18 +905,38 @@ pub struct GalleryItem {
     pub media: Option<MediaView>,
 }
 
+/// True when `viewer` judges the blind contest `c`: authors must stay hidden from them.
+async fn hides_authors_from(db: &sqlx::PgPool, c: &ContestRow, viewer: i64) -> sqlx::Result<bool> {
+    Ok(c.blind_judging && crate::judging::repo::is_judge(db, c.contest_id, viewer).await?)
+}
+
+/// True when the gallery of `c` must not show (or filter by) authors and units to `viewer`.
+pub async fn authors_hidden(
+    db: &sqlx::PgPool,
+    c: &ContestRow,
+    viewer: Option<&CurrentUser>,
+) -> sqlx::Result<bool> {
+    Ok(c.hide_author
+        || match viewer {
+            Some(u) => hides_authors_from(db, c, u.app_user_id).await?,
+            None => false,
+        })
+}
+
 /// Approved entries of a contest, filtered by the author's unit (with its subtree) and a
-/// title search.
+/// title search. Authors are left out when the contest hides them, and for a `viewer` who
+/// judges the contest blind.
 pub async fn gallery(
     db: &sqlx::PgPool,
-    contest_id: i64,
+    c: &ContestRow,
+    viewer: Option<&CurrentUser>,
     q: &str,
     unit: &str,
 ) -> sqlx::Result<Vec<GalleryItem>> {
-    let hide: bool = sqlx::query_scalar("select hide_author from contest where contest_id = $1")
-        .bind(contest_id)
-        .fetch_one(db)
-        .await?;
+    let contest_id = c.contest_id;
+    let hide = authors_hidden(db, c, viewer).await?;
+    // A unit filter would tell a viewer from whom the entries come.
+    let unit = if hide { "" } else { unit };
     let pattern = format!(
         "%{}%",
         q.replace('\\', "\\\\")

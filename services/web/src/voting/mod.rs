@@ -420,6 +420,7 @@ async fn cast_vote(
                 "entry-not-approved" => "this entry does not take votes",
                 "voting-not-open" => "voting has not opened yet",
                 "voting-closed" => "voting has closed",
+                "not-shortlisted" => "only the shortlisted entries take votes",
                 "contest-limit-reached" => "you have used all your votes in this contest",
                 "round-limit-reached" => "you have used all your votes in this round",
                 _ => "this vote is not possible",

@@ -36,6 +36,7 @@ fn refusal(code: &str) -> Outcome {
         "voting-not-open" => Outcome::Refused("voting-not-open"),
         "voting-closed" => Outcome::Refused("voting-closed"),
         "not-on-roster" => Outcome::Refused("not-on-roster"),
+        "not-shortlisted" => Outcome::Refused("not-shortlisted"),
         "contest-limit-reached" => Outcome::Refused("contest-limit-reached"),
         "round-limit-reached" => Outcome::Refused("round-limit-reached"),
         _ => Outcome::AlreadyVoted,
@@ -64,9 +65,15 @@ pub async fn insert_votes(db: &PgPool, votes: &[NewVote]) -> sqlx::Result<Vec<Ou
                     (now() at time zone 'Asia/Ho_Chi_Minh')::date as vote_day,
                     case when e.entry_id is null then 'entry-not-found'
                          when e.status <> 'approved' then 'entry-not-approved'
-                         when e.entry_id in (select entry_id from live_vote_entry) then null
-                         when c.voting_opens_at is null or now() < c.voting_opens_at then 'voting-not-open'
-                         when c.voting_closes_at is not null and now() >= c.voting_closes_at then 'voting-closed'
+                         -- A live voting window opens the vote for the entry on stage even
+                         -- outside the contest's own window; every other rule still applies.
+                         when e.entry_id not in (select entry_id from live_vote_entry)
+                              and (c.voting_opens_at is null or now() < c.voting_opens_at) then 'voting-not-open'
+                         when e.entry_id not in (select entry_id from live_vote_entry)
+                              and c.voting_closes_at is not null and now() >= c.voting_closes_at then 'voting-closed'
+                         when c.contest_id in (select contest_id from vote_shortlist)
+                              and (c.contest_id, e.entry_id) not in (select contest_id, entry_id from vote_shortlist)
+                              then 'not-shortlisted'
                          when c.settings #> '{voting,roster}' = 'true'::jsonb and not exists (
                               select 1 from app_user u join vote_roster r
                                 on r.contest_id = c.contest_id
