@@ -6,6 +6,9 @@
     reason = "each test file uses a different part of the helpers"
 )]
 
+pub mod media;
+pub mod voting;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -61,7 +64,12 @@ impl Server {
 
     /// Like `start`, with the server's log (stderr) sent to `stderr`.
     pub async fn start_with_stderr(cmd: Command, stderr: Stdio) -> Self {
-        // `serve` goes before any `--roles` the caller added.
+        Self::start_subcommand(cmd, &["serve"], stderr).await
+    }
+
+    /// Starts `cmd` with `subcommand` (e.g. `["worker"]`) put before the caller's arguments,
+    /// and waits for its URL and `/readyz`.
+    pub async fn start_subcommand(cmd: Command, subcommand: &[&str], stderr: Stdio) -> Self {
         let args: Vec<_> = cmd.get_args().map(ToOwned::to_owned).collect();
         let mut fresh = Command::new(cmd.get_program());
         for (key, value) in cmd.get_envs() {
@@ -71,7 +79,7 @@ impl Server {
             };
         }
         let mut cmd = fresh;
-        cmd.arg("serve")
+        cmd.args(subcommand)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(stderr);
