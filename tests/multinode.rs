@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::browser::{Browser, csrf_field};
 use common::media::{clip, hex, job_row, photo, upload, wait_asset};
 use common::voting::{contest_in_voting, field, next_block, vote, voters};
 use common::{Server, configured, hoithi};
@@ -186,78 +187,6 @@ async fn twenty_jobs_run_once_across_two_workers_and_a_killed_workers_job_is_fin
     assert_eq!((status.as_str(), attempts), ("done", 2));
     assert_eq!(owner_pid(owner.as_deref()), survivor.pid().as_raw());
     assert!(survivor.stop().success());
-}
-
-/// A browser's cookie jar, small: what the nodes set, sent back on every request.
-struct Browser {
-    http: reqwest::Client,
-    cookies: HashMap<String, String>,
-}
-
-impl Browser {
-    fn new() -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: HashMap::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn keep(&mut self, res: &reqwest::Response) {
-        for value in res.headers().get_all("set-cookie") {
-            let pair = value.to_str().unwrap().split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-
-    async fn get(&mut self, url: &str) -> (u16, String) {
-        let res = self
-            .http
-            .get(url)
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        self.keep(&res);
-        (res.status().as_u16(), res.text().await.unwrap())
-    }
-
-    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> (u16, Option<String>) {
-        let res = self
-            .http
-            .post(url)
-            .header("cookie", self.cookie_header())
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        self.keep(&res);
-        let location = res
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_owned());
-        (res.status().as_u16(), location)
-    }
-}
-
-fn csrf_field(html: &str) -> String {
-    let start = html.find("name=\"_csrf\" value=\"").expect("a _csrf field") + 20;
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
 
 #[tokio::test]

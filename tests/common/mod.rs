@@ -6,7 +6,9 @@
     reason = "each test file uses a different part of the helpers"
 )]
 
+pub mod browser;
 pub mod media;
+pub mod playwright;
 pub mod voting;
 
 use std::io::{BufRead, BufReader};

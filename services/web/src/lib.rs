@@ -11,7 +11,7 @@ mod entries;
 pub mod format;
 mod home;
 pub mod live;
-mod mail;
+pub mod mail;
 pub mod page;
 pub mod security;
 pub mod units;
