@@ -109,11 +109,7 @@ async fn wait_row(env: &TestEnv, to: &str, what: &str, done: impl Fn(&Row) -> bo
 async fn mail_is_retried_while_smtp_is_down_and_then_delivered_in_vietnamese() {
     let env = TestEnv::new().await;
     let (user_id, _) = env.user(Role::Member).await;
-    let email: String = sqlx::query_scalar("select email from app_user where app_user_id = $1")
-        .bind(user_id)
-        .fetch_one(&env.db)
-        .await
-        .unwrap();
+    let email = common::email_of(&env, user_id).await;
     // A port with nothing listening yet: the SMTP server comes up later on it.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

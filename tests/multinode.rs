@@ -225,11 +225,7 @@ async fn uploads_sessions_and_live_votes_cross_nodes() {
 
     // A session started on node A (the login form with its CSRF token) is valid on node B,
     // and a form signed with A's CSRF cookie is accepted by B.
-    let email: String = sqlx::query_scalar("select email from app_user where app_user_id = $1")
-        .bind(author)
-        .fetch_one(&c.env.db)
-        .await
-        .unwrap();
+    let email = common::email_of(&c.env, author).await;
     let mut browser = Browser::new();
     let (status, html) = browser.get(&format!("{}/me/entries", b.url)).await;
     assert_eq!(status, 303, "signed out: sent to the login page ({html})");

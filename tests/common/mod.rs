@@ -50,6 +50,24 @@ pub fn configured(cmd: &mut Command, env: &TestEnv) {
         .env("S3_REGION", &env.s3.region);
 }
 
+/// Starts `hoithi serve` with `roles` (like "upload" or "web,upload") on the TestEnv's
+/// database and bucket, with `data` as its data folder.
+pub async fn serve_roles(env: &TestEnv, data: &Path, roles: &str) -> Server {
+    let mut cmd = hoithi(data);
+    configured(&mut cmd, env);
+    cmd.env("HOITHI_ROLES", roles);
+    Server::start(cmd).await
+}
+
+/// The email address of a user made by `TestEnv::user` (its password is `mật-khẩu-thử`).
+pub async fn email_of(env: &TestEnv, user_id: i64) -> String {
+    sqlx::query_scalar("select email from app_user where app_user_id = $1")
+        .bind(user_id)
+        .fetch_one(&env.db)
+        .await
+        .unwrap()
+}
+
 pub struct Server {
     pub child: Child,
     pub url: String,
