@@ -16,6 +16,8 @@ PORT=${PORT:-18081}
 OUT=${OUT:-$PWD/lighthouse-reports}
 BASE="http://127.0.0.1:$PORT"
 WORK=$(mktemp -d)
+# The embedded PostgreSQL runs as its own user, which must be able to enter the folder.
+chmod 755 "$WORK"
 mkdir -p "$OUT"
 export HOITHI_DATA="$WORK/data" HOITHI_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn
 unset DATABASE_URL S3_ENDPOINT S3_BUCKET S3_ACCESS_KEY_ID S3_SECRET_ACCESS_KEY
@@ -26,7 +28,11 @@ b64() { printf '%s' "$1" | base64 -w0; }
 "$HOITHI" serve > "$WORK/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 1 600); do curl -fs "$BASE/readyz" > /dev/null && break; sleep 0.2; done
+for _ in $(seq 1 600); do
+  curl -fs "$BASE/readyz" > /dev/null && break
+  kill -0 $SERVER 2>/dev/null || { cat "$WORK/serve.log"; exit 1; }
+  sleep 0.2
+done
 
 printf 'hcm,Thành Đoàn TP.HCM,\n' > "$WORK/units.csv"
 "$HOITHI" admin import-units "$WORK/units.csv"
