@@ -260,3 +260,158 @@ fn the_example_overlay_builds_on_the_base_and_patches_what_exists() {
         assert!(names.contains(&("Deployment".to_owned(), str_of(r, &["name"]).to_owned())));
     }
 }
+
+/// Every metric family that `/metrics` exports, with one sample each, as (sample name →
+/// label names); and the family names from the `# TYPE` lines.
+fn exported_metrics() -> (
+    std::collections::HashMap<String, std::collections::HashSet<String>>,
+    Vec<String>,
+) {
+    use hoithi_core::metrics::{HttpLabels, JobLabels, KindLabels, METRICS, OutcomeLabels};
+    let m = &*METRICS;
+    let kind = KindLabels {
+        kind: "process-media".into(),
+    };
+    m.http_requests
+        .get_or_create(&HttpLabels {
+            method: "GET".into(),
+            route: "/".into(),
+            status: 200,
+        })
+        .inc();
+    m.http_seconds
+        .get_or_create(&hoithi_core::metrics::RouteLabels {
+            method: "GET".into(),
+            route: "/".into(),
+        })
+        .observe(0.01);
+    m.upload_bytes.inc_by(1);
+    m.uploads_active.set(1);
+    m.jobs_queued.get_or_create(&kind).set(1);
+    m.jobs_running.get_or_create(&kind).set(1);
+    m.jobs_oldest_queued_seconds.get_or_create(&kind).set(1.0);
+    m.jobs_dead.get_or_create(&kind).set(1);
+    m.jobs_finished
+        .get_or_create(&JobLabels {
+            kind: "process-media".into(),
+            outcome: "done".into(),
+        })
+        .inc();
+    m.transcode_seconds.get_or_create(&kind).observe(2.0);
+    m.votes
+        .get_or_create(&OutcomeLabels {
+            outcome: "counted".into(),
+        })
+        .inc();
+    m.sse_clients.set(1);
+
+    let text = hoithi_core::metrics::encode();
+    let mut samples: std::collections::HashMap<String, std::collections::HashSet<String>> =
+        std::collections::HashMap::new();
+    let mut families = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            families.push(rest.split_whitespace().next().unwrap().to_owned());
+            continue;
+        }
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let name_end = line.find(['{', ' ']).unwrap();
+        let labels = samples.entry(line[..name_end].to_owned()).or_default();
+        if line[name_end..].starts_with('{') {
+            let inner = &line[name_end + 1..line.find('}').unwrap()];
+            for pair in inner.split(',') {
+                labels.insert(pair.split('=').next().unwrap().to_owned());
+            }
+        }
+    }
+    (samples, families)
+}
+
+/// The identifiers of a PromQL expression that name hoithi metrics.
+fn metric_names(expr: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = expr;
+    while let Some(i) = rest.find("hoithi_") {
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        names.push(tail[..end].to_owned());
+        rest = &tail[end..];
+    }
+    names
+}
+
+/// Label names an expression groups by (`by (a, b)`) or selects on (`{a="x"}`).
+fn label_names(expr: &str) -> Vec<String> {
+    let mut labels = Vec::new();
+    for (open, close, marker) in [("by (", ')', "by ("), ("{", '}', "{")] {
+        let mut rest = expr;
+        while let Some(i) = rest.find(marker) {
+            let tail = &rest[i + open.len()..];
+            let end = tail.find(close).unwrap();
+            for part in tail[..end].split(',') {
+                let name: String = part
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    labels.push(name);
+                }
+            }
+            rest = &tail[end..];
+        }
+    }
+    labels
+}
+
+#[test]
+fn the_grafana_dashboard_queries_only_exported_metrics_and_shows_every_one() {
+    let text = std::fs::read_to_string(repo().join("infra/grafana/hoithi.json")).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let (samples, families) = exported_metrics();
+    assert!(families.len() >= 12, "{families:?}");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    let mut used = std::collections::HashSet::new();
+    let mut ids = std::collections::HashSet::new();
+    for panel in panels {
+        let title = panel["title"].as_str().expect("a title");
+        assert!(ids.insert(panel["id"].as_i64().expect("an id")), "{title}");
+        let targets = panel["targets"].as_array().expect("targets");
+        assert!(!targets.is_empty(), "{title} queries nothing");
+        for target in targets {
+            let expr = target["expr"].as_str().expect("expr");
+            let names = metric_names(expr);
+            assert!(!names.is_empty(), "{title}: {expr} names no hoithi metric");
+            // Prometheus adds the target's labels; histograms have `le`.
+            let mut allowed: std::collections::HashSet<String> =
+                ["instance", "job", "le"].map(str::to_owned).into();
+            for name in &names {
+                let labels = samples.get(name).unwrap_or_else(|| {
+                    panic!("{title}: {name} is not exported by /metrics ({samples:?})")
+                });
+                allowed.extend(labels.iter().cloned());
+                used.insert(name.clone());
+            }
+            for label in label_names(expr) {
+                assert!(
+                    allowed.contains(&label),
+                    "{title}: label {label} is not on {names:?}"
+                );
+            }
+        }
+    }
+    for family in &families {
+        assert!(
+            ["", "_total", "_bucket", "_sum", "_count"]
+                .iter()
+                .any(|suffix| used.contains(&format!("{family}{suffix}"))),
+            "no panel shows {family}"
+        );
+    }
+    let ops = std::fs::read_to_string(repo().join("docs/operations.md")).unwrap();
+    assert!(ops.contains("infra/grafana/hoithi.json"));
+}

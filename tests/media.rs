@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::media::ffmpeg;
 use serde_json::Value;
 
 struct Run {
@@ -51,15 +52,6 @@ fn media_job(input: &Path, kind: &str, out: &Path) -> Run {
         }
     }
     run
-}
-
-fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .status()
-        .expect("ffmpeg CLI (apt-get install ffmpeg)");
-    assert!(status.success(), "ffmpeg {args:?}");
 }
 
 fn ffprobe(path: &Path, entries: &str) -> Value {

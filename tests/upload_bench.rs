@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use common::{Server, configured, hoithi};
+use common::Server;
 use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use reqwest::StatusCode;
@@ -170,10 +170,7 @@ async fn one_gib_through_tus_is_at_least_0_8_of_a_direct_multipart_upload() {
             std::io::Write::write_all(&mut f, &data).unwrap();
         }
     }
-    let mut cmd = hoithi(dir.path());
-    configured(&mut cmd, &env);
-    cmd.env("HOITHI_ROLES", "upload");
-    let server = Server::start(cmd).await;
+    let server = common::serve_roles(&env, dir.path(), "upload").await;
 
     // Warm the page cache and the store once, then alternate.
     let direct1 = direct_multipart(&env, &path).await;

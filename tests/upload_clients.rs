@@ -9,7 +9,6 @@ mod upload_common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{Server, configured, hoithi};
 use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use sha2::{Digest, Sha256};
@@ -64,10 +63,7 @@ async fn tuspy_uploads_with_checksums_stops_and_resumes_against_the_server() {
     let python = tuspy_python();
     let env = TestEnv::new().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = hoithi(dir.path());
-    configured(&mut cmd, &env);
-    cmd.env("HOITHI_ROLES", "upload");
-    let server = Server::start(cmd).await;
+    let server = common::serve_roles(&env, dir.path(), "upload").await;
     let (user, token) = env.user(Role::Member).await;
     let contest = env.open_contest(&["video"]).await;
     let entry = env.draft_entry(contest, user).await;

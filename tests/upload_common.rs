@@ -100,6 +100,26 @@ impl Tus {
     }
 
     pub async fn patch(&self, location: &str, offset: usize, data: Vec<u8>) -> Response {
+        self.try_patch(location, offset, data).await.expect("PATCH")
+    }
+
+    /// A PATCH whose connection may fail (a node that stops mid-request).
+    pub async fn try_patch(
+        &self,
+        location: &str,
+        offset: usize,
+        data: Vec<u8>,
+    ) -> reqwest::Result<Response> {
+        self.try_patch_body(location, offset, data).await
+    }
+
+    /// A PATCH with any body, e.g. a slow stream.
+    pub async fn try_patch_body(
+        &self,
+        location: &str,
+        offset: usize,
+        data: impl Into<reqwest::Body>,
+    ) -> reqwest::Result<Response> {
         self.http
             .patch(self.url(location))
             .bearer_auth(&self.token)
@@ -109,7 +129,6 @@ impl Tus {
             .body(data)
             .send()
             .await
-            .expect("PATCH")
     }
 
     pub async fn head(&self, location: &str) -> Response {

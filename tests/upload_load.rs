@@ -4,7 +4,6 @@
 mod common;
 mod upload_common;
 
-use common::{Server, configured, hoithi};
 use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use reqwest::StatusCode;
@@ -55,10 +54,7 @@ fn body(seed: u32) -> (reqwest::Body, String) {
 async fn twenty_concurrent_200_mib_uploads_keep_the_server_rss_bounded() {
     let env = TestEnv::new().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = hoithi(dir.path());
-    configured(&mut cmd, &env);
-    cmd.env("HOITHI_ROLES", "upload");
-    let server = Server::start(cmd).await;
+    let server = common::serve_roles(&env, dir.path(), "upload").await;
     let contest = env.open_contest(&["video"]).await;
 
     let mut tasks = Vec::new();

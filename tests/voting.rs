@@ -10,46 +10,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::voting::{contest_in_voting, field, next_block, vote, voters};
 use common::{Server, configured, hoithi, run};
 use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use uuid::Uuid;
-
-struct Contest {
-    id: i64,
-    slug: String,
-    entries: Vec<Uuid>,
-}
-
-/// A contest in its voting window with `n` approved entries.
-async fn contest_in_voting(env: &TestEnv, n: usize) -> Contest {
-    let (id, slug, entries) = env.contest_in_voting(n).await;
-    Contest { id, slug, entries }
-}
-
-/// `n` verified voters made by SQL (no password hashing), each with a bearer token.
-async fn voters(env: &TestEnv, n: usize) -> Vec<(i64, String)> {
-    let tag = Uuid::new_v4().simple().to_string();
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "insert into app_user (email, display_name, password_hash, email_verified_at)
-         select 'voter-' || $1 || '-' || g || '@example.vn', 'Cử tri ' || g, 'not-a-hash', now()
-         from generate_series(1, $2) as g
-         returning app_user_id",
-    )
-    .bind(&tag)
-    .bind(n as i32)
-    .fetch_all(&env.db)
-    .await
-    .unwrap();
-    let mut out = Vec::new();
-    for id in ids {
-        out.push((
-            id,
-            hoithi_core::auth::issue_token(&env.db, id).await.unwrap(),
-        ));
-    }
-    out
-}
 
 async fn start_server(env: &TestEnv, settings: &[(&str, &str)]) -> (Server, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
@@ -57,26 +22,10 @@ async fn start_server(env: &TestEnv, settings: &[(&str, &str)]) -> (Server, temp
     configured(&mut cmd, env);
     // Every test voter comes from 127.0.0.1: the per-network limit is tested on its own.
     cmd.env("HOITHI_VOTE_NETWORK_RATE", "0");
-    cmd.env("HOITHI_VOTE_IP_RATE", "0");
-    // The proof-of-work escalation is tested on its own (tests/voters.rs).
-    cmd.env("HOITHI_VOTE_CHALLENGE_VOTER_RATE", "0");
     for (k, v) in settings {
         cmd.env(k, v);
     }
     (Server::start(cmd).await, data)
-}
-
-async fn vote(
-    client: &reqwest::Client,
-    url: &str,
-    entry: Uuid,
-    token: &str,
-) -> reqwest::Result<reqwest::Response> {
-    client
-        .post(format!("{url}/api/v1/entries/{entry}/votes"))
-        .bearer_auth(token)
-        .send()
-        .await
 }
 
 async fn code_of(res: reqwest::Response) -> (u16, String) {
@@ -584,34 +533,6 @@ async fn overload_is_refused_with_503_and_retry_after_and_nothing_acknowledged_i
         .unwrap();
     assert_eq!(stored, counted.len() as i64);
     assert_eq!(tally_of(&env, entry).await, counted.len() as i64);
-}
-
-/// Reads the next SSE block (the lines up to an empty line) within `timeout`.
-async fn next_block(
-    res: &mut reqwest::Response,
-    buf: &mut String,
-    timeout: Duration,
-) -> Option<String> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(i) = buf.find("\n\n") {
-            let block = buf[..i].to_owned();
-            buf.drain(..i + 2);
-            return Some(block);
-        }
-        let chunk = tokio::time::timeout_at(deadline, res.chunk())
-            .await
-            .ok()?
-            .ok()??;
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
-
-fn field<'a>(block: &'a str, name: &str) -> Option<&'a str> {
-    block
-        .lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
-        .map(str::trim)
 }
 
 #[tokio::test]

@@ -8,29 +8,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use common::playwright::{artifacts, node_script};
 use common::{Server, configured, hoithi, run};
 use hoithi_core::testing::TestEnv;
 
 const ADMIN: (&str, &str) = ("admin@example.vn", "mật khẩu quản trị");
 const ORGANIZER: (&str, &str) = ("btc@example.vn", "mật khẩu ban tổ chức");
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser")
-}
-
-fn artifacts() -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../target")
-            .to_string_lossy()
-            .into_owned()
-    });
-    Path::new(&target).join("artifacts/browser")
-}
 
 fn admin(env: &TestEnv, data: &Path, args: &[&str]) {
     let mut c = hoithi(data);
@@ -42,28 +29,7 @@ fn admin(env: &TestEnv, data: &Path, args: &[&str]) {
 
 /// Runs one phase of the Playwright script; returns its stdout.
 fn playwright(phase: &str, vars: &[(&str, &str)]) -> String {
-    let dir = browser_dir();
-    if !dir.join("node_modules/playwright-core").exists() {
-        let ok = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm (Node.js) is needed for the browser test");
-        assert!(ok.success(), "npm ci in tests/browser failed");
-    }
-    let mut cmd = Command::new("node");
-    cmd.arg("e2e.mjs").arg(phase).current_dir(&dir);
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "browser phase {phase} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    node_script("e2e.mjs", &[phase], vars)
 }
 
 /// Runs ffmpeg (installed by ./dev) to make a test file.

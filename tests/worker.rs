@@ -5,80 +5,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::primitives::ByteStream;
+use common::media::{clip, job_row, photo, upload, wait_asset};
 use common::{Server, configured, hoithi};
 use hoithi_core::domain::Role;
-use hoithi_core::job::{KIND_PROCESS_MEDIA, enqueue};
 use hoithi_core::testing::TestEnv;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
-
-fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .status()
-        .expect("ffmpeg CLI");
-    assert!(status.success(), "ffmpeg {args:?}");
-}
-
-/// What the upload service does: an entry in `processing`, a media_asset row, the original
-/// in the bucket, and a job — the rows in one transaction.
-async fn upload(
-    env: &TestEnv,
-    contest_id: i64,
-    author: i64,
-    kind: &str,
-    bytes: Vec<u8>,
-) -> (Uuid, Uuid, i64) {
-    let entry_id = env.draft_entry(contest_id, author).await;
-    let asset_id = Uuid::new_v4();
-    env.storage
-        .client
-        .put_object()
-        .bucket(&env.storage.bucket)
-        .key(hoithi_core::media::original_key(asset_id))
-        .body(ByteStream::from(bytes.clone()))
-        .send()
-        .await
-        .unwrap();
-    let mut tx = env.db.begin().await.unwrap();
-    sqlx::query("update entry set status = 'processing' where entry_id = $1")
-        .bind(entry_id)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query(
-        "insert into media_asset (media_asset_id, entry_id, kind, original_key, original_bytes, original_sha256)
-         values ($1, $2, $3::media_kind, $4, $5, $6)",
-    )
-    .bind(asset_id)
-    .bind(entry_id)
-    .bind(kind)
-    .bind(hoithi_core::media::original_key(asset_id))
-    .bind(bytes.len() as i64)
-    .bind(hex(&Sha256::digest(&bytes)))
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let job_id = enqueue(
-        &mut env.db.acquire().await.unwrap(),
-        KIND_PROCESS_MEDIA,
-        &serde_json::json!({"media_asset_id": asset_id}),
-        Some(&format!("media:{asset_id}")),
-    )
-    .await
-    .unwrap();
-    (entry_id, asset_id, job_id)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 async fn worker(env: &TestEnv, data: &Path, lease_seconds: &str) -> Server {
     let mut cmd = hoithi(data);
@@ -88,47 +21,9 @@ async fn worker(env: &TestEnv, data: &Path, lease_seconds: &str) -> Server {
     Server::start(cmd).await
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct AssetRow {
-    status: String,
-    progress: i16,
-    error: Option<String>,
-    width: Option<i32>,
-    height: Option<i32>,
-    duration_s: Option<f64>,
-    renditions: serde_json::Value,
-}
-
-async fn wait_asset(env: &TestEnv, asset_id: Uuid, timeout: Duration) -> AssetRow {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let row: AssetRow = sqlx::query_as(
-            "select status::text as status, progress, error, width, height, duration_s, renditions
-             from media_asset where media_asset_id = $1",
-        )
-        .bind(asset_id)
-        .fetch_one(&env.db)
-        .await
-        .unwrap();
-        if row.status != "processing" {
-            return row;
-        }
-        assert!(Instant::now() < deadline, "asset still processing: {row:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn entry_status(env: &TestEnv, entry_id: Uuid) -> (String, Option<String>) {
     sqlx::query_as("select status::text, reason from entry where entry_id = $1")
         .bind(entry_id)
-        .fetch_one(&env.db)
-        .await
-        .unwrap()
-}
-
-async fn job_row(env: &TestEnv, job_id: i64) -> (String, i32, Option<String>, Option<String>) {
-    sqlx::query_as("select status, attempts, last_error, leased_by from job where job_id = $1")
-        .bind(job_id)
         .fetch_one(&env.db)
         .await
         .unwrap()
@@ -159,42 +54,6 @@ async fn keys(env: &TestEnv) -> Vec<String> {
     }
     keys.sort();
     keys
-}
-
-fn clip(dir: &Path, size: &str, seconds: u32) -> Vec<u8> {
-    let path = dir.join(format!("clip-{size}-{seconds}.mp4"));
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("testsrc2=size={size}:rate=30:duration={seconds}"),
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("sine=frequency=440:duration={seconds}"),
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-shortest",
-        path.to_str().unwrap(),
-    ]);
-    std::fs::read(path).unwrap()
-}
-
-fn photo() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(1200, 900, |x, y| {
-        image::Rgb([(x % 251) as u8, (y % 241) as u8, 60])
-    });
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
-        .encode_image(&img)
-        .unwrap();
-    out
 }
 
 #[tokio::test]

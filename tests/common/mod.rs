@@ -6,6 +6,11 @@
     reason = "each test file uses a different part of the helpers"
 )]
 
+pub mod browser;
+pub mod media;
+pub mod playwright;
+pub mod voting;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -45,6 +50,24 @@ pub fn configured(cmd: &mut Command, env: &TestEnv) {
         .env("S3_REGION", &env.s3.region);
 }
 
+/// Starts `hoithi serve` with `roles` (like "upload" or "web,upload") on the TestEnv's
+/// database and bucket, with `data` as its data folder.
+pub async fn serve_roles(env: &TestEnv, data: &Path, roles: &str) -> Server {
+    let mut cmd = hoithi(data);
+    configured(&mut cmd, env);
+    cmd.env("HOITHI_ROLES", roles);
+    Server::start(cmd).await
+}
+
+/// The email address of a user made by `TestEnv::user` (its password is `mật-khẩu-thử`).
+pub async fn email_of(env: &TestEnv, user_id: i64) -> String {
+    sqlx::query_scalar("select email from app_user where app_user_id = $1")
+        .bind(user_id)
+        .fetch_one(&env.db)
+        .await
+        .unwrap()
+}
+
 pub struct Server {
     pub child: Child,
     pub url: String,
@@ -61,7 +84,12 @@ impl Server {
 
     /// Like `start`, with the server's log (stderr) sent to `stderr`.
     pub async fn start_with_stderr(cmd: Command, stderr: Stdio) -> Self {
-        // `serve` goes before any `--roles` the caller added.
+        Self::start_subcommand(cmd, &["serve"], stderr).await
+    }
+
+    /// Starts `cmd` with `subcommand` (e.g. `["worker"]`) put before the caller's arguments,
+    /// and waits for its URL and `/readyz`.
+    pub async fn start_subcommand(cmd: Command, subcommand: &[&str], stderr: Stdio) -> Self {
         let args: Vec<_> = cmd.get_args().map(ToOwned::to_owned).collect();
         let mut fresh = Command::new(cmd.get_program());
         for (key, value) in cmd.get_envs() {
@@ -71,7 +99,7 @@ impl Server {
             };
         }
         let mut cmd = fresh;
-        cmd.arg("serve")
+        cmd.args(subcommand)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(stderr);

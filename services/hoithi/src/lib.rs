@@ -151,6 +151,11 @@ impl Application {
             true => Some(hoithi_web::voting::start(&state, shutdown.clone())?),
             false => None,
         };
+        // Mail from the outbox goes out over SMTP when SMTP_URL is set.
+        let mailer = match roles.web {
+            true => hoithi_web::mail::spawn_sender(&state, shutdown.clone())?,
+            false => None,
+        };
         let app = app(state.clone(), roles);
         let drain = shutdown.clone();
         let served = axum::serve(
@@ -176,6 +181,9 @@ impl Application {
         }
         if let Some(sweeper) = sweeper {
             let _ = sweeper.await;
+        }
+        if let Some(mailer) = mailer {
+            let _ = mailer.await;
         }
         state.db.close().await;
         services.stop().await;

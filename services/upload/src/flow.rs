@@ -20,8 +20,10 @@ use crate::store::{self, PART_SIZE};
 
 /// A client that sends nothing for this long is treated as gone; what arrived is kept.
 const IDLE: Duration = Duration::from_secs(30);
-/// The lease is renewed at least this often while bytes arrive.
-const RENEW_EVERY: Duration = Duration::from_secs(20);
+/// The lease is renewed at least this often while bytes arrive (a third of a short lease).
+fn renew_every() -> Duration {
+    Duration::from_secs(20).min(Duration::from_secs_f64(repo::lease_seconds() / 3.0))
+}
 
 fn lost_lease() -> ApiError {
     err(
@@ -233,7 +235,7 @@ async fn append_stream(
         if let Some(h) = hasher.as_mut() {
             h.update(&chunk);
         }
-        if last_renew.elapsed() >= RENEW_EVERY {
+        if last_renew.elapsed() >= renew_every() {
             if !repo::renew(&st.db, id, token).await? {
                 return Err(lost_lease());
             }

@@ -9,6 +9,19 @@ pub const TTL_HOURS: i64 = 24;
 /// A PATCH holds the upload for this long and renews it while bytes arrive.
 pub const LEASE_SECONDS: i64 = 60;
 
+/// The lease in use: `HOITHI_UPLOAD_LEASE_SECONDS` (1 to 3600) or `LEASE_SECONDS`. A node
+/// killed mid-PATCH keeps its upload locked this long, so a resume on another node waits it out.
+pub fn lease_seconds() -> f64 {
+    static LEASE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *LEASE.get_or_init(|| {
+        std::env::var("HOITHI_UPLOAD_LEASE_SECONDS")
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| (1.0..=3600.0).contains(s))
+            .unwrap_or(LEASE_SECONDS as f64)
+    })
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UploadRow {
     pub upload_id: Uuid,
@@ -108,7 +121,7 @@ pub async fn lease(
     ))
     .bind(id)
     .bind(token)
-    .bind(LEASE_SECONDS as f64)
+    .bind(lease_seconds())
     .fetch_optional(db)
     .await
 }
@@ -121,7 +134,7 @@ pub async fn renew(db: impl PgExecutor<'_>, id: Uuid, token: Uuid) -> sqlx::Resu
     )
     .bind(id)
     .bind(token)
-    .bind(LEASE_SECONDS as f64)
+    .bind(lease_seconds())
     .execute(db)
     .await?
     .rows_affected();

@@ -12,7 +12,7 @@ pub mod format;
 mod home;
 pub mod judging;
 pub mod live;
-mod mail;
+pub mod mail;
 pub mod page;
 pub mod security;
 pub mod streams;

@@ -23,6 +23,20 @@ struct Mail {
     body: String,
     kind: String,
     created_at: DateTime<Utc>,
+    status: String,
+    attempts: i32,
+    last_error: Option<String>,
+}
+
+impl Mail {
+    /// The catalog key of the delivery status.
+    fn status_key(&self) -> &'static str {
+        match self.status.as_str() {
+            "sent" => "ops.outbox.status.sent",
+            "failed" => "ops.outbox.status.failed",
+            _ => "ops.outbox.status.pending",
+        }
+    }
 }
 
 #[derive(Template)]
@@ -40,7 +54,8 @@ async fn outbox(State(state): State<AppState>, ctx: Ctx) -> Response {
             Some(_) => {}
         }
         let mails = sqlx::query_as(
-            "select to_email, subject, body, kind, created_at from outbox order by outbox_id desc limit 200",
+            "select to_email, subject, body, kind, created_at, status, attempts, last_error
+             from outbox order by outbox_id desc limit 200",
         )
         .fetch_all(&state.db)
         .await?;

@@ -582,6 +582,7 @@ struct EntryPage {
     media: Vec<MediaView>,
     access: &'static str,
     can_edit: bool,
+    can_upload: bool,
     show_author: bool,
     processing: bool,
     url: String,
@@ -626,6 +627,11 @@ async fn entry_page(
             &EntryPage {
                 page,
                 can_edit: access == Access::Author && editable(&e, &c),
+                // The upload service takes files only for a draft (or one whose upload is
+                // under way); once processed, a link would lead to a refusal.
+                can_upload: access == Access::Author
+                    && editable(&e, &c)
+                    && matches!(e.status, EntryStatus::Draft | EntryStatus::Uploading),
                 show_author: !c.hide_author || access != Access::Public,
                 access: match access {
                     Access::Public => "public",
