@@ -816,3 +816,337 @@ fn videos_longer_than_the_contest_limit_over_4k_or_over_60_fps_are_refused_with_
     let reason = refused(&media_job(&fast, "video", &dir.path().join("o3")));
     assert!(reason.starts_with("video-fps-too-high "), "{reason}");
 }
+
+/// Asserts that a photo rendition carries no metadata: a JPEG with only JFIF (no APPn other
+/// than APP0, no comment: so no EXIF, GPS, XMP or ICC) and a WebP with only its image chunk.
+fn assert_no_metadata(out: &Path, image: &Value) {
+    let jpeg = std::fs::read(out.join(image["jpeg"].as_str().unwrap())).unwrap();
+    let markers = jpeg_markers(&jpeg);
+    assert!(
+        markers
+            .iter()
+            .all(|m| !(0xE1..=0xEF).contains(m) && *m != 0xFE),
+        "metadata segments in the JPEG: {markers:x?}"
+    );
+    for needle in [&b"Exif"[..], b"ICC_PROFILE", b"http://ns.adobe.com/xap"] {
+        assert!(!jpeg.windows(needle.len()).any(|w| w == needle));
+    }
+    let webp = std::fs::read(out.join(image["webp"].as_str().unwrap())).unwrap();
+    let chunks = webp_chunks(&webp);
+    assert!(
+        chunks.iter().all(|c| c == "VP8 " || c == "VP8L"),
+        "WebP chunks {chunks:?}"
+    );
+}
+
+/// `heif-enc` (libheif-examples, the HEVC encoder iPhones' format uses) turns `src` into a HEIC.
+fn heif_enc(src: &Path, heic: &Path, extra: &[&str]) {
+    let output = Command::new("heif-enc")
+        .args(["-q", "90"])
+        .args(extra)
+        .arg("-o")
+        .arg(heic)
+        .arg(src)
+        .output()
+        .expect("heif-enc is missing: ./dev setup installs libheif-examples");
+    assert!(
+        output.status.success(),
+        "heif-enc: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bytes = std::fs::read(heic).unwrap();
+    assert_eq!(&bytes[4..12], b"ftypheic", "not a HEIC");
+}
+
+#[test]
+fn a_heic_photo_with_exif_gps_becomes_web_renditions_without_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    // 300×200, red top and blue bottom, EXIF orientation 6 and GPS coordinates.
+    let jpeg = dir.path().join("src.jpg");
+    jpeg_with_exif_orientation_6_and_gps(&jpeg);
+    let heic = dir.path().join("IMG_0002.HEIC");
+    heif_enc(&jpeg, &heic, &[]);
+    // The input really carries the EXIF block with its GPS IFD (tag 0x8825).
+    let input = std::fs::read(&heic).unwrap();
+    assert!(input.windows(6).any(|w| w == b"Exif\0\0"));
+    assert!(input.windows(2).any(|w| w == [0x25, 0x88]));
+
+    let run = media_job(&heic, "photo", &dir.path().join("out"));
+    let result = done(&run);
+    assert_eq!(result["format"], "heic");
+    // heif-enc stores the pixels as given and writes no `irot`; HEIF makes `irot`/`imir`
+    // authoritative and an EXIF orientation inside a HEIF informative only, so the picture
+    // stays 300×200 (as libheif's heif-convert shows it).
+    assert_eq!(
+        (result["width"].as_u64(), result["height"].as_u64()),
+        (Some(300), Some(200))
+    );
+    let images = result["renditions"]["images"].as_array().unwrap();
+    assert_eq!(images.len(), 3);
+    for image in images {
+        assert_eq!(
+            (image["width"].as_u64(), image["height"].as_u64()),
+            (Some(300), Some(200))
+        );
+        assert_no_metadata(&run.out, image);
+    }
+    let out = image::open(run.out.join("photo-400.jpg"))
+        .unwrap()
+        .to_rgb8();
+    let top = out.get_pixel(150, 40);
+    let bottom = out.get_pixel(150, 160);
+    assert!(top[0] > 150 && top[2] < 80, "{top:?}");
+    assert!(bottom[2] > 150 && bottom[0] < 80, "{bottom:?}");
+}
+
+/// A HEIF made in-process by libheif (the JPEG codec: the embedded libheif has no HEVC
+/// encoder) from `pixels`, shown turned by `orientation` (libheif writes `irot`/`imir`), with
+/// an nclx `colr` box when `nclx_primaries` is given, and EXIF with GPS coordinates.
+fn heif_via_libheif(
+    path: &Path,
+    pixels: &image::RgbImage,
+    orientation: libheif_rs::ImageOrientation,
+    nclx_primaries: Option<libheif_rs::ColorPrimaries>,
+) {
+    use libheif_rs::{
+        Channel, ColorProfileNCLX, ColorSpace, CompressionFormat, EncoderQuality, EncodingOptions,
+        HeifContext, LibHeif, RgbChroma,
+    };
+    let (w, h) = pixels.dimensions();
+    let lib = LibHeif::new();
+    let mut img = libheif_rs::Image::new(w, h, ColorSpace::Rgb(RgbChroma::Rgb)).unwrap();
+    img.create_plane(Channel::Interleaved, w, h, 8).unwrap();
+    {
+        let plane = img.planes_mut().interleaved.unwrap();
+        for (y, row) in pixels.as_raw().chunks_exact(w as usize * 3).enumerate() {
+            plane.data[y * plane.stride..][..row.len()].copy_from_slice(row);
+        }
+    }
+    let mut options = EncodingOptions::new().unwrap();
+    options.set_image_orientation(orientation);
+    if let Some(primaries) = nclx_primaries {
+        let mut nclx = ColorProfileNCLX::new().unwrap();
+        nclx.set_color_primaries(primaries);
+        img.set_color_profile_nclx(&nclx).unwrap();
+        options.set_mac_os_compatibility_workaround_no_nclx_profile(false);
+    }
+    let mut ctx = HeifContext::new().unwrap();
+    let mut encoder = lib.encoder_for_format(CompressionFormat::Jpeg).unwrap();
+    encoder.set_quality(EncoderQuality::Lossy(95)).unwrap();
+    let handle = ctx.encode_image(&img, &mut encoder, Some(options)).unwrap();
+    let gps = path.with_extension("gps.jpg");
+    jpeg_with_exif_orientation_6_and_gps(&gps);
+    let gps = std::fs::read(&gps).unwrap();
+    let exif_at = gps.windows(6).position(|w| w == b"Exif\0\0").unwrap();
+    let exif_len = u16::from_be_bytes([gps[exif_at - 2], gps[exif_at - 1]]) as usize - 2;
+    ctx.add_exif_metadata(&handle, &gps[exif_at + 6..exif_at + exif_len])
+        .unwrap();
+    ctx.write_to_file(path.to_str().unwrap()).unwrap();
+}
+
+#[test]
+fn a_heif_whose_irot_turns_it_is_shown_upright() {
+    let dir = tempfile::tempdir().unwrap();
+    // Stored as the sensor saw it: 300×200, red top, blue bottom; `irot` says turn it 90°
+    // clockwise to show it, as an iPhone held upright writes it.
+    let pixels = image::RgbImage::from_fn(300, 200, |_, y| {
+        image::Rgb(if y < 100 {
+            [220, 20, 20]
+        } else {
+            [20, 20, 220]
+        })
+    });
+    let heif = dir.path().join("IMG_0003.HEIF");
+    heif_via_libheif(
+        &heif,
+        &pixels,
+        libheif_rs::ImageOrientation::Rotate90Cw,
+        None,
+    );
+    let bytes = std::fs::read(&heif).unwrap();
+    assert!(bytes.windows(4).any(|w| w == b"irot"), "no irot written");
+    assert!(
+        bytes.windows(6).any(|w| w == b"Exif\0\0"),
+        "no EXIF written"
+    );
+
+    let run = media_job(&heif, "photo", &dir.path().join("out"));
+    let result = done(&run);
+    assert_eq!(result["format"], "heic");
+    assert_eq!(
+        (result["width"].as_u64(), result["height"].as_u64()),
+        (Some(200), Some(300))
+    );
+    for image in result["renditions"]["images"].as_array().unwrap() {
+        assert_no_metadata(&run.out, image);
+    }
+    // Turned 90° clockwise: the red top is now on the right, blue on the left.
+    let out = image::open(run.out.join("photo-400.jpg"))
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(out.dimensions(), (200, 300));
+    let left = out.get_pixel(20, 150);
+    let right = out.get_pixel(180, 150);
+    assert!(left[2] > 150 && left[0] < 80, "{left:?}");
+    assert!(right[0] > 150 && right[2] < 80, "{right:?}");
+}
+
+/// Two flat patches (left, right) of Display P3 values whose sRGB equivalents are in gamut
+/// and far enough from the untouched values that a skipped conversion fails the test.
+const P3_PATCHES: [[u8; 3]; 2] = [[180, 120, 60], [90, 150, 200]];
+
+fn p3_patches() -> image::RgbImage {
+    image::RgbImage::from_fn(400, 200, |x, _| image::Rgb(P3_PATCHES[(x >= 200) as usize]))
+}
+
+/// Display P3 (D65, sRGB transfer) to sRGB, computed here from the published linear matrix
+/// (not by the library under test).
+fn p3_to_srgb(c: [u8; 3]) -> [u8; 3] {
+    let lin = |v: u8| {
+        let v = f64::from(v) / 255.0;
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let enc = |v: f64| {
+        let v = v.clamp(0.0, 1.0);
+        let e = if v <= 0.003_130_8 {
+            v * 12.92
+        } else {
+            1.055 * v.powf(1.0 / 2.4) - 0.055
+        };
+        (e * 255.0).round() as u8
+    };
+    let (r, g, b) = (lin(c[0]), lin(c[1]), lin(c[2]));
+    [
+        enc(1.224_940_1 * r - 0.224_940_4 * g),
+        enc(-0.042_056_9 * r + 1.042_057_1 * g),
+        enc(-0.019_637_6 * r - 0.078_636_1 * g + 1.098_273_5 * b),
+    ]
+}
+
+/// The rendition's left and right patch colours match the sRGB equivalents of P3_PATCHES.
+fn assert_patches_in_srgb(run: &Run, what: &str) {
+    let result = done(run);
+    assert!(
+        result["colour"].as_str().unwrap().starts_with("converted"),
+        "{what}: {}",
+        result["colour"]
+    );
+    for image in result["renditions"]["images"].as_array().unwrap() {
+        assert_no_metadata(&run.out, image);
+    }
+    for file in ["photo-400.jpg", "photo-400.webp"] {
+        let out = image::open(run.out.join(file)).unwrap().to_rgb8();
+        for (i, x) in [100, 300].into_iter().enumerate() {
+            let got = out.get_pixel(x, 100).0;
+            let want = p3_to_srgb(P3_PATCHES[i]);
+            let close = got
+                .iter()
+                .zip(want)
+                .all(|(g, w)| (i16::from(*g) - i16::from(w)).abs() <= 6);
+            assert!(
+                close,
+                "{what} {file}: patch {i} is {got:?}, want sRGB {want:?} (P3 {:?})",
+                P3_PATCHES[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn photos_in_display_p3_are_converted_to_srgb_jpeg_heic_icc_and_heic_nclx() {
+    use image::ImageEncoder;
+    // The conversion is visible: each patch moves by more than the tolerance.
+    for c in P3_PATCHES {
+        let s = p3_to_srgb(c);
+        assert!(
+            c.iter().zip(s).any(|(a, b)| a.abs_diff(b) > 12),
+            "{c:?} {s:?}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let icc = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+    let pixels = p3_patches();
+
+    // A JPEG with the Display P3 profile in APP2, as an iPhone's "most compatible" photo.
+    let jpeg = dir.path().join("p3.jpg");
+    {
+        let mut bytes = Vec::new();
+        let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 95);
+        enc.set_icc_profile(icc.clone()).unwrap();
+        enc.write_image(&pixels, 400, 200, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        assert!(bytes.windows(11).any(|w| w == b"ICC_PROFILE"));
+        std::fs::write(&jpeg, bytes).unwrap();
+    }
+    let run = media_job(&jpeg, "photo", &dir.path().join("out-jpeg"));
+    assert_patches_in_srgb(&run, "JPEG with ICC");
+
+    // A HEIC with the profile in its `colr` box (heif-enc copies the JPEG's profile).
+    let heic = dir.path().join("p3-icc.heic");
+    heif_enc(&jpeg, &heic, &[]);
+    assert!(
+        std::fs::read(&heic)
+            .unwrap()
+            .windows(4)
+            .any(|w| w == b"prof")
+    );
+    let run = media_job(&heic, "photo", &dir.path().join("out-heic-icc"));
+    assert_patches_in_srgb(&run, "HEIC with ICC");
+
+    // A HEIF that states P3 with nclx code points only (primaries 12, sRGB transfer). heif-enc
+    // 1.15 writes no nclx box (its macOS workaround), so libheif makes this one in-process.
+    let nclx = dir.path().join("p3-nclx.heif");
+    heif_via_libheif(
+        &nclx,
+        &pixels,
+        libheif_rs::ImageOrientation::Normal,
+        Some(libheif_rs::ColorPrimaries::SMPTE_EG_432_1),
+    );
+    // libheif's JPEG codec stamps its own code points (BT.601) over the requested ones, so
+    // the box's primaries and transfer are set here: 12 (P3 D65) and 13 (sRGB curve).
+    let mut bytes = std::fs::read(&nclx).unwrap();
+    let at = bytes.windows(8).position(|w| w == b"colrnclx").unwrap() + 8;
+    bytes[at..at + 4].copy_from_slice(&[0, 12, 0, 13]);
+    std::fs::write(&nclx, bytes).unwrap();
+    let run = media_job(&nclx, "photo", &dir.path().join("out-heic-nclx"));
+    assert_patches_in_srgb(&run, "HEIC with nclx");
+}
+
+#[test]
+fn an_untagged_photo_keeps_its_colours() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("plain.png");
+    p3_patches().save(&png).unwrap();
+    let run = media_job(&png, "photo", &dir.path().join("out"));
+    let result = done(&run);
+    assert_eq!(result["colour"], "srgb");
+    let out = image::open(run.out.join("photo-400.jpg"))
+        .unwrap()
+        .to_rgb8();
+    for (i, x) in [100, 300].into_iter().enumerate() {
+        let got = out.get_pixel(x, 100).0;
+        let close = got
+            .iter()
+            .zip(P3_PATCHES[i])
+            .all(|(g, w)| (i16::from(*g) - i16::from(w)).abs() <= 4);
+        assert!(close, "patch {i}: {got:?} vs {:?}", P3_PATCHES[i]);
+    }
+}
+
+#[test]
+fn a_damaged_heic_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.png");
+    p3_patches().save(&src).unwrap();
+    let heic = dir.path().join("full.heic");
+    heif_enc(&src, &heic, &[]);
+    let bytes = std::fs::read(&heic).unwrap();
+    let cut = dir.path().join("cut.heic");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let reason = refused(&media_job(&cut, "photo", &dir.path().join("out")));
+    assert!(reason.starts_with("photo-unreadable "), "{reason}");
+}

@@ -247,9 +247,16 @@ pub fn run(input_path: &Path, out: &Path, max_seconds: f64) -> anyhow::Result<se
         .context("no video stream")?;
     let v_index = vstream.index();
     let v_tb = vstream.time_base();
-    let mut vdec = codec::context::Context::from_parameters(vstream.parameters())?
-        .decoder()
-        .video()?;
+    let mut vctx = codec::context::Context::from_parameters(vstream.parameters())?;
+    // Frame threads, one per core (count 0 = auto), as the ffmpeg CLI decodes: a decoder on
+    // one thread is the serial step every rung waits for, and leaves a core idle while the
+    // encoders drain.
+    vctx.set_threading(ffmpeg_next::threading::Config {
+        kind: ffmpeg_next::threading::Type::Frame,
+        count: 0,
+        ..Default::default()
+    });
+    let mut vdec = vctx.decoder().video()?;
     vdec.set_packet_time_base(v_tb);
     let start_pts = if vstream.start_time() != ffmpeg_next::ffi::AV_NOPTS_VALUE {
         vstream.start_time()
@@ -928,20 +935,19 @@ impl PosterPicker {
             .or(self.fallback)
             .ok_or_else(|| anyhow!("no frame for the poster"))?;
         let mut written = Vec::new();
-        let mut current = image::DynamicImage::ImageRgb8(img);
+        let mut current = img;
         for width in POSTER_WIDTHS {
             let w = width.min(current.width());
             let h = even(f64::from(current.height()) * f64::from(w) / f64::from(current.width()));
             if w != current.width() {
-                current = current.resize_exact(w, h, image::imageops::FilterType::Triangle);
+                current = photo::resize(&current, w, h)?;
             }
-            let rgb = current.to_rgb8();
             let base: PathBuf = out.join(format!("poster-{width}"));
-            photo::write_jpeg(&rgb, &base.with_extension("jpg"))?;
-            photo::write_webp(&rgb, &base.with_extension("webp"))?;
+            photo::write_jpeg(&current, &base.with_extension("jpg"))?;
+            photo::write_webp(&current, &base.with_extension("webp"))?;
             written.push(json!({
-                "width": rgb.width(),
-                "height": rgb.height(),
+                "width": current.width(),
+                "height": current.height(),
                 "jpeg": format!("poster-{width}.jpg"),
                 "webp": format!("poster-{width}.webp"),
             }));
