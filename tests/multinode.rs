@@ -76,7 +76,10 @@ impl Cluster {
     fn cmd(&self, name: &str) -> Command {
         let mut cmd = hoithi(&self.dir.path().join(name));
         configured(&mut cmd, &self.env);
+        // All load comes from 127.0.0.1: address limits and proof of work have their own tests.
         cmd.env("HOITHI_VOTE_NETWORK_RATE", "0")
+            .env("HOITHI_VOTE_IP_RATE", "0")
+            .env("HOITHI_VOTE_CHALLENGE_VOTER_RATE", "0")
             .env("HOITHI_LIVE_KEEPALIVE_S", "1")
             .env("HOITHI_WORKER_LEASE_SECONDS", "2")
             .env("HOITHI_WORKER_CONCURRENCY", "1")

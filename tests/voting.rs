@@ -22,6 +22,9 @@ async fn start_server(env: &TestEnv, settings: &[(&str, &str)]) -> (Server, temp
     configured(&mut cmd, env);
     // Every test voter comes from 127.0.0.1: the per-network limit is tested on its own.
     cmd.env("HOITHI_VOTE_NETWORK_RATE", "0");
+    cmd.env("HOITHI_VOTE_IP_RATE", "0");
+    // The proof-of-work escalation is tested on its own (tests/voters.rs).
+    cmd.env("HOITHI_VOTE_CHALLENGE_VOTER_RATE", "0");
     for (k, v) in settings {
         cmd.env(k, v);
     }

@@ -108,3 +108,69 @@ weight = 2
         "{err}"
     );
 }
+
+/// Pages and scripts travel gzipped to a client that asks (a phone on 3G), unchanged to one
+/// that does not; the live event stream is never compressed (it would be buffered).
+#[tokio::test]
+async fn text_is_gzipped_for_clients_that_ask_and_event_streams_are_not() {
+    let env = TestEnv::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = hoithi(data.path());
+    configured(&mut cmd, &env);
+    let server = common::Server::start(cmd).await;
+    let http = reqwest::Client::new();
+    let script = "/static/vendor/hls.js/hls.light.min.js";
+    let raw = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../web/static/vendor/hls.js/hls.light.min.js"),
+    )
+    .unwrap();
+
+    let plain = http
+        .get(format!("{}{script}", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.bytes().await.unwrap().as_ref(), raw.as_slice());
+
+    let gz = http
+        .get(format!("{}{script}", server.url))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let body = gz.bytes().await.unwrap();
+    assert_eq!(&body[..2], &[0x1f, 0x8b], "a gzip stream");
+    assert!(
+        body.len() * 100 < raw.len() * 40,
+        "{} of {} bytes",
+        body.len(),
+        raw.len()
+    );
+
+    let page = http
+        .get(format!("{}/", server.url))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-encoding"], "gzip");
+
+    let contest = env.open_contest(&["photo"]).await;
+    let slug: String = sqlx::query_scalar("select slug from contest where contest_id = $1")
+        .bind(contest)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    let events = http
+        .get(format!("{}/api/v1/contests/{slug}/events", server.url))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    assert!(events.headers().get("content-encoding").is_none());
+}

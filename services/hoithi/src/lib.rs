@@ -75,7 +75,27 @@ pub fn app(state: AppState, roles: Roles) -> Router {
     // Sessions, CSRF and security headers wrap every role's routes, so uploads and the API
     // accept the same cookie session as pages.
     let router = hoithi_web::security::layers(router.with_state(state.clone()), state);
-    telemetry::layers(router)
+    telemetry::layers(router.layer(compression()))
+}
+
+/// Gzip for text a phone downloads (pages, CSS, JS, JSON, playlists) when the client asks for
+/// it. Media is already compressed, and event streams must not be buffered: both pass as they are.
+fn compression()
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+    tower_http::compression::CompressionLayer::new().compress_when(
+        SizeAbove::new(1024)
+            .and(NotForContentType::GRPC)
+            .and(NotForContentType::IMAGES)
+            .and(NotForContentType::SSE)
+            .and(NotForContentType::const_new("video/"))
+            .and(NotForContentType::const_new("audio/"))
+            .and(NotForContentType::const_new("application/octet-stream"))
+            .and(NotForContentType::const_new("application/zip"))
+            .and(NotForContentType::const_new(
+                "application/vnd.openxmlformats",
+            )),
+    )
 }
 
 /// A process that serves: bound listener, opened services, background tasks.
