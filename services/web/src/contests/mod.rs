@@ -366,7 +366,7 @@ async fn contest_page(
         } else {
             query.unit.trim().to_owned()
         };
-        let mut entries = gallery(&state.db, &c, ctx.user.as_ref(), &q, &unit).await?;
+        let mut entries = gallery(&state.db, c.contest_id, hidden, &q, &unit).await?;
         // While voting, each voter sees the entries in their own order (position bias).
         let seed = crate::voting::voter_seed(&ctx);
         let voting_open = c.voting_opens_at.is_some_and(|o| o <= now)

@@ -930,18 +930,15 @@ pub async fn authors_hidden(
 }
 
 /// Approved entries of a contest, filtered by the author's unit (with its subtree) and a
-/// title search. Authors are left out when the contest hides them, and for a `viewer` who
-/// judges the contest blind.
+/// title search. With `hide` (see `authors_hidden`) authors and units are left out and the
+/// unit filter is ignored: it would tell the viewer from whom the entries come.
 pub async fn gallery(
     db: &sqlx::PgPool,
-    c: &ContestRow,
-    viewer: Option<&CurrentUser>,
+    contest_id: i64,
+    hide: bool,
     q: &str,
     unit: &str,
 ) -> sqlx::Result<Vec<GalleryItem>> {
-    let contest_id = c.contest_id;
-    let hide = authors_hidden(db, c, viewer).await?;
-    // A unit filter would tell a viewer from whom the entries come.
     let unit = if hide { "" } else { unit };
     let pattern = format!(
         "%{}%",
