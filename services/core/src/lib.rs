@@ -14,6 +14,7 @@ pub mod job;
 pub mod media;
 pub mod metrics;
 pub mod password;
+pub mod secrets;
 pub mod state;
 pub mod storage;
 #[cfg(feature = "testing")]

@@ -54,6 +54,8 @@ pub struct Metrics {
     pub jobs_finished: Family<JobLabels, Counter>,
     pub transcode_seconds: Family<KindLabels, Histogram>,
     pub votes: Family<OutcomeLabels, Counter>,
+    pub vote_batch_size: Histogram,
+    pub vote_batch_seconds: Histogram,
     pub sse_clients: Gauge,
 }
 
@@ -82,6 +84,12 @@ impl Metrics {
             jobs_finished: Family::default(),
             transcode_seconds: Family::new_with_constructor(transcode_histogram),
             votes: Family::default(),
+            vote_batch_size: Histogram::new([
+                1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0,
+            ]),
+            vote_batch_seconds: Histogram::new([
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
             sse_clients: Gauge::default(),
             registry: Registry::default(),
         };
@@ -139,6 +147,16 @@ impl Metrics {
             "votes",
             "Votes answered, by outcome (counted, duplicate, rejected, overload)",
             m.votes.clone(),
+        );
+        registry.register(
+            "vote_batch_size",
+            "Votes written by one statement and commit of the vote batcher",
+            m.vote_batch_size.clone(),
+        );
+        registry.register(
+            "vote_batch_duration_seconds",
+            "Time to write and commit one vote batch",
+            m.vote_batch_seconds.clone(),
         );
         registry.register(
             "sse_clients",

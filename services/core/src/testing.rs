@@ -219,8 +219,9 @@ impl TestEnv {
         config.database_url = Some(self.database_url.clone());
         AppState {
             db: self.db.clone(),
-            storage: self.storage.clone(),
+            storage: Arc::new(self.storage.clone()),
             config: Arc::new(config),
+            secrets: Arc::default(),
         }
     }
 }

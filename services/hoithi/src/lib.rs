@@ -119,8 +119,9 @@ impl Application {
         let services = services::Services::open(&config, true).await?;
         let state = AppState {
             db: services.db.clone(),
-            storage: services.storage()?.clone(),
+            storage: Arc::new(services.storage()?.clone()),
             config: config.clone(),
+            secrets: Arc::default(),
         };
         if roles.web {
             services::ensure_first_admin(&state.db).await?;
@@ -178,6 +179,13 @@ impl Application {
         };
         let app = app(state.clone(), roles);
         let drain = shutdown.clone();
+        // No Nagle: a small answer (a vote's 201) goes out at once instead of waiting for
+        // the client's delayed ACK of the previous one on a keep-alive connection.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+            }
+        });
         let served = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

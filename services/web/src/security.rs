@@ -127,33 +127,26 @@ pub async fn delete_all_sessions(db: impl PgExecutor<'_>, user_id: i64) -> sqlx:
         .map(drop)
 }
 
-async fn session_user(db: impl PgExecutor<'_>, hash: &[u8]) -> sqlx::Result<Option<CurrentUser>> {
-    sqlx::query_as(
-        "with s as (
-             update web_session set last_seen_at = now()
-             where session_hash = $1 and expires_at > now()
-             returning app_user_id
-         )
-         select u.app_user_id, u.email::text as email, u.display_name, u.role, u.unit_id, u.email_verified_at
-         from app_user u join s using (app_user_id)",
+async fn session_user(db: &sqlx::PgPool, hash: &[u8]) -> sqlx::Result<Option<CurrentUser>> {
+    use sqlx::{FromRow, Row};
+    let row = sqlx::query(
+        "select u.app_user_id, u.email::text as email, u.display_name, u.role, u.unit_id, u.email_verified_at,
+                s.last_seen_at < now() - interval '1 minute' as stale
+         from web_session s join app_user u using (app_user_id)
+         where s.session_hash = $1 and s.expires_at > now()",
     )
     .bind(hash)
     .fetch_optional(db)
-    .await
-}
-
-/// The CSRF key, made once and kept in the database: it survives restarts and is the same
-/// on every node.
-async fn csrf_key(db: &sqlx::PgPool) -> sqlx::Result<Vec<u8>> {
-    let mut raw = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut raw);
-    sqlx::query("insert into site_secret (name, value) values ('csrf', $1) on conflict do nothing")
-        .bind(raw.to_vec())
-        .execute(db)
-        .await?;
-    sqlx::query_scalar("select value from site_secret where name = 'csrf'")
-        .fetch_one(db)
-        .await
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    if row.try_get::<bool, _>("stale")? {
+        hoithi_core::auth::touch_later(
+            db,
+            "update web_session set last_seen_at = now() where session_hash = $1",
+            hash.to_vec(),
+        );
+    }
+    CurrentUser::from_row(&row).map(Some)
 }
 
 fn mac(key: &[u8]) -> Hmac<Sha256> {
@@ -277,11 +270,11 @@ async fn guarded(state: AppState, mut request: Request, next: Next) -> anyhow::R
     // bearer tokens, and its cookie use is covered by SameSite=Lax plus JSON/tus requests
     // that a cross-site form cannot send.
     let mut set_csrf_cookie = None;
-    if !is_static {
-        let key = csrf_key(&state.db).await?;
+    if !is_static && !is_api {
+        let key = state.secrets.get(&state.db, "csrf").await?;
         let existing = cookie(request.headers(), csrf_cookie_name(secure))
             .filter(|t| csrf_token_valid(&key, t));
-        if !is_api && unsafe_method(request.method()) {
+        if unsafe_method(request.method()) {
             let Some(expected) = existing.clone() else {
                 return Ok(forbidden_csrf());
             };

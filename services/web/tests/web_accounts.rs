@@ -446,3 +446,70 @@ async fn the_language_switch_sticks_across_pages() {
     assert!(res.body.contains(r#"<html lang="en""#) && res.body.contains("Sign in"));
     assert!(c.get("/register").await.body.contains("Create an account"));
 }
+
+#[tokio::test]
+async fn a_token_request_writes_last_used_at_most_once_a_minute_and_off_the_request() {
+    let env = TestEnv::new().await;
+    let mut c = Client::new(env.state());
+    let (id, token) = env.user(Role::Member).await;
+    let last_used = |ago: &'static str| {
+        let db = env.db.clone();
+        async move {
+            sqlx::query(&format!(
+                "update api_token set last_used_at = now() - interval '{ago}' where app_user_id = $1"
+            ))
+            .bind(id)
+            .execute(&db)
+            .await
+            .unwrap();
+        }
+    };
+    let seconds_ago = || {
+        let db = env.db.clone();
+        async move {
+            sqlx::query_scalar::<_, f64>(
+                "select extract(epoch from now() - last_used_at)::float8 from api_token where app_user_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    // Used 30 s ago: a request reads, and writes nothing.
+    last_used("30 seconds").await;
+    // Creating a contest needs a signed-in organizer: the token is looked up, a member is refused.
+    let res = c
+        .api("POST", "/api/v1/contests", Some(&token), Some(json!({})))
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let ago = seconds_ago().await;
+    assert!((29.0..40.0).contains(&ago), "{ago} s");
+    // Used two minutes ago: the request is answered and the time is recorded after it.
+    last_used("2 minutes").await;
+    // Creating a contest needs a signed-in organizer: the token is looked up, a member is refused.
+    let res = c
+        .api("POST", "/api/v1/contests", Some(&token), Some(json!({})))
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+    let mut ago = seconds_ago().await;
+    for _ in 0..50 {
+        if ago < 5.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        ago = seconds_ago().await;
+    }
+    assert!(ago < 5.0, "last_used_at is {ago} s old");
+    // A wrong token is still refused.
+    let res = c
+        .api(
+            "POST",
+            "/api/v1/contests",
+            Some("not-a-token"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.body);
+}

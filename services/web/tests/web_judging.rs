@@ -734,13 +734,15 @@ async fn results_combine_judges_and_votes_preview_then_publish_a_frozen_snapshot
     invite(&mut fx, &e1, None).await;
     invite(&mut fx, &e2, None).await;
     for (entry_id, votes) in [(a, 10_i64), (b, 100), (d, 0)] {
-        sqlx::query("insert into vote_tally (entry_id, contest_id, votes) values ($1, $2, $3)")
-            .bind(entry_id)
-            .bind(fx.contest_id)
-            .bind(votes)
-            .execute(&fx.env.db)
-            .await
-            .unwrap();
+        sqlx::query(
+            "insert into vote_tally_shard (entry_id, contest_id, votes) values ($1, $2, $3)",
+        )
+        .bind(entry_id)
+        .bind(fx.contest_id)
+        .bind(votes)
+        .execute(&fx.env.db)
+        .await
+        .unwrap();
     }
     let c = criteria(&fx).await;
     let mut j = Client::new(fx.env.state());

@@ -548,7 +548,7 @@ async fn the_fraud_review_shows_concentration_and_its_forms_invalidate_and_resto
         voters.push(id);
     }
     sqlx::query(
-        "insert into vote_tally (entry_id, contest_id, votes)
+        "insert into vote_tally_shard (entry_id, contest_id, votes)
          select entry_id, contest_id, count(*) from vote where contest_id = $1 group by 1, 2",
     )
     .bind(contest)
@@ -835,4 +835,84 @@ async fn a_public_shortlist_limits_the_vote_and_a_live_window_keeps_the_roster()
         (StatusCode::CONFLICT, "voting-closed".to_owned()),
         "an entry not on stage stays closed"
     );
+}
+
+#[tokio::test]
+async fn tallies_split_over_writers_add_up_and_votes_follow_deletions() {
+    // Four writers, no lingering: parallel votes land in several batches at once, each
+    // adding to its own tally shard.
+    let Voting { env, client, _stop } = voting_with(&[
+        ("HOITHI_VOTE_VOTER_RATE", "0"),
+        ("HOITHI_VOTE_FLUSHES", "4"),
+        ("HOITHI_VOTE_LINGER_MS", "0"),
+    ])
+    .await;
+    let (contest, _, entries) = env.contest_in_voting(2).await;
+    let mut voters = Vec::new();
+    for _ in 0..40 {
+        voters.push(env.user(Role::Member).await);
+    }
+    let mut tasks = Vec::new();
+    for (i, (_, token)) in voters.iter().enumerate() {
+        let (mut c, token, entry) = (client.clone(), token.clone(), entries[i % 2]);
+        tasks.push(tokio::spawn(
+            async move { vote(&mut c, entry, &token).await },
+        ));
+    }
+    for t in tasks {
+        let (status, code) = t.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{code}");
+    }
+    // One row per entry through the view, each the exact count, however many shards.
+    let tallies: Vec<(Uuid, i64)> = sqlx::query_as(
+        "select entry_id, votes from vote_tally where contest_id = $1 order by entry_id",
+    )
+    .bind(contest)
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    let mut expected = entries.clone();
+    expected.sort();
+    assert_eq!(tallies, vec![(expected[0], 20), (expected[1], 20)]);
+    let shards = count(
+        &env,
+        "select count(*) from vote_tally_shard where contest_id = $1",
+        contest,
+    )
+    .await;
+    assert!((2..=8).contains(&shards), "{shards} shard rows");
+    let (_, votes, differences) = hoithi_web::voting::check_tallies(&env.db, None)
+        .await
+        .unwrap();
+    assert_eq!((votes, differences.len()), (40, 0));
+
+    // A voter's votes are evidence: the account cannot be deleted while they exist.
+    let refused = sqlx::query("delete from app_user where app_user_id = $1")
+        .bind(voters[0].0)
+        .execute(&env.db)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("has voted"), "{refused}");
+    // Deleting an entry deletes its votes (and its tally), the other entry's stay.
+    sqlx::query("delete from entry where entry_id = $1")
+        .bind(entries[0])
+        .execute(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        count(
+            &env,
+            "select count(*) from vote where contest_id = $1",
+            contest
+        )
+        .await,
+        20
+    );
+    let left: Vec<(Uuid, i64)> =
+        sqlx::query_as("select entry_id, votes from vote_tally where contest_id = $1")
+            .bind(contest)
+            .fetch_all(&env.db)
+            .await
+            .unwrap();
+    assert_eq!(left, vec![(entries[1], 20)]);
 }

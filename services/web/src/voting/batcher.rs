@@ -1,12 +1,13 @@
 //! The vote batcher: requests queue their vote (bounded; a full queue is refused at once),
 //! one task gathers what is waiting into a batch, and up to `flushes` batches are written at
-//! the same time, each as one statement and one synchronous commit. Each waiter hears its own
-//! outcome only after the commit. On shutdown the queue is closed, drained and flushed.
+//! the same time, each as one statement and one synchronous commit, by writers numbered
+//! 0..flushes (a writer's number is its tally shard). Each waiter hears its own outcome only
+//! after the commit. On shutdown the queue is closed, drained and flushed.
 
 use std::sync::Arc;
 
 use sqlx::PgPool;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -69,7 +70,11 @@ async fn run(
     hub: Arc<Hub>,
     shutdown: CancellationToken,
 ) {
-    let flushes = Arc::new(Semaphore::new(settings.flushes));
+    // The free writers, by number.
+    let (free, mut writers) = mpsc::channel::<i16>(settings.flushes);
+    for w in 0..settings.flushes {
+        let _ = free.try_send(w as i16);
+    }
     let mut closing = false;
     loop {
         let first = if closing {
@@ -104,36 +109,45 @@ async fn run(
             }
         }
         // While every writer is busy, what arrives joins the next batch.
-        let permit = loop {
+        let writer = loop {
             if batch.len() >= settings.max_batch {
-                break flushes.clone().acquire_owned().await;
+                break writers.recv().await;
             }
             tokio::select! {
                 biased;
-                permit = flushes.clone().acquire_owned() => break permit,
+                writer = writers.recv() => break writer,
                 item = rx.recv() => match item {
                     Some(p) => batch.push(p),
-                    None => break flushes.clone().acquire_owned().await,
+                    None => break writers.recv().await,
                 },
             }
         };
-        let Ok(permit) = permit else { break };
-        let db = db.clone();
-        let hub = hub.clone();
+        // `free` lives here, so the channel never closes.
+        let Some(writer) = writer else { break };
+        let (db, hub, free) = (db.clone(), hub.clone(), free.clone());
         tokio::spawn(async move {
-            flush(&db, batch, &hub).await;
-            drop(permit);
+            flush(&db, batch, &hub, writer).await;
+            let _ = free.send(writer).await;
         });
     }
-    // Wait for the batches still being written.
-    let _ = flushes.acquire_many(settings.flushes as u32).await;
+    // Wait for the batches still being written: every writer back.
+    for _ in 0..settings.flushes {
+        let _ = writers.recv().await;
+    }
     tracing::info!("the vote batcher stopped with every queued vote written");
 }
 
-async fn flush(db: &PgPool, batch: Vec<Pending>, hub: &Hub) {
+async fn flush(db: &PgPool, batch: Vec<Pending>, hub: &Hub, writer: i16) {
     let (votes, replies): (Vec<NewVote>, Vec<oneshot::Sender<Reply>>) =
         batch.into_iter().map(|p| (p.vote, p.reply)).unzip();
-    match repo::insert_votes(db, &votes).await {
+    let metrics = &*hoithi_core::metrics::METRICS;
+    metrics.vote_batch_size.observe(votes.len() as f64);
+    let started = std::time::Instant::now();
+    let written = repo::insert_votes(db, &votes, writer).await;
+    metrics
+        .vote_batch_seconds
+        .observe(started.elapsed().as_secs_f64());
+    match written {
         Ok(outcomes) => {
             let mut contests: Vec<i64> = outcomes
                 .iter()

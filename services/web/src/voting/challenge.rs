@@ -109,32 +109,6 @@ pub async fn spend(db: &PgPool, challenge: &str, expires: DateTime<Utc>) -> sqlx
     Ok(fresh.is_some())
 }
 
-/// The site's key for `name`, made once and kept in the database, so every node and every
-/// restart signs and checks with the same one.
-pub async fn site_key(db: &PgPool, name: &str) -> sqlx::Result<Vec<u8>> {
-    let mut raw = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut raw);
-    // Two nodes making the key at the same moment: the loser sees the winner's next time.
-    for _ in 0..3 {
-        let key: Option<Vec<u8>> = sqlx::query_scalar(
-            "with made as (
-                 insert into site_secret (name, value) values ($1, $2)
-                 on conflict (name) do nothing returning value
-             )
-             select value from made union all select value from site_secret where name = $1
-             limit 1",
-        )
-        .bind(name)
-        .bind(raw.to_vec())
-        .fetch_optional(db)
-        .await?;
-        if let Some(key) = key {
-            return Ok(key);
-        }
-    }
-    Err(sqlx::Error::RowNotFound)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,7 +107,10 @@ impl TokenCache {
                 users.clear();
             }
         }
-        users.insert(key, (user, now));
+        // Entries expire after ttl/2..ttl, at random: voters first seen together in a spike
+        // are not all looked up again in the same instant.
+        let jitter = self.ttl.mul_f64(rand::random::<f64>() * 0.5);
+        users.insert(key, (user, now.checked_sub(jitter).unwrap_or(now)));
     }
 }
 

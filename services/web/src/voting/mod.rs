@@ -88,6 +88,8 @@ async fn count_vote(res: Response) -> Response {
 pub(crate) struct Runtime {
     settings: Settings,
     batcher: Batcher,
+    /// The connections that write votes (see `ingest_pool`).
+    ingest_db: PgPool,
     pub(crate) hub: Arc<Hub>,
     per_voter: Limiter<i64>,
     per_ip: Limiter<IpAddr>,
@@ -95,18 +97,10 @@ pub(crate) struct Runtime {
     challenge_voter: Limiter<i64>,
     challenge_ip: Limiter<IpAddr>,
     challenge_network: Limiter<String>,
-    challenge_key: tokio::sync::OnceCell<Vec<u8>>,
     tokens: TokenCache,
 }
 
 impl Runtime {
-    async fn challenge_key(&self, db: &PgPool) -> sqlx::Result<&[u8]> {
-        self.challenge_key
-            .get_or_try_init(|| challenge::site_key(db, "vote-challenge"))
-            .await
-            .map(Vec::as_slice)
-    }
-
     fn new_challenge(&self, key: &[u8]) -> challenge::Challenge {
         let expires = Utc::now() + chrono::Duration::minutes(CHALLENGE_MINUTES);
         challenge::issue(key, self.settings.challenge_max_number, expires)
@@ -160,6 +154,27 @@ pub struct Background {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// The vote writers' own connections: as many as the batcher writes at once (a spike cannot
+/// take the connections pages need), with the vote statement's generic plan forced. A batch
+/// of a few votes would otherwise be planned afresh every time — PostgreSQL keeps custom
+/// plans when they look cheaper — and planning costs more than writing it.
+fn ingest_pool(db: &PgPool, settings: &Settings) -> PgPool {
+    let size = match settings.ingest {
+        Ingest::Batched => settings.flushes as u32,
+        Ingest::Direct => db.options().get_max_connections(),
+    };
+    let options = (*db.connect_options())
+        .clone()
+        .options([("plan_cache_mode", "force_generic_plan")]);
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(size)
+        // A broken connection fails its batch, whose voters are told to retry (safely):
+        // no ping before every batch.
+        .test_before_acquire(false)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect_lazy_with(options)
+}
+
 /// Starts the vote batcher and the live hub with the settings in the environment
 /// (`HOITHI_VOTE_*`, `HOITHI_LIVE_*`). They stop when `shutdown` is cancelled; await
 /// `Background::stopped` to know every queued vote was written.
@@ -174,7 +189,8 @@ pub fn start_with(state: &AppState, settings: Settings, shutdown: CancellationTo
         state.config.vote_dispute_days,
         shutdown.clone(),
     )));
-    let (batcher, task) = Batcher::start(state.db.clone(), &settings, hub.clone(), shutdown);
+    let ingest_db = ingest_pool(&state.db, &settings);
+    let (batcher, task) = Batcher::start(ingest_db.clone(), &settings, hub.clone(), shutdown);
     tasks.push(task);
     let runtime = Arc::new(Runtime {
         per_voter: Limiter::new(settings.per_voter),
@@ -186,10 +202,10 @@ pub fn start_with(state: &AppState, settings: Settings, shutdown: CancellationTo
             settings.per_network,
             settings.challenge_network,
         )),
-        challenge_key: tokio::sync::OnceCell::new(),
         tokens: TokenCache::new(settings.token_cache),
         settings,
         batcher,
+        ingest_db,
         hub,
     });
     let key = pool_key(&state.db);
@@ -356,7 +372,11 @@ async fn cast_vote(
     };
     let outcome = match rt.settings.ingest {
         Ingest::Direct => {
-            let mut outcomes = repo::insert_votes(&state.db, std::slice::from_ref(&vote)).await?;
+            // The naive path: no batching, each request its own statement and commit (its
+            // tally shard drawn at random, so requests do not queue on one row either).
+            let shard = rand::Rng::gen_range(&mut rand::thread_rng(), 0..16);
+            let mut outcomes =
+                repo::insert_votes(&rt.ingest_db, std::slice::from_ref(&vote), shard).await?;
             let outcome = outcomes.pop().unwrap_or(Outcome::AlreadyVoted);
             if let Outcome::Counted { contest_id } = outcome {
                 rt.hub.tally_changed(contest_id);
@@ -437,14 +457,14 @@ async fn require_challenge(
     rt: &Runtime,
     parts: &Parts,
 ) -> Result<Option<Response>, ApiError> {
-    let key = rt.challenge_key(&state.db).await?;
+    let key = state.secrets.get(&state.db, "vote-challenge").await?;
     let code = match parts
         .headers
         .get("x-vote-challenge")
         .and_then(|v| v.to_str().ok())
     {
         None => "challenge-required",
-        Some(payload) => match challenge::check(key, payload, Utc::now()) {
+        Some(payload) => match challenge::check(&key, payload, Utc::now()) {
             Ok((c, expires)) => {
                 if challenge::spend(&state.db, &c, expires).await? {
                     return Ok(None);
@@ -459,7 +479,7 @@ async fn require_challenge(
             "code": code,
             "message": "many votes come from here right now: solve the challenge and send the vote again",
         },
-        "challenge": rt.new_challenge(key),
+        "challenge": rt.new_challenge(&key),
     });
     Ok(Some(
         (StatusCode::PRECONDITION_REQUIRED, Json(body)).into_response(),
@@ -469,8 +489,8 @@ async fn require_challenge(
 /// A challenge to solve ahead of time (a page that expects to be asked).
 async fn new_challenge(State(state): State<AppState>) -> Result<Response, ApiError> {
     let rt = runtime(&state.db).ok_or_else(unavailable)?;
-    let key = rt.challenge_key(&state.db).await?;
-    let mut res = Json(rt.new_challenge(key)).into_response();
+    let key = state.secrets.get(&state.db, "vote-challenge").await?;
+    let mut res = Json(rt.new_challenge(&key)).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)

@@ -45,18 +45,22 @@ fn refusal(code: &str) -> Outcome {
 
 /// Checks, inserts and tallies `votes` in ONE statement, so one commit (synchronous, so the
 /// votes are durable when this returns). The entry's state and the contest's window are read
-/// in the same statement as the insert. Tally rows are upserted in `entry_id` order, so two
-/// batches touching the same entries wait for each other instead of deadlocking. A vote
+/// in the same statement as the insert. Tally rows are upserted into the writer's `shard`
+/// (see the migration `vote_ingest_speed`) in `entry_id` order. A vote
 /// beyond the policy finds no free `slot`, or hits the unique key if another batch took the
 /// slot at the same moment: either way it is not counted.
-pub async fn insert_votes(db: &PgPool, votes: &[NewVote]) -> sqlx::Result<Vec<Outcome>> {
+pub async fn insert_votes(
+    db: &PgPool,
+    votes: &[NewVote],
+    shard: i16,
+) -> sqlx::Result<Vec<Outcome>> {
     let idx: Vec<i32> = (0..votes.len() as i32).collect();
     let entry: Vec<Uuid> = votes.iter().map(|v| v.entry_id).collect();
     let voter: Vec<i64> = votes.iter().map(|v| v.voter_id).collect();
     let ip: Vec<Option<String>> = votes.iter().map(|v| v.ip.clone()).collect();
     let net: Vec<Option<String>> = votes.iter().map(|v| v.ip_network.clone()).collect();
     let ua: Vec<Option<Vec<u8>>> = votes.iter().map(|v| v.user_agent_hash.clone()).collect();
-    let rows: Vec<(i32, String, Option<i64>)> = sqlx::query_as(
+    let rows: Vec<VoteRow> = sqlx::query_as(
         "with input as (
              select * from unnest($1::int4[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::bytea[])
                  as t(idx, entry_id, voter_id, ip, ip_network, user_agent_hash)
@@ -74,7 +78,9 @@ pub async fn insert_votes(db: &PgPool, votes: &[NewVote]) -> sqlx::Result<Vec<Ou
                          when c.contest_id in (select contest_id from vote_shortlist)
                               and (c.contest_id, e.entry_id) not in (select contest_id, entry_id from vote_shortlist)
                               then 'not-shortlisted'
-                         when c.settings #> '{voting,roster}' = 'true'::jsonb and not exists (
+                         -- `is not distinct from`: without a setting the roster is not
+                         -- consulted at all (a NULL here would still run the subquery).
+                         when c.settings #> '{voting,roster}' is not distinct from 'true'::jsonb and not exists (
                               select 1 from app_user u join vote_roster r
                                 on r.contest_id = c.contest_id
                                and ((r.kind = 'email' and r.value = u.email)
@@ -107,10 +113,13 @@ pub async fn insert_votes(db: &PgPool, votes: &[NewVote]) -> sqlx::Result<Vec<Ou
              left join entry e on e.entry_id = i.entry_id
              left join contest c on c.contest_id = e.contest_id
          ), slotted as (
+             -- With one vote a day (the default) the slot is always 1 and the unique key
+             -- alone refuses a second vote: no need to look for the voter's earlier ones.
              select k.*,
-                    coalesce((select max(v.slot) from vote v
+                    case when k.per_day = 1 then 0
+                         else coalesce((select max(v.slot) from vote v
                               where v.contest_id = k.contest_id and v.entry_id = k.entry_id
-                                and v.voter_id = k.voter_id and v.vote_day = k.vote_day), 0)
+                                and v.voter_id = k.voter_id and v.vote_day = k.vote_day), 0) end
                     + row_number() over (partition by k.entry_id, k.voter_id order by k.idx) as slot
              from checked k
              where k.refusal is null
@@ -142,26 +151,24 @@ pub async fn insert_votes(db: &PgPool, votes: &[NewVote]) -> sqlx::Result<Vec<Ou
              on conflict do nothing
              returning contest_id, entry_id, voter_id, slot
          ), tallied as (
-             insert into vote_tally as t (entry_id, contest_id, votes)
-             select entry_id, contest_id, count(*) from inserted
+             -- Into this writer's own shard: concurrent batches do not queue on one row.
+             insert into vote_tally_shard as t (entry_id, shard, contest_id, votes)
+             select entry_id, $10, contest_id, count(*) from inserted
              group by entry_id, contest_id
              order by entry_id
-             on conflict (entry_id) do update set votes = t.votes + excluded.votes, updated_at = now()
+             on conflict (entry_id, shard) do update set votes = t.votes + excluded.votes, updated_at = now()
              returning 1
          )
-         select k.idx,
-                coalesce(k.refusal,
-                         case when ins.entry_id is not null then 'counted'
-                              when ct.round_slot > k.per_round then 'round-limit-reached'
-                              when ct.contest_slot > k.per_contest then 'contest-limit-reached'
-                              else 'already-voted' end),
-                k.contest_id
+         -- Which vote went in is matched in Rust: a join with `inserted` here would be a
+         -- nested loop over the whole batch twice (the planner cannot count a CTE's rows).
+         select k.idx, k.refusal, k.contest_id, s.entry_id, s.voter_id, s.slot::int8,
+                ct.round_slot > k.per_round as over_round,
+                ct.contest_slot > k.per_contest as over_contest
          from checked k
          left join slotted s on s.idx = k.idx
          left join counted ct on ct.idx = k.idx
-         left join inserted ins
-                on ins.entry_id = s.entry_id and ins.voter_id = s.voter_id and ins.slot = s.slot
-         order by k.idx",
+         union all
+         select -1, null, null, entry_id, voter_id, slot::int8, null, null from inserted",
     )
     .bind(&idx)
     .bind(&entry)
@@ -172,17 +179,50 @@ pub async fn insert_votes(db: &PgPool, votes: &[NewVote]) -> sqlx::Result<Vec<Ou
     .bind(MAX_PER_DAY)
     .bind(MAX_PER_CONTEST)
     .bind(MAX_ROUND)
+    .bind(shard)
     .fetch_all(db)
     .await?;
-    let mut out = vec![Outcome::AlreadyVoted; votes.len()];
-    for (i, outcome, contest_id) in rows {
-        let slot = &mut out[i as usize];
-        *slot = match (outcome.as_str(), contest_id) {
-            ("counted", Some(contest_id)) => Outcome::Counted { contest_id },
-            (other, _) => refusal(other),
+    Ok(outcomes(votes.len(), rows))
+}
+
+/// One row of the vote statement: a vote of the batch (`idx` ≥ 0) with its refusal and its
+/// slot, or (`idx` = -1) the key of a vote that went in.
+type VoteRow = (
+    i32,
+    Option<String>,
+    Option<i64>,
+    Option<Uuid>,
+    Option<i64>,
+    Option<i64>,
+    Option<bool>,
+    Option<bool>,
+);
+
+/// Each vote's outcome: refused for its reason, counted when its key was inserted, otherwise
+/// over a contest or round limit or already voted.
+fn outcomes(n: usize, rows: Vec<VoteRow>) -> Vec<Outcome> {
+    let inserted: std::collections::HashSet<(Uuid, i64, i64)> = rows
+        .iter()
+        .filter(|r| r.0 < 0)
+        .filter_map(|r| Some((r.3?, r.4?, r.5?)))
+        .collect();
+    let mut out = vec![Outcome::AlreadyVoted; n];
+    for (idx, refusal_code, contest_id, entry, voter, slot, over_round, over_contest) in rows {
+        let Some(place) = usize::try_from(idx).ok().and_then(|i| out.get_mut(i)) else {
+            continue;
+        };
+        let key = entry.zip(voter).zip(slot).map(|((e, v), s)| (e, v, s));
+        *place = match (refusal_code, contest_id, key) {
+            (Some(code), _, _) => refusal(&code),
+            (None, Some(contest_id), Some(key)) if inserted.contains(&key) => {
+                Outcome::Counted { contest_id }
+            }
+            _ if over_round == Some(true) => Outcome::Refused("round-limit-reached"),
+            _ if over_contest == Some(true) => Outcome::Refused("contest-limit-reached"),
+            _ => Outcome::AlreadyVoted,
         };
     }
-    Ok(out)
+    out
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -274,17 +314,6 @@ pub struct Criteria {
     pub ip_network: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
-}
-
-/// Changes the tallies of `entries` (sorted, each with its delta) under row locks taken in
-/// `entry_id` order.
-async fn adjust_tallies(tx: &mut Transaction<'_, Postgres>, entries: &[Uuid]) -> sqlx::Result<()> {
-    // `entries` has one item per changed vote; the aggregation happens in SQL.
-    sqlx::query("select 1 from vote_tally where entry_id = any($1) order by entry_id for update")
-        .bind(entries)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// Marks the valid votes matching `criteria` invalid, lowers the tallies by exactly as many,
@@ -392,6 +421,9 @@ pub async fn restore(
     Ok((contest_id, total))
 }
 
+/// Adds each entry's difference (`changed`: one row per entry) to the entry's shard 0, rows
+/// locked in `entry_id` order like a vote batch locks its own shard's rows, so the two cannot
+/// deadlock.
 async fn apply_deltas(
     tx: &mut Transaction<'_, Postgres>,
     changed: &[(Uuid, i64)],
@@ -399,11 +431,12 @@ async fn apply_deltas(
 ) -> sqlx::Result<i64> {
     let entries: Vec<Uuid> = changed.iter().map(|c| c.0).collect();
     let deltas: Vec<i64> = changed.iter().map(|c| c.1 * sign).collect();
-    adjust_tallies(tx, &entries).await?;
     sqlx::query(
-        "update vote_tally t set votes = t.votes + d.delta, updated_at = now()
-         from unnest($1::uuid[], $2::int8[]) as d(entry_id, delta)
-         where t.entry_id = d.entry_id",
+        "insert into vote_tally_shard as t (entry_id, shard, contest_id, votes)
+         select d.entry_id, 0, e.contest_id, d.delta
+         from unnest($1::uuid[], $2::int8[]) as d(entry_id, delta) join entry e using (entry_id)
+         order by d.entry_id
+         on conflict (entry_id, shard) do update set votes = t.votes + excluded.votes, updated_at = now()",
     )
     .bind(&entries)
     .bind(&deltas)
@@ -495,4 +528,83 @@ pub async fn check_tallies(
         })
         .collect();
     Ok((checked, votes, differences))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn each_vote_is_matched_to_what_the_statement_inserted() {
+        let (a, b) = (key(1), key(2));
+        let rows: Vec<VoteRow> = vec![
+            // Counted: its (entry, voter, slot) went in.
+            (0, None, Some(7), Some(a), Some(10), Some(1), None, None),
+            // Same entry and voter, second slot, not inserted: already voted.
+            (1, None, Some(7), Some(a), Some(10), Some(2), None, None),
+            // Refused before slotting.
+            (
+                2,
+                Some("voting-closed".into()),
+                Some(7),
+                None,
+                None,
+                None,
+                None,
+                None,
+            ),
+            // Over the round limit, and over the contest limit.
+            (
+                3,
+                None,
+                Some(7),
+                Some(b),
+                Some(11),
+                Some(1),
+                Some(true),
+                Some(false),
+            ),
+            (
+                4,
+                None,
+                Some(7),
+                Some(b),
+                Some(12),
+                Some(1),
+                Some(false),
+                Some(true),
+            ),
+            // A conflicting slot another batch took: not inserted here.
+            (
+                5,
+                None,
+                Some(7),
+                Some(b),
+                Some(13),
+                Some(1),
+                Some(false),
+                Some(false),
+            ),
+            // The inserted keys.
+            (-1, None, None, Some(a), Some(10), Some(1), None, None),
+            (-1, None, None, Some(b), Some(99), Some(1), None, None),
+        ];
+        assert_eq!(
+            outcomes(7, rows),
+            vec![
+                Outcome::Counted { contest_id: 7 },
+                Outcome::AlreadyVoted,
+                Outcome::Refused("voting-closed"),
+                Outcome::Refused("round-limit-reached"),
+                Outcome::Refused("contest-limit-reached"),
+                Outcome::AlreadyVoted,
+                // No row at all for the seventh vote: never counted by default.
+                Outcome::AlreadyVoted,
+            ]
+        );
+    }
 }

@@ -23,7 +23,6 @@ use serde_json::json;
 use sha2::Sha256;
 
 use super::ClientIp;
-use super::challenge::site_key;
 use crate::page::{Ctx, Page, PageError, render, safe_next};
 
 /// Minutes a code can be used.
@@ -175,7 +174,7 @@ pub async fn send_code(
         return Err(CodeError::TooManyCodes { wait });
     }
     let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32));
-    let key = site_key(&state.db, "voter-code").await?;
+    let key = state.secrets.get(&state.db, "voter-code").await?;
     let mut tx = state.db.begin().await?;
     sqlx::query(
         "insert into voter_code (email, code_hash, ip, expires_at)
@@ -205,7 +204,7 @@ pub async fn verify_code(state: &AppState, email: &str, code: &str) -> Result<i6
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(CodeError::InvalidFormat);
     }
-    let key = site_key(&state.db, "voter-code").await?;
+    let key = state.secrets.get(&state.db, "voter-code").await?;
     let mut tx = state.db.begin().await?;
     let latest: Option<(i64, Vec<u8>, i32, bool, bool)> = sqlx::query_as(
         "select voter_code_id, code_hash, attempts, expires_at <= now(), used_at is not null
