@@ -73,32 +73,87 @@ pub async fn user_for_token(db: &PgPool, token: &str) -> sqlx::Result<Option<Cur
     if row.try_get::<bool, _>("stale")? {
         touch_later(
             db,
-            "update api_token set last_used_at = now() where token_hash = $1",
+            "update api_token set last_used_at = now() where token_hash = any($1::bytea[])",
             hash,
         );
     }
     CurrentUser::from_row(&row).map(Some)
 }
 
-/// Records "last used" of a token or session off the request's path, at most once a minute
-/// per key and without waiting for the disk (`synchronous_commit = off`): losing it in a
-/// crash costs nothing, and a request that only reads commits nothing, so a vote spike of
-/// first-time voters does not wait for one disk flush per request.
+/// Keys whose "last used" time is due, waiting for the next write.
+struct Touches {
+    /// When the pending write was scheduled. A write whose runtime ended before it ran
+    /// (a test's) is scheduled again after a few seconds.
+    scheduled: Option<std::time::Instant>,
+    due: Vec<(PgPool, &'static str, Vec<u8>)>,
+}
+
+static TOUCHES: std::sync::Mutex<Touches> = std::sync::Mutex::new(Touches {
+    scheduled: None,
+    due: Vec::new(),
+});
+
+/// At most this many keys wait for a write; beyond it a "last used" time is skipped.
+const MAX_TOUCHES: usize = 100_000;
+
+/// Records "last used" of a token or session off the request's path: keys gather for a second
+/// and are written with one statement per kind (`sql` takes `$1::bytea[]`), without waiting
+/// for the disk (`synchronous_commit = off`; losing it in a crash costs nothing). A request
+/// that only reads commits nothing, and a spike of first-time voters costs one write a
+/// second instead of one per voter.
 pub fn touch_later(db: &PgPool, sql: &'static str, key: Vec<u8>) {
-    let db = db.clone();
-    tokio::spawn(async move {
-        let touched = async {
+    let mut touches = TOUCHES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if touches.due.len() >= MAX_TOUCHES {
+        return;
+    }
+    touches.due.push((db.clone(), sql, key));
+    let now = std::time::Instant::now();
+    if touches
+        .scheduled
+        .is_none_or(|at| now.duration_since(at) > std::time::Duration::from_secs(5))
+    {
+        touches.scheduled = Some(now);
+        tokio::spawn(write_touches());
+    }
+}
+
+async fn write_touches() {
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let due = {
+        let mut touches = TOUCHES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        touches.scheduled = None;
+        std::mem::take(&mut touches.due)
+    };
+    // One statement per database and kind of key.
+    let mut groups: Vec<(PgPool, &'static str, Vec<Vec<u8>>)> = Vec::new();
+    for (db, sql, key) in due {
+        let same = |g: &&mut (PgPool, &'static str, Vec<Vec<u8>>)| {
+            g.1 == sql && std::sync::Arc::ptr_eq(&g.0.connect_options(), &db.connect_options())
+        };
+        match groups.iter_mut().find(same) {
+            Some(g) => g.2.push(key),
+            None => groups.push((db, sql, vec![key])),
+        }
+    }
+    for (db, sql, mut keys) in groups {
+        keys.sort_unstable();
+        keys.dedup();
+        let written = async {
             let mut tx = db.begin().await?;
             sqlx::query("set local synchronous_commit = off")
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(sql).bind(key).execute(&mut *tx).await?;
+            sqlx::query(sql).bind(&keys).execute(&mut *tx).await?;
             tx.commit().await
         };
-        if let Err(err) = touched.await {
-            tracing::debug!(error = %err, "cannot record when a token or session was last used");
+        if let Err(err) = written.await {
+            tracing::debug!(error = %err, "cannot record when tokens or sessions were last used");
         }
-    });
+    }
 }
 
 pub async fn user_by_id(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<CurrentUser>> {

@@ -142,7 +142,7 @@ async fn session_user(db: &sqlx::PgPool, hash: &[u8]) -> sqlx::Result<Option<Cur
     if row.try_get::<bool, _>("stale")? {
         hoithi_core::auth::touch_later(
             db,
-            "update web_session set last_seen_at = now() where session_hash = $1",
+            "update web_session set last_seen_at = now() where session_hash = any($1::bytea[])",
             hash.to_vec(),
         );
     }
