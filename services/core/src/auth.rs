@@ -59,23 +59,40 @@ pub async fn user_for_token(db: &PgPool, token: &str) -> sqlx::Result<Option<Cur
     if token.is_empty() || token.len() > 128 {
         return Ok(None);
     }
-    let hash = token_hash(token);
-    let row = sqlx::query(
-        "select u.app_user_id, u.email::text as email, u.display_name, u.role, u.unit_id, u.email_verified_at,
-                t.last_used_at is null or t.last_used_at < now() - interval '1 minute' as stale
-         from api_token t join app_user u using (app_user_id)
-         where t.token_hash = $1 and t.expires_at > now()",
-    )
-    .bind(&hash)
-    .fetch_optional(db)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
+    user_for_credential(db, &API_TOKEN, token_hash(token)).await
+}
+
+/// How to find a user by the hash of a credential (a bearer token, a session cookie) and how
+/// to record its use. `lookup` returns the user's columns and `stale` (last use over a minute
+/// ago); `touch` takes `$1::bytea[]`.
+pub struct Credential {
+    pub lookup: &'static str,
+    pub touch: &'static str,
+}
+
+pub const API_TOKEN: Credential = Credential {
+    lookup: "select u.app_user_id, u.email::text as email, u.display_name, u.role, u.unit_id, u.email_verified_at,
+                    t.last_used_at is null or t.last_used_at < now() - interval '1 minute' as stale
+             from api_token t join app_user u using (app_user_id)
+             where t.token_hash = $1 and t.expires_at > now()",
+    touch: "update api_token set last_used_at = now() where token_hash = any($1::bytea[])",
+};
+
+/// The user a live credential names. Only reads: its use is recorded later (`touch_later`).
+pub async fn user_for_credential(
+    db: &PgPool,
+    credential: &Credential,
+    hash: Vec<u8>,
+) -> sqlx::Result<Option<CurrentUser>> {
+    let Some(row) = sqlx::query(credential.lookup)
+        .bind(&hash)
+        .fetch_optional(db)
+        .await?
+    else {
+        return Ok(None);
+    };
     if row.try_get::<bool, _>("stale")? {
-        touch_later(
-            db,
-            "update api_token set last_used_at = now() where token_hash = any($1::bytea[])",
-            hash,
-        );
+        touch_later(db, credential.touch, hash);
     }
     CurrentUser::from_row(&row).map(Some)
 }

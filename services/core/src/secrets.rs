@@ -40,7 +40,7 @@ impl SiteSecrets {
 }
 
 /// Reads the key `name`, making a random one if the site has none yet.
-pub async fn load_or_make(db: &PgPool, name: &str) -> sqlx::Result<Vec<u8>> {
+async fn load_or_make(db: &PgPool, name: &str) -> sqlx::Result<Vec<u8>> {
     let mut raw = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut raw);
     // Two nodes making the key at the same moment: the loser reads the winner's.

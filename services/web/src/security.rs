@@ -11,7 +11,7 @@ use axum::{Router, middleware};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use hoithi_core::AppState;
-use hoithi_core::auth::CurrentUser;
+use hoithi_core::auth::{Credential, CurrentUser, user_for_credential};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::PgExecutor;
@@ -127,27 +127,14 @@ pub async fn delete_all_sessions(db: impl PgExecutor<'_>, user_id: i64) -> sqlx:
         .map(drop)
 }
 
-async fn session_user(db: &sqlx::PgPool, hash: &[u8]) -> sqlx::Result<Option<CurrentUser>> {
-    use sqlx::{FromRow, Row};
-    let row = sqlx::query(
-        "select u.app_user_id, u.email::text as email, u.display_name, u.role, u.unit_id, u.email_verified_at,
-                s.last_seen_at < now() - interval '1 minute' as stale
-         from web_session s join app_user u using (app_user_id)
-         where s.session_hash = $1 and s.expires_at > now()",
-    )
-    .bind(hash)
-    .fetch_optional(db)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    if row.try_get::<bool, _>("stale")? {
-        hoithi_core::auth::touch_later(
-            db,
-            "update web_session set last_seen_at = now() where session_hash = any($1::bytea[])",
-            hash.to_vec(),
-        );
-    }
-    CurrentUser::from_row(&row).map(Some)
-}
+/// Cookie sessions, looked up like bearer tokens.
+const WEB_SESSION: Credential = Credential {
+    lookup: "select u.app_user_id, u.email::text as email, u.display_name, u.role, u.unit_id, u.email_verified_at,
+                    s.last_seen_at < now() - interval '1 minute' as stale
+             from web_session s join app_user u using (app_user_id)
+             where s.session_hash = $1 and s.expires_at > now()",
+    touch: "update web_session set last_seen_at = now() where session_hash = any($1::bytea[])",
+};
 
 fn mac(key: &[u8]) -> Hmac<Sha256> {
     #[expect(clippy::unwrap_used, reason = "HMAC takes keys of any length")]
@@ -259,7 +246,7 @@ async fn guarded(state: AppState, mut request: Request, next: Next) -> anyhow::R
     // The session: a cookie that names a live session puts its user into the request.
     if let Some(value) = cookie(request.headers(), session_cookie_name(secure)) {
         let hash = sha256(&value);
-        if let Some(user) = session_user(&state.db, &hash).await? {
+        if let Some(user) = user_for_credential(&state.db, &WEB_SESSION, hash.clone()).await? {
             request.extensions_mut().insert(user);
             request.extensions_mut().insert(SessionHash(hash));
         }
