@@ -704,6 +704,21 @@ async fn the_fraud_review_shows_concentration_and_its_forms_invalidate_and_resto
         page.body.contains("Là hội trường thật"),
         "the audit trail shows the reason"
     );
+    // An invalidation the votes still name is part of the record: it cannot be deleted,
+    // even by someone who first removed its audit rows (which refer to it as well).
+    let mut tx = env.db.begin().await.unwrap();
+    sqlx::query("delete from vote_audit where vote_invalidation_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let refused = sqlx::query("delete from vote_invalidation where vote_invalidation_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("votes refer to"), "{refused}");
+    tx.rollback().await.unwrap();
 }
 
 #[tokio::test]
