@@ -217,12 +217,11 @@ impl TestEnv {
         let mut config = Config::from_lookup(|_| None).expect("default config");
         config.s3 = Some(self.s3.clone());
         config.database_url = Some(self.database_url.clone());
-        AppState {
-            db: self.db.clone(),
-            storage: Arc::new(self.storage.clone()),
-            config: Arc::new(config),
-            secrets: Arc::default(),
-        }
+        AppState::new(
+            self.db.clone(),
+            Arc::new(self.storage.clone()),
+            Arc::new(config),
+        )
     }
 }
 

@@ -117,12 +117,11 @@ impl Application {
         };
         let config = Arc::new(config);
         let services = services::Services::open(&config, true).await?;
-        let state = AppState {
-            db: services.db.clone(),
-            storage: Arc::new(services.storage()?.clone()),
-            config: config.clone(),
-            secrets: Arc::default(),
-        };
+        let state = AppState::new(
+            services.db.clone(),
+            Arc::new(services.storage()?.clone()),
+            config.clone(),
+        );
         if roles.web {
             services::ensure_first_admin(&state.db).await?;
         }

@@ -4,7 +4,6 @@
 #![allow(dead_code, reason = "each test module uses a different part")]
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -48,11 +47,10 @@ pub struct Client {
 }
 
 pub fn state_with_public_url(env: &TestEnv, url: Option<&str>) -> AppState {
-    let mut state = env.state();
+    let state = env.state();
     let mut config = (*state.config).clone();
     config.public_url = url.map(str::to_owned);
-    state.config = Arc::new(config);
-    state
+    state.with_config(config)
 }
 
 impl Client {
