@@ -160,7 +160,8 @@ fn start_server(
         .env("HOITHI_DATA", data)
         .env("HOITHI_LISTEN", "127.0.0.1:0")
         .env("DATABASE_URL", db_url)
-        .env("RUST_LOG", "warn")
+        // The default log filter, as an operator runs it.
+        .env_remove("RUST_LOG")
         .env("HOITHI_VOTE_INGEST", ingest)
         // One client address and a few thousand voters voting fast: the limits would measure
         // themselves, not the ingest.

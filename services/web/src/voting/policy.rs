@@ -297,7 +297,7 @@ impl Settings {
             queue: num(&get, "HOITHI_VOTE_QUEUE", 20_000, 1, 10_000_000)?,
             max_batch: num(&get, "HOITHI_VOTE_BATCH", 500, 1, 5_000)?,
             linger: Duration::from_millis(num(&get, "HOITHI_VOTE_LINGER_MS", 2, 0, 1_000)?),
-            flushes: num(&get, "HOITHI_VOTE_FLUSHES", 4, 1, 64)?,
+            flushes: num(&get, "HOITHI_VOTE_FLUSHES", 2, 1, 64)?,
             per_voter: rate(&get, "HOITHI_VOTE_VOTER", 1.0, 30.0)?,
             per_ip: rate(&get, "HOITHI_VOTE_IP", 50.0, 500.0)?,
             per_network: rate(&get, "HOITHI_VOTE_NETWORK", 100.0, 1000.0)?,
