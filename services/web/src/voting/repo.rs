@@ -159,14 +159,16 @@ pub async fn insert_votes(
              on conflict (entry_id, shard) do update set votes = t.votes + excluded.votes, updated_at = now()
              returning 1
          )
-         -- Which vote went in is matched in Rust: a join with `inserted` here would be a
-         -- nested loop over the whole batch twice (the planner cannot count a CTE's rows).
-         select k.idx, k.refusal, k.contest_id, s.entry_id, s.voter_id, s.slot::int8,
-                ct.round_slot > k.per_round as over_round,
-                ct.contest_slot > k.per_contest as over_contest
-         from checked k
-         left join slotted s on s.idx = k.idx
-         left join counted ct on ct.idx = k.idx
+         -- No joins: the refused votes, the votes that tried a slot, and the keys that went
+         -- in, matched in Rust (a vote in none of them found no free slot). A join with
+         -- `inserted` would be a nested loop over the batch (the planner cannot count a
+         -- CTE's rows), and joining back to `checked` cost two hash tables per batch.
+         select k.idx, k.refusal, null::int8, null::uuid, null::int8, null::int8, null::bool, null::bool
+         from checked k where k.refusal is not null
+         union all
+         select ct.idx, null, ct.contest_id, ct.entry_id, ct.voter_id, ct.slot::int8,
+                ct.round_slot > ct.per_round, ct.contest_slot > ct.per_contest
+         from counted ct
          union all
          select -1, null, null, entry_id, voter_id, slot::int8, null, null from inserted",
     )
@@ -185,8 +187,9 @@ pub async fn insert_votes(
     Ok(outcomes(votes.len(), rows))
 }
 
-/// One row of the vote statement: a vote of the batch (`idx` ≥ 0) with its refusal and its
-/// slot, or (`idx` = -1) the key of a vote that went in.
+/// One row of the vote statement: a vote of the batch (`idx` ≥ 0) with its refusal, or with
+/// the slot it tried; or (`idx` = -1) the key of a vote that went in. A vote without a row
+/// found no free slot.
 type VoteRow = (
     i32,
     Option<String>,
