@@ -160,8 +160,10 @@ fn start_server(
         .env("HOITHI_DATA", data)
         .env("HOITHI_LISTEN", "127.0.0.1:0")
         .env("DATABASE_URL", db_url)
-        // The default log filter, as an operator runs it.
+        // The default log filter, as an operator runs it, unless `VOTE_LOAD_SERVER_LOG` gives
+        // one for a diagnosis (e.g. `info,hoithi_web::voting::batcher=debug`).
         .env_remove("RUST_LOG")
+        .envs(std::env::var("VOTE_LOAD_SERVER_LOG").map(|f| ("RUST_LOG", f)))
         .env("HOITHI_VOTE_INGEST", ingest)
         // One client address and a few thousand voters voting fast: the limits would measure
         // themselves, not the ingest.
@@ -192,8 +194,12 @@ struct Outcome {
     failed: u64,
     skipped: u64,
     latencies_us: Vec<u64>,
-    /// (second of the schedule, latency µs) of every answer, for the timeline.
-    by_second: Vec<(u32, u64)>,
+    /// (ms of the schedule, latency µs) of every answer, for the timeline.
+    by_ms: Vec<(u32, u64)>,
+    /// How late (µs) the client itself sent requests whose connection was free at their due
+    /// time: timer and scheduling delay on this machine, charged to the latency above but
+    /// not the server's doing.
+    client_late_us: Vec<u64>,
     elapsed: Duration,
 }
 
@@ -206,7 +212,8 @@ impl Outcome {
         self.failed += o.failed;
         self.skipped += o.skipped;
         self.latencies_us.extend(o.latencies_us);
-        self.by_second.extend(o.by_second);
+        self.by_ms.extend(o.by_ms);
+        self.client_late_us.extend(o.client_late_us);
     }
 }
 
@@ -243,9 +250,11 @@ async fn connection(plan: Arc<Plan>, first: u64) -> (Outcome, Outcome) {
     let mut sender: Option<SendRequest<Empty<Bytes>>> = None;
     let voters = plan.tokens.len() as u64;
     let mut i = first;
+    let mut free_since = tokio::time::Instant::now();
     while i < plan.total {
         let due = plan.due(i);
         tokio::time::sleep_until(due).await;
+        let woke = tokio::time::Instant::now();
         if tokio::time::Instant::now() > plan.give_up {
             o.skipped += (plan.total - i.max(plan.warm)).div_ceil(plan.connections);
             break;
@@ -277,11 +286,17 @@ async fn connection(plan: Arc<Plan>, first: u64) -> (Outcome, Outcome) {
             0 => o.failed += 1,
             _ => o.other += 1,
         }
-        let latency = tokio::time::Instant::now().duration_since(due).as_micros() as u64;
+        let done = tokio::time::Instant::now();
+        let latency = done.duration_since(due).as_micros() as u64;
         o.latencies_us.push(latency);
+        if measured && free_since <= due {
+            o.client_late_us
+                .push(woke.duration_since(due).as_micros() as u64);
+        }
+        free_since = done;
         if measured {
-            o.by_second
-                .push(((due - plan.due(plan.warm)).as_secs() as u32, latency));
+            o.by_ms
+                .push(((due - plan.due(plan.warm)).as_millis() as u32, latency));
         }
         i += plan.connections;
     }
@@ -357,6 +372,7 @@ async fn load(url: &str, fx: &Fixture, a: &Args, rate: u64) -> (Outcome, Outcome
     }
     o.elapsed = tokio::time::Instant::now().duration_since(plan.due(plan.warm));
     o.latencies_us.sort_unstable();
+    o.client_late_us.sort_unstable();
     (warm, o)
 }
 
@@ -402,13 +418,24 @@ async fn phase(
     .bind(fx.contest_id)
     .fetch_one(pool)
     .await?;
+    // `VOTE_LOAD_DUMP=dir`: every answer's due time (ms into the phase) and latency (µs).
+    if let Ok(dir) = std::env::var("VOTE_LOAD_DUMP") {
+        let lines: String = o.by_ms.iter().map(|(t, l)| format!("{t} {l}\n")).collect();
+        std::fs::write(
+            std::path::Path::new(&dir).join(format!("{ingest}.txt")),
+            lines,
+        )?;
+    }
     let secs = o.elapsed.as_secs_f64();
     let notes = format!(
-        "{ingest}: warm-up {} s: {} of {} answered 201 (not in the table)\n{ingest}: p99 ms by second of the schedule: {}\n{ingest}: {batches}",
+        "{ingest}: warm-up {} s: {} of {} answered 201 (not in the table)\n{ingest}: p99 ms by second of the schedule: {}\n{ingest}: the client's own send delay (requests whose connection was free when due, {:.0} %): p50 {:.1} ms, p99 {:.1} ms\n{ingest}: {batches}",
         a.warmup,
         warm.created,
         warm.created + warm.conflict + warm.overloaded + warm.other + warm.failed,
-        timeline(&o.by_second)
+        timeline(&o.by_ms),
+        100.0 * o.client_late_us.len() as f64 / o.latencies_us.len().max(1) as f64,
+        pct(&o.client_late_us, 0.5),
+        pct(&o.client_late_us, 0.99),
     );
     let row = format!(
         "| {ingest} | {rate} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {stored} | {tally} | {} |",
@@ -432,11 +459,15 @@ async fn phase(
 }
 
 /// The p99 latency (ms) of each second of the schedule, to tell a steady queue from a stall.
-fn timeline(by_second: &[(u32, u64)]) -> String {
-    let seconds = by_second.iter().map(|(s, _)| *s).max().map_or(0, |m| m + 1);
+fn timeline(by_ms: &[(u32, u64)]) -> String {
+    let seconds = by_ms
+        .iter()
+        .map(|(t, _)| t / 1000)
+        .max()
+        .map_or(0, |m| m + 1);
     let mut per: Vec<Vec<u64>> = vec![Vec::new(); seconds as usize];
-    for (s, l) in by_second {
-        per[*s as usize].push(*l);
+    for (t, l) in by_ms {
+        per[(t / 1000) as usize].push(*l);
     }
     per.iter_mut()
         .map(|v| {
@@ -494,6 +525,22 @@ fn main() -> anyhow::Result<()> {
         hoithi_core::db::ensure_database(&admin_url, "hoithi").await?;
         let pool = hoithi_core::db::connect(&db_url, 4).await?;
         hoithi_core::db::migrate(&pool).await?;
+        // `VOTE_LOAD_PG_SET="name=value,…"`: PostgreSQL settings for an experiment.
+        // A module's setting (`auto_explain.log_min_duration=…`) loads the module first.
+        if let Ok(set) = std::env::var("VOTE_LOAD_PG_SET") {
+            let mut conn = pool.acquire().await?;
+            for (k, v) in set.split(',').filter_map(|kv| kv.split_once('=')) {
+                if let Some((module, _)) = k.split_once('.') {
+                    sqlx::query(&format!("load '{module}'"))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                sqlx::query(&format!("alter system set {k} = '{v}'"))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            sqlx::query("select pg_reload_conf()").execute(&pool).await?;
+        }
         if let Ok(ms) = std::env::var("VOTE_LOAD_PG_SLOW_MS") {
             for sql in [
                 format!("alter system set log_min_duration_statement = {}", ms.parse::<u32>()?),

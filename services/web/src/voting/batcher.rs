@@ -144,9 +144,14 @@ async fn flush(db: &PgPool, batch: Vec<Pending>, hub: &Hub, writer: i16) {
     metrics.vote_batch_size.observe(votes.len() as f64);
     let started = std::time::Instant::now();
     let written = repo::insert_votes(db, &votes, writer).await;
-    metrics
-        .vote_batch_seconds
-        .observe(started.elapsed().as_secs_f64());
+    let took = started.elapsed();
+    metrics.vote_batch_seconds.observe(took.as_secs_f64());
+    tracing::debug!(
+        writer,
+        votes = votes.len(),
+        ms = took.as_secs_f64() * 1e3,
+        "vote batch"
+    );
     match written {
         Ok(outcomes) => {
             let mut contests: Vec<i64> = outcomes
