@@ -303,3 +303,66 @@ async fn erase_vote_ips_shows_and_erases_addresses_past_the_dispute_window() {
             .unwrap();
     assert_eq!(audited, 2);
 }
+
+#[tokio::test]
+async fn an_administrator_sets_moves_and_clears_a_member_number() {
+    let env = TestEnv::new().await;
+    let email = |id: i64| {
+        let db = env.db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "select email::text from app_user where app_user_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    let number = |id: i64| {
+        let db = env.db.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<String>>(
+                "select member_number from app_user where app_user_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    let (a, _) = env.user(Role::Member).await;
+    let (b, _) = env.user(Role::Member).await;
+    let (a_email, b_email) = (email(a).await, email(b).await);
+    let cli = |args: &[&str]| {
+        let data = tempfile::tempdir().unwrap();
+        let mut cmd = hoithi(data.path());
+        configured(&mut cmd, &env);
+        cmd.args(["admin", "set-member-number"]).args(args);
+        let (status, out, err, _) = run(cmd, Duration::from_secs(120));
+        (status.success(), format!("{out}{err}"))
+    };
+    let (ok, out) = cli(&["--email", &a_email, "--number", "DV-0001"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("member number DV-0001"), "{out}");
+    assert_eq!(number(a).await.as_deref(), Some("DV-0001"));
+    // One account per number, whatever the case: the message names the holder.
+    let (ok, out) = cli(&["--email", &b_email, "--number", "dv-0001"]);
+    assert!(!ok);
+    assert!(out.contains(&a_email), "{out}");
+    let (ok, out) = cli(&["--email", &b_email, "--number", "DV 1"]);
+    assert!(!ok);
+    assert!(out.contains("is not a member number"), "{out}");
+    let (ok, out) = cli(&["--email", "nobody@example.vn", "--number", "DV-2"]);
+    assert!(!ok);
+    assert!(out.contains("no account with the email"), "{out}");
+    let (ok, _) = cli(&["--email", &b_email]);
+    assert!(!ok, "a number or --clear is required");
+    // Cleared on one account, the number can go to the other.
+    let (ok, out) = cli(&["--email", &a_email, "--clear"]);
+    assert!(ok, "{out}");
+    assert_eq!(number(a).await, None);
+    let (ok, out) = cli(&["--email", &b_email, "--number", "dv-0001"]);
+    assert!(ok, "{out}");
+    assert_eq!(number(b).await.as_deref(), Some("dv-0001"));
+}

@@ -93,6 +93,16 @@ enum AdminTask {
         #[arg(long)]
         contest: Option<String>,
     },
+    /// Set (or with --clear remove) the member number of the account with this email: the
+    /// way to mend a number a voter stated by mistake or someone else claimed.
+    SetMemberNumber {
+        #[arg(long)]
+        email: String,
+        #[arg(long, required_unless_present = "clear", conflicts_with = "clear")]
+        number: Option<String>,
+        #[arg(long)]
+        clear: bool,
+    },
     /// Erase the IP addresses of votes whose dispute window (HOITHI_VOTE_DISPUTE_DAYS after the
     /// results) has ended, and show what was erased.
     EraseVoteIps {
@@ -223,6 +233,15 @@ async fn admin(config: Config, task: AdminTask) -> anyhow::Result<()> {
                     anyhow::bail!("{}: {}", file.display(), list.join("; "))
                 }
             }
+        }
+        AdminTask::SetMemberNumber { email, number, .. } => {
+            let services = Services::open(&config, false).await?;
+            let result =
+                hoithi_web::voting::set_member_number(&services.db, &email, number.as_deref())
+                    .await;
+            services.stop().await;
+            println!("{}", result?);
+            Ok(())
         }
         AdminTask::EraseVoteIps { dry_run } => {
             let services = Services::open(&config, false).await?;

@@ -512,6 +512,162 @@ async fn a_roster_restricts_voting_and_names_every_bad_line() {
 }
 
 #[tokio::test]
+async fn a_voter_states_a_member_number_once_and_a_number_roster_admits_them() {
+    let Voting {
+        env,
+        mut client,
+        _stop,
+    } = voting().await;
+    let (_, slug, entries) = env.contest_in_voting(1).await;
+    let (_, admin) = env.user(Role::Admin).await;
+    let (_, member_token, _) = user_in(&env, Role::Member, None).await;
+    let (_, rival_token, rival_email) = user_in(&env, Role::Member, None).await;
+    let (unverified, unverified_token, _) = user_in(&env, Role::Member, None).await;
+    sqlx::query("update app_user set email_verified_at = null where app_user_id = $1")
+        .bind(unverified)
+        .execute(&env.db)
+        .await
+        .unwrap();
+    let roster = axum::http::Request::put(format!("/api/v1/contests/{slug}/roster"))
+        .header("authorization", format!("Bearer {admin}"))
+        .header("content-type", "text/csv")
+        .body(axum::body::Body::from("ma_doan_vien\nDV-0077\nDV-0079\n"))
+        .unwrap();
+    assert_eq!(client.send(roster).await.status, StatusCode::OK);
+    put_policy(&mut client, &slug, &admin, json!({"roster": true})).await;
+    assert_eq!(
+        vote(&mut client, entries[0], &member_token).await,
+        (StatusCode::FORBIDDEN, "not-on-roster".into())
+    );
+
+    let state = env.state();
+    let claim = |token: Option<&str>, body: serde_json::Value| {
+        let (token, state) = (token.map(str::to_owned), state.clone());
+        async move {
+            let res = Client::new(state)
+                .api(
+                    "PUT",
+                    "/api/v1/me/member-number",
+                    token.as_deref(),
+                    Some(body),
+                )
+                .await;
+            (res.status, res.json())
+        }
+    };
+    let code = |v: &serde_json::Value| v["error"]["code"].as_str().unwrap_or("").to_owned();
+    let (status, body) = claim(Some(&member_token), json!({"member_number": "<b>1</b>"})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-member-number".into()
+        )
+    );
+    let (status, body) = claim(Some(&member_token), json!({"number": "DV-0077"})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-body".into())
+    );
+    let (status, _) = claim(None, json!({"member_number": "DV-0077"})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = claim(Some(&unverified_token), json!({"member_number": "DV-0077"})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "not-eligible".into())
+    );
+    let (status, body) = claim(Some(&member_token), json!({"member_number": " dv-0077 "})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["member_number"], "dv-0077");
+    // The roster compares numbers without case: the voter is on it now.
+    assert_eq!(
+        vote(&mut client, entries[0], &member_token).await.0,
+        StatusCode::CREATED
+    );
+    // Stating the same number again is fine; another one is not (ask the organizer).
+    let (status, _) = claim(Some(&member_token), json!({"member_number": "DV-0077"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = claim(Some(&member_token), json!({"member_number": "DV-0079"})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "member-number-set".into())
+    );
+    // One account per number, so a member cannot vote through a second account.
+    let (status, body) = claim(Some(&rival_token), json!({"member_number": "DV-0077"})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "member-number-taken".into())
+    );
+    assert_eq!(
+        vote(&mut client, entries[0], &rival_token).await,
+        (StatusCode::FORBIDDEN, "not-on-roster".into())
+    );
+
+    // The page, from the vote page's link, in Vietnamese.
+    let mut rival = Client::new(env.state());
+    rival.login(&rival_email, PASSWORD).await;
+    let vote_page = rival.get(&format!("/contests/{slug}/vote")).await;
+    let link = format!("/vote/member-number?next=/contests/{slug}/vote");
+    assert!(vote_page.body.contains(&link), "{}", vote_page.body);
+    let page = rival.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Nhập mã đoàn viên của bạn"),
+        "{}",
+        page.body
+    );
+    let next = format!("/contests/{slug}/vote");
+    let res = rival
+        .post_form(
+            "/vote/member-number",
+            &[("member_number", "DV 77"), ("next", &next)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.body.contains("Mã đoàn viên gồm 1–40 chữ cái"),
+        "{}",
+        res.body
+    );
+    let res = rival
+        .post_form(
+            "/vote/member-number",
+            &[("member_number", "DV-0077"), ("next", &next)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.body.contains("đã được một tài khoản khác dùng"),
+        "{}",
+        res.body
+    );
+    let res = rival
+        .post_form(
+            "/vote/member-number",
+            &[("member_number", "DV-0079"), ("next", &next)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.headers["location"], next.as_str());
+    assert_eq!(
+        vote(&mut client, entries[0], &rival_token).await.0,
+        StatusCode::CREATED
+    );
+    // Signed out, the page sends the visitor to sign in first, and back here after.
+    let mut visitor = Client::new(env.state());
+    let res = visitor.get(&link).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(
+        res.headers["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/vote/sign-in?next=/vote/member-number"),
+        "{:?}",
+        res.headers
+    );
+}
+
+#[tokio::test]
 async fn the_fraud_review_shows_concentration_and_its_forms_invalidate_and_restore() {
     let Voting {
         env,

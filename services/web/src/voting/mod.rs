@@ -6,6 +6,7 @@ mod batcher;
 pub(crate) mod challenge;
 pub mod erase;
 pub(crate) mod limits;
+mod members;
 mod pages;
 pub(crate) mod policy;
 pub(crate) mod repo;
@@ -39,6 +40,7 @@ use uuid::Uuid;
 use self::batcher::{Batcher, SubmitError};
 pub use self::erase::{Erased, erase_vote_ips};
 use self::limits::{Limiter, TokenCache};
+pub use self::members::set_member_number;
 pub use self::pages::{shuffle_for_voter, voter_seed};
 pub use self::policy::Settings;
 use self::policy::{Ingest, VotePolicy};
@@ -60,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/vote-invalidations/{id}/restore", post(restore))
         .route("/api/v1/vote-challenge", get(new_challenge))
         .merge(voters::router())
+        .merge(members::router())
         .merge(pages::router())
         .merge(review::router())
         .merge(roster::router())

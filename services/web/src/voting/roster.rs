@@ -33,7 +33,7 @@ pub struct LineError {
     pub code: &'static str,
 }
 
-fn member_number(s: &str) -> bool {
+pub(crate) fn member_number(s: &str) -> bool {
     let b = s.as_bytes();
     (1..=40).contains(&b.len())
         && b[0].is_ascii_alphanumeric()
