@@ -244,11 +244,17 @@ impl PageError {
     }
 }
 
-/// Only a same-site path is followed, never an absolute URL a visitor could craft.
+/// Only a same-site path is followed, never an absolute URL a visitor could craft, and
+/// never one with a control character (a decoded `%0A` cannot go into a `Location` header).
 pub fn safe_next(next: Option<&str>) -> String {
-    next.filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
-        .unwrap_or("/")
-        .to_owned()
+    next.filter(|p| {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && !p.contains('\\')
+            && !p.chars().any(char::is_control)
+    })
+    .unwrap_or("/")
+    .to_owned()
 }
 
 pub fn no_store(mut res: Response) -> Response {
@@ -257,4 +263,29 @@ pub fn no_store(mut res: Response) -> Response {
         header::HeaderValue::from_static("no-store"),
     );
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_a_same_site_path_without_control_characters() {
+        assert_eq!(
+            safe_next(Some("/contests/a/vote?x=1")),
+            "/contests/a/vote?x=1"
+        );
+        assert_eq!(safe_next(Some("/đoàn")), "/đoàn");
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil",
+            "/a\nLocation: x",
+            "/a\r",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

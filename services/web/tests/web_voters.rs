@@ -657,14 +657,16 @@ async fn a_voter_states_a_member_number_once_and_a_number_roster_admits_them() {
     let mut visitor = Client::new(env.state());
     let res = visitor.get(&link).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
-    assert!(
-        res.headers["location"]
-            .to_str()
-            .unwrap()
-            .starts_with("/vote/sign-in?next=/vote/member-number"),
-        "{:?}",
-        res.headers
+    let expected = format!(
+        "/vote/sign-in?next=%2Fvote%2Fmember-number%3Fnext%3D%252Fcontests%252F{slug}%252Fvote"
     );
+    assert_eq!(res.headers["location"], expected.as_str());
+    // A control character in `next` (a decoded %0A) is not followed: the page still answers.
+    let res = rival
+        .get("/vote/member-number?next=/x%0ALocation:%20y")
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(!res.body.contains("Location: y"), "{}", res.body);
 }
 
 #[tokio::test]

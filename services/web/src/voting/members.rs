@@ -150,10 +150,9 @@ struct NextQuery {
 async fn form(ctx: Ctx, Query(q): Query<NextQuery>) -> Response {
     let next = safe_next(q.next.as_deref());
     if ctx.user.is_none() {
-        return Redirect::to(&format!(
-            "/vote/sign-in?next=/vote/member-number?next={next}"
-        ))
-        .into_response();
+        // This page's own `next`, nested in the sign-in's: encoded, so its `&` and `#` stay.
+        let here = format!("/vote/member-number?next={}", encode(&next));
+        return Redirect::to(&format!("/vote/sign-in?next={}", encode(&here))).into_response();
     }
     render(
         StatusCode::OK,
@@ -166,6 +165,10 @@ async fn form(ctx: Ctx, Query(q): Query<NextQuery>) -> Response {
     )
 }
 
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 #[derive(Deserialize)]
 struct MemberForm {
     #[serde(default)]
@@ -176,7 +179,7 @@ struct MemberForm {
 async fn submit(State(state): State<AppState>, ctx: Ctx, Form(f): Form<MemberForm>) -> Response {
     let next = safe_next(f.next.as_deref());
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to(&format!("/vote/sign-in?next={next}")).into_response();
+        return Redirect::to(&format!("/vote/sign-in?next={}", encode(&next))).into_response();
     };
     match claim(&state.db, &user, &f.member_number).await {
         Ok(_) => Redirect::to(&next).into_response(),
