@@ -684,12 +684,28 @@ async fn termination_expiry_and_the_sweep_leave_nothing_in_storage() {
     let again = hoithi_upload::sweep(&s.env.state()).await.unwrap();
     assert_eq!(again, hoithi_upload::SweepReport::default());
 
-    // A newer upload for the same entry replaces an older, unfinished one.
+    // One live upload per entry: a newer one is refused while an older one is unfinished
+    // (replacing it at creation raced, issue 15); cancelling the older one makes room.
     let old = s.tus.created(entry, data.len(), "video/mp4").await;
     assert_eq!(
         s.tus.patch(&old, 0, data[..100].to_vec()).await.status(),
         StatusCode::NO_CONTENT
     );
+    let res = s.tus.create(entry, data.len(), "video/mp4").await;
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::CONFLICT, "upload-in-progress".into())
+    );
+    let res = s
+        .tus
+        .http
+        .delete(s.tus.url(&old))
+        .bearer_auth(&s.tus.token)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let new = s.tus.created(entry, data.len(), "video/mp4").await;
     let res = s.tus.patch(&old, 100, data[100..].to_vec()).await;
     assert_eq!(

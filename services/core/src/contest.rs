@@ -20,11 +20,19 @@ pub struct Contest {
     pub max_entries_per_member: i32,
     pub requires_moderation: bool,
     pub blind_judging: bool,
+    /// Minutes after `submission_closes_at` during which an upload already started may still
+    /// send bytes (0 to 1440; the rules page shows it).
+    pub upload_grace_minutes: i32,
 }
 
 impl Contest {
     pub fn submission_open_at(&self, now: DateTime<Utc>) -> bool {
         self.submission_opens_at <= now && now < self.submission_closes_at
+    }
+
+    /// The last moment an upload of this contest accepts bytes: close plus the grace.
+    pub fn upload_cutoff(&self) -> DateTime<Utc> {
+        self.submission_closes_at + chrono::Duration::minutes(i64::from(self.upload_grace_minutes))
     }
 
     pub fn allows(&self, kind: &str) -> bool {
@@ -33,7 +41,7 @@ impl Contest {
 }
 
 const CONTEST_COLUMNS: &str = "contest_id, slug, title, unit_id, kinds, submission_opens_at, submission_closes_at,
-    max_photo_bytes, max_video_bytes, max_video_seconds, max_entries_per_member, requires_moderation, blind_judging";
+    max_photo_bytes, max_video_bytes, max_video_seconds, max_entries_per_member, requires_moderation, blind_judging, upload_grace_minutes";
 
 pub async fn contest_by_id(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Contest>> {
     sqlx::query_as(&format!(

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::digest::ResumableSha256;
 use crate::protocol::{Checksum, err};
-use crate::repo::{self, Progress, UploadRow};
+use crate::repo::{self, Gate, Progress, UploadRow};
 use crate::sniff::{self, Kind, SNIFF_BYTES};
 use crate::store::{self, PART_SIZE};
 
@@ -31,6 +31,56 @@ fn lost_lease() -> ApiError {
         "upload-locked",
         "another request took over this upload; ask for its offset (HEAD) and resume",
     )
+}
+
+/// 410 with `submission-closed`: the contest's cutoff (close plus grace) has passed.
+pub fn submission_closed() -> ApiError {
+    err(
+        410,
+        "submission-closed",
+        "this contest stopped accepting files (submission closed and its grace period ended)",
+    )
+}
+
+pub fn upload_expired() -> ApiError {
+    err(
+        410,
+        "upload-expired",
+        "this upload expired; start a new one",
+    )
+}
+
+/// Why an upload may take no more bytes now, or `None` while it may (the rule `repo::OPEN`
+/// enforces in SQL, told apart for the client).
+pub fn closed(g: &Gate) -> Option<ApiError> {
+    if g.entry_status != "uploading" {
+        return Some(entry_not_uploading());
+    }
+    if g.now >= g.expires() {
+        return Some(if g.cutoff <= g.expires_at {
+            submission_closed()
+        } else {
+            upload_expired()
+        });
+    }
+    None
+}
+
+fn entry_not_uploading() -> ApiError {
+    err(
+        410,
+        "entry-not-uploading",
+        "this entry no longer waits for a file (it was submitted, withdrawn or reviewed); this upload cannot go on",
+    )
+}
+
+/// The answer when a statement guarded by the lease and `repo::OPEN` changed nothing.
+async fn not_recorded(st: &AppState, id: Uuid) -> ApiError {
+    match repo::gate(&st.db, id).await {
+        Ok(Some(g)) => closed(&g).unwrap_or_else(lost_lease),
+        Ok(None) => crate::protocol::upload_not_found(),
+        Err(e) => e.into(),
+    }
 }
 
 /// Why sniffed content cannot go on; the upload is refused and its bytes removed.
@@ -237,7 +287,7 @@ async fn append_stream(
         }
         if last_renew.elapsed() >= renew_every() {
             if !repo::renew(&st.db, id, token).await? {
-                return Err(lost_lease());
+                return Err(not_recorded(st, id).await);
             }
             last_renew = Instant::now();
         }
@@ -358,7 +408,8 @@ async fn append_stream(
     )
     .await?;
     if !saved {
-        return Err(lost_lease());
+        drop(tx);
+        return Err(not_recorded(st, id).await);
     }
     tx.commit().await?;
     if let Some(old) = &old_tail
@@ -429,7 +480,8 @@ async fn settle(
     )
     .await?;
     if !saved {
-        return Err(lost_lease());
+        drop(tx);
+        return Err(not_recorded(st, row.upload_id).await);
     }
     tx.commit().await?;
     row.upload_offset = part.parts_bytes;
@@ -489,6 +541,11 @@ async fn ensure_multipart(
 
 /// Completes a `completing` upload: the object, then in ONE transaction the media asset, its
 /// processing job and the entry's status. Safe to repeat (HEAD and the sweep call it too).
+///
+/// The media asset is created only while the entry still waits for this very upload: the
+/// entry row is locked and must be `uploading`, and the partial unique index
+/// `upload_one_live_per_entry` makes this upload its only live one. An entry that moved on
+/// (withdrawn, or already submitted, reviewed, approved) never gains a file this way.
 pub async fn finish(st: &AppState, id: Uuid) -> Result<(), ApiError> {
     let row = repo::by_id(&st.db, id)
         .await?
@@ -518,11 +575,32 @@ pub async fn finish(st: &AppState, id: Uuid) -> Result<(), ApiError> {
     .await?;
 
     let mut tx = st.db.begin().await?;
+    // Entry first, then upload: the order creation takes them in, so the two cannot deadlock.
+    let entry_status: Option<String> =
+        sqlx::query_scalar("select status::text from entry where entry_id = $1 for update")
+            .bind(row.entry_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     let Some(row) = repo::by_id_for_update(&mut tx, id).await? else {
         return Err(crate::protocol::upload_not_found());
     };
-    if row.status == "completed" {
-        return Ok(());
+    match row.status.as_str() {
+        "completed" => return Ok(()),
+        "completing" => {}
+        other => {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "upload {id} was ended ({other}) while it was being finished"
+            )));
+        }
+    }
+    if entry_status.as_deref() != Some("uploading") {
+        // The entry moved on while the bytes arrived: the file is dropped, never attached.
+        repo::set_status(&mut *tx, id, "terminated").await?;
+        tx.commit().await?;
+        tracing::warn!(upload_id = %id, entry_id = %row.entry_id, entry_status = ?entry_status,
+            "an upload finished for an entry that no longer waits for it; its file is dropped");
+        cleanup(st, id).await;
+        return Err(entry_not_uploading());
     }
     let sha256 = row
         .sha256
@@ -553,7 +631,7 @@ pub async fn finish(st: &AppState, id: Uuid) -> Result<(), ApiError> {
     .await?;
     sqlx::query(
         "update entry set status = 'processing', submitted_at = coalesce(submitted_at, now())
-         where entry_id = $1 and status in ('draft', 'uploading')",
+         where entry_id = $1 and status = 'uploading'",
     )
     .bind(row.entry_id)
     .execute(&mut *tx)

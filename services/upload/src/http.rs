@@ -243,14 +243,60 @@ async fn create_inner(
     let media_asset_id = Uuid::new_v4();
     let object_key = hoithi_core::media::original_key(media_asset_id);
     let mut tx = st.db.begin().await?;
-    // One live upload per entry: a new one (another file, or a retry) replaces older ones.
-    let replaced: Vec<Uuid> = sqlx::query_scalar(
-        "update upload set status = 'terminated' where entry_id = $1 and status = 'active' returning upload_id",
-    )
+    // The entry row is locked until the upload is recorded, so its status and its uploads are
+    // seen as they are, not as they were a moment ago (two creations at once are one after the
+    // other here); the partial unique index upload_one_live_per_entry backs this up.
+    let locked: Option<(i64, EntryStatus)> =
+        sqlx::query_as("select author_id, status from entry where entry_id = $1 for update")
+            .bind(entry_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    match locked {
+        Some((author, _)) if author != user.app_user_id => {
+            return Err(err(
+                404,
+                "entry-not-found",
+                "this entry does not exist or is not yours",
+            ));
+        }
+        None => {
+            return Err(err(
+                404,
+                "entry-not-found",
+                "this entry does not exist or is not yours",
+            ));
+        }
+        Some((_, EntryStatus::Draft | EntryStatus::Uploading)) => {}
+        Some(_) => {
+            return Err(err(
+                409,
+                "entry-not-draft",
+                "this entry was already submitted; its file cannot be replaced",
+            ));
+        }
+    }
+    // An upload past its time frees the entry at once rather than at the next sweep (one a
+    // PATCH is writing is left to that PATCH, which the same rule stops).
+    let freed: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "update upload u set status = 'expired'
+         where entry_id = $1 and status = 'active' and (lock_token is null or locked_until < now())
+           and not {}
+         returning upload_id",
+        repo::OPEN
+    ))
     .bind(entry_id)
     .fetch_all(&mut *tx)
     .await?;
-    let expires_at = repo::insert(
+    let busy: bool = sqlx::query_scalar(
+        "select exists (select 1 from upload where entry_id = $1 and status in ('active', 'completing'))",
+    )
+    .bind(entry_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if busy {
+        return Err(upload_in_progress());
+    }
+    let inserted = repo::insert(
         &mut *tx,
         &repo::NewUpload {
             upload_id,
@@ -263,8 +309,16 @@ async fn create_inner(
             filetype: filetype.as_deref(),
             metadata: raw_metadata,
         },
+        contest.upload_cutoff(),
     )
-    .await?;
+    .await;
+    let expires_at = match inserted {
+        Ok(t) => t,
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("upload_one_live_per_entry") => {
+            return Err(upload_in_progress());
+        }
+        Err(e) => return Err(e.into()),
+    };
     sqlx::query(
         "update entry set status = 'uploading' where entry_id = $1 and status in ('draft', 'uploading')",
     )
@@ -272,7 +326,7 @@ async fn create_inner(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    for old in replaced {
+    for old in freed {
         flow::cleanup(st, old).await;
     }
     tracing::info!(%upload_id, %entry_id, length, "upload created");
@@ -304,6 +358,15 @@ async fn create_inner(
     Ok(resp)
 }
 
+/// 409 with `upload-in-progress`: the entry already has a live upload.
+fn upload_in_progress() -> ApiError {
+    err(
+        409,
+        "upload-in-progress",
+        "another upload of this entry is in progress; finish it, or cancel it (DELETE) and start again",
+    )
+}
+
 /// The caller's upload, or the tus answer for a missing, foreign, expired or ended one.
 async fn load(st: &AppState, id: &str, user: &CurrentUser) -> Result<UploadRow, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| upload_not_found())?;
@@ -312,11 +375,7 @@ async fn load(st: &AppState, id: &str, user: &CurrentUser) -> Result<UploadRow, 
         .filter(|r| r.owner_id == user.app_user_id)
         .ok_or_else(upload_not_found)?;
     if row.is_expired(Utc::now()) {
-        return Err(err(
-            410,
-            "upload-expired",
-            "this upload expired; start a new one",
-        ));
+        return Err(flow::upload_expired());
     }
     match row.status.as_str() {
         "terminated" => Err(err(
@@ -347,6 +406,7 @@ pub async fn head(
             flow::finish(&st, row.upload_id).await?;
             row = load(&st, &id, &user).await?;
         }
+        let expires = open_until(&st, &row).await?;
         let mut resp = StatusCode::OK.into_response();
         set(&mut resp, "upload-offset", &row.upload_offset.to_string());
         set(&mut resp, "upload-length", &row.upload_length.to_string());
@@ -354,8 +414,8 @@ pub async fn head(
         if !row.metadata.is_empty() {
             set(&mut resp, "upload-metadata", &row.metadata);
         }
-        if row.status == "active" {
-            set(&mut resp, "upload-expires", &http_date(row.expires_at));
+        if let Some(t) = expires {
+            set(&mut resp, "upload-expires", &http_date(t));
         }
         Ok(resp)
     }
@@ -409,6 +469,8 @@ pub async fn patch(
             }
             return Err(offset_mismatch(row.upload_length));
         }
+        // Checked before the body is read; the statements that record bytes check it again.
+        let expires = open_until(&st, &row).await?;
         if offset != row.upload_offset {
             return Err(offset_mismatch(row.upload_offset));
         }
@@ -423,14 +485,32 @@ pub async fn patch(
         .await?;
         let mut resp = StatusCode::NO_CONTENT.into_response();
         set(&mut resp, "upload-offset", &row.upload_offset.to_string());
-        if row.status == "active" {
-            set(&mut resp, "upload-expires", &http_date(row.expires_at));
+        if row.status == "active"
+            && let Some(t) = expires
+        {
+            set(&mut resp, "upload-expires", &http_date(t));
         }
         Ok(resp)
     }
     .await;
     drain_unread(result.is_err(), body).await;
     finish_response(&st, &headers, result)
+}
+
+/// For an active upload: when it stops taking bytes (the `Upload-Expires` to report, fixed at
+/// creation and never later than the contest's cutoff), or the 410 when that has passed or
+/// its entry no longer waits for it. `None` for an upload no longer taking bytes anyway.
+async fn open_until(st: &AppState, row: &UploadRow) -> Result<Option<DateTime<Utc>>, ApiError> {
+    if row.status != "active" {
+        return Ok(None);
+    }
+    let gate = repo::gate(&st.db, row.upload_id)
+        .await?
+        .ok_or_else(upload_not_found)?;
+    match flow::closed(&gate) {
+        Some(e) => Err(e),
+        None => Ok(Some(gate.expires())),
+    }
 }
 
 /// An error answered before the body was read: read (and drop) a bounded amount of it, so the

@@ -4,8 +4,18 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
 
-/// How long an upload lives after its last change; tus `expiration`.
+/// How long an upload lives after its creation (tus `expiration`), and never past its
+/// contest's cutoff; a PATCH does not push it out.
 pub const TTL_HOURS: i64 = 24;
+
+/// True while the upload `u` may take bytes: its entry still waits for a file, and neither the
+/// upload's fixed expiry nor its contest's cutoff (submission close plus the grace the
+/// organizer set) has passed. Checked in the statements that take, renew and record a PATCH,
+/// so a PATCH started before the cutoff cannot record bytes after it.
+pub(crate) const OPEN: &str = "(now() < u.expires_at and exists (
+    select 1 from entry e join contest c using (contest_id)
+    where e.entry_id = u.entry_id and e.status = 'uploading'
+      and now() < c.submission_closes_at + make_interval(mins => c.upload_grace_minutes)))";
 /// A PATCH holds the upload for this long and renews it while bytes arrive.
 pub const LEASE_SECONDS: i64 = 60;
 
@@ -87,11 +97,16 @@ pub struct NewUpload<'a> {
     pub metadata: &'a str,
 }
 
-pub async fn insert(db: impl PgExecutor<'_>, u: &NewUpload<'_>) -> sqlx::Result<DateTime<Utc>> {
+/// Inserts an upload that expires at `min(now + TTL_HOURS, cutoff)`, fixed from then on.
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    u: &NewUpload<'_>,
+    cutoff: DateTime<Utc>,
+) -> sqlx::Result<DateTime<Utc>> {
     sqlx::query_scalar(
         "insert into upload (upload_id, owner_id, entry_id, media_asset_id, object_key, upload_length,
              filename, filetype, metadata, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(hours => $10))
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, least(now() + make_interval(hours => $10), $11))
          returning expires_at",
     )
     .bind(u.upload_id)
@@ -104,7 +119,38 @@ pub async fn insert(db: impl PgExecutor<'_>, u: &NewUpload<'_>) -> sqlx::Result<
     .bind(u.filetype)
     .bind(u.metadata)
     .bind(TTL_HOURS as i32)
+    .bind(cutoff)
     .fetch_one(db)
+    .await
+}
+
+/// Why an upload may or may not take bytes now, read with the database's clock.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Gate {
+    pub entry_status: String,
+    pub expires_at: DateTime<Utc>,
+    /// Submission close plus the contest's grace.
+    pub cutoff: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+impl Gate {
+    /// The time tus reports in `Upload-Expires`: the earlier of the two limits.
+    pub fn expires(&self) -> DateTime<Utc> {
+        self.expires_at.min(self.cutoff)
+    }
+}
+
+pub async fn gate(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Gate>> {
+    sqlx::query_as(
+        "select e.status::text as entry_status, u.expires_at,
+                c.submission_closes_at + make_interval(mins => c.upload_grace_minutes) as cutoff,
+                now() as now
+         from upload u join entry e using (entry_id) join contest c using (contest_id)
+         where u.upload_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
     .await
 }
 
@@ -126,12 +172,13 @@ pub async fn lease(
     .await
 }
 
-/// Extends the lease; false when it was lost (expired and taken by another request).
+/// Extends the lease; false when it was lost (expired and taken by another request) or the
+/// upload may no longer take bytes (`OPEN`).
 pub async fn renew(db: impl PgExecutor<'_>, id: Uuid, token: Uuid) -> sqlx::Result<bool> {
-    let n = sqlx::query(
-        "update upload set locked_until = now() + make_interval(secs => $3)
-         where upload_id = $1 and lock_token = $2",
-    )
+    let n = sqlx::query(&format!(
+        "update upload u set locked_until = now() + make_interval(secs => $3)
+         where upload_id = $1 and lock_token = $2 and {OPEN}"
+    ))
     .bind(id)
     .bind(token)
     .bind(lease_seconds())
@@ -229,13 +276,13 @@ pub async fn save_progress(
     token: Uuid,
     p: &Progress<'_>,
 ) -> sqlx::Result<bool> {
-    let n = sqlx::query(
-        "update upload set upload_offset = $3, parts_bytes = $4, tail_key = $5, sha256_state = $6,
+    // expires_at stays as set at creation; bytes are recorded only while the upload is OPEN.
+    let n = sqlx::query(&format!(
+        "update upload u set upload_offset = $3, parts_bytes = $4, tail_key = $5, sha256_state = $6,
              sha256 = coalesce($7, sha256),
-             status = case when $7::text is null then status else 'completing' end,
-             expires_at = now() + make_interval(hours => $8)
-         where upload_id = $1 and lock_token = $2 and status = 'active'",
-    )
+             status = case when $7::text is null then status else 'completing' end
+         where upload_id = $1 and lock_token = $2 and status = 'active' and {OPEN}"
+    ))
     .bind(id)
     .bind(token)
     .bind(p.upload_offset)
@@ -243,7 +290,6 @@ pub async fn save_progress(
     .bind(p.tail_key)
     .bind(p.sha256_state)
     .bind(p.sha256)
-    .bind(TTL_HOURS as i32)
     .execute(db)
     .await?
     .rows_affected();

@@ -169,7 +169,9 @@ pub async fn delete(s: &Storage, key: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Aborts the multipart upload (its parts go) and deletes every temporary object of the upload.
+/// Aborts the multipart upload (its parts go) and deletes every temporary object of the upload,
+/// and the assembled object too: a dead upload's object is attached to no media asset (an
+/// upload refused after its bytes were assembled has one).
 pub async fn discard(
     s: &Storage,
     upload_id: Uuid,
@@ -195,7 +197,33 @@ pub async fn discard(
                 .context("abort the multipart upload");
         }
     }
+    delete_if_exists(s, key).await?;
     delete_temporaries(s, upload_id).await
+}
+
+/// Deletes `key`; a key that is not there is fine (S3 says so with 204, some stores with 404).
+async fn delete_if_exists(s: &Storage, key: &str) -> anyhow::Result<()> {
+    match s
+        .client
+        .delete_object()
+        .bucket(&s.bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err.code() == Some("NoSuchKey")
+                || err
+                    .raw_response()
+                    .is_some_and(|r| r.status().as_u16() == 404) =>
+        {
+            Ok(())
+        }
+        Err(err) => {
+            Err(hoithi_core::storage::describe(err, "configured")).context("delete an object")
+        }
+    }
 }
 
 /// Deletes the temporary objects under `uploads/{upload_id}/`.

@@ -11,7 +11,8 @@ use crate::{flow, store};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SweepReport {
-    /// Active uploads past `expires_at`, now `expired`.
+    /// Active uploads that may take no more bytes (past `expires_at` or the contest's cutoff,
+    /// or their entry moved on), now ended.
     pub expired: usize,
     /// Dead uploads whose storage was removed.
     pub cleaned: usize,
@@ -25,11 +26,16 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(300);
 pub async fn sweep(state: &AppState) -> anyhow::Result<SweepReport> {
     let mut report = SweepReport::default();
     // A leased upload is being written; it expires only once the lease lapses.
-    let expired: Vec<Uuid> = sqlx::query_scalar(
-        "update upload set status = 'expired'
-         where status = 'active' and expires_at < now() and (lock_token is null or locked_until < now())
+    // Past its own expiry or its contest's cutoff it is `expired`; when its entry no longer
+    // waits for it (withdrawn mid-upload) it is `terminated`. Either way the entry's slot is free.
+    let expired: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "update upload u set status = case
+             when exists (select 1 from entry e where e.entry_id = u.entry_id and e.status = 'uploading')
+             then 'expired'::upload_status else 'terminated'::upload_status end
+         where status = 'active' and not {} and (lock_token is null or locked_until < now())
          returning upload_id",
-    )
+        crate::repo::OPEN
+    ))
     .fetch_all(&state.db)
     .await?;
     report.expired = expired.len();
