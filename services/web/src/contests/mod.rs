@@ -91,6 +91,7 @@ pub struct ContestRow {
     pub blind_judging: bool,
     pub hide_author: bool,
     pub settings: serde_json::Value,
+    pub upload_grace_minutes: i32,
 }
 
 const ROW_SQL: &str =
@@ -99,7 +100,7 @@ const ROW_SQL: &str =
     c.submission_opens_at, c.submission_closes_at, c.judging_opens_at, c.judging_closes_at,
     c.voting_opens_at, c.voting_closes_at, c.results_at, c.max_photo_bytes, c.max_video_bytes,
     c.max_video_seconds, c.max_entries_per_member, c.requires_moderation, c.blind_judging,
-    c.hide_author, c.settings
+    c.hide_author, c.settings, c.upload_grace_minutes
     from contest c left join unit u using (unit_id)";
 
 fn within(o: Option<DateTime<Utc>>, c: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
@@ -127,6 +128,11 @@ impl ContestRow {
 
     pub fn phase(&self) -> Phase {
         self.phase_at(Utc::now())
+    }
+
+    /// The last moment an upload started before the close may still send bytes.
+    pub fn upload_cutoff(&self) -> DateTime<Utc> {
+        self.submission_closes_at + chrono::Duration::minutes(i64::from(self.upload_grace_minutes))
     }
 
     /// The next date the phase changes, for the countdown.
@@ -172,6 +178,7 @@ impl ContestRow {
                 "max_video_bytes": self.max_video_bytes,
                 "max_video_seconds": self.max_video_seconds,
                 "max_entries_per_member": self.max_entries_per_member,
+                "upload_grace_minutes": self.upload_grace_minutes,
             },
             "requires_moderation": self.requires_moderation,
             "blind_judging": self.blind_judging,
@@ -486,6 +493,8 @@ pub struct ContestForm {
     pub max_video_seconds: String,
     #[serde(default)]
     pub max_entries_per_member: String,
+    #[serde(default)]
+    pub upload_grace_minutes: String,
     pub requires_moderation: Option<String>,
     pub hide_author: Option<String>,
 }
@@ -499,6 +508,7 @@ impl ContestForm {
             max_video_mb: "1536".into(),
             max_video_seconds: "180".into(),
             max_entries_per_member: "1".into(),
+            upload_grace_minutes: "30".into(),
             requires_moderation: Some("on".into()),
             ..Self::default()
         }
@@ -531,6 +541,8 @@ impl ContestForm {
             max_video_seconds: num(&self.max_video_seconds, "max_video_seconds")
                 .map(|n| n.clamp(-1, i64::from(i32::MAX)) as i32),
             max_entries_per_member: num(&self.max_entries_per_member, "max_entries_per_member")
+                .map(|n| n.clamp(-1, i64::from(i32::MAX)) as i32),
+            upload_grace_minutes: num(&self.upload_grace_minutes, "upload_grace_minutes")
                 .map(|n| n.clamp(-1, i64::from(i32::MAX)) as i32),
         };
         let w = |o: &str, c: &str| {
@@ -881,6 +893,7 @@ mod tests {
             blind_judging: false,
             hide_author: false,
             settings: json!({}),
+            upload_grace_minutes: 30,
         }
     }
 

@@ -73,6 +73,8 @@ pub struct Limits {
     pub max_video_bytes: Option<i64>,
     pub max_video_seconds: Option<i32>,
     pub max_entries_per_member: Option<i32>,
+    /// Minutes after submission closes during which uploads already started may finish.
+    pub upload_grace_minutes: Option<i32>,
 }
 
 /// A broken rule: the field it belongs to and a stable code (the API's `code`, and the
@@ -112,6 +114,7 @@ pub struct ValidContest {
     pub max_video_bytes: i64,
     pub max_video_seconds: i32,
     pub max_entries_per_member: i32,
+    pub upload_grace_minutes: i32,
     pub requires_moderation: bool,
     pub blind_judging: bool,
     pub hide_author: bool,
@@ -266,6 +269,12 @@ impl ContestSpec {
         if !(1..=100).contains(&max_entries_per_member) {
             errors.push(err("max_entries_per_member", "invalid-limit"));
         }
+        // Long enough for a video started just before the close on a slow line, short enough
+        // that entries cannot keep arriving for days (at most a day).
+        let upload_grace_minutes = limits.upload_grace_minutes.unwrap_or(30);
+        if !(0..=1440).contains(&upload_grace_minutes) {
+            errors.push(err("upload_grace_minutes", "invalid-limit"));
+        }
         let mut settings = serde_json::Map::new();
         if let Some(c) = &self.criteria {
             settings.insert("criteria".into(), serde_json::Value::Array(c.clone()));
@@ -327,6 +336,7 @@ impl ContestSpec {
             max_video_bytes,
             max_video_seconds,
             max_entries_per_member,
+            upload_grace_minutes,
             requires_moderation: self.requires_moderation.unwrap_or(true),
             blind_judging: self.blind_judging.unwrap_or(false),
             hide_author: self.hide_author.unwrap_or(false),
@@ -407,8 +417,8 @@ pub async fn insert(
             submission_opens_at, submission_closes_at, judging_opens_at, judging_closes_at,
             voting_opens_at, voting_closes_at, results_at, max_photo_bytes, max_video_bytes,
             max_video_seconds, max_entries_per_member, requires_moderation, blind_judging,
-            hide_author, settings, created_by)
-         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)
+            hide_author, settings, created_by, upload_grace_minutes)
+         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
          returning contest_id",
     )
     .bind(&c.slug)
@@ -435,6 +445,7 @@ pub async fn insert(
     .bind(c.hide_author)
     .bind(&c.settings)
     .bind(created_by)
+    .bind(c.upload_grace_minutes)
     .fetch_one(conn)
     .await;
     match result {
@@ -475,7 +486,29 @@ mod tests {
         assert_eq!(c.submission.0.to_rfc3339(), "2026-12-01T01:00:00+00:00");
         assert_eq!(c.submission.1.to_rfc3339(), "2026-12-20T10:00:00+00:00");
         assert_eq!(c.max_entries_per_member, 3);
+        assert_eq!(c.upload_grace_minutes, 30, "the default grace");
         assert!(c.requires_moderation);
+    }
+
+    #[test]
+    fn the_upload_grace_is_read_from_limits_and_bounded_to_a_day() {
+        let mut s = spec();
+        s.limits = Some(Limits {
+            upload_grace_minutes: Some(0),
+            ..Limits::default()
+        });
+        assert_eq!(s.validate().unwrap().upload_grace_minutes, 0);
+        for bad in [-1, 1441] {
+            s.limits = Some(Limits {
+                upload_grace_minutes: Some(bad),
+                ..Limits::default()
+            });
+            let errors = s.validate().unwrap_err();
+            assert!(errors.contains(&err("upload_grace_minutes", "invalid-limit")));
+        }
+        let toml =
+            ContestSpec::from_toml("slug = \"a\"\n[limits]\nupload_grace_minutes = 90\n").unwrap();
+        assert_eq!(toml.limits.unwrap().upload_grace_minutes, Some(90));
     }
 
     #[test]
