@@ -57,7 +57,9 @@
     unauthenticated: 'bạn cần đăng nhập lại.',
     'upload-expired': 'lần tải trước đã hết hạn, hãy tải lại từ đầu.',
     'upload-terminated': 'lần tải này đã bị huỷ, hãy tải lại từ đầu.',
-    'upload-refused': 'tệp đã bị từ chối, hãy chọn tệp khác.'
+    'upload-refused': 'tệp đã bị từ chối, hãy chọn tệp khác.',
+    'upload-in-progress': 'bài dự thi này đang có một lần tải lên khác (ở thẻ hoặc thiết bị khác); hãy chờ nó xong hoặc huỷ nó rồi thử lại.',
+    'entry-not-uploading': 'bài dự thi không còn chờ tệp (đã nộp, đã rút hoặc đã được duyệt).'
   };
 
   function fmt(text, values) {
@@ -187,14 +189,22 @@
           return false;
         }
         var status = info.status || 0;
-        var retry = status === 0 || status === 409 || status === 423 || status >= 500;
+        // A 409 is an offset to ask again, except another live upload of the entry: that one
+        // does not go away by retrying.
+        var retry = status === 0 || (status === 409 && info.code !== 'upload-in-progress') ||
+          status === 423 || status >= 500;
         if (retry) self.say('retrying');
         return retry;
       },
+      // Remembered so that picking another file later cancels this one: the server keeps one
+      // live upload per entry and refuses a second.
+      onUploadUrlAvailable: function () { self.remember({ url: self.upload.url }); },
       onProgress: function (sent, total) { self.onProgress(sent, total); },
       onSuccess: function () { self.onSuccess(); },
       onError: function (err) { self.onError(err); }
     });
+    var earlier = null;
+    try { earlier = JSON.parse(localStorage.getItem(this.storageKey()) || 'null'); } catch (e) { /* none */ }
     try {
       localStorage.setItem(this.storageKey(), JSON.stringify({ name: file.name, size: file.size }));
     } catch (e) { /* storage unavailable */ }
@@ -203,9 +213,29 @@
     this.upload.findPreviousUploads().then(function (previous) {
       if (previous.length) {
         self.upload.resumeFromPreviousUpload(previous[0]);
+        self.upload.start();
+        return;
       }
-      self.upload.start();
+      // Another file than the unfinished one of this entry: cancel that one first (tus
+      // termination), or the server refuses this one with upload-in-progress.
+      var cancel = earlier && earlier.url ? self.terminate(earlier.url, headers) : Promise.resolve();
+      cancel.then(function () { self.upload.start(); });
     });
+  };
+
+  Uploader.prototype.remember = function (more) {
+    try {
+      var saved = JSON.parse(localStorage.getItem(this.storageKey()) || '{}') || {};
+      localStorage.setItem(this.storageKey(), JSON.stringify(Object.assign(saved, more)));
+    } catch (e) { /* storage unavailable */ }
+  };
+
+  // DELETE of an earlier upload; whatever the answer (gone already, network), go on.
+  Uploader.prototype.terminate = function (url, headers) {
+    if (typeof fetch !== 'function') return Promise.resolve();
+    var h = Object.assign({ 'Tus-Resumable': '1.0.0' }, headers);
+    return fetch(url, { method: 'DELETE', headers: h, credentials: 'same-origin' })
+      .then(function () {}, function () {});
   };
 
   Uploader.prototype.togglePause = function () {
