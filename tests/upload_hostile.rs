@@ -406,3 +406,79 @@ async fn an_upload_created_near_the_close_expires_at_close_plus_grace_and_finish
     );
     assert_eq!(entry_status(&s.env, entry).await, "processing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organizer_sets_the_upload_grace_and_the_contest_rules_show_it() {
+    let env = TestEnv::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = hoithi(dir.path());
+    configured(&mut cmd, &env);
+    cmd.env("HOITHI_ROLES", "web,upload");
+    let server = Server::start(cmd).await;
+    let (_, token) = env.user(Role::Admin).await;
+    let http = reqwest::Client::new();
+    let now = chrono::Utc::now();
+    let contest = |slug: &str, grace: i64| {
+        serde_json::json!({
+            "slug": slug,
+            "title": "Ảnh đẹp",
+            "kinds": ["photo"],
+            "phases": {"submission": {"opens_at": (now - chrono::Duration::hours(1)).to_rfc3339(),
+                                      "closes_at": (now + chrono::Duration::days(2)).to_rfc3339()}},
+            "limits": {"upload_grace_minutes": grace}
+        })
+    };
+    let res = http
+        .post(format!("{}/api/v1/contests", server.url))
+        .bearer_auth(&token)
+        .json(&contest("anh-gia-han", 90))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["limits"]["upload_grace_minutes"], 90);
+    let stored: i32 =
+        sqlx::query_scalar("select upload_grace_minutes from contest where slug = 'anh-gia-han'")
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    assert_eq!(stored, 90);
+
+    // More than a day is refused with the field named.
+    let res = http
+        .post(format!("{}/api/v1/contests", server.url))
+        .bearer_auth(&token)
+        .json(&contest("anh-qua-han", 1441))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["fields"][0]["field"], "upload_grace_minutes");
+
+    // The rules on the contest page say it, in Vietnamese and in English.
+    let page = http
+        .get(format!("{}/contests/anh-gia-han", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Gia hạn tải lên sau khi hết hạn nhận bài"),
+        "{page}"
+    );
+    assert!(page.contains("90 phút"), "{page}");
+    let page = http
+        .get(format!("{}/contests/anh-gia-han", server.url))
+        .header("Cookie", "lang=en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("90 minutes"), "{page}");
+}
