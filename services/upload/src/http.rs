@@ -251,29 +251,22 @@ async fn create_inner(
             .bind(entry_id)
             .fetch_optional(&mut *tx)
             .await?;
-    match locked {
-        Some((author, _)) if author != user.app_user_id => {
+    let status = match locked {
+        Some((author, status)) if author == user.app_user_id => status,
+        _ => {
             return Err(err(
                 404,
                 "entry-not-found",
                 "this entry does not exist or is not yours",
             ));
         }
-        None => {
-            return Err(err(
-                404,
-                "entry-not-found",
-                "this entry does not exist or is not yours",
-            ));
-        }
-        Some((_, EntryStatus::Draft | EntryStatus::Uploading)) => {}
-        Some(_) => {
-            return Err(err(
-                409,
-                "entry-not-draft",
-                "this entry was already submitted; its file cannot be replaced",
-            ));
-        }
+    };
+    if !matches!(status, EntryStatus::Draft | EntryStatus::Uploading) {
+        return Err(err(
+            409,
+            "entry-not-draft",
+            "this entry was already submitted; its file cannot be replaced",
+        ));
     }
     // An upload past its time frees the entry at once rather than at the next sweep (one a
     // PATCH is writing is left to that PATCH, which the same rule stops).
