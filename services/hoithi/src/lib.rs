@@ -109,12 +109,26 @@ pub struct Application {
 impl Application {
     /// Binds the port first (a port in use fails fast), then opens the database and the
     /// object store, starting the embedded ones when nothing is configured.
-    pub async fn build(config: Config, roles: Roles) -> anyhow::Result<Self> {
+    pub async fn build(mut config: Config, roles: Roles) -> anyhow::Result<Self> {
         let listener = if roles.web || roles.upload {
             Some(bind(config.listen).await?)
         } else {
             None
         };
+        // Links without a public URL point at the address actually bound (port 0 picks one).
+        if let Some(l) = &listener {
+            config.listen = l
+                .local_addr()
+                .context("the bound listener has no address")?;
+        }
+        if roles.web && config.public_url.is_none() {
+            tracing::warn!(
+                origin = %hoithi_web::mail::origin(&config),
+                "HOITHI_PUBLIC_URL is not set: links in mail (verification, password reset, \
+                 judge invites) point at this server's listen address, which only works on \
+                 this machine; set HOITHI_PUBLIC_URL to the site's public origin"
+            );
+        }
         let config = Arc::new(config);
         let services = services::Services::open(&config, true).await?;
         let state = AppState::new(
