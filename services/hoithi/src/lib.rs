@@ -129,6 +129,22 @@ impl Application {
                  this machine; set HOITHI_PUBLIC_URL to the site's public origin"
             );
         }
+        // An https public URL means a TLS-terminating proxy in front (hoithi serves plain
+        // http); without TRUSTED_PROXIES every client looks like that proxy, and they all
+        // share one address's budget of sign-in failures, mail and registrations.
+        if roles.web
+            && config.trusted_proxies.is_empty()
+            && config
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+        {
+            tracing::warn!(
+                "TRUSTED_PROXIES is not set but HOITHI_PUBLIC_URL is https: if a reverse proxy \
+                 forwards requests here, list it in TRUSTED_PROXIES, or all clients share the \
+                 limits of the proxy's address (failed sign-ins, mail, registrations)"
+            );
+        }
         let config = Arc::new(config);
         let services = services::Services::open(&config, true).await?;
         let state = AppState::new(
