@@ -28,25 +28,54 @@ pub struct Counter {
 pub const FREE_FAILURES: i32 = 5;
 /// Failures per account from all addresses together.
 pub const FREE_ACCOUNT_FAILURES: i32 = 10;
-/// Failures per address, all accounts together (one address trying many accounts).
-pub const FREE_IP_FAILURES: i32 = 20;
-/// Failures per /24 or /64 network.
-pub const FREE_NETWORK_FAILURES: i32 = 60;
 /// A counter forgets its failures after this long without one.
 const FAILURE_WINDOW_SECONDS: i32 = 15 * 60;
 /// The longest wait.
 const MAX_WAIT_SECONDS: i32 = 15 * 60;
 /// The first wait, doubled at each further failure.
 const FIRST_WAIT_SECONDS: i32 = 15;
-
 /// Mails (verification, reset, voter codes) to one recipient in a window.
 pub const MAILS_PER_RECIPIENT: i32 = 5;
-/// Mails and registrations from one address in a window.
-pub const SENDS_PER_IP: i32 = 20;
-/// Mails and registrations from one network in a window.
-pub const SENDS_PER_NETWORK: i32 = 60;
-/// Accounts registered from one address in a window.
-pub const REGISTRATIONS_PER_IP: i32 = 10;
+
+/// The limits per address and per network, which a crowd behind one address (a school's
+/// Wi-Fi at a contest evening) shares, so an operator can raise them:
+/// `HOITHI_LOGIN_FAILURES_PER_IP` (20) and `…_PER_NETWORK` (60) failed sign-ins,
+/// `HOITHI_MAIL_PER_IP` (20) and `…_PER_NETWORK` (60) mails, `HOITHI_REGISTRATIONS_PER_IP`
+/// (10) registrations, each in 15 minutes. A value that is not a whole number from 1 to
+/// 100000 is ignored (the default holds).
+pub struct Limits {
+    pub login_per_ip: i32,
+    pub login_per_network: i32,
+    pub mail_per_ip: i32,
+    pub mail_per_network: i32,
+    pub registrations_per_ip: i32,
+}
+
+impl Limits {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let num = |key: &str, default: i32| {
+            get(key)
+                .and_then(|v| v.trim().parse::<i32>().ok())
+                .filter(|n| (1..=100_000).contains(n))
+                .unwrap_or(default)
+        };
+        Self {
+            login_per_ip: num("HOITHI_LOGIN_FAILURES_PER_IP", 20),
+            login_per_network: num("HOITHI_LOGIN_FAILURES_PER_NETWORK", 60),
+            mail_per_ip: num("HOITHI_MAIL_PER_IP", 20),
+            mail_per_network: num("HOITHI_MAIL_PER_NETWORK", 60),
+            registrations_per_ip: num("HOITHI_REGISTRATIONS_PER_IP", 10),
+        }
+    }
+}
+
+/// The limits of this process, read from the environment once.
+pub fn limits() -> &'static Limits {
+    static LIMITS: std::sync::LazyLock<Limits> =
+        std::sync::LazyLock::new(|| Limits::from_lookup(|k| std::env::var(k).ok()));
+    &LIMITS
+}
+
 const SEND_WINDOW_SECONDS: i32 = 15 * 60;
 
 fn network(ip: IpAddr) -> String {
@@ -70,11 +99,11 @@ impl LoginKeys {
         if let Some(ip) = ip {
             others.push(Counter {
                 key: format!("login-ip:{ip}"),
-                free: FREE_IP_FAILURES,
+                free: limits().login_per_ip,
             });
             others.push(Counter {
                 key: format!("login-net:{}", network(ip)),
-                free: FREE_NETWORK_FAILURES,
+                free: limits().login_per_network,
             });
         }
         Self {
@@ -200,11 +229,11 @@ pub fn mail_counters(recipient: &str, ip: Option<IpAddr>) -> Vec<Counter> {
     if let Some(ip) = ip {
         counters.push(Counter {
             key: format!("send-ip:{ip}"),
-            free: SENDS_PER_IP,
+            free: limits().mail_per_ip,
         });
         counters.push(Counter {
             key: format!("send-net:{}", network(ip)),
-            free: SENDS_PER_NETWORK,
+            free: limits().mail_per_network,
         });
     }
     counters
@@ -214,7 +243,7 @@ pub fn mail_counters(recipient: &str, ip: Option<IpAddr>) -> Vec<Counter> {
 pub fn registration_counters(ip: Option<IpAddr>) -> Vec<Counter> {
     ip.map(|ip| Counter {
         key: format!("register-ip:{ip}"),
-        free: REGISTRATIONS_PER_IP,
+        free: limits().registrations_per_ip,
     })
     .into_iter()
     .collect()
@@ -271,5 +300,19 @@ mod tests {
             2,
             "no address: the account and the pair"
         );
+    }
+
+    #[test]
+    fn limits_per_address_can_be_raised_and_nonsense_keeps_the_default() {
+        let l = Limits::from_lookup(|k| match k {
+            "HOITHI_LOGIN_FAILURES_PER_IP" => Some("200".into()),
+            "HOITHI_MAIL_PER_IP" => Some("0".into()),
+            "HOITHI_REGISTRATIONS_PER_IP" => Some("many".into()),
+            _ => None,
+        });
+        assert_eq!(l.login_per_ip, 200);
+        assert_eq!(l.mail_per_ip, 20);
+        assert_eq!(l.registrations_per_ip, 10);
+        assert_eq!(l.login_per_network, 60);
     }
 }
