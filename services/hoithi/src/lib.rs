@@ -109,12 +109,42 @@ pub struct Application {
 impl Application {
     /// Binds the port first (a port in use fails fast), then opens the database and the
     /// object store, starting the embedded ones when nothing is configured.
-    pub async fn build(config: Config, roles: Roles) -> anyhow::Result<Self> {
+    pub async fn build(mut config: Config, roles: Roles) -> anyhow::Result<Self> {
         let listener = if roles.web || roles.upload {
             Some(bind(config.listen).await?)
         } else {
             None
         };
+        // Links without a public URL point at the address actually bound (port 0 picks one).
+        if let Some(l) = &listener {
+            config.listen = l
+                .local_addr()
+                .context("the bound listener has no address")?;
+        }
+        if roles.web && config.public_url.is_none() {
+            tracing::warn!(
+                origin = %hoithi_web::mail::origin(&config),
+                "HOITHI_PUBLIC_URL is not set: links in mail (verification, password reset, \
+                 judge invites) point at this server's listen address, which only works on \
+                 this machine; set HOITHI_PUBLIC_URL to the site's public origin"
+            );
+        }
+        // An https public URL means a TLS-terminating proxy in front (hoithi serves plain
+        // http); without TRUSTED_PROXIES every client looks like that proxy, and they all
+        // share one address's budget of sign-in failures, mail and registrations.
+        if roles.web
+            && config.trusted_proxies.is_empty()
+            && config
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+        {
+            tracing::warn!(
+                "TRUSTED_PROXIES is not set but HOITHI_PUBLIC_URL is https: if a reverse proxy \
+                 forwards requests here, list it in TRUSTED_PROXIES, or all clients share the \
+                 limits of the proxy's address (failed sign-ins, mail, registrations)"
+            );
+        }
         let config = Arc::new(config);
         let services = services::Services::open(&config, true).await?;
         let state = AppState::new(

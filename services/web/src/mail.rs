@@ -3,11 +3,13 @@
 //! `SMTP_URL` set, `spawn_sender` delivers pending rows in the background with retries, and
 //! the row's status says what happened. With no SMTP configured admins read it at /admin/outbox.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use hoithi_core::AppState;
+use hoithi_core::config::Config;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sqlx::PgExecutor;
@@ -38,21 +40,28 @@ pub async fn queue(
         .map(drop)
 }
 
-/// The origin links in mail point to. The configured public URL wins; without one (a
-/// developer's machine) the request's Host is used.
-pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.config.public_url {
+/// The origin every absolute link is built from (mail: verification, password reset, judge
+/// invites; entry and stream links, QR codes): the configured public URL, else the address
+/// the server itself listens on (start-up warns about it). Never a request header: Host and
+/// X-Forwarded-Host are whatever the client sends, and a link built from them hands a reset
+/// token to whoever forged them.
+pub fn origin(config: &Config) -> String {
+    if let Some(url) = &config.public_url {
         return url.clone();
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .unwrap_or("127.0.0.1:8080");
-    format!("http://{host}")
+    // A wildcard listen address is no place to point a link at; this machine is.
+    let ip = match config.listen.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, config.listen.port()))
+}
+
+/// `origin` for a handler. The headers are deliberately not read (see `origin`); the
+/// parameter stays so that every caller keeps going through this one function.
+pub fn base_url(state: &AppState, _headers: &HeaderMap) -> String {
+    origin(&state.config)
 }
 
 /// The SMTP transport of `SMTP_URL`: `smtp://host:port` (plain), `smtp://host?tls=required`
@@ -223,5 +232,18 @@ mod tests {
         }
         assert!(transport("not a url").is_err());
         assert!(transport("http://mail.example.vn").is_err());
+    }
+
+    #[test]
+    fn links_point_at_the_public_url_else_the_listen_address_never_a_wildcard() {
+        let mut config = Config::from_lookup(|_| None).unwrap();
+        config.listen = "0.0.0.0:9000".parse().unwrap();
+        assert_eq!(origin(&config), "http://127.0.0.1:9000");
+        config.listen = "[::]:9000".parse().unwrap();
+        assert_eq!(origin(&config), "http://[::1]:9000");
+        config.listen = "192.0.2.7:8080".parse().unwrap();
+        assert_eq!(origin(&config), "http://192.0.2.7:8080");
+        config.public_url = Some("https://hoithi.example.vn".into());
+        assert_eq!(origin(&config), "https://hoithi.example.vn");
     }
 }

@@ -1,12 +1,19 @@
 //! Accounts: registration, sign-in and sign-out (cookie sessions), email verification and
-//! password reset by one-time links, failed-login throttling, and the API's token login.
+//! password reset by one-time links, limits on guessing and on mail (`throttle`), the API's
+//! token login, and the account page (`settings`).
+//!
+//! An account is only its mailbox's owner's once the mailbox is proven (a verification link,
+//! a voter code, a reset link). Until then whoever registered the address may be someone
+//! else, so proving it takes everything they set up away (`prove_mailbox`). A password
+//! reset or change ends every session and every API token.
 
+mod settings;
 pub mod throttle;
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -15,16 +22,17 @@ use base64::Engine;
 use hoithi_core::AppState;
 use hoithi_core::account::{CreateUserError, NewUser, create_user};
 use hoithi_core::api_error::ApiError;
-use hoithi_core::auth::{CurrentUser, issue_token};
+use hoithi_core::auth::CurrentUser;
 use hoithi_core::domain::{DisplayName, Email, Password, Role};
 use rand::RngCore;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor};
 
 use crate::page::{Ctx, Page, PageError, message, no_store, render, safe_next};
 use crate::security::{self, SessionHash};
+use crate::voting::ClientIp;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -37,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/forgot-password", get(forgot_form).post(forgot))
         .route("/reset-password/{token}", get(reset_form).post(reset))
         .route("/api/v1/auth/login", post(api_login))
+        .merge(settings::router())
 }
 
 #[derive(Template)]
@@ -104,9 +113,12 @@ async fn register(
     State(state): State<AppState>,
     ctx: Ctx,
     headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    session: Option<Extension<SessionHash>>,
     Form(form): Form<RegisterForm>,
 ) -> Response {
-    match try_register(&state, &ctx, &headers, form).await {
+    let old = session.map(|Extension(SessionHash(h))| h);
+    match try_register(&state, &ctx, &headers, ip, old, form).await {
         Ok(r) => r,
         Err(e) => e.respond(&ctx),
     }
@@ -116,6 +128,8 @@ async fn try_register(
     state: &AppState,
     ctx: &Ctx,
     headers: &HeaderMap,
+    ip: Option<IpAddr>,
+    old_session: Option<Vec<u8>>,
     form: RegisterForm,
 ) -> Result<Response, PageError> {
     let mut errors = Vec::new();
@@ -145,6 +159,14 @@ async fn try_register(
         .ok();
     let unit_slug = Some(form.unit.trim().to_owned()).filter(|s| !s.is_empty());
     if let (Some(email), Some(name), Some(password)) = (email, name, password) {
+        // Registrations from one address, and the verification mail each one sends, are
+        // limited like every other mail (the count is kept whether or not the address is
+        // taken, so the limit says nothing about who has an account).
+        let mut counters = throttle::registration_counters(ip);
+        counters.extend(throttle::mail_counters(email.as_str(), ip));
+        if let Some(wait) = throttle::take(&state.db, &counters).await? {
+            return Ok(wait_page(ctx, wait));
+        }
         let created = create_user(
             &state.db,
             NewUser {
@@ -159,7 +181,11 @@ async fn try_register(
         .await;
         match created {
             Ok(user_id) => {
-                send_verification(state, headers, user_id, email.as_str(), ctx).await?;
+                send_verification(state, user_id, email.as_str(), ctx).await?;
+                // The browser's previous session (another account's) ends, as at sign-in.
+                if let Some(old) = old_session {
+                    security::delete_session(&state.db, &old).await?;
+                }
                 let token = security::create_session(&state.db, user_id).await?;
                 return Ok(signed_in(state, headers, &token, "/?notice=registered"));
             }
@@ -234,7 +260,6 @@ async fn use_one_time_token(
 
 async fn send_verification(
     state: &AppState,
-    headers: &HeaderMap,
     user_id: i64,
     email: &str,
     ctx: &Ctx,
@@ -242,7 +267,7 @@ async fn send_verification(
     let token = new_one_time_token(&state.db, user_id, "verify-email", 48).await?;
     let link = format!(
         "{}/verify-email/{token}",
-        crate::mail::base_url(state, headers)
+        crate::mail::origin(&state.config)
     );
     let body = format!("{}\n\n{link}\n", ctx.t("mail.verify.body"));
     crate::mail::queue(
@@ -317,38 +342,75 @@ struct LoginForm {
     next: Option<String>,
 }
 
-fn client_ip(connect: Option<&Extension<ConnectInfo<SocketAddr>>>) -> String {
-    connect.map_or_else(|| "-".to_owned(), |c| c.0.0.ip().to_string())
+/// Why a password was not accepted.
+enum SignIn {
+    Ok(i64),
+    Wrong,
+    /// Too many tries: wait this many seconds.
+    Wait(i64),
 }
 
-/// Checks a password with throttling; `Err(seconds)` when the caller must wait.
+/// A password hash that is no hash ('!…': an account with no password of its own yet).
+fn no_password(hash: &str) -> bool {
+    hash.starts_with('!')
+}
+
+/// Checks a password under the sign-in limits (see `throttle`). `session_user` is the
+/// account of the caller's live session, if any: the owner signing in again there, or from an
+/// address they signed in from before, is not held back by the account's own counter.
 async fn authenticate(
     db: &sqlx::PgPool,
     email: &str,
     password: &str,
-    ip: &str,
-) -> Result<Result<Option<i64>, i64>, sqlx::Error> {
+    ip: Option<IpAddr>,
+    session_user: Option<i64>,
+) -> sqlx::Result<SignIn> {
     let email = email.trim().to_lowercase();
-    let key = format!("{email}|{ip}");
-    if let Some(wait) = throttle::blocked_for(db, &key).await? {
-        return Ok(Err(wait));
+    let keys = throttle::LoginKeys::new(&email, ip);
+    let row: Option<(i64, String, bool)> = sqlx::query_as(
+        "select u.app_user_id, u.password_hash,
+                exists (select 1 from sign_in_address a
+                        where a.app_user_id = u.app_user_id and a.ip = $2::inet)
+         from app_user u where u.email = $1",
+    )
+    .bind(&email)
+    .bind(ip.map(|ip| ip.to_string()))
+    .fetch_optional(db)
+    .await?;
+    let known = row
+        .as_ref()
+        .is_some_and(|(id, _, at_known_address)| *at_known_address || session_user == Some(*id));
+    if let Some(wait) = keys.blocked_for(db, !known).await? {
+        // A try while blocked counts too (and is not checked), so waiting is the only way on.
+        let wait = keys.failed(db).await?.unwrap_or(0).max(wait);
+        return Ok(SignIn::Wait(wait));
     }
-    let row: Option<(i64, String)> =
-        sqlx::query_as("select app_user_id, password_hash from app_user where email = $1")
-            .bind(&email)
-            .fetch_optional(db)
-            .await?;
-    // A missing account costs the same hashing time, so timing does not reveal who exists.
+    // A missing account, or one with no password, costs the same hashing time, so timing
+    // does not reveal who exists.
     const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Nm3Nd4Pg1Jp3j3Y0xvBq3rj4m9u5W4HqvxEnQ2n3fQ";
-    let stored = row.as_ref().map_or(DUMMY, |(_, h)| h.as_str()).to_owned();
+    let has_password = row.as_ref().is_some_and(|(_, h, _)| !no_password(h));
+    let stored = match &row {
+        Some((_, h, _)) if has_password => h.clone(),
+        _ => DUMMY.to_owned(),
+    };
     let pw = password.to_owned();
     let (ok, rehash) =
         tokio::task::spawn_blocking(move || hoithi_core::password::verify(&pw, &stored))
             .await
             .unwrap_or((false, false));
     match row {
-        Some((id, _)) if ok => {
-            throttle::clear(db, &key).await?;
+        Some((id, _, _)) if ok && has_password => {
+            keys.succeeded(db).await?;
+            if let Some(ip) = ip {
+                sqlx::query(
+                    "insert into sign_in_address (app_user_id, ip) values ($1, $2::inet)
+                     on conflict (app_user_id, ip) do update set last_at = now()",
+                )
+                .bind(id)
+                .bind(ip.to_string())
+                .execute(db)
+                .await?;
+            }
             if rehash && let Ok(h) = hoithi_core::password::hash(password) {
                 sqlx::query("update app_user set password_hash = $2 where app_user_id = $1")
                     .bind(id)
@@ -356,30 +418,68 @@ async fn authenticate(
                     .execute(db)
                     .await?;
             }
-            Ok(Ok(Some(id)))
+            Ok(SignIn::Ok(id))
         }
         _ => {
-            throttle::failed(db, &key).await?;
-            Ok(Ok(None))
+            keys.failed(db).await?;
+            Ok(SignIn::Wrong)
         }
     }
 }
 
 fn too_many(wait: i64) -> [(header::HeaderName, String); 1] {
-    [(header::RETRY_AFTER, wait.to_string())]
+    [(header::RETRY_AFTER, wait.max(1).to_string())]
+}
+
+#[derive(Template)]
+#[template(path = "accounts/wait.html")]
+struct WaitPage {
+    page: Page,
+    text: String,
+}
+
+/// The page of a refused request: 429, `Retry-After`, and a sentence saying how long.
+pub(crate) fn wait_page(ctx: &Ctx, wait: i64) -> Response {
+    let text = ctx
+        .t("account.error.too-many-requests")
+        .replace("{seconds}", &wait.max(1).to_string());
+    (
+        too_many(wait),
+        render(
+            StatusCode::TOO_MANY_REQUESTS,
+            &WaitPage {
+                page: ctx.page("account.too-many.title"),
+                text,
+            },
+        ),
+    )
+        .into_response()
+}
+
+/// The API's refusal: 429, `Retry-After`, code `too-many-attempts`.
+fn api_too_many(wait: i64) -> Response {
+    (
+        too_many(wait),
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-attempts",
+            format!("too many tries; wait {} s", wait.max(1)),
+        ),
+    )
+        .into_response()
 }
 
 async fn login(
     State(state): State<AppState>,
     ctx: Ctx,
     headers: HeaderMap,
-    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientIp(ip): ClientIp,
     session: Option<Extension<SessionHash>>,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(form.next.as_deref());
-    let ip = client_ip(connect.as_ref());
-    let result = authenticate(&state.db, &form.email, &form.password, &ip).await;
+    let session_user = ctx.user.as_ref().map(|u| u.app_user_id);
+    let result = authenticate(&state.db, &form.email, &form.password, ip, session_user).await;
     let page = |status, error: String| {
         render(
             status,
@@ -393,17 +493,17 @@ async fn login(
     };
     match result {
         Err(e) => PageError::from(e).respond(&ctx),
-        Ok(Err(wait)) => {
+        Ok(SignIn::Wait(wait)) => {
             let text = ctx
                 .t("account.error.too-many")
-                .replace("{seconds}", &wait.to_string());
+                .replace("{seconds}", &wait.max(1).to_string());
             (too_many(wait), page(StatusCode::TOO_MANY_REQUESTS, text)).into_response()
         }
-        Ok(Ok(None)) => page(
+        Ok(SignIn::Wrong) => page(
             StatusCode::UNAUTHORIZED,
             ctx.t("account.error.bad-credentials").to_owned(),
         ),
-        Ok(Ok(Some(user_id))) => {
+        Ok(SignIn::Ok(user_id)) => {
             if let Some(Extension(SessionHash(old))) = session
                 && let Err(e) = security::delete_session(&state.db, &old).await
             {
@@ -453,27 +553,114 @@ async fn logout_everywhere(
     }
 }
 
+/// Ends everything that can act for `user_id`: its cookie sessions and its API tokens.
+pub(crate) async fn end_sessions_and_tokens(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> sqlx::Result<()> {
+    security::delete_all_sessions(&mut *conn, user_id).await?;
+    sqlx::query("delete from api_token where app_user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+}
+
+/// The mailbox of an account nobody had proven is proven now, by someone who need not be
+/// who registered it: an attacker can register the victim's address with a password of
+/// their own and wait for the victim to verify it (pre-hijacking). So everything the
+/// registrant set up ends here: sessions, API tokens, the password (the account has none
+/// until the mailbox's owner sets one), the name and unit they chose, unused mailed links.
+/// Marks the email verified. `Ok(false)`: the account was verified already; nothing changed.
+pub(crate) async fn prove_mailbox(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<bool> {
+    let email: Option<String> = sqlx::query_scalar(
+        "select email::text from app_user where app_user_id = $1 and email_verified_at is null
+         for update",
+    )
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(email) = email else {
+        return Ok(false);
+    };
+    let name: String = email
+        .split('@')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(60)
+        .collect();
+    sqlx::query(
+        "update app_user set email_verified_at = now(), password_hash = '!mailbox-proven',
+                display_name = $2, unit_id = null
+         where app_user_id = $1",
+    )
+    .bind(user_id)
+    .bind(if name.is_empty() {
+        "Thành viên"
+    } else {
+        &name
+    })
+    .execute(&mut *conn)
+    .await?;
+    end_sessions_and_tokens(conn, user_id).await?;
+    sqlx::query(
+        "update one_time_token set used_at = now() where app_user_id = $1 and used_at is null",
+    )
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}
+
+/// What a verification link did.
+enum Verified {
+    /// The link was unknown, used or expired.
+    Invalid,
+    /// Verified (or already was); nothing else changed.
+    Done,
+    /// Verified by someone other than the registrant's browser: the account starts over and
+    /// its new owner sets a password with this reset token.
+    SetPassword(String),
+}
+
 async fn verify_email(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(token): Path<String>,
 ) -> Response {
+    let session_user = ctx.user.as_ref().map(|u| u.app_user_id);
     let result = async {
-        let Some(user_id) = use_one_time_token(&state.db, &token, "verify-email").await? else {
-            return Ok::<_, sqlx::Error>(false);
+        let mut tx = state.db.begin().await?;
+        let Some(user_id) = use_one_time_token(&mut *tx, &token, "verify-email").await? else {
+            return Ok::<_, sqlx::Error>(Verified::Invalid);
         };
-        sqlx::query(
-            "update app_user set email_verified_at = coalesce(email_verified_at, now()) where app_user_id = $1",
-        )
-        .bind(user_id)
-        .execute(&state.db)
-        .await?;
-        Ok(true)
+        // The browser that registered (it has the account's session) clicking the link
+        // proves the password's holder has the mailbox: nothing to take over.
+        let verdict = if session_user == Some(user_id) {
+            sqlx::query(
+                "update app_user set email_verified_at = coalesce(email_verified_at, now())
+                 where app_user_id = $1",
+            )
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+            Verified::Done
+        } else if prove_mailbox(&mut tx, user_id).await? {
+            Verified::SetPassword(new_one_time_token(&mut *tx, user_id, "reset-password", 2).await?)
+        } else {
+            Verified::Done
+        };
+        tx.commit().await?;
+        Ok(verdict)
     }
     .await;
     match result {
-        Ok(true) => message(&ctx, StatusCode::OK, "account.verified"),
-        Ok(false) => message(&ctx, StatusCode::GONE, "account.error.link-invalid"),
+        Ok(Verified::Done) => message(&ctx, StatusCode::OK, "account.verified"),
+        Ok(Verified::SetPassword(reset)) => {
+            no_store(Redirect::to(&format!("/reset-password/{reset}?verified=1")).into_response())
+        }
+        Ok(Verified::Invalid) => message(&ctx, StatusCode::GONE, "account.error.link-invalid"),
         Err(e) => PageError::from(e).respond(&ctx),
     }
 }
@@ -481,7 +668,7 @@ async fn verify_email(
 async fn resend_verification(
     State(state): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
 ) -> Response {
     let Some(user) = ctx.user.clone() else {
         return Redirect::to("/login").into_response();
@@ -489,8 +676,18 @@ async fn resend_verification(
     if user.is_verified() {
         return message(&ctx, StatusCode::OK, "account.verified");
     }
-    match send_verification(&state, &headers, user.app_user_id, &user.email, &ctx).await {
-        Ok(()) => message(&ctx, StatusCode::OK, "account.verify-sent"),
+    let result = async {
+        let counters = throttle::mail_counters(&user.email, ip);
+        if let Some(wait) = throttle::take(&state.db, &counters).await? {
+            return Ok::<_, sqlx::Error>(Some(wait));
+        }
+        send_verification(&state, user.app_user_id, &user.email, &ctx).await?;
+        Ok(None)
+    }
+    .await;
+    match result {
+        Ok(None) => message(&ctx, StatusCode::OK, "account.verify-sent"),
+        Ok(Some(wait)) => wait_page(&ctx, wait),
         Err(e) => PageError::from(e).respond(&ctx),
     }
 }
@@ -523,7 +720,7 @@ struct ForgotForm {
 async fn forgot(
     State(state): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     Form(form): Form<ForgotForm>,
 ) -> Response {
     let Ok(email) = Email::parse(&form.email) else {
@@ -537,6 +734,11 @@ async fn forgot(
         );
     };
     let result = async {
+        // Counted for unknown addresses too: the answer is the same either way.
+        let counters = throttle::mail_counters(email.as_str(), ip);
+        if let Some(wait) = throttle::take(&state.db, &counters).await? {
+            return Ok::<_, sqlx::Error>(Some(wait));
+        }
         let id: Option<i64> =
             sqlx::query_scalar("select app_user_id from app_user where email = $1")
                 .bind(email.as_str())
@@ -546,7 +748,7 @@ async fn forgot(
             let token = new_one_time_token(&state.db, id, "reset-password", 2).await?;
             let link = format!(
                 "{}/reset-password/{token}",
-                crate::mail::base_url(&state, &headers)
+                crate::mail::origin(&state.config)
             );
             let body = format!("{}\n\n{link}\n", ctx.t("mail.reset.body"));
             crate::mail::queue(
@@ -558,12 +760,13 @@ async fn forgot(
             )
             .await?;
         }
-        Ok::<_, sqlx::Error>(())
+        Ok(None)
     }
     .await;
     // The same answer whether or not the account exists.
     match result {
-        Ok(()) => message(&ctx, StatusCode::OK, "account.reset-sent"),
+        Ok(None) => message(&ctx, StatusCode::OK, "account.reset-sent"),
+        Ok(Some(wait)) => wait_page(&ctx, wait),
         Err(e) => PageError::from(e).respond(&ctx),
     }
 }
@@ -574,17 +777,25 @@ struct ResetPage {
     page: Page,
     token: String,
     error: String,
+    /// Arrived from a verification link that started the account over.
+    verified: bool,
 }
 
-async fn reset_form(ctx: Ctx, Path(token): Path<String>) -> Response {
-    render(
+#[derive(Debug, Default, Deserialize)]
+struct ResetQuery {
+    verified: Option<String>,
+}
+
+async fn reset_form(ctx: Ctx, Path(token): Path<String>, Query(q): Query<ResetQuery>) -> Response {
+    no_store(render(
         StatusCode::OK,
         &ResetPage {
             page: ctx.page("account.reset.title"),
             token,
             error: String::new(),
+            verified: q.verified.is_some(),
         },
-    )
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -608,25 +819,40 @@ async fn reset(
                     page: ctx.page("account.reset.title"),
                     token,
                     error: ctx.t(&format!("account.error.{}", e.code)).to_owned(),
+                    verified: false,
                 },
             );
         }
     };
     let result = async {
-        let Some(user_id) = use_one_time_token(&state.db, &token, "reset-password").await? else {
+        let hash = hoithi_core::password::hash(password.expose())?;
+        let mut tx = state.db.begin().await?;
+        let Some(user_id) = use_one_time_token(&mut *tx, &token, "reset-password").await? else {
             return Ok::<_, anyhow::Error>(false);
         };
-        let hash = hoithi_core::password::hash(password.expose())?;
-        // A reset proves the mailbox, and ends every session an attacker might hold.
-        sqlx::query(
-            "update app_user set password_hash = $2, email_verified_at = coalesce(email_verified_at, now())
-             where app_user_id = $1",
+        // A reset proves the mailbox: an account nobody had proven starts over first.
+        prove_mailbox(&mut tx, user_id).await?;
+        let email: String = sqlx::query_scalar(
+            "update app_user set password_hash = $2 where app_user_id = $1 returning email::text",
         )
         .bind(user_id)
         .bind(hash)
-        .execute(&state.db)
+        .fetch_one(&mut *tx)
         .await?;
-        security::delete_all_sessions(&state.db, user_id).await?;
+        // Whoever knew the old password keeps nothing: no session, no API token, and no
+        // other reset link mailed before this one.
+        end_sessions_and_tokens(&mut tx, user_id).await?;
+        sqlx::query(
+            "update one_time_token set used_at = now()
+             where app_user_id = $1 and purpose = 'reset-password' and used_at is null",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        // The owner is back: the account's sign-in counter an attacker ran up is cleared.
+        let key = throttle::LoginKeys::new(&email, None).account.key;
+        throttle::clear(&state.db, &[key.as_str()]).await?;
         Ok(true)
     }
     .await;
@@ -656,31 +882,50 @@ pub fn user_json(u: &CurrentUser) -> serde_json::Value {
 
 async fn api_login(
     State(state): State<AppState>,
-    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Json(body): Json<ApiLogin>,
 ) -> Result<Response, ApiError> {
-    let ip = client_ip(connect.as_ref());
-    match authenticate(&state.db, &body.email, &body.password, &ip).await? {
-        Err(wait) => Ok((
-            too_many(wait),
-            ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too-many-attempts",
-                format!("too many failed sign-ins; wait {wait} s"),
-            ),
-        )
-            .into_response()),
-        Ok(None) => Err(ApiError::new(
+    match authenticate(&state.db, &body.email, &body.password, ip, None).await? {
+        SignIn::Wait(wait) => Ok(api_too_many(wait)),
+        SignIn::Wrong => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad-credentials",
             "wrong email or password",
         )),
-        Ok(Some(id)) => {
-            let token = issue_token(&state.db, id).await?;
+        SignIn::Ok(id) => {
+            let token = issue_token(&state.db, id, &headers).await?;
             let user = hoithi_core::auth::user_by_id(&state.db, id)
                 .await?
                 .ok_or_else(|| ApiError::not_found("user"))?;
             Ok(Json(json!({"token": token, "user": user_json(&user)})).into_response())
         }
     }
+}
+
+/// Makes a bearer token for `user_id` labelled with the client's user agent (the account
+/// page lists tokens by it); only the token's hash is stored, as in `hoithi_core::auth`.
+pub(crate) async fn issue_token(
+    db: impl PgExecutor<'_>,
+    user_id: i64,
+    headers: &HeaderMap,
+) -> sqlx::Result<String> {
+    let label: Option<String> = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().filter(|c| !c.is_control()).take(200).collect());
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    sqlx::query(
+        "insert into api_token (token_hash, app_user_id, expires_at, label)
+         values ($1, $2, now() + make_interval(days => $3), $4)",
+    )
+    .bind(Sha256::digest(token.as_bytes()).to_vec())
+    .bind(user_id)
+    .bind(hoithi_core::auth::TOKEN_DAYS as i32)
+    .bind(label)
+    .execute(db)
+    .await?;
+    Ok(token)
 }

@@ -14,7 +14,6 @@ use axum::{Form, Json, Router};
 use hmac::{Hmac, Mac};
 use hoithi_core::AppState;
 use hoithi_core::api_error::ApiError;
-use hoithi_core::auth::issue_token;
 use hoithi_core::domain::{Email, Role};
 use hoithi_core::i18n::{self, Lang};
 use rand::Rng;
@@ -173,6 +172,12 @@ pub async fn send_code(
     {
         return Err(CodeError::TooManyCodes { wait });
     }
+    // The budget every mail of the site shares, per recipient, address and network (kept
+    // in PostgreSQL, so all web nodes spend the same one).
+    let counters = crate::accounts::throttle::mail_counters(email, ip);
+    if let Some(wait) = crate::accounts::throttle::take(&state.db, &counters).await? {
+        return Err(CodeError::TooManyCodes { wait });
+    }
     let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32));
     let key = state.secrets.get(&state.db, "voter-code").await?;
     let mut tx = state.db.begin().await?;
@@ -260,11 +265,11 @@ pub async fn verify_code(state: &AppState, email: &str, code: &str) -> Result<i6
         .chars()
         .take(60)
         .collect();
+    // An account that exists is only marked after the staff check below.
     let (user_id, role): (i64, Role) = sqlx::query_as(
         "insert into app_user (email, display_name, password_hash, role, email_verified_at)
          values ($1, $2, '!voter-code', 'member', now())
-         on conflict (email) do update
-             set email_verified_at = coalesce(app_user.email_verified_at, now())
+         on conflict (email) do update set email = excluded.email
          returning app_user_id, role",
     )
     .bind(email)
@@ -276,6 +281,10 @@ pub async fn verify_code(state: &AppState, email: &str, code: &str) -> Result<i6
         tx.rollback().await?;
         return Err(CodeError::UsePassword);
     }
+    // An account someone registered with this address but never verified starts over: its
+    // password, sessions and tokens were set up by whoever registered it, who may not be the
+    // mailbox's owner (pre-hijacking).
+    crate::accounts::prove_mailbox(&mut tx, user_id).await?;
     tx.commit().await?;
     Ok(user_id)
 }
@@ -312,14 +321,18 @@ struct VerifyBody {
     code: String,
 }
 
-async fn api_verify(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+async fn api_verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let body: VerifyBody = match super::json_body(&body) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
     let result = async {
         let id = verify_code(&state, &body.email, &body.code).await?;
-        let token = issue_token(&state.db, id).await?;
+        let token = crate::accounts::issue_token(&state.db, id, &headers).await?;
         let user = hoithi_core::auth::user_by_id(&state.db, id)
             .await?
             .ok_or_else(|| CodeError::Internal(anyhow::anyhow!("voter {id} vanished")))?;
