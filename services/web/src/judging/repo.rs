@@ -1135,6 +1135,11 @@ pub async fn full_sheets(db: &sqlx::PgPool, round_id: i64) -> sqlx::Result<Vec<F
         "select a.judge_assignment_id, a.entry_id, a.judge_id, j.display_name, j.email::text, a.comment,
                 a.comment_to_entrant, a.submitted_at
          from judge_assignment a join app_user j on j.app_user_id = a.judge_id
+         join judging_round r on r.judging_round_id = a.judging_round_id
+         -- Only sheets of judges whose invitation acts: a sheet left by an account that
+         -- merely typed an invited address (before invitations were bound) counts nowhere.
+         join contest_judge cj on cj.contest_id = r.contest_id and cj.app_user_id = j.app_user_id
+              and cj.email = j.email and j.email_verified_at is not null
          where a.judging_round_id = $1 and a.active order by a.entry_id, a.judge_id",
     )
     .bind(round_id)
