@@ -84,7 +84,8 @@ pub async fn invite(
     let conflict = super::setup::unit_ids(&state.db, &body.conflict_units)
         .await?
         .ok_or_else(|| ApiError::invalid("unknown-unit", "a conflict unit does not exist"))?;
-    super::setup::invite_judge(&state, &headers, &c, email.as_str(), &conflict, &user).await?;
+    let invited =
+        super::setup::invite_judge(&state, &headers, &c, email.as_str(), &conflict, &user).await?;
     let round = repo::current_or_first_round(&state.db, c.contest_id).await?;
     repo::sync_first_round(&state.db, round.judging_round_id).await?;
     let entries = match body.entries {
@@ -105,7 +106,14 @@ pub async fn invite(
         .0;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"email": email.as_str(), "round": round.number, "assigned": added})),
+        // Until the invitation is accepted by the verified account of the address nothing is
+        // assigned: the organizer assigns after acceptance (or with "all"/"even" later).
+        Json(json!({
+            "email": email.as_str(),
+            "round": round.number,
+            "accepted": matches!(invited, repo::Invited::Accepted { .. }),
+            "assigned": added,
+        })),
     )
         .into_response())
 }

@@ -127,11 +127,13 @@ struct ContestsPage {
 pub async fn contests(State(state): State<AppState>, ctx: Ctx) -> Response {
     let result = async {
         let user = signed_in(&ctx)?;
-        let rows: Vec<(i64,)> = sqlx::query_as(
+        let rows: Vec<(i64,)> = sqlx::query_as(&format!(
             "select cj.contest_id from contest_judge cj join contest c using (contest_id)
-             where cj.email = $1 order by c.submission_opens_at desc",
-        )
-        .bind(&user.email)
+             join app_user u on {}
+             where u.app_user_id = $1 order by c.submission_opens_at desc",
+            repo::ACTS_AS_JUDGE
+        ))
+        .bind(user.app_user_id)
         .fetch_all(&state.db)
         .await?;
         let mut list = Vec::new();
@@ -375,6 +377,89 @@ pub async fn save(
                 sheet_page(&state, &ctx, &slug, &id, status, msg, Some(&f)).await
             }
         }
+    }
+    .await;
+    result.unwrap_or_else(|e| e.respond(&ctx))
+}
+
+#[derive(Template)]
+#[template(path = "judging/invite.html")]
+struct InvitePage {
+    page: Page,
+    slug: String,
+    token: String,
+    contest_title: String,
+    /// `sign-in`, `other-account`, `verify-first` or `accept`.
+    state: &'static str,
+    here_encoded: String,
+}
+
+/// The invitation link's page: who may accept it, and the button that does. Visiting it
+/// changes nothing (mail scanners open links); only the signed-in, verified account of the
+/// invited address can accept, so a leaked link or an unverified look-alike account gains
+/// nothing.
+async fn invite_answer(
+    state: &AppState,
+    ctx: &Ctx,
+    slug: &str,
+    token: &str,
+) -> Result<Response, PageError> {
+    let Some((contest_id, email)) = repo::pending_invite(&state.db, slug, token).await? else {
+        return Ok(crate::page::message(
+            ctx,
+            StatusCode::GONE,
+            "judging.invite.invalid",
+        ));
+    };
+    let c = contests::by_id(&state.db, contest_id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let (status, which) = match &ctx.user {
+        None => (StatusCode::OK, "sign-in"),
+        Some(u) if !u.email.eq_ignore_ascii_case(&email) => {
+            (StatusCode::FORBIDDEN, "other-account")
+        }
+        Some(u) if !u.is_verified() => (StatusCode::FORBIDDEN, "verify-first"),
+        Some(_) => (StatusCode::OK, "accept"),
+    };
+    let here = format!("/judging/{slug}/invite/{token}");
+    Ok(crate::page::no_store(render(
+        status,
+        &InvitePage {
+            page: ctx.page("judging.invite.title"),
+            slug: c.slug,
+            token: token.to_owned(),
+            contest_title: c.title,
+            state: which,
+            here_encoded: url::form_urlencoded::byte_serialize(here.as_bytes()).collect(),
+        },
+    )))
+}
+
+pub async fn invite_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((slug, token)): Path<(String, String)>,
+) -> Response {
+    invite_answer(&state, &ctx, &slug, &token)
+        .await
+        .unwrap_or_else(|e| e.respond(&ctx))
+}
+
+pub async fn accept_invite(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((slug, token)): Path<(String, String)>,
+) -> Response {
+    let result = async {
+        if let Some(user) = &ctx.user
+            && repo::accept_invite(&state.db, &slug, &token, user.app_user_id).await?
+        {
+            tracing::info!(contest = %slug, judge = user.app_user_id, "judge invitation accepted");
+            return Ok(Redirect::to(&format!("/judging/{slug}")).into_response());
+        }
+        // Not accepted: the page says why (and the token stays for the right account).
+        invite_answer(&state, &ctx, &slug, &token).await
     }
     .await;
     result.unwrap_or_else(|e| e.respond(&ctx))

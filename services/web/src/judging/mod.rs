@@ -66,6 +66,10 @@ pub fn router() -> Router<AppState> {
         .route("/judging", get(judge::contests))
         .route("/judging/{slug}", get(judge::queue))
         .route(
+            "/judging/{slug}/invite/{token}",
+            get(judge::invite_page).post(judge::accept_invite),
+        )
+        .route(
             "/judging/{slug}/entries/{id}",
             get(judge::sheet).post(judge::save),
         )

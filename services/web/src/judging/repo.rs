@@ -323,6 +323,7 @@ pub async fn sync_first_round(db: impl PgExecutor<'_>, round_id: i64) -> sqlx::R
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct JudgeRow {
     pub email: String,
+    /// The account that accepted the invitation; `None` while it is pending.
     pub app_user_id: Option<i64>,
     pub display_name: Option<String>,
     pub unit_name: Option<String>,
@@ -348,7 +349,7 @@ pub async fn judges(
                 count(a.judge_assignment_id) filter (where a.active and a.submitted_at is not null) as submitted,
                 cj.reminded_at
          from contest_judge cj
-         left join app_user u on u.email = cj.email
+         left join app_user u on u.app_user_id = cj.app_user_id
          left join unit un on un.unit_id = u.unit_id
          left join judge_assignment a on a.judge_id = u.app_user_id and a.judging_round_id = $2
          where cj.contest_id = $1
@@ -361,41 +362,163 @@ pub async fn judges(
     .await
 }
 
-/// Adds a judge by email; `false` when already invited.
+/// How long an invitation link can be accepted.
+pub const INVITE_DAYS: i32 = 14;
+
+/// What inviting did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invited {
+    /// The address belongs to a verified account, which is now (or already was) the judge;
+    /// `new` when it was not before.
+    Accepted { new: bool },
+    /// Nobody has proved the address yet: the judge is whoever accepts this link's token
+    /// signed in as the verified account of the address. A new invitation replaces the
+    /// previous link.
+    Pending { token: String },
+}
+
+/// The SQL condition that account `u` acts as the judge of invitation `cj`: the invitation
+/// was accepted by that account, the account still has the invited address, and it is
+/// verified. Typing an address at registration grants nothing.
+pub const ACTS_AS_JUDGE: &str = "u.app_user_id = cj.app_user_id and u.email = cj.email
+    and u.email_verified_at is not null";
+
+pub fn invite_token_hash(token: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Adds (or renews) a judge invitation by email, in the caller's transaction.
 pub async fn invite(
-    db: impl PgExecutor<'_>,
+    conn: &mut PgConnection,
     contest_id: i64,
     email: &str,
     conflict_unit_ids: &[i64],
     by: i64,
-) -> sqlx::Result<bool> {
-    let r = sqlx::query(
+) -> sqlx::Result<Invited> {
+    let was_accepted: bool = sqlx::query_scalar(
         "insert into contest_judge (contest_id, email, conflict_unit_ids, invited_by) values ($1, $2, $3, $4)
          on conflict (contest_id, email) do update set conflict_unit_ids = excluded.conflict_unit_ids
-         returning (xmax = 0) as inserted",
+         returning app_user_id is not null",
     )
     .bind(contest_id)
     .bind(email)
     .bind(conflict_unit_ids)
     .bind(by)
-    .fetch_one(db)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(sqlx::Row::get(&r, "inserted"))
+    if was_accepted {
+        return Ok(Invited::Accepted { new: false });
+    }
+    // The address's owner proved it already: nothing more to prove by mail.
+    let bound: Option<i64> = sqlx::query_scalar(
+        "update contest_judge cj set app_user_id = u.app_user_id, accepted_at = now(),
+                invite_token_hash = null, invite_expires_at = null
+         from app_user u
+         where cj.contest_id = $1 and cj.email = $2 and cj.app_user_id is null
+           and u.email = cj.email and u.email_verified_at is not null
+         returning u.app_user_id",
+    )
+    .bind(contest_id)
+    .bind(email)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if bound.is_some() {
+        return Ok(Invited::Accepted { new: true });
+    }
+    let mut raw = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut raw);
+    let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
+    sqlx::query(
+        "update contest_judge set invite_token_hash = $3,
+                invite_expires_at = now() + make_interval(days => $4)
+         where contest_id = $1 and email = $2",
+    )
+    .bind(contest_id)
+    .bind(email)
+    .bind(invite_token_hash(&token))
+    .bind(INVITE_DAYS)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Invited::Pending { token })
 }
 
-/// Whether `user_id` is a judge of the contest (invited by the email of their account).
+/// A live (unexpired, unaccepted) invitation of the contest `slug` by its token: the
+/// contest and the invited address.
+pub async fn pending_invite(
+    db: impl PgExecutor<'_>,
+    slug: &str,
+    token: &str,
+) -> sqlx::Result<Option<(i64, String)>> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    sqlx::query_as(
+        "select cj.contest_id, cj.email::text from contest_judge cj join contest c using (contest_id)
+         where cj.invite_token_hash = $1 and c.slug = $2 and cj.app_user_id is null
+           and cj.invite_expires_at > now()",
+    )
+    .bind(invite_token_hash(token))
+    .bind(slug)
+    .fetch_optional(db)
+    .await
+}
+
+/// Accepts a live invitation for `user_id`, only when that account is verified and has the
+/// invited address; the token is spent. `false` when nothing was accepted.
+pub async fn accept_invite(
+    db: impl PgExecutor<'_>,
+    slug: &str,
+    token: &str,
+    user_id: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "update contest_judge cj set app_user_id = u.app_user_id, accepted_at = now(),
+                invite_token_hash = null, invite_expires_at = null
+         from app_user u, contest c
+         where cj.invite_token_hash = $1 and cj.invite_expires_at > now() and cj.app_user_id is null
+           and c.contest_id = cj.contest_id and c.slug = $2
+           and u.app_user_id = $3 and u.email = cj.email and u.email_verified_at is not null",
+    )
+    .bind(invite_token_hash(token))
+    .bind(slug)
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Whether `user_id` is a judge of the contest (see `ACTS_AS_JUDGE`).
 pub async fn is_judge(
     db: impl PgExecutor<'_>,
     contest_id: i64,
     user_id: i64,
 ) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists (select 1 from contest_judge cj join app_user u on u.email = cj.email
-          where cj.contest_id = $1 and u.app_user_id = $2)",
-    )
+    sqlx::query_scalar(&format!(
+        "select exists (select 1 from contest_judge cj join app_user u on {ACTS_AS_JUDGE}
+          where cj.contest_id = $1 and u.app_user_id = $2)"
+    ))
     .bind(contest_id)
     .bind(user_id)
     .fetch_one(db)
+    .await
+}
+
+/// The judge of the round's contest invited as `email`, if that invitation acts.
+async fn judge_by_email(
+    db: impl PgExecutor<'_>,
+    round_id: i64,
+    email: &str,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(&format!(
+        "select u.app_user_id from judging_round r
+         join contest_judge cj on cj.contest_id = r.contest_id
+         join app_user u on {ACTS_AS_JUDGE}
+         where r.judging_round_id = $1 and cj.email = $2"
+    ))
+    .bind(round_id)
+    .bind(email.trim())
+    .fetch_optional(db)
     .await
 }
 
@@ -418,7 +541,8 @@ async fn eligible_pairs(
          join entry e on e.entry_id = re.entry_id
          join app_user au on au.app_user_id = e.author_id
          join contest_judge cj on cj.contest_id = r.contest_id
-         join app_user j on j.email = cj.email
+         join app_user j on j.app_user_id = cj.app_user_id and j.email = cj.email
+              and j.email_verified_at is not null
          where r.judging_round_id = $1 and {NO_CONFLICT}
          order by e.entry_id, j.app_user_id"
     ))
@@ -479,15 +603,6 @@ pub async fn assign(
     .fetch_all(&mut *tx)
     .await?;
     let existing: HashSet<(Uuid, i64)> = existing.into_iter().collect();
-    let judge_of = |email: &str| {
-        let email = email.to_owned();
-        async move {
-            sqlx::query_scalar::<_, i64>("select app_user_id from app_user where email = $1")
-                .bind(email)
-                .fetch_optional(db)
-                .await
-        }
-    };
     let mut added = 0;
     let mut short = Vec::new();
     match mode {
@@ -500,7 +615,7 @@ pub async fn assign(
             }
         }
         Mode::Unit { email, unit_id } => {
-            let Some(judge) = judge_of(email).await? else {
+            let Some(judge) = judge_by_email(&mut *tx, round_id, email).await? else {
                 return Ok((0, short));
             };
             let in_unit: Vec<Uuid> = sqlx::query_scalar(&format!(
@@ -521,7 +636,7 @@ pub async fn assign(
             }
         }
         Mode::Entries { email, entries } => {
-            let Some(judge) = judge_of(email).await? else {
+            let Some(judge) = judge_by_email(&mut *tx, round_id, email).await? else {
                 return Ok((0, short));
             };
             for (e, j, _) in &pairs {
@@ -716,8 +831,9 @@ const SHEET_SQL: &str =
     join judging_round r on r.judging_round_id = a.judging_round_id
     join entry e on e.entry_id = a.entry_id
     join app_user au on au.app_user_id = e.author_id
-    join app_user j on j.app_user_id = a.judge_id
-    join contest_judge cj on cj.contest_id = r.contest_id and cj.email = j.email";
+    join app_user j on j.app_user_id = a.judge_id and j.email_verified_at is not null
+    join contest_judge cj on cj.contest_id = r.contest_id and cj.app_user_id = j.app_user_id
+         and cj.email = j.email";
 
 /// The judge's active sheet of an entry in an open round, or `None` (not assigned, not a
 /// judge any more, a conflict of interest, or no open round): callers answer 404.
@@ -1019,6 +1135,11 @@ pub async fn full_sheets(db: &sqlx::PgPool, round_id: i64) -> sqlx::Result<Vec<F
         "select a.judge_assignment_id, a.entry_id, a.judge_id, j.display_name, j.email::text, a.comment,
                 a.comment_to_entrant, a.submitted_at
          from judge_assignment a join app_user j on j.app_user_id = a.judge_id
+         join judging_round r on r.judging_round_id = a.judging_round_id
+         -- Only sheets of judges whose invitation acts: a sheet left by an account that
+         -- merely typed an invited address (before invitations were bound) counts nowhere.
+         join contest_judge cj on cj.contest_id = r.contest_id and cj.app_user_id = j.app_user_id
+              and cj.email = j.email and j.email_verified_at is not null
          where a.judging_round_id = $1 and a.active order by a.entry_id, a.judge_id",
     )
     .bind(round_id)

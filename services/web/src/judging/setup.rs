@@ -36,7 +36,10 @@ pub async fn unit_ids(db: &sqlx::PgPool, slugs: &[String]) -> sqlx::Result<Optio
     Ok(Some(ids))
 }
 
-/// Adds a judge and mails the invitation (through the outbox) the first time.
+/// Adds a judge and mails them (through the outbox): a link to their queue when the address
+/// already belongs to a verified account (the first time only), otherwise an invitation link
+/// with a single-use token that only the verified account of that address can accept (sent
+/// again, with a new token, each time the organizer invites a judge still pending).
 pub async fn invite_judge(
     state: &AppState,
     headers: &HeaderMap,
@@ -44,32 +47,36 @@ pub async fn invite_judge(
     email: &str,
     conflict_unit_ids: &[i64],
     by: &CurrentUser,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<repo::Invited> {
     let mut tx = state.db.begin().await?;
-    if repo::invite(
-        &mut *tx,
+    let invited = repo::invite(
+        &mut tx,
         c.contest_id,
         email,
         conflict_unit_ids,
         by.app_user_id,
     )
-    .await?
-    {
-        let t = |k: &'static str| hoithi_core::i18n::text(hoithi_core::i18n::Lang::Vi, k);
-        let link = format!(
-            "{}/judging/{}",
-            crate::mail::base_url(state, headers),
-            c.slug
-        );
-        let body = format!(
-            "{}\n\n{}\n\n{link}\n",
+    .await?;
+    let t = |k: &'static str| hoithi_core::i18n::text(hoithi_core::i18n::Lang::Vi, k);
+    let base = crate::mail::base_url(state, headers);
+    let mail = match &invited {
+        repo::Invited::Accepted { new: false } => None,
+        repo::Invited::Accepted { new: true } => Some((
             t("judging.mail.invite.body"),
-            c.title
-        );
+            format!("{base}/judging/{}", c.slug),
+        )),
+        repo::Invited::Pending { token } => Some((
+            t("judging.mail.invite-link.body"),
+            format!("{base}/judging/{}/invite/{token}", c.slug),
+        )),
+    };
+    if let Some((text, link)) = mail {
+        let body = format!("{text}\n\n{}\n\n{link}\n", c.title);
         let subject = format!("{}: {}", t("judging.mail.invite.subject"), c.title);
         crate::mail::queue(&mut *tx, email, "judge-invite", &subject, &body).await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(invited)
 }
 
 /// A criterion's tie-break option: `criterion:#<position>` (stable while the form is edited).

@@ -1,7 +1,10 @@
 //! A voter's member number (mã đoàn viên): a contest's roster may list member numbers rather
 //! than emails, and a voter states theirs once — on a page from the vote page, or through the
-//! API. One account per number; a number, once stated, is changed only by an administrator
-//! (otherwise a voter could pass several rosters' numbers in turn).
+//! API. A stated number is only a claim: it passes a contest's roster when the roster gives
+//! that number with the voter's own verified email, or when the contest's organizer confirms
+//! it (`claims`); until then it is pending, and several accounts may claim one number (the
+//! organizer settles it) so a squatter cannot lock the real member out. A number, once
+//! stated, is changed only by an administrator (otherwise a voter could try numbers in turn).
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -28,7 +31,6 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug)]
 enum Refusal {
     Invalid,
-    Taken,
     /// The account already has this other number.
     AlreadySet(String),
     Unverified,
@@ -38,7 +40,6 @@ impl Refusal {
     fn code(&self) -> &'static str {
         match self {
             Self::Invalid => "invalid-member-number",
-            Self::Taken => "member-number-taken",
             Self::AlreadySet(_) => "member-number-set",
             Self::Unverified => "not-eligible",
         }
@@ -47,7 +48,6 @@ impl Refusal {
     fn key(&self) -> &'static str {
         match self {
             Self::Invalid => "member.invalid",
-            Self::Taken => "member.taken",
             Self::AlreadySet(_) => "member.already-set",
             Self::Unverified => "member.unverified",
         }
@@ -65,8 +65,8 @@ impl From<sqlx::Error> for ClaimError {
     }
 }
 
-/// Records `number` as the user's member number: Ok when it is now theirs (also when it
-/// already was).
+/// Records `number` as the user's claimed member number: Ok when it is now their claim (also
+/// when it already was). Whether the claim passes a roster is `status`'s question.
 async fn claim(db: &sqlx::PgPool, user: &CurrentUser, number: &str) -> Result<String, ClaimError> {
     let number = number.trim();
     if !user.is_verified() {
@@ -75,7 +75,7 @@ async fn claim(db: &sqlx::PgPool, user: &CurrentUser, number: &str) -> Result<St
     if !member_number(number) {
         return Err(ClaimError::Refused(Refusal::Invalid));
     }
-    let set: Result<Option<String>, sqlx::Error> = sqlx::query_scalar(
+    let held: Option<String> = sqlx::query_scalar(
         "update app_user set member_number = coalesce(member_number, $2)
          where app_user_id = $1
          returning member_number",
@@ -83,21 +83,88 @@ async fn claim(db: &sqlx::PgPool, user: &CurrentUser, number: &str) -> Result<St
     .bind(user.app_user_id)
     .bind(number)
     .fetch_optional(db)
-    .await;
-    match set {
-        Ok(Some(held)) if held.eq_ignore_ascii_case(number) => Ok(held),
-        Ok(Some(held)) => Err(ClaimError::Refused(Refusal::AlreadySet(held))),
-        Ok(None) => Err(ClaimError::Db(sqlx::Error::RowNotFound)),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Err(ClaimError::Refused(Refusal::Taken))
-        }
-        Err(e) => Err(e.into()),
+    .await?;
+    match held {
+        Some(held) if held.eq_ignore_ascii_case(number) => Ok(held),
+        Some(held) => Err(ClaimError::Refused(Refusal::AlreadySet(held))),
+        None => Err(ClaimError::Db(sqlx::Error::RowNotFound)),
     }
+}
+
+/// Where a voter's claim stands in one contest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Standing {
+    /// The voter passes the contest's roster.
+    Confirmed,
+    /// The roster lists the claimed number, but nothing proves it is the voter's yet: the
+    /// organizer must confirm it.
+    Pending,
+    /// The organizer decided the number is not the voter's.
+    Refused,
+    /// The roster does not list the claimed number (or the voter claimed none).
+    NotListed,
+}
+
+impl Standing {
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Pending => "pending",
+            Self::Refused => "refused",
+            Self::NotListed => "not-listed",
+        }
+    }
+}
+
+/// The voter's standing in the contest's roster, by the same rule the vote statement uses.
+pub(crate) async fn standing(
+    db: &sqlx::PgPool,
+    contest_id: i64,
+    user_id: i64,
+) -> sqlx::Result<Standing> {
+    let (admitted, refused, listed): (bool, bool, bool) = sqlx::query_as(
+        "select voter_on_roster($1, $2),
+                exists (select 1 from member_decision d join app_user u
+                          on d.app_user_id = u.app_user_id and d.member_number = u.member_number::citext
+                        where d.contest_id = $1 and u.app_user_id = $2 and d.decision = 'rejected'),
+                exists (select 1 from vote_roster r join app_user u on r.value = u.member_number::citext
+                        where r.contest_id = $1 and r.kind = 'member' and u.app_user_id = $2)",
+    )
+    .bind(contest_id)
+    .bind(user_id)
+    .fetch_one(db)
+    .await?;
+    Ok(if admitted {
+        Standing::Confirmed
+    } else if refused {
+        Standing::Refused
+    } else if listed {
+        Standing::Pending
+    } else {
+        Standing::NotListed
+    })
+}
+
+async fn contest_id(db: &sqlx::PgPool, slug: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("select contest_id from contest where slug = $1")
+        .bind(slug)
+        .fetch_optional(db)
+        .await
+}
+
+/// The contest of a vote page's path (`/contests/{slug}/vote…`), which the member-number
+/// page is opened from.
+fn contest_of_next(next: &str) -> Option<&str> {
+    let rest = next.strip_prefix("/contests/")?;
+    let (slug, tail) = rest.split_once('/')?;
+    (tail.starts_with("vote") && !slug.is_empty()).then_some(slug)
 }
 
 #[derive(Deserialize)]
 struct ClaimBody {
     member_number: String,
+    /// A contest's slug: the answer then says where the claim stands in that contest.
+    contest: Option<String>,
 }
 
 async fn api_claim(
@@ -106,18 +173,30 @@ async fn api_claim(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let body: ClaimBody = super::json_body(&body)?;
+    let contest = match &body.contest {
+        Some(slug) => Some(
+            contest_id(&state.db, slug)
+                .await?
+                .ok_or_else(|| ApiError::not_found("the contest"))?,
+        ),
+        None => None,
+    };
     match claim(&state.db, &user, &body.member_number).await {
-        Ok(number) => Ok(Json(json!({"member_number": number})).into_response()),
+        Ok(number) => {
+            let mut out = json!({"member_number": number});
+            if let (Some(id), Some(slug)) = (contest, &body.contest) {
+                let s = standing(&state.db, id, user.app_user_id).await?;
+                out["contest"] = json!(slug);
+                out["status"] = json!(s.code());
+            }
+            Ok(Json(out).into_response())
+        }
         Err(ClaimError::Db(e)) => Err(e.into()),
         Err(ClaimError::Refused(r)) => {
             let (status, message) = match &r {
                 Refusal::Invalid => (
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "a member number is 1 to 40 letters, digits and . _ / -, starting with a letter or digit".to_owned(),
-                ),
-                Refusal::Taken => (
-                    StatusCode::CONFLICT,
-                    "another account has stated this member number; ask the organizer".to_owned(),
                 ),
                 Refusal::AlreadySet(held) => (
                     StatusCode::CONFLICT,
@@ -140,6 +219,8 @@ struct MemberPage {
     next: String,
     value: String,
     error: String,
+    /// Said after a claim that still waits for the organizer.
+    notice: String,
 }
 
 #[derive(Deserialize)]
@@ -161,6 +242,7 @@ async fn form(ctx: Ctx, Query(q): Query<NextQuery>) -> Response {
             next,
             value: String::new(),
             error: String::new(),
+            notice: String::new(),
         },
     )
 }
@@ -182,7 +264,40 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, Form(f): Form<MemberFor
         return Redirect::to(&format!("/vote/sign-in?next={}", encode(&next))).into_response();
     };
     match claim(&state.db, &user, &f.member_number).await {
-        Ok(_) => Redirect::to(&next).into_response(),
+        Ok(number) => {
+            // Opened from a contest's vote page: say so when the claim does not pass yet,
+            // rather than sending the voter back to a vote that will be refused.
+            let standing = async {
+                let Some(slug) = contest_of_next(&next) else {
+                    return Ok(None);
+                };
+                let Some(id) = contest_id(&state.db, slug).await? else {
+                    return Ok(None);
+                };
+                standing(&state.db, id, user.app_user_id).await.map(Some)
+            }
+            .await;
+            match standing {
+                Ok(Some(s @ (Standing::Pending | Standing::Refused))) => render(
+                    StatusCode::OK,
+                    &MemberPage {
+                        page: ctx.page("member.title"),
+                        next,
+                        value: number,
+                        error: String::new(),
+                        notice: ctx
+                            .t(if s == Standing::Pending {
+                                "member.pending"
+                            } else {
+                                "member.refused"
+                            })
+                            .to_owned(),
+                    },
+                ),
+                Ok(_) => Redirect::to(&next).into_response(),
+                Err(e) => PageError::from(e).respond(&ctx),
+            }
+        }
         Err(ClaimError::Db(e)) => PageError::from(e).respond(&ctx),
         Err(ClaimError::Refused(r)) => {
             let mut error = ctx.t(r.key()).to_owned();
@@ -196,6 +311,7 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, Form(f): Form<MemberFor
                     next,
                     value: f.member_number.chars().take(40).collect(),
                     error,
+                    notice: String::new(),
                 },
             )
         }
@@ -203,8 +319,10 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, Form(f): Form<MemberFor
 }
 
 /// `hoithi admin set-member-number`: gives the account of `email` the member number
-/// `number`, or none, whatever it had (the way to mend a number stated by mistake or claimed
-/// by someone else). Returns the line to print.
+/// `number`, or none, whatever it had (the way to mend a number stated by mistake). Another
+/// account stating the same number is named rather than joined (the administrator clears it
+/// there first; contest organizers settle competing claims on their claims page). Returns
+/// the line to print.
 pub async fn set_member_number(
     db: &sqlx::PgPool,
     email: &str,
@@ -216,32 +334,34 @@ pub async fn set_member_number(
             "{n:?} is not a member number: 1 to 40 letters, digits and . _ / -, starting with a letter or digit"
         );
     }
+    if let Some(n) = number {
+        let holder: Option<String> = sqlx::query_scalar(
+            "select email::text from app_user
+             where lower(member_number) = lower($1) and email <> $2::citext
+             order by app_user_id limit 1",
+        )
+        .bind(n)
+        .bind(email.trim())
+        .fetch_optional(db)
+        .await?;
+        if let Some(holder) = holder {
+            anyhow::bail!(
+                "the member number {n} is already the account {holder}'s: clear it there first (--clear)"
+            );
+        }
+    }
     let set = sqlx::query_scalar::<_, i64>(
         "update app_user set member_number = $2 where email = $1 returning app_user_id",
     )
     .bind(email.trim())
     .bind(number)
     .fetch_optional(db)
-    .await;
+    .await?;
     match set {
-        Ok(Some(_)) => Ok(match number {
+        Some(_) => Ok(match number {
             Some(n) => format!("{email}: member number {n}"),
             None => format!("{email}: no member number"),
         }),
-        Ok(None) => anyhow::bail!("there is no account with the email {email}"),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            let holder: Option<String> = sqlx::query_scalar(
-                "select email::text from app_user where lower(member_number) = lower($1)",
-            )
-            .bind(number)
-            .fetch_optional(db)
-            .await?;
-            anyhow::bail!(
-                "the member number {} is already the account {}'s: clear it there first (--clear)",
-                number.unwrap_or_default(),
-                holder.unwrap_or_default()
-            )
-        }
-        Err(e) => Err(e.into()),
+        None => anyhow::bail!("there is no account with the email {email}"),
     }
 }

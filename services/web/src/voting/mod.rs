@@ -4,6 +4,7 @@
 
 mod batcher;
 pub(crate) mod challenge;
+mod claims;
 pub mod erase;
 pub(crate) mod limits;
 mod members;
@@ -63,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/vote-challenge", get(new_challenge))
         .merge(voters::router())
         .merge(members::router())
+        .merge(claims::router())
         .merge(pages::router())
         .merge(review::router())
         .merge(roster::router())

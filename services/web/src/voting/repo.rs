@@ -79,13 +79,11 @@ pub async fn insert_votes(
                               and (c.contest_id, e.entry_id) not in (select contest_id, entry_id from vote_shortlist)
                               then 'not-shortlisted'
                          -- `is not distinct from`: without a setting the roster is not
-                         -- consulted at all (a NULL here would still run the subquery).
-                         when c.settings #> '{voting,roster}' is not distinct from 'true'::jsonb and not exists (
-                              select 1 from app_user u join vote_roster r
-                                on r.contest_id = c.contest_id
-                               and ((r.kind = 'email' and r.value = u.email)
-                                    or (r.kind = 'member' and r.value = u.member_number::citext))
-                              where u.app_user_id = i.voter_id) then 'not-on-roster'
+                         -- consulted at all (a NULL here would still run the function).
+                         -- `voter_on_roster` (a migration) admits only verified addresses
+                         -- and member numbers proven or confirmed, never a bare claim.
+                         when c.settings #> '{voting,roster}' is not distinct from 'true'::jsonb
+                              and not voter_on_roster(c.contest_id, i.voter_id) then 'not-on-roster'
                     end as refusal,
                     -- Nested: CASE is the one place SQL promises the order of evaluation,
                     -- so a malformed setting is never cast. The bounds are policy.rs's.

@@ -238,7 +238,7 @@ async fn show(
     ))
 }
 
-async fn organizer(
+pub(super) async fn organizer(
     state: &AppState,
     ctx: &Ctx,
     slug: &str,

@@ -1,6 +1,8 @@
 //! A contest's roster: the emails or member numbers of the people allowed to vote when its
-//! policy says `"roster": true`. Organizers upload it as CSV (one per line, first column);
-//! every bad line is named, and nothing is stored unless the whole file is good.
+//! policy says `"roster": true`. Organizers upload it as CSV (one per line, first column; a
+//! member number may carry the member's email in the second column, which is what lets a
+//! member's claim of that number count at once); every bad line is named, and nothing is
+//! stored unless the whole file is good.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -23,7 +25,9 @@ pub const MAX_LINES: usize = 50_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Member {
     Email(String),
-    Number(String),
+    /// A member number and, when the line gave one, the member's email: only the verified
+    /// account of that email passes by the number without an organizer's confirmation.
+    Number(String, Option<String>),
 }
 
 /// A refused line: its number (from 1) and a stable code.
@@ -42,13 +46,15 @@ pub(crate) fn member_number(s: &str) -> bool {
 }
 
 /// Parses the CSV: the first field of each line, an email when it has `@`, else a member
-/// number. Blank lines and a header line (`email`, `member_number`, …) are skipped; repeated
-/// people are kept once.
+/// number, whose line may give the member's email as its second field (a second field
+/// without `@`, such as a name, is ignored). Blank lines and a header line (`email`,
+/// `member_number`, …) are skipped; repeated people are kept once, but one number with two
+/// different emails is refused.
 pub fn parse(text: &str) -> Result<Vec<Member>, Vec<LineError>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = std::collections::HashMap::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         if n > MAX_LINES {
@@ -58,13 +64,11 @@ pub fn parse(text: &str) -> Result<Vec<Member>, Vec<LineError>> {
             });
             break;
         }
-        let field = line
+        let mut fields = line
             .split([',', ';', '\t'])
-            .next()
-            .unwrap_or("")
-            .trim()
-            .trim_matches('"')
-            .trim();
+            .map(|f| f.trim().trim_matches('"').trim());
+        let field = fields.next().unwrap_or("");
+        let second = fields.next().unwrap_or("");
         if field.is_empty() {
             continue;
         }
@@ -89,7 +93,21 @@ pub fn parse(text: &str) -> Result<Vec<Member>, Vec<LineError>> {
                 }
             }
         } else if member_number(field) {
-            Member::Number(field.to_owned())
+            let email = if second.contains('@') {
+                match Email::parse(second) {
+                    Ok(e) => Some(e.as_str().to_owned()),
+                    Err(_) => {
+                        errors.push(LineError {
+                            line: n,
+                            code: "invalid-email",
+                        });
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
+            Member::Number(field.to_owned(), email)
         } else {
             errors.push(LineError {
                 line: n,
@@ -99,10 +117,28 @@ pub fn parse(text: &str) -> Result<Vec<Member>, Vec<LineError>> {
         };
         let key = match &member {
             Member::Email(e) => format!("e:{e}"),
-            Member::Number(m) => format!("m:{}", m.to_lowercase()),
+            Member::Number(m, _) => format!("m:{}", m.to_lowercase()),
         };
-        if seen.insert(key) {
-            out.push(member);
+        match seen.get(&key) {
+            None => {
+                seen.insert(key, out.len());
+                out.push(member);
+            }
+            // A number listed twice: the lines must not name two different members.
+            Some(&at) => {
+                if let (Member::Number(_, Some(new)), Member::Number(_, old)) =
+                    (&member, &mut out[at])
+                {
+                    match old {
+                        None => *old = Some(new.clone()),
+                        Some(o) if o == new => {}
+                        Some(_) => errors.push(LineError {
+                            line: n,
+                            code: "member-number-repeated",
+                        }),
+                    }
+                }
+            }
         }
     }
     if !errors.is_empty() {
@@ -124,26 +160,32 @@ pub async fn replace(
     members: &[Member],
     actor: i64,
 ) -> sqlx::Result<()> {
-    let (kinds, values): (Vec<&str>, Vec<&str>) = members
-        .iter()
-        .map(|m| match m {
-            Member::Email(e) => ("email", e.as_str()),
-            Member::Number(n) => ("member", n.as_str()),
-        })
-        .unzip();
+    let mut kinds = Vec::with_capacity(members.len());
+    let mut values = Vec::with_capacity(members.len());
+    let mut emails = Vec::with_capacity(members.len());
+    for m in members {
+        let (kind, value, email) = match m {
+            Member::Email(e) => ("email", e.as_str(), None),
+            Member::Number(n, e) => ("member", n.as_str(), e.as_deref()),
+        };
+        kinds.push(kind);
+        values.push(value);
+        emails.push(email);
+    }
     let mut tx = db.begin().await?;
     sqlx::query("delete from vote_roster where contest_id = $1")
         .bind(contest_id)
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "insert into vote_roster (contest_id, kind, value)
-         select $1, k, v from unnest($2::text[], $3::text[]) as t(k, v)
+        "insert into vote_roster (contest_id, kind, value, email)
+         select $1, k, v, e from unnest($2::text[], $3::text[], $4::text[]) as t(k, v, e)
          on conflict do nothing",
     )
     .bind(contest_id)
     .bind(&kinds)
     .bind(&values)
+    .bind(&emails)
     .execute(&mut *tx)
     .await?;
     audit(
@@ -256,7 +298,34 @@ mod tests {
             got,
             vec![
                 Member::Email("an@example.vn".into()),
-                Member::Number("DV-0001".into())
+                Member::Number("DV-0001".into(), None)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_member_number_line_may_bind_the_number_to_an_email() {
+        let got =
+            parse("member_number,email\nDV-1,An@Example.vn\ndv-1\nDV-2;b@example.vn\n").unwrap();
+        assert_eq!(
+            got,
+            vec![
+                Member::Number("DV-1".into(), Some("an@example.vn".into())),
+                Member::Number("DV-2".into(), Some("b@example.vn".into())),
+            ]
+        );
+        let errors = parse("DV-1,a@example.vn\nDV-1,b@example.vn\nDV-3,x@\n").unwrap_err();
+        assert_eq!(
+            errors,
+            vec![
+                LineError {
+                    line: 2,
+                    code: "member-number-repeated"
+                },
+                LineError {
+                    line: 3,
+                    code: "invalid-email"
+                },
             ]
         );
     }
