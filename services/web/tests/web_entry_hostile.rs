@@ -121,6 +121,16 @@ async fn an_edit_of_an_approved_entry_stays_off_every_public_surface_until_an_or
     let id = approved_entry(&fx, APPROVED, "Ảnh chụp lúc 6 giờ chiều.").await;
     let before = public_surfaces(&fx, id).await;
     assert!(before.contains(APPROVED));
+    let stage = fx
+        .org
+        .api(
+            "POST",
+            &format!("/api/v1/contests/{}/live", fx.slug),
+            Some(&fx.org_token),
+            Some(json!({"stage_entry_id": id})),
+        )
+        .await;
+    assert_eq!(stage.status, StatusCode::OK, "{}", stage.body);
 
     // The attack: the author rewrites the approved entry into an advertisement.
     let form = fx.author.get(&format!("/entries/{id}/edit")).await;
@@ -146,6 +156,26 @@ async fn an_edit_of_an_approved_entry_stays_off_every_public_surface_until_an_or
         "og:title"
     );
     assert_eq!(entry_text(&fx.env, id).await.2, "approved");
+    // The live stage and the organizers' export read the same reviewed text.
+    let live = Client::new(fx.env.state())
+        .api(
+            "GET",
+            &format!("/api/v1/contests/{}/live", fx.slug),
+            None,
+            None,
+        )
+        .await;
+    assert!(live.body.contains(APPROVED), "{}", live.body);
+    assert!(!live.body.contains("evil.example"));
+    let export = fx
+        .org
+        .get(&format!(
+            "/organize/contests/{}/export/entries.csv",
+            fx.slug
+        ))
+        .await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(export.body.contains(APPROVED) && !export.body.contains("evil.example"));
 
     // The author sees that the edit waits, and what they proposed.
     let mine = fx.author.get(&format!("/entries/{id}")).await;
