@@ -179,6 +179,12 @@ async fn an_edit_of_an_approved_entry_stays_off_every_public_surface_until_an_or
         form.body.contains(r#"id="edit-review-note""#),
         "the author is told the edit will be reviewed"
     );
+    let list = fx.author.get("/me/entries").await;
+    assert!(
+        list.body.contains(r#"class="edit-awaiting""#),
+        "{}",
+        list.body
+    );
     let mine = fx.author.get(&format!("/entries/{id}")).await;
     assert!(
         mine.body.contains(r#"id="entry-revision""#),

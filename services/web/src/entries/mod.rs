@@ -943,6 +943,14 @@ async fn queue(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>
 struct MinePage {
     page: Page,
     entries: Vec<(EntryRow, String, String)>,
+    /// Entries with an edit waiting for review.
+    awaiting: Vec<Uuid>,
+}
+
+impl MinePage {
+    fn awaits(&self, id: &Uuid) -> bool {
+        self.awaiting.contains(id)
+    }
 }
 
 async fn my_entries(State(state): State<AppState>, ctx: Ctx) -> Response {
@@ -966,11 +974,19 @@ async fn my_entries(State(state): State<AppState>, ctx: Ctx) -> Response {
                     .await?;
             entries.push((e, slug, title));
         }
+        let awaiting = sqlx::query_scalar(
+            "select r.entry_id from entry_revision r join entry e using (entry_id)
+             where e.author_id = $1 and r.status = 'pending'",
+        )
+        .bind(user.app_user_id)
+        .fetch_all(&state.db)
+        .await?;
         Ok::<_, PageError>(render(
             StatusCode::OK,
             &MinePage {
                 page: ctx.page("entry.mine.title"),
                 entries,
+                awaiting,
             },
         ))
     }
