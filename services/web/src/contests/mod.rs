@@ -367,13 +367,15 @@ async fn contest_page(
             None => false,
         };
         let q: String = query.q.trim().chars().take(100).collect();
-        let hidden = crate::entries::authors_hidden(&state.db, &c, ctx.user.as_ref()).await?;
+        let authors =
+            crate::entries::author::AuthorPolicy::load(&state.db, ctx.user.as_ref(), &c).await?;
+        let hidden = !authors.sees_all();
         let unit = if hidden {
             String::new()
         } else {
             query.unit.trim().to_owned()
         };
-        let mut entries = gallery(&state.db, c.contest_id, hidden, &q, &unit).await?;
+        let mut entries = gallery(&state.db, c.contest_id, &authors, &q, &unit).await?;
         // While voting, each voter sees the entries in their own order (position bias).
         let seed = crate::voting::voter_seed(&ctx);
         let voting_open = c.voting_opens_at.is_some_and(|o| o <= now)

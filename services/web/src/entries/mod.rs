@@ -2,7 +2,9 @@
 //! withdraw while submission is open, the organizer's moderation queue and review, the public
 //! entry page with its player, share meta and QR code, and the JSON API.
 
+pub mod author;
 pub mod media;
+pub mod revision;
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -25,7 +27,9 @@ use crate::contests::{self, ContestRow, Phase};
 use crate::page::{Ctx, Page, PageError, message, render};
 use crate::security::MaybeUser;
 use crate::units::in_scope;
+use author::AuthorPolicy;
 use media::MediaView;
+use revision::RevisionRow;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/entries/{id}/edit", get(edit_form).post(edit))
         .route("/entries/{id}/withdraw", post(withdraw))
         .route("/entries/{id}/review", post(review_form))
+        .route("/entries/{id}/revision/review", post(revision::review_form))
         .route("/entries/{id}/qr.svg", get(qr))
         .route("/me/entries", get(my_entries))
         .route("/organize/contests/{slug}/queue", get(queue))
@@ -42,6 +47,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/contests/{slug}/entries", post(api_create))
         .route("/api/v1/entries/{id}", get(api_get))
         .route("/api/v1/entries/{id}/review", post(api_review))
+        .route(
+            "/api/v1/entries/{id}/revision/review",
+            post(revision::api_review),
+        )
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -57,6 +66,9 @@ pub struct EntryRow {
     pub author_email: String,
     pub unit_name: Option<String>,
     pub created_at: chrono::DateTime<Utc>,
+    /// A digest of the title and description: a review names the text it saw, so an edit
+    /// made while the organizer was reading is not approved unseen.
+    pub text_digest: String,
 }
 
 impl EntryRow {
@@ -78,7 +90,8 @@ pub fn status_str(s: EntryStatus) -> &'static str {
 }
 
 const ENTRY_SQL: &str = "select e.entry_id, e.contest_id, e.author_id, e.title, e.description, e.status, e.reason,
-    a.display_name as author_name, a.email::text as author_email, u.name as unit_name, e.created_at
+    a.display_name as author_name, a.email::text as author_email, u.name as unit_name, e.created_at,
+    md5(e.title || chr(31) || e.description) as text_digest
     from entry e join app_user a on a.app_user_id = e.author_id left join unit u on u.unit_id = a.unit_id";
 
 pub async fn entry(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<EntryRow>> {
@@ -107,14 +120,10 @@ pub async fn visible_entry(
     let Some(e) = entry(db, id).await? else {
         return Ok(None);
     };
-    let Some(mut c) = contests::by_id(db, e.contest_id).await? else {
+    let Some(c) = contests::by_id(db, e.contest_id).await? else {
         return Ok(None);
     };
-    // Blind judging: a judge of the contest sees every entry page as if authors were hidden,
-    // so the public pages cannot tell them whose entry they score.
-    if let Some(u) = user {
-        c.hide_author |= hides_authors_from(db, &c, u.app_user_id).await?;
-    }
+    // Who sees the author is not decided here but by `author::AuthorPolicy`, for every page.
     let access = match user {
         Some(u) if in_scope(db, u, c.unit_id).await? => Some(Access::Organizer),
         Some(u) if u.app_user_id == e.author_id => Some(Access::Author),
@@ -227,14 +236,17 @@ pub async fn create_entry(
     Ok(Ok(id))
 }
 
+/// The entry as the API shows it. `title` and `description` are always the reviewed text;
+/// the author and organizers also get the edit that waits for review (or was refused) as
+/// `revision`.
 fn entry_json(
     e: &EntryRow,
     c: &ContestRow,
     media: &[MediaView],
-    access: Access,
+    show_author: bool,
+    revision: Option<&RevisionRow>,
 ) -> serde_json::Value {
-    let show_author = !c.hide_author || access != Access::Public;
-    json!({
+    let mut body = json!({
         "id": e.entry_id,
         "contest": c.slug,
         "title": e.title,
@@ -243,10 +255,14 @@ fn entry_json(
         "reason": e.reason,
         "author": if show_author { json!({"name": e.author_name, "unit": e.unit_name}) } else { json!(null) },
         "media": media,
-    })
+    });
+    if let Some(r) = revision {
+        body["revision"] = r.json();
+    }
+    body
 }
 
-fn refusal_api(r: Refusal) -> ApiError {
+pub(crate) fn refusal_api(r: Refusal) -> ApiError {
     let message = match r.code {
         "title-required" => "a title is required",
         "title-too-long" => "the title has more than 200 characters",
@@ -258,7 +274,11 @@ fn refusal_api(r: Refusal) -> ApiError {
         "not-editable" => "the entry can no longer be changed",
         "not-reviewable" => "the entry is not waiting for review",
         "reason-required" => "a rejection needs a reason",
+        "reason-too-long" => "the reason has more than 2000 characters",
         "invalid-decision" => "decision must be approve or reject",
+        "entry-changed" => "the author changed the entry since you read it: read it again",
+        "no-pending-edit" => "no edit of this entry waits for review",
+        "edit-changed" => "the author changed the edit since you read it: read it again",
         _ => "refused",
     };
     ApiError::new(r.status, r.code, message)
@@ -291,7 +311,7 @@ async fn api_create(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/v1/entries/{id}"))],
-        Json(entry_json(&e, &c, &[], Access::Author)),
+        Json(entry_json(&e, &c, &[], true, None)),
     )
         .into_response())
 }
@@ -306,7 +326,19 @@ async fn api_get(
         .await?
         .ok_or_else(|| ApiError::not_found("the entry"))?;
     let media = media::for_entry(&state.db, id).await?;
-    Ok(Json(entry_json(&e, &c, &media, access)))
+    let show_author = author::may_see_author(&state.db, user.as_ref(), &c, &e).await?;
+    // A proposed edit is not public: only its author and the organizers see it.
+    let revision = match access {
+        Access::Public => None,
+        Access::Author | Access::Organizer => revision::latest(&state.db, id).await?,
+    };
+    Ok(Json(entry_json(
+        &e,
+        &c,
+        &media,
+        show_author,
+        revision.as_ref(),
+    )))
 }
 
 /// Approves or rejects an entry waiting for review; a rejection's reason is mailed.
@@ -317,6 +349,7 @@ pub async fn review(
     id: Uuid,
     decision: &str,
     reason: &str,
+    seen: Option<&str>,
 ) -> Result<Result<EntryStatus, Refusal>, sqlx::Error> {
     let Some((e, c, access)) = visible_entry(&state.db, Some(user), id).await? else {
         return Ok(Err(refuse(StatusCode::NOT_FOUND, "not-found")));
@@ -347,17 +380,37 @@ pub async fn review(
             )));
         }
     };
+    let seen = seen.map(str::trim).filter(|s| !s.is_empty());
+    // The decision is about the text the organizer read (`seen`): if the author saved an edit
+    // in between, nothing is decided and the organizer reads it again.
     let updated = sqlx::query(
         "update entry set status = $2, reason = $3
-         where entry_id = $1 and status in ('pending_review', 'approved', 'rejected')",
+         where entry_id = $1 and status in ('pending_review', 'approved', 'rejected')
+           and ($4::text is null or md5(title || chr(31) || description) = $4)",
     )
     .bind(id)
     .bind(new)
     .bind((new == EntryStatus::Rejected).then_some(reason))
+    .bind(seen)
     .execute(&state.db)
     .await?;
     if updated.rows_affected() == 0 {
-        return Ok(Err(refuse(StatusCode::CONFLICT, "not-reviewable")));
+        let changed = match (seen, entry(&state.db, id).await?) {
+            (Some(seen), Some(now)) => {
+                now.text_digest != seen
+                    && matches!(
+                        now.status,
+                        EntryStatus::PendingReview | EntryStatus::Approved | EntryStatus::Rejected
+                    )
+            }
+            _ => false,
+        };
+        let code = if changed {
+            "entry-changed"
+        } else {
+            "not-reviewable"
+        };
+        return Ok(Err(refuse(StatusCode::CONFLICT, code)));
     }
     let lang = hoithi_core::i18n::Lang::Vi;
     let t = |k| hoithi_core::i18n::text(lang, k);
@@ -391,11 +444,15 @@ pub async fn review(
 }
 
 #[derive(Debug, Deserialize)]
-struct ReviewBody {
+pub(crate) struct ReviewBody {
     #[serde(default)]
-    decision: String,
+    pub decision: String,
     #[serde(default)]
-    reason: String,
+    pub reason: String,
+    /// `text_digest` of the entry (or the id of the edit) the reviewer read; optional in the
+    /// API, always sent by the pages.
+    #[serde(default)]
+    pub seen: Option<String>,
 }
 
 async fn api_review(
@@ -407,7 +464,17 @@ async fn api_review(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Json(body) = body.map_err(|e| ApiError::invalid("invalid-json", e.body_text()))?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("the entry"))?;
-    match review(&state, &headers, &user, id, &body.decision, &body.reason).await? {
+    match review(
+        &state,
+        &headers,
+        &user,
+        id,
+        &body.decision,
+        &body.reason,
+        body.seen.as_deref(),
+    )
+    .await?
+    {
         Ok(status) => Ok(Json(json!({"id": id, "status": status}))),
         Err(r) if r.code == "not-found" => Err(ApiError::not_found("the entry")),
         Err(r) if r.code == "forbidden" => Err(ApiError::forbidden(
@@ -586,6 +653,8 @@ struct EntryPage {
     show_author: bool,
     processing: bool,
     url: String,
+    /// The latest edit that waits for review or was refused (author and organizers only).
+    revision: Option<RevisionRow>,
 }
 
 async fn entry_page(
@@ -600,6 +669,11 @@ async fn entry_page(
             .await?
             .ok_or(PageError::NotFound)?;
         let media = media::for_entry(&state.db, id).await?;
+        let show_author = author::may_see_author(&state.db, ctx.user.as_ref(), &c, &e).await?;
+        let revision = match access {
+            Access::Public => None,
+            Access::Author | Access::Organizer => revision::latest(&state.db, id).await?,
+        };
         let url = format!("{}/entries/{id}", crate::mail::base_url(&state, &headers));
         let mut page = ctx.page("entry.title");
         page.title.clone_from(&e.title);
@@ -632,7 +706,8 @@ async fn entry_page(
                 can_upload: access == Access::Author
                     && editable(&e, &c)
                     && matches!(e.status, EntryStatus::Draft | EntryStatus::Uploading),
-                show_author: !c.hide_author || access != Access::Public,
+                show_author,
+                revision,
                 access: match access {
                     Access::Public => "public",
                     Access::Author => "author",
@@ -659,6 +734,8 @@ fn editable(e: &EntryRow, c: &ContestRow) -> bool {
 struct EditPage {
     page: Page,
     e: EntryRow,
+    /// The entry is public: what is saved waits for the organizers' review.
+    reviewed: bool,
     title: String,
     description: String,
     title_error: String,
@@ -688,13 +765,19 @@ async fn edit_form(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Uuid>
         Err(r) => return r,
     };
     let result = async {
-        let (e, _) = author_entry(&state, &user, id).await?;
+        let (e, c) = author_entry(&state, &user, id).await?;
+        // An edit still waiting for review is what the author goes on from.
+        let (title, description) = match revision::latest(&state.db, id).await? {
+            Some(r) if r.is_pending() => (r.title, r.description),
+            _ => (e.title.clone(), e.description.clone()),
+        };
         Ok::<_, PageError>(render(
             StatusCode::OK,
             &EditPage {
                 page: ctx.page("entry.edit.title"),
-                title: e.title.clone(),
-                description: e.description.clone(),
+                reviewed: revision::edits_need_review(&e, &c),
+                title,
+                description,
                 e,
                 title_error: String::new(),
                 description_error: String::new(),
@@ -716,16 +799,13 @@ async fn edit(
         Err(r) => return r,
     };
     let result = async {
-        let (e, _) = author_entry(&state, &user, id).await?;
+        let (e, c) = author_entry(&state, &user, id).await?;
         match check_text(&form.title, &form.description) {
             Ok((title, description)) => {
-                sqlx::query("update entry set title = $2, description = $3 where entry_id = $1")
-                    .bind(id)
-                    .bind(title)
-                    .bind(description)
-                    .execute(&state.db)
-                    .await?;
-                Ok(Redirect::to(&format!("/entries/{id}")).into_response())
+                match revision::save_edit(&state.db, &user, &c, id, &title, &description).await? {
+                    Ok(_) => Ok(Redirect::to(&format!("/entries/{id}")).into_response()),
+                    Err(r) => Ok(message(&ctx, r.status, &format!("entry.error.{}", r.code))),
+                }
             }
             Err(r) => {
                 let msg = ctx.t(&format!("entry.error.{}", r.code)).to_owned();
@@ -734,6 +814,7 @@ async fn edit(
                     r.status,
                     &EditPage {
                         page: ctx.page("entry.edit.title"),
+                        reviewed: revision::edits_need_review(&e, &c),
                         e,
                         title: form.title,
                         description: form.description,
@@ -777,7 +858,17 @@ async fn review_form(
         Err(r) => return r,
     };
     let result = async {
-        match review(&state, &headers, &user, id, &form.decision, &form.reason).await? {
+        match review(
+            &state,
+            &headers,
+            &user,
+            id,
+            &form.decision,
+            &form.reason,
+            form.seen.as_deref(),
+        )
+        .await?
+        {
             Ok(_) => {
                 let e = entry(&state.db, id).await?.ok_or(PageError::NotFound)?;
                 let slug: String =
@@ -802,6 +893,8 @@ struct QueuePage {
     page: Page,
     c: ContestRow,
     entries: Vec<(EntryRow, Vec<MediaView>)>,
+    /// Edits of public entries waiting for review: the entry (its reviewed text) and the edit.
+    edits: Vec<(EntryRow, RevisionRow)>,
 }
 
 async fn queue(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
@@ -828,9 +921,18 @@ async fn queue(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>
             let m = media::for_entry(&state.db, e.entry_id).await?;
             entries.push((e, m));
         }
+        let edits = revision::pending_in_contest(&state.db, c.contest_id).await?;
         let mut page = ctx.page("moderation.title");
         page.title = format!("{} · {}", page.t("moderation.title"), c.title);
-        Ok(render(StatusCode::OK, &QueuePage { page, c, entries }))
+        Ok(render(
+            StatusCode::OK,
+            &QueuePage {
+                page,
+                c,
+                entries,
+                edits,
+            },
+        ))
     }
     .await;
     result.unwrap_or_else(|e| e.respond(&ctx))
@@ -841,6 +943,14 @@ async fn queue(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>
 struct MinePage {
     page: Page,
     entries: Vec<(EntryRow, String, String)>,
+    /// Entries with an edit waiting for review.
+    awaiting: Vec<Uuid>,
+}
+
+impl MinePage {
+    fn awaits(&self, id: &Uuid) -> bool {
+        self.awaiting.contains(id)
+    }
 }
 
 async fn my_entries(State(state): State<AppState>, ctx: Ctx) -> Response {
@@ -864,11 +974,19 @@ async fn my_entries(State(state): State<AppState>, ctx: Ctx) -> Response {
                     .await?;
             entries.push((e, slug, title));
         }
+        let awaiting = sqlx::query_scalar(
+            "select r.entry_id from entry_revision r join entry e using (entry_id)
+             where e.author_id = $1 and r.status = 'pending'",
+        )
+        .bind(user.app_user_id)
+        .fetch_all(&state.db)
+        .await?;
         Ok::<_, PageError>(render(
             StatusCode::OK,
             &MinePage {
                 page: ctx.page("entry.mine.title"),
                 entries,
+                awaiting,
             },
         ))
     }
@@ -911,35 +1029,18 @@ pub struct GalleryItem {
     pub media: Option<MediaView>,
 }
 
-/// True when `viewer` judges the blind contest `c`: authors must stay hidden from them.
-async fn hides_authors_from(db: &sqlx::PgPool, c: &ContestRow, viewer: i64) -> sqlx::Result<bool> {
-    Ok(c.blind_judging && crate::judging::repo::is_judge(db, c.contest_id, viewer).await?)
-}
-
-/// True when the gallery of `c` must not show (or filter by) authors and units to `viewer`.
-pub async fn authors_hidden(
-    db: &sqlx::PgPool,
-    c: &ContestRow,
-    viewer: Option<&CurrentUser>,
-) -> sqlx::Result<bool> {
-    Ok(c.hide_author
-        || match viewer {
-            Some(u) => hides_authors_from(db, c, u.app_user_id).await?,
-            None => false,
-        })
-}
-
 /// Approved entries of a contest, filtered by the author's unit (with its subtree) and a
-/// title search. With `hide` (see `authors_hidden`) authors and units are left out and the
-/// unit filter is ignored: it would tell the viewer from whom the entries come.
+/// title search. Authors and units show only where `policy` lets this viewer see them, and
+/// the unit filter is ignored unless the viewer may see every author: it would tell them
+/// from whom the entries come.
 pub async fn gallery(
     db: &sqlx::PgPool,
     contest_id: i64,
-    hide: bool,
+    policy: &AuthorPolicy,
     q: &str,
     unit: &str,
 ) -> sqlx::Result<Vec<GalleryItem>> {
-    let unit = if hide { "" } else { unit };
+    let unit = if policy.sees_all() { unit } else { "" };
     let pattern = format!(
         "%{}%",
         q.replace('\\', "\\\\")
@@ -961,11 +1062,12 @@ pub async fn gallery(
     let mut items = Vec::new();
     for e in rows {
         let media = media::for_entry(db, e.entry_id).await?.into_iter().next();
+        let show = policy.may_see(e.author_id);
         items.push(GalleryItem {
             id: e.entry_id,
             title: e.title,
-            author: (!hide).then_some(e.author_name),
-            unit: if hide { None } else { e.unit_name },
+            author: show.then_some(e.author_name),
+            unit: if show { e.unit_name } else { None },
             media,
         });
     }

@@ -243,7 +243,8 @@ pub async fn results(
         Some(u) => super::organizes(&state.db, u, &c).await?,
         None => false,
     };
-    match results::api_view(&state, &c, organizer, q.round)
+    let authors = crate::entries::author::AuthorPolicy::load(&state.db, user.as_ref(), &c).await?;
+    match results::api_view(&state, &c, organizer, authors.sees_all(), q.round)
         .await
         .map_err(page_error)?
     {
@@ -269,7 +270,7 @@ pub async fn publish(
             "these results are published already",
         ));
     }
-    results::api_view(&state, &c, false, None)
+    results::api_view(&state, &c, false, true, None)
         .await
         .map_err(page_error)?
         .map(Json)

@@ -466,13 +466,17 @@ pub async fn public_page(
             ),
             None => (Vec::new(), None, String::new()),
         };
+        let authors =
+            crate::entries::author::AuthorPolicy::load(&state.db, ctx.user.as_ref(), &c).await?;
         let mut page = ctx.page("judging.public.title");
         page.title = format!("{} · {}", page.title, c.title);
         Ok::<_, PageError>(render(
             StatusCode::OK,
             &PublicPage {
                 page,
-                show_author: !c.hide_author,
+                // A published first round does not unblind a contest whose later round is
+                // still being judged.
+                show_author: authors.sees_all(),
                 c,
                 rows,
                 published_at,
@@ -484,12 +488,23 @@ pub async fn public_page(
     result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
+/// Removes authors and units from a snapshot's entries, for viewers the contest does not
+/// show them to (see `entries::author`).
+pub fn strip_authors(snap: &mut Value) {
+    for e in snap["entries"].as_array_mut().into_iter().flatten() {
+        e["author"] = Value::Null;
+        e["unit"] = Value::Null;
+    }
+}
+
 /// The API's view of results: organizers get the live computation of the latest round (or
-/// `?round=N`), everyone else the latest published snapshot or 404.
+/// `?round=N`), everyone else the latest published snapshot (with authors only where
+/// `show_authors`) or 404.
 pub async fn api_view(
     state: &AppState,
     c: &ContestRow,
     organizer: bool,
+    show_authors: bool,
     number: Option<i32>,
 ) -> Result<Option<Value>, PageError> {
     if organizer {
@@ -518,6 +533,9 @@ pub async fn api_view(
         .map(|(mut snap, at)| {
             snap["published"] = json!(true);
             snap["published_at"] = json!(at);
+            if !show_authors {
+                strip_authors(&mut snap);
+            }
             snap
         }))
 }

@@ -74,14 +74,10 @@ async fn vote_page(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<Str
             && contest.voting_closes_at.is_none_or(|c| now < c);
         let policy = VotePolicy::from_settings(&contest.settings);
         let show_totals = !(policy.hide_totals && contest.voting_closes_at.is_none_or(|c| now < c));
-        let mut items = gallery(
-            &state.db,
-            contest.contest_id,
-            crate::entries::authors_hidden(&state.db, &contest, ctx.user.as_ref()).await?,
-            "",
-            "",
-        )
-        .await?;
+        let authors =
+            crate::entries::author::AuthorPolicy::load(&state.db, ctx.user.as_ref(), &contest)
+                .await?;
+        let mut items = gallery(&state.db, contest.contest_id, &authors, "", "").await?;
         shuffle_for_voter(
             &contest.settings,
             open,
