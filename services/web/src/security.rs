@@ -308,7 +308,11 @@ async fn api_write_allowed(
     if !by_cookie {
         return Ok(true);
     }
-    if let Some(sent) = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) {
+    if let Some(sent) = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| !t.is_empty())
+    {
         let key = state.secrets.get(&state.db, "csrf").await?;
         let ok = cookie(headers, csrf_cookie_name(secure))
             .is_some_and(|expected| csrf_token_valid(&key, &expected) && same(sent, &expected));

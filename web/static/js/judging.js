@@ -30,7 +30,9 @@
     fetch(form.dataset.api, {
       method: "PUT",
       credentials: "same-origin",
-      headers: { "content-type": "application/json", "x-csrf-token": csrfToken },
+      headers: csrfToken
+        ? { "content-type": "application/json", "x-csrf-token": csrfToken }
+        : { "content-type": "application/json" },
       body: body()
     }).then(function (res) {
       if (res.ok) {
