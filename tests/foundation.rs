@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{BIN, Server, configured, hoithi, run};
+use common::{BIN, Server, configured, hoithi, metrics_url, run};
 use hoithi_core::testing::TestEnv;
 
 fn create_user(data: &std::path::Path, email: &str) -> (std::process::ExitStatus, String, String) {
@@ -155,7 +155,8 @@ async fn readiness_reports_a_store_that_stops_answering() {
     let data = tempfile::tempdir().unwrap();
     let mut cmd = hoithi(data.path());
     configured(&mut cmd, &env);
-    let server = Server::start(cmd).await;
+    let mut server = Server::start(cmd).await;
+    let operators = metrics_url(&mut server).replace("/metrics", "");
     assert_eq!(
         reqwest::get(format!("{}/healthz", server.url))
             .await
@@ -164,7 +165,8 @@ async fn readiness_reports_a_store_that_stops_answering() {
         200
     );
 
-    // Remove the bucket under the running server: /readyz turns 503 and says why.
+    // Remove the bucket under the running server: /readyz turns 503 and says which check
+    // fails; the cause (the store's own error text) is for operators, on their listener.
     env.storage
         .client
         .delete_bucket()
@@ -179,6 +181,10 @@ async fn readiness_reports_a_store_that_stops_answering() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["checks"]["database"]["ok"], true);
     assert_eq!(body["checks"]["storage"]["ok"], false);
+    assert!(!body.to_string().contains("NoSuchBucket"), "{body}");
+    let res = reqwest::get(format!("{operators}/readyz")).await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
     assert!(
         body["checks"]["storage"]["reason"]
             .as_str()
@@ -403,7 +409,8 @@ async fn metrics_count_requests_by_matched_route_and_show_the_job_queue() {
     configured(&mut cmd, &env);
     // No worker role: the queued job stays queued while we look at it.
     cmd.args(["--roles", "web,upload"]);
-    let server = Server::start(cmd).await;
+    let mut server = Server::start(cmd).await;
+    let metrics = metrics_url(&mut server);
     for _ in 0..3 {
         reqwest::get(format!("{}/lang/vi", server.url))
             .await
@@ -457,9 +464,7 @@ async fn metrics_count_requests_by_matched_route_and_show_the_job_queue() {
         .unwrap();
     assert_eq!(created.status(), 201, "{:?}", created.text().await);
 
-    let res = reqwest::get(format!("{}/metrics", server.url))
-        .await
-        .unwrap();
+    let res = reqwest::get(&metrics).await.unwrap();
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
     assert!(

@@ -232,6 +232,118 @@ fn kubernetes_base_resources_exist_and_reference_each_other() {
     );
 }
 
+/// The port of the operators' listener in the shipped deployments.
+const METRICS_PORT: &str = "9464";
+
+#[test]
+fn metrics_are_scraped_from_their_own_port_which_no_proxy_service_or_ingress_carries() {
+    // nginx proxies only to the site's port and answers 404 for /metrics itself.
+    let conf = std::fs::read_to_string(repo().join("infra/nginx/hoithi.conf")).unwrap();
+    assert!(
+        !conf
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .any(|l| l.contains(METRICS_PORT)),
+        "nginx never reaches the metrics port"
+    );
+    let i = conf
+        .find("location = /metrics")
+        .expect("a /metrics block in nginx");
+    let block = &conf[i..i + conf[i..].find('}').unwrap()];
+    assert!(block.contains("return 404"), "{block}");
+
+    // compose: every node listens for metrics on the compose network; nothing publishes it.
+    let doc = &load("infra/compose.yaml")[0];
+    let services = doc["services"].as_hash().unwrap();
+    for name in ["web", "worker"] {
+        let env = &doc["services"][name]["environment"];
+        assert_eq!(
+            str_of(env, &["HOITHI_METRICS_LISTEN"]),
+            format!("0.0.0.0:{METRICS_PORT}"),
+            "{name}"
+        );
+    }
+    for (name, service) in services {
+        for port in strings(&service["ports"]) {
+            assert!(
+                !port.contains(METRICS_PORT),
+                "{name:?} publishes the metrics port: {port}"
+            );
+        }
+    }
+    // …and the monitoring profile's Prometheus scrapes exactly that port.
+    let prometheus = &doc["services"]["prometheus"];
+    let mounted = strings(&prometheus["volumes"]);
+    let file = mounted[0]
+        .split(':')
+        .next()
+        .unwrap()
+        .trim_start_matches("./");
+    let scrape = &load(&format!("infra/{file}"))[0];
+    let jobs = scrape["scrape_configs"].as_vec().unwrap();
+    assert!(!jobs.is_empty());
+    for job in jobs {
+        for sd in job["dns_sd_configs"].as_vec().unwrap() {
+            assert_eq!(sd["port"].as_i64(), Some(9464), "{job:?}");
+        }
+    }
+
+    // The image listens for metrics on every interface but does not expose the port.
+    let dockerfile = std::fs::read_to_string(repo().join("infra/Dockerfile")).unwrap();
+    assert!(dockerfile.contains(&format!("HOITHI_METRICS_LISTEN=0.0.0.0:{METRICS_PORT}")));
+    assert!(
+        !dockerfile
+            .lines()
+            .any(|l| l.starts_with("EXPOSE") && l.contains(METRICS_PORT))
+    );
+
+    // Kubernetes: pods are scraped on the metrics port they declare; the Service (and so the
+    // Ingress) carries only the site's port.
+    let base = &load("infra/k8s/base/kustomization.yaml")[0];
+    let mut docs = Vec::new();
+    for file in strings(&base["resources"]) {
+        docs.extend(load(&format!("infra/k8s/base/{file}")));
+    }
+    let of_kind = |kind: &str| -> Vec<&Yaml> {
+        docs.iter()
+            .filter(|d| d["kind"].as_str() == Some(kind))
+            .collect()
+    };
+    let config = of_kind("ConfigMap")[0];
+    assert_eq!(
+        str_of(config, &["data", "HOITHI_METRICS_LISTEN"]),
+        format!("0.0.0.0:{METRICS_PORT}")
+    );
+    for d in of_kind("Deployment") {
+        let annotations = &d["spec"]["template"]["metadata"]["annotations"];
+        assert_eq!(str_of(annotations, &["prometheus.io/port"]), METRICS_PORT);
+        assert_eq!(str_of(annotations, &["prometheus.io/path"]), "/metrics");
+        let ports = d["spec"]["template"]["spec"]["containers"][0]["ports"]
+            .as_vec()
+            .unwrap();
+        assert!(
+            ports.iter().any(|p| p["name"].as_str() == Some("metrics")
+                && p["containerPort"].as_i64() == Some(9464)),
+            "{ports:?}"
+        );
+    }
+    for service in of_kind("Service") {
+        for port in service["spec"]["ports"].as_vec().unwrap() {
+            assert_ne!(port["targetPort"].as_str(), Some("metrics"), "{port:?}");
+            assert_ne!(port["targetPort"].as_i64(), Some(9464), "{port:?}");
+            assert_ne!(port["port"].as_i64(), Some(9464), "{port:?}");
+        }
+    }
+    for ingress in of_kind("Ingress") {
+        for rule in ingress["spec"]["rules"].as_vec().unwrap() {
+            for path in rule["http"]["paths"].as_vec().unwrap() {
+                let port = &path["backend"]["service"]["port"];
+                assert_eq!(port["name"].as_str(), Some("http"), "{path:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn the_example_overlay_builds_on_the_base_and_patches_what_exists() {
     let overlay = &load("infra/k8s/overlays/example/kustomization.yaml")[0];

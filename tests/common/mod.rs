@@ -33,6 +33,8 @@ pub fn hoithi(data: &Path) -> Command {
     }
     cmd.env("HOITHI_DATA", data)
         .env("HOITHI_LISTEN", "127.0.0.1:0")
+        // Tests run side by side: each server's operators' listener takes a free port too.
+        .env("HOITHI_METRICS_LISTEN", "127.0.0.1:0")
         .env(
             "RUST_LOG",
             std::env::var("TEST_HOITHI_LOG").unwrap_or_else(|_| "warn".into()),
@@ -238,4 +240,24 @@ pub fn run(
         err_reader.join().expect("stderr reader"),
         elapsed,
     )
+}
+
+/// The `http://…/metrics` URL of the operators' listener, as the server printed it right
+/// after its public URL.
+pub fn metrics_url(server: &mut Server) -> String {
+    const SAID: &str = "Metrics for Prometheus: ";
+    if let Some(url) = server.printed.iter().find_map(|l| l.split_once(SAID)) {
+        return url.1.split_whitespace().next().unwrap_or("").to_owned();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = server
+            .stdout
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|e| panic!("no metrics URL printed ({e}): {:?}", server.printed));
+        server.printed.push(line.clone());
+        if let Some((_, url)) = line.split_once(SAID) {
+            return url.split_whitespace().next().unwrap_or("").to_owned();
+        }
+    }
 }

@@ -47,7 +47,13 @@ pub struct Config {
     /// Days after a contest's results during which votes can be disputed; voters' addresses
     /// are erased after it (`HOITHI_VOTE_DISPUTE_DAYS`, default 30).
     pub vote_dispute_days: i64,
+    /// Where `/metrics` (and a detailed `/readyz`) are served for operators, apart from the
+    /// public site (`HOITHI_METRICS_LISTEN`, default 127.0.0.1:9464; `off`: nowhere).
+    pub metrics_listen: Option<SocketAddr>,
 }
+
+/// The default operators' listener: loopback, Prometheus's customary exporter port range.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 
 /// An address range such as `10.0.0.0/8` or `fd00::/8` (one address is a /32 or /128).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +167,18 @@ impl Config {
             },
         };
 
+        let metrics_listen = match get("HOITHI_METRICS_LISTEN").as_deref().map(str::trim) {
+            Some(off) if off.eq_ignore_ascii_case("off") => None,
+            value => {
+                let value = value.unwrap_or(DEFAULT_METRICS_LISTEN);
+                Some(value.parse::<SocketAddr>().with_context(|| {
+                    format!(
+                        "HOITHI_METRICS_LISTEN={value:?} is not an address like 127.0.0.1:9464 (or off)"
+                    )
+                })?)
+            }
+        };
+
         Ok(Self {
             listen,
             data_dir,
@@ -174,6 +192,7 @@ impl Config {
             worker_concurrency,
             trusted_proxies,
             vote_dispute_days,
+            metrics_listen,
         })
     }
 }
@@ -236,6 +255,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("HOITHI_VOTE_DISPUTE_DAYS"), "{err}");
+    }
+
+    #[test]
+    fn metrics_listen_on_loopback_by_default_and_can_be_moved_or_turned_off() {
+        assert_eq!(
+            config(&[]).unwrap().metrics_listen.unwrap().to_string(),
+            "127.0.0.1:9464"
+        );
+        let moved = config(&[("HOITHI_METRICS_LISTEN", "0.0.0.0:9100")]).unwrap();
+        assert_eq!(moved.metrics_listen.unwrap().to_string(), "0.0.0.0:9100");
+        assert!(
+            config(&[("HOITHI_METRICS_LISTEN", "off")])
+                .unwrap()
+                .metrics_listen
+                .is_none()
+        );
+        let err = config(&[("HOITHI_METRICS_LISTEN", "9464")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("HOITHI_METRICS_LISTEN"), "{err}");
     }
 
     #[test]

@@ -154,11 +154,12 @@ fn start_server(
     data: &std::path::Path,
     db_url: &str,
     ingest: &str,
-) -> anyhow::Result<(Child, String)> {
+) -> anyhow::Result<(Child, String, String)> {
     let mut child = Command::new(bin)
         .args(["serve", "--roles", "web"])
         .env("HOITHI_DATA", data)
         .env("HOITHI_LISTEN", "127.0.0.1:0")
+        .env("HOITHI_METRICS_LISTEN", "127.0.0.1:0")
         .env("DATABASE_URL", db_url)
         // The default log filter, as an operator runs it, unless `VOTE_LOAD_SERVER_LOG` gives
         // one for a diagnosis (e.g. `info,hoithi_web::voting::batcher=debug`).
@@ -181,8 +182,15 @@ fn start_server(
             break u.trim().to_owned();
         }
     };
+    // `/metrics` is on the operators' listener, printed on the next line.
+    let metrics = loop {
+        let line = lines.next().context("the server exited")??;
+        if let Some((_, u)) = line.split_once("Metrics for Prometheus: ") {
+            break u.split_whitespace().next().unwrap_or("").to_owned();
+        }
+    };
     std::thread::spawn(move || for _ in lines {});
-    Ok((child, url))
+    Ok((child, url, metrics))
 }
 
 #[derive(Default)]
@@ -400,9 +408,9 @@ async fn phase(
     rate: u64,
 ) -> anyhow::Result<(String, String)> {
     let fx = fixture(pool, a.entries, rate * a.seconds, rate * a.warmup).await?;
-    let (mut child, url) = start_server(&a.bin, data, db_url, ingest)?;
+    let (mut child, url, metrics) = start_server(&a.bin, data, db_url, ingest)?;
     let (warm, o) = load(&url, &fx, a, rate).await;
-    let batches = batch_figures(&url).await.unwrap_or_default();
+    let batches = batch_figures(&metrics).await.unwrap_or_default();
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -478,9 +486,9 @@ fn timeline(by_ms: &[(u32, u64)]) -> String {
         .join(" ")
 }
 
-/// Mean batch size and mean write time of the batcher, from the server's `/metrics`.
+/// Mean batch size and mean write time of the batcher, from the server's `/metrics` (`url`).
 async fn batch_figures(url: &str) -> anyhow::Result<String> {
-    let text = reqwest::get(format!("{url}/metrics")).await?.text().await?;
+    let text = reqwest::get(url).await?.text().await?;
     let value = |name: &str| -> f64 {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())

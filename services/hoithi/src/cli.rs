@@ -160,6 +160,10 @@ async fn serve(config: Config, roles: Roles) -> anyhow::Result<()> {
         () = shutdown.cancelled() => anyhow::bail!("stopped during start-up"),
     };
     println!("Hội Thi is listening on http://{}", app.local_addr());
+    match app.metrics_addr() {
+        Some(addr) => println!("Metrics for Prometheus: http://{addr}/metrics (operators only)"),
+        None => println!("Metrics are off (HOITHI_METRICS_LISTEN=off)"),
+    }
     app.run_until_stopped(shutdown).await
 }
 

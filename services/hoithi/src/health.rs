@@ -1,5 +1,7 @@
-//! `/healthz` (the process runs), `/readyz` (PostgreSQL and the object store answer) and
-//! `/metrics` (Prometheus).
+//! `/healthz` (the process runs) and `/readyz` (PostgreSQL and the object store answer) on
+//! the public listener; `/metrics` (Prometheus) and a `/readyz` that says why only on the
+//! operators' listener (`HOITHI_METRICS_LISTEN`), since both tell an attacker about the
+//! inside: request rates, queue depths, host names and error texts of the backing services.
 
 use std::time::Duration;
 
@@ -14,10 +16,18 @@ use serde_json::json;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The health routes of the public listener.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+}
+
+/// The operators' listener: metrics, and readiness with the failing check's own words.
+pub fn operator_router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz_detailed))
         .route("/metrics", get(metrics))
 }
 
@@ -25,7 +35,18 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Readiness for load balancers and anyone: which check fails, in fixed words; the cause
+/// (an error text that may name hosts, users or buckets) goes to the log and the operators'
+/// listener.
 async fn readyz(State(state): State<AppState>) -> Response {
+    readiness(&state, false).await
+}
+
+async fn readyz_detailed(State(state): State<AppState>) -> Response {
+    readiness(&state, true).await
+}
+
+async fn readiness(state: &AppState, detailed: bool) -> Response {
     let database = async {
         match tokio::time::timeout(CHECK_TIMEOUT, sqlx::query("select 1").execute(&state.db)).await
         {
@@ -42,11 +63,18 @@ async fn readyz(State(state): State<AppState>) -> Response {
         }
     };
     let (database, storage) = tokio::join!(database, storage);
-    let status = |r: &Result<(), String>| match r {
+    let status = |r: &Result<(), String>, public: &str| match r {
         Ok(()) => json!({"ok": true}),
-        Err(reason) => json!({"ok": false, "reason": reason}),
+        Err(reason) if detailed => json!({"ok": false, "reason": reason}),
+        Err(reason) => {
+            tracing::warn!(reason = %reason, "not ready: {public}");
+            json!({"ok": false, "reason": public})
+        }
     };
-    let body = json!({"database": status(&database), "storage": status(&storage)});
+    let body = json!({
+        "database": status(&database, "PostgreSQL does not answer"),
+        "storage": status(&storage, "the object store does not answer"),
+    });
     if database.is_ok() && storage.is_ok() {
         (
             StatusCode::OK,

@@ -98,9 +98,16 @@ fn compression()
     )
 }
 
-/// A process that serves: bound listener, opened services, background tasks.
+/// The operators' routes (`/metrics`, a detailed `/readyz`), served on their own listener so
+/// the public site, its proxy and its Ingress never carry them.
+pub fn operator_app(state: AppState) -> Router {
+    health::operator_router().with_state(state)
+}
+
+/// A process that serves: bound listeners, opened services, background tasks.
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     roles: Roles,
     services: services::Services,
@@ -160,8 +167,18 @@ impl Application {
             Some(l) => l,
             None => bind(config.listen).await?,
         };
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot serve metrics on {addr}: {e}; set HOITHI_METRICS_LISTEN to a free \
+                     address (like 127.0.0.1:9465), or to off"
+                )
+            })?),
+            None => None,
+        };
         Ok(Self {
             listener,
+            metrics_listener,
             state,
             roles,
             services,
@@ -174,6 +191,13 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
+    /// Where `/metrics` is served, unless `HOITHI_METRICS_LISTEN=off`.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }
@@ -183,6 +207,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Self {
             listener,
+            metrics_listener,
             state,
             roles,
             services,
@@ -206,6 +231,18 @@ impl Application {
             true => hoithi_web::mail::spawn_sender(&state, shutdown.clone())?,
             false => None,
         };
+        let operators = metrics_listener.map(|l| {
+            let app = operator_app(state.clone());
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(l, app)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await;
+                if let Err(err) = served {
+                    tracing::error!(error = %err, "the metrics listener failed");
+                }
+            })
+        });
         let app = app(state.clone(), roles);
         let drain = shutdown.clone();
         // No Nagle: a small answer (a vote's 201) goes out at once instead of waiting for
@@ -241,6 +278,9 @@ impl Application {
         }
         if let Some(mailer) = mailer {
             let _ = mailer.await;
+        }
+        if let Some(operators) = operators {
+            let _ = operators.await;
         }
         state.db.close().await;
         services.stop().await;

@@ -81,8 +81,25 @@ fn drop_unsafe_request_id<B>(mut req: Request<B>) -> Request<B> {
     req
 }
 
+/// The method as a metric label: the methods of HTTP and tus, and "other" for any made-up
+/// one, so a client cannot add a series per request (`FOO1`, `FOO2`, …) to every scrape.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Counts each request by method, matched route and status, and times it by route. Unmatched
-/// paths share one label so a scanner cannot blow up the number of series.
+/// paths share one label and unknown methods another, so a scanner cannot blow up the number
+/// of series.
 async fn record_metrics(
     req: axum::extract::Request,
     next: axum::middleware::Next,
@@ -92,7 +109,7 @@ async fn record_metrics(
         .get::<MatchedPath>()
         .map_or("unmatched", |m| m.as_str())
         .to_owned();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let started = std::time::Instant::now();
     let res = next.run(req).await;
     let metrics = &*hoithi_core::metrics::METRICS;
@@ -112,4 +129,21 @@ async fn record_metrics(
         })
         .inc();
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+
+    use super::method_label;
+
+    #[test]
+    fn made_up_methods_share_one_label_and_known_ones_keep_theirs() {
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        assert_eq!(method_label(&Method::OPTIONS), "OPTIONS");
+        for made_up in ["FOO", "get", "CONNECT", "TRACE", "PROPFIND"] {
+            let m = Method::from_bytes(made_up.as_bytes()).unwrap();
+            assert_eq!(method_label(&m), "other", "{made_up}");
+        }
+    }
 }

@@ -12,7 +12,7 @@ pub const TUS_CHECKSUM_ALGORITHMS: &str = "sha1,sha256";
 pub const OFFSET_CONTENT_TYPE: &str = "application/offset+octet-stream";
 
 /// Headers a browser may send and read across origins.
-pub const ALLOW_HEADERS: &str = "Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Metadata, Upload-Offset, Upload-Checksum, Upload-Defer-Length, Upload-Concat, X-HTTP-Method-Override, X-Requested-With, X-Request-Id";
+pub const ALLOW_HEADERS: &str = "Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Metadata, Upload-Offset, Upload-Checksum, Upload-Defer-Length, Upload-Concat, X-HTTP-Method-Override, X-Requested-With, X-Request-Id, X-CSRF-Token";
 pub const EXPOSE_HEADERS: &str = "Location, Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, Upload-Defer-Length, Upload-Concat, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, X-Request-Id";
 pub const ALLOW_METHODS: &str = "POST, HEAD, PATCH, DELETE, OPTIONS";
 

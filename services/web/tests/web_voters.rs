@@ -298,7 +298,8 @@ async fn the_sign_in_pages_send_a_code_and_sign_the_voter_in_in_vietnamese() {
             page.body
         );
     }
-    // The page's button posts with the session cookie.
+    // The page's button posts with the session cookie and the page's CSRF token (a cookie
+    // alone is what a cross-site page can send too: tests/web_csrf_hostile.rs).
     let cookies: Vec<String> = client
         .cookies
         .iter()
@@ -306,6 +307,7 @@ async fn the_sign_in_pages_send_a_code_and_sign_the_voter_in_in_vietnamese() {
         .collect();
     let req = axum::http::Request::post(format!("/api/v1/entries/{}/votes", entries[0]))
         .header("cookie", cookies.join("; "))
+        .header("x-csrf-token", client.csrf())
         .body(axum::body::Body::empty())
         .unwrap();
     let res = client.send(req).await;

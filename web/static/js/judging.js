@@ -5,6 +5,8 @@
   var form = document.getElementById("score-form");
   if (!form || form.querySelector("fieldset[disabled]")) return;
   var status = document.getElementById("autosave");
+  // The API wants the page's CSRF token (or JSON from this origin) with a cookie session.
+  var csrfToken = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var timer = null;
   var inflight = false;
   var again = false;
@@ -28,7 +30,9 @@
     fetch(form.dataset.api, {
       method: "PUT",
       credentials: "same-origin",
-      headers: { "content-type": "application/json" },
+      headers: csrfToken
+        ? { "content-type": "application/json", "x-csrf-token": csrfToken }
+        : { "content-type": "application/json" },
       body: body()
     }).then(function (res) {
       if (res.ok) {

@@ -12,6 +12,8 @@
   var locale = root.getAttribute("data-lang") === "en" ? "en-US" : "vi-VN";
   var stageId = root.getAttribute("data-stage-id") || "";
   var votes = {};
+  // The API wants the page's CSRF token with a cookie session (see security.rs).
+  var csrfToken = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
   function all(sel) {
     return Array.prototype.slice.call(document.querySelectorAll(sel));
@@ -68,10 +70,12 @@
         return;
       }
       button.disabled = true;
+      var headers = { Accept: "application/json" };
+      if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
       fetch("/api/v1/entries/" + encodeURIComponent(stageId) + "/votes", {
         method: "POST",
         credentials: "same-origin",
-        headers: { Accept: "application/json" }
+        headers: headers
       }).then(function (res) {
         if (res.status === 201) {
           status(message("counted"));

@@ -165,6 +165,9 @@
     if (this.upload) { if (this.paused) this.togglePause(); return; }
     var headers = {};
     if (this.token) headers.Authorization = 'Bearer ' + this.token;
+    // A cookie session needs the page's CSRF token on every tus request that writes.
+    var csrf = document.querySelector('meta[name="csrf-token"]');
+    if (!this.token && csrf && csrf.content) headers['X-CSRF-Token'] = csrf.content;
     var entryId = this.entryId;
     this.samples = [];
     this.upload = new tus.Upload(file, {

@@ -65,6 +65,10 @@ async function solve(c) {
   throw new Error("challenge not solvable");
 }
 
+// The page's CSRF token: the API refuses a cookie-signed write without it (or without JSON
+// from this origin), so a cross-site page cannot vote with a visitor's session.
+const csrfToken = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
 const list = document.getElementById("vote-list");
 const status = document.getElementById("vote-status");
 const say = (key) => { if (status) status.textContent = list.dataset["msg" + key.replace(/(^|-)([a-z])/g, (_, __, ch) => ch.toUpperCase())] || list.dataset.msgError; };
@@ -84,6 +88,7 @@ async function vote(button) {
     let proof = null;
     for (let attempt = 0; attempt < 3; attempt++) {
       const headers = { accept: "application/json" };
+      if (csrfToken) headers["x-csrf-token"] = csrfToken;
       if (proof) headers["x-vote-challenge"] = proof;
       const res = await fetch(`/api/v1/entries/${id}/votes`, { method: "POST", headers, credentials: "same-origin" });
       const body = await res.json().catch(() => ({}));
