@@ -750,3 +750,38 @@ async fn mail_is_limited_per_recipient_and_per_address_across_every_kind_of_mail
     .await;
     assert_eq!(res.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_api_client_lists_its_tokens_without_secrets_and_revokes_one_but_not_someone_elses() {
+    let env = TestEnv::new().await;
+    let (_, _, email) = user_in(&env, Role::Member, None).await;
+    let mut c = Client::new(env.state());
+    let a = api_login(&mut c, &email, PASSWORD, "ZaloMiniApp/1.0").await;
+    let a = a.json()["token"].as_str().unwrap().to_owned();
+    let b = api_login(&mut c, &email, PASSWORD, "organizer-script/2").await;
+    let b = b.json()["token"].as_str().unwrap().to_owned();
+
+    let res = c.api("GET", "/api/v1/me/tokens", Some(&a), None).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(
+        !res.body.contains(&a) && !res.body.contains(&b),
+        "no secrets"
+    );
+    let tokens = res.json()["tokens"].as_array().unwrap().clone();
+    assert_eq!(tokens.len(), 3, "two logins and the harness's token");
+    assert_eq!(tokens[0]["label"], "organizer-script/2", "newest first");
+    let script_id = tokens[0]["id"].as_i64().unwrap();
+
+    let (_, stranger, _) = user_in(&env, Role::Member, None).await;
+    let uri = format!("/api/v1/me/tokens/{script_id}");
+    let res = c.api("DELETE", &uri, Some(&stranger), None).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert!(token_works(&mut c, &b).await);
+
+    let res = c.api("DELETE", &uri, Some(&a), None).await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    assert!(!token_works(&mut c, &b).await, "revoked");
+    assert!(token_works(&mut c, &a).await);
+    let res = c.api("GET", "/api/v1/me/tokens", None, None).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+}

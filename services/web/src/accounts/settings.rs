@@ -1,15 +1,17 @@
 //! The account page: who you are signed in as, changing the password, the API tokens that act
 //! for you (listed by label and dates, never by secret) with a button to revoke each, and
-//! signing out everywhere.
+//! signing out everywhere. API clients list and revoke tokens at `/api/v1/me/tokens`.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::routing::{delete, get, post};
+use axum::{Form, Json, Router};
 use chrono::{DateTime, Utc};
 use hoithi_core::AppState;
+use hoithi_core::api_error::ApiError;
+use hoithi_core::auth::CurrentUser;
 use hoithi_core::domain::Password;
 use serde::Deserialize;
 
@@ -23,15 +25,29 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(page))
         .route("/account/password", post(change_password))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
+        .route("/api/v1/me/tokens", get(api_tokens))
+        .route("/api/v1/me/tokens/{id}", delete(api_revoke))
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Serialize)]
 struct TokenRow {
+    #[serde(rename = "id")]
     api_token_id: i64,
     label: Option<String>,
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
     expires_at: DateTime<Utc>,
+}
+
+/// The live tokens of `user_id`, newest first (never their secret: only its hash is stored).
+async fn tokens_of(db: &sqlx::PgPool, user_id: i64) -> sqlx::Result<Vec<TokenRow>> {
+    sqlx::query_as(
+        "select api_token_id, label, created_at, last_used_at, expires_at from api_token
+         where app_user_id = $1 and expires_at > now() order by created_at desc, api_token_id desc",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await
 }
 
 #[derive(Template)]
@@ -66,13 +82,7 @@ async fn account_page(
             .bind(user.app_user_id)
             .fetch_one(&state.db)
             .await?;
-    let tokens: Vec<TokenRow> = sqlx::query_as(
-        "select api_token_id, label, created_at, last_used_at, expires_at from api_token
-         where app_user_id = $1 and expires_at > now() order by created_at desc",
-    )
-    .bind(user.app_user_id)
-    .fetch_all(&state.db)
-    .await?;
+    let tokens = tokens_of(&state.db, user.app_user_id).await?;
     Ok(no_store(render(
         status,
         &AccountPage {
@@ -210,5 +220,30 @@ async fn revoke_token(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i6
         // Someone else's token, or one already gone: nothing to say about which.
         Ok(_) => PageError::NotFound.respond(&ctx),
         Err(e) => PageError::from(e).respond(&ctx),
+    }
+}
+
+async fn api_tokens(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let tokens = tokens_of(&state.db, user.app_user_id).await?;
+    Ok(Json(serde_json::json!({ "tokens": tokens })))
+}
+
+async fn api_revoke(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let deleted = sqlx::query("delete from api_token where api_token_id = $1 and app_user_id = $2")
+        .bind(id)
+        .bind(user.app_user_id)
+        .execute(&state.db)
+        .await?;
+    if deleted.rows_affected() == 1 {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("token"))
     }
 }
