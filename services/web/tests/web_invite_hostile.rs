@@ -663,6 +663,8 @@ async fn the_organizer_settles_a_disputed_member_number_from_the_claims_page() {
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     assert!(on_roster(&env, contest, third).await);
     assert!(!on_roster(&env, contest, member).await);
+    let (_, body) = claim(&mut client, &member_token, "DV-0005", &slug).await;
+    assert_eq!(body["status"], "refused");
     assert_eq!(
         vote(&mut client, entries[0], &third_token).await.0,
         StatusCode::CREATED

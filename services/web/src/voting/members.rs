@@ -66,7 +66,7 @@ impl From<sqlx::Error> for ClaimError {
 }
 
 /// Records `number` as the user's claimed member number: Ok when it is now their claim (also
-/// when it already was). Whether the claim passes a roster is `status`'s question.
+/// when it already was). Whether the claim passes a roster is `standing`'s question.
 async fn claim(db: &sqlx::PgPool, user: &CurrentUser, number: &str) -> Result<String, ClaimError> {
     let number = number.trim();
     if !user.is_verified() {
@@ -99,7 +99,7 @@ pub(crate) enum Standing {
     /// The roster lists the claimed number, but nothing proves it is the voter's yet: the
     /// organizer must confirm it.
     Pending,
-    /// The organizer decided the number is not the voter's.
+    /// The organizer decided the number is not the voter's (or is another account's).
     Refused,
     /// The roster does not list the claimed number (or the voter claimed none).
     NotListed,
@@ -125,8 +125,10 @@ pub(crate) async fn standing(
     let (admitted, refused, listed): (bool, bool, bool) = sqlx::query_as(
         "select voter_on_roster($1, $2),
                 exists (select 1 from member_decision d join app_user u
-                          on d.app_user_id = u.app_user_id and d.member_number = u.member_number::citext
-                        where d.contest_id = $1 and u.app_user_id = $2 and d.decision = 'rejected'),
+                          on d.member_number = u.member_number::citext
+                        where d.contest_id = $1 and u.app_user_id = $2
+                          and ((d.app_user_id = u.app_user_id and d.decision = 'rejected')
+                               or (d.app_user_id <> u.app_user_id and d.decision = 'confirmed'))),
                 exists (select 1 from vote_roster r join app_user u on r.value = u.member_number::citext
                         where r.contest_id = $1 and r.kind = 'member' and u.app_user_id = $2)",
     )
