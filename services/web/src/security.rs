@@ -499,6 +499,29 @@ mod tests {
     }
 
     #[test]
+    fn the_origin_of_a_url_is_its_scheme_host_and_port_and_nothing_else_is_one() {
+        assert_eq!(
+            origin_of("https://thi.example.vn"),
+            Some("https://thi.example.vn")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8080/contests/x?y#z"),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(origin_of("HTTPS://A.vn?q"), Some("HTTPS://A.vn"));
+        for not_one in [
+            "null",
+            "",
+            "file:///etc",
+            "https://",
+            "//evil.example",
+            "javascript:x",
+        ] {
+            assert_eq!(origin_of(not_one), None, "{not_one}");
+        }
+    }
+
+    #[test]
     fn form_fields_are_percent_decoded() {
         let body = b"a=1&_csrf=ab%2Ecd+e&x";
         assert_eq!(form_field(body, "_csrf").as_deref(), Some("ab.cd e"));
