@@ -1,12 +1,20 @@
 //! hoithi-worker: leases media jobs from PostgreSQL and turns uploads into renditions.
 //! `run` is the worker role (queue loop, heartbeats, concurrency); `child::main` is the
 //! sandboxed `hoithi media-job` process that decodes untrusted files.
+//!
+//! Arrows between modules go one way: `child` → `sandbox` and `child` → `photo`/`video`;
+//! the pipelines → `raster`, `rendition`, `protocol`; `process` (the parent) → `protocol`,
+//! `queue`. `protocol` is the leaf every side shares.
 
 pub mod child;
 pub mod photo;
 pub mod probe;
 pub mod process;
+pub mod protocol;
 pub mod queue;
+pub mod raster;
+pub mod rendition;
+pub mod sandbox;
 pub mod video;
 
 use std::sync::Arc;

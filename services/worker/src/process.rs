@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::child::EXIT_REFUSED;
+use crate::protocol::EXIT_REFUSED;
 
 /// How a job attempt ended.
 #[derive(Debug)]
