@@ -193,4 +193,92 @@ mod tests {
             "400w"
         );
     }
+
+    /// The JSON the pipelines built by hand before they had types, field for field: what
+    /// `process::keyed_renditions` turns into keys and the web crate reads.
+    #[test]
+    fn results_serialise_to_the_json_stored_before_they_were_typed() {
+        let poster = |w: u32, h: u32| Still {
+            label: None,
+            width: w,
+            height: h,
+            jpeg: format!("poster-{w}.jpg"),
+            webp: format!("poster-{w}.webp"),
+        };
+        let video = VideoResult {
+            kind: MediaKind::Video,
+            container: "mov,mp4,m4a,3gp,3g2,mj2".into(),
+            codec: "h264".into(),
+            width: 640,
+            height: 360,
+            rotation: 0,
+            fps: 25.0,
+            duration_s: 2.0,
+            has_audio: true,
+            frames: 50,
+            renditions: VideoRenditions {
+                hls: Rendition::Master.path(),
+                variants: vec![Variant {
+                    label: "360p".into(),
+                    width: 640,
+                    height: 360,
+                    max_video_bitrate: 300_000,
+                    bandwidth: 250_000,
+                    average_bandwidth: 200_000,
+                    playlist: Rendition::Rung { short_side: 360 }.path(),
+                }],
+                mp4: Mp4File {
+                    path: Rendition::Mp4.path(),
+                    width: 640,
+                    height: 360,
+                },
+                poster: vec![poster(640, 360), poster(400, 226)],
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&video).unwrap(),
+            serde_json::json!({
+                "kind": "video", "container": "mov,mp4,m4a,3gp,3g2,mj2", "codec": "h264",
+                "width": 640, "height": 360, "rotation": 0, "fps": 25.0, "duration_s": 2.0,
+                "has_audio": true, "frames": 50,
+                "renditions": {
+                    "hls": "hls/master.m3u8",
+                    "variants": [{"label": "360p", "width": 640, "height": 360,
+                        "max_video_bitrate": 300_000, "bandwidth": 250_000,
+                        "average_bandwidth": 200_000, "playlist": "hls/360p/index.m3u8"}],
+                    "mp4": {"path": "video.mp4", "width": 640, "height": 360},
+                    "poster": [
+                        {"width": 640, "height": 360, "jpeg": "poster-640.jpg", "webp": "poster-640.webp"},
+                        {"width": 400, "height": 226, "jpeg": "poster-400.jpg", "webp": "poster-400.webp"}
+                    ]
+                }
+            })
+        );
+        let photo = PhotoResult {
+            kind: MediaKind::Photo,
+            format: "jpeg",
+            width: 800,
+            height: 600,
+            orientation: "Rotate90".into(),
+            colour: "srgb".into(),
+            renditions: PhotoRenditions {
+                images: vec![Still {
+                    label: Some("800w".into()),
+                    width: 800,
+                    height: 600,
+                    jpeg: "photo-800.jpg".into(),
+                    webp: "photo-800.webp".into(),
+                }],
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&photo).unwrap(),
+            serde_json::json!({
+                "kind": "photo", "format": "jpeg", "width": 800, "height": 600,
+                "orientation": "Rotate90", "colour": "srgb",
+                "renditions": {"images": [{"label": "800w", "width": 800, "height": 600,
+                    "jpeg": "photo-800.jpg", "webp": "photo-800.webp"}]}
+            })
+        );
+    }
 }
