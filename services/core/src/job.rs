@@ -5,7 +5,7 @@ use sqlx::PgConnection;
 
 pub const CHANNEL: &str = "job_queued";
 
-/// Media processing of one uploaded file. Payload: `{"media_asset_id": "…"}`.
+/// Media processing of one uploaded file. Payload: [`ProcessMedia`].
 pub const KIND_PROCESS_MEDIA: &str = "process-media";
 
 /// Queues a job unless one with the same `dedupe_key` exists; returns the job's id either way.
@@ -43,5 +43,24 @@ pub async fn enqueue(
                 .fetch_one(&mut *conn)
                 .await
         }
+    }
+}
+
+/// The payload of a `process-media` job: `{"media_asset_id": "…"}`. Written by the upload
+/// service when an upload completes, read by the worker; one type so the two cannot drift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProcessMedia {
+    pub media_asset_id: uuid::Uuid,
+}
+
+impl ProcessMedia {
+    /// The payload as stored in `job.payload`.
+    pub fn to_json(self) -> serde_json::Value {
+        serde_json::json!({"media_asset_id": self.media_asset_id})
+    }
+
+    /// Reads a stored payload; `None` when it names no asset (the job is buried).
+    pub fn from_json(payload: &serde_json::Value) -> Option<Self> {
+        <Self as serde::Deserialize>::deserialize(payload).ok()
     }
 }

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use hoithi_core::AppState;
 use hoithi_core::api_error::ApiError;
 use hoithi_core::contest::contest_by_id;
-use hoithi_core::job::{KIND_PROCESS_MEDIA, enqueue};
+use hoithi_core::job::{KIND_PROCESS_MEDIA, ProcessMedia, enqueue};
 use uuid::Uuid;
 
 use crate::digest::ResumableSha256;
@@ -625,7 +625,10 @@ pub async fn finish(st: &AppState, id: Uuid) -> Result<(), ApiError> {
     enqueue(
         &mut *tx,
         KIND_PROCESS_MEDIA,
-        &serde_json::json!({"media_asset_id": row.media_asset_id}),
+        &ProcessMedia {
+            media_asset_id: row.media_asset_id,
+        }
+        .to_json(),
         Some(&format!("process-media:{}", row.media_asset_id)),
     )
     .await?;

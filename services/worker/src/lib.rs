@@ -1,19 +1,27 @@
 //! hoithi-worker: leases media jobs from PostgreSQL and turns uploads into renditions.
 //! `run` is the worker role (queue loop, heartbeats, concurrency); `child::main` is the
 //! sandboxed `hoithi media-job` process that decodes untrusted files.
+//!
+//! Arrows between modules go one way: `child` → `sandbox` and `child` → `photo`/`video`;
+//! the pipelines → `raster`, `rendition`, `protocol`; `process` (the parent) → `protocol`,
+//! `queue`. `protocol` is the leaf every side shares.
 
 pub mod child;
 pub mod photo;
 pub mod probe;
 pub mod process;
+pub mod protocol;
 pub mod queue;
+pub mod raster;
+pub mod rendition;
+pub mod sandbox;
 pub mod video;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use hoithi_core::AppState;
-use hoithi_core::job::{CHANNEL, KIND_PROCESS_MEDIA};
+use hoithi_core::job::{CHANNEL, KIND_PROCESS_MEDIA, ProcessMedia};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -148,12 +156,10 @@ async fn handle(
     lease: Duration,
     shutdown: CancellationToken,
 ) {
-    let asset_id = job
-        .payload
-        .get("media_asset_id")
-        .and_then(|v| v.as_str())
-        .and_then(|s| Uuid::parse_str(s).ok());
-    let Some(asset_id) = asset_id else {
+    let Some(ProcessMedia {
+        media_asset_id: asset_id,
+    }) = ProcessMedia::from_json(&job.payload)
+    else {
         let _ = queue::bury(
             &state.db,
             job.job_id,
@@ -178,29 +184,7 @@ async fn handle(
     }
     tracing::info!(job_id = job.job_id, %asset_id, attempt = job.attempts, "media job started");
     let cancel = shutdown.child_token();
-    let heartbeat = {
-        let db = state.db.clone();
-        let cancel = cancel.clone();
-        let worker_id = worker_id.to_owned();
-        let job_id = job.job_id;
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = tokio::time::sleep(lease / 3) => {}
-                    () = cancel.cancelled() => return,
-                }
-                match queue::heartbeat(&db, job_id, &worker_id, lease).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        tracing::warn!(job_id, "lease lost; stopping the job");
-                        cancel.cancel();
-                        return;
-                    }
-                    Err(e) => tracing::warn!(job_id, error = %e, "heartbeat failed"),
-                }
-            }
-        })
-    };
+    let heartbeat = spawn_heartbeat(state, job.job_id, worker_id, lease, cancel.clone());
     let started = std::time::Instant::now();
     let outcome = process::run_job(
         state,
@@ -212,12 +196,53 @@ async fn handle(
     )
     .await;
     heartbeat.abort();
-    record_metrics(
-        hoithi_core::job::KIND_PROCESS_MEDIA,
-        &outcome,
-        started.elapsed(),
-    );
-    let recorded = match outcome {
+    record_metrics(KIND_PROCESS_MEDIA, &outcome, started.elapsed());
+    let recorded = record_outcome(state, &job, worker_id, asset_id, outcome, &shutdown).await;
+    if let Err(e) = recorded {
+        tracing::error!(job_id = job.job_id, error = %e, "cannot record the job's end");
+    }
+}
+
+/// Extends the lease every third of its length; cancels the job when the lease is lost.
+fn spawn_heartbeat(
+    state: &AppState,
+    job_id: i64,
+    worker_id: &str,
+    lease: Duration,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let db = state.db.clone();
+    let worker_id = worker_id.to_owned();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(lease / 3) => {}
+                () = cancel.cancelled() => return,
+            }
+            match queue::heartbeat(&db, job_id, &worker_id, lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(job_id, "lease lost; stopping the job");
+                    cancel.cancel();
+                    return;
+                }
+                Err(e) => tracing::warn!(job_id, error = %e, "heartbeat failed"),
+            }
+        }
+    })
+}
+
+/// Records how an attempt ended: refusals and the last failure end the asset, earlier
+/// failures retry later, a cancelled attempt goes back to the queue or to its new owner.
+async fn record_outcome(
+    state: &AppState,
+    job: &queue::Leased,
+    worker_id: &str,
+    asset_id: Uuid,
+    outcome: Outcome,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    match outcome {
         Outcome::Done => {
             tracing::info!(job_id = job.job_id, %asset_id, "media job done");
             Ok(())
@@ -236,7 +261,7 @@ async fn handle(
                 );
                 process::record_failure(state, asset_id, job.job_id, worker_id, &reason).await
             } else {
-                queue::retry_or_bury(&state.db, &job, worker_id, &text)
+                queue::retry_or_bury(&state.db, job, worker_id, &text)
                     .await
                     .map(|_| ())
                     .map_err(Into::into)
@@ -250,9 +275,6 @@ async fn handle(
                 .map_err(Into::into)
         }
         Outcome::Cancelled => Ok(()),
-    };
-    if let Err(e) = recorded {
-        tracing::error!(job_id = job.job_id, error = %e, "cannot record the job's end");
     }
 }
 
@@ -279,5 +301,30 @@ fn record_metrics(kind: &str, outcome: &Outcome, took: std::time::Duration) {
                 kind: kind.to_owned(),
             })
             .observe(took.as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The payload the upload service writes (`ProcessMedia::to_json`) is the one read here;
+    /// anything without an asset id is buried, not retried.
+    #[test]
+    fn the_worker_reads_the_payload_the_upload_service_writes() {
+        let job = ProcessMedia {
+            media_asset_id: Uuid::new_v4(),
+        };
+        let json = job.to_json();
+        assert_eq!(
+            json,
+            serde_json::json!({"media_asset_id": job.media_asset_id.hyphenated().to_string()})
+        );
+        assert_eq!(ProcessMedia::from_json(&json), Some(job));
+        assert_eq!(ProcessMedia::from_json(&serde_json::json!({})), None);
+        let number = serde_json::json!({"media_asset_id": 7});
+        assert_eq!(ProcessMedia::from_json(&number), None);
+        let garbage = serde_json::json!({"media_asset_id": "not-a-uuid"});
+        assert_eq!(ProcessMedia::from_json(&garbage), None);
     }
 }

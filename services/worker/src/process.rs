@@ -1,8 +1,9 @@
 //! One media job, parent side: download the original, run the sandboxed child on it, upload
 //! the outputs under `media/{asset_id}/` (fixed keys: a retry overwrites), record the result.
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
@@ -13,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::child::EXIT_REFUSED;
+use crate::protocol::{EXIT_REFUSED, Line, MediaKind};
 
 /// How a job attempt ended.
 #[derive(Debug)]
@@ -34,7 +35,7 @@ pub struct Settings {
 
 struct Asset {
     media_asset_id: Uuid,
-    kind: String,
+    kind: MediaKind,
     original_key: String,
     max_video_seconds: i32,
 }
@@ -54,7 +55,7 @@ pub async fn run_job(
                 "asset-missing: media asset {asset_id} does not exist"
             ));
         }
-        Err(e) => return Outcome::Failed(e.into()),
+        Err(e) => return Outcome::Failed(e),
     };
     let work = match tempfile::Builder::new().prefix("hoithi-media-").tempdir() {
         Ok(d) => d,
@@ -85,7 +86,7 @@ pub async fn run_job(
     }
 }
 
-async fn load_asset(state: &AppState, id: Uuid) -> sqlx::Result<Option<Asset>> {
+async fn load_asset(state: &AppState, id: Uuid) -> anyhow::Result<Option<Asset>> {
     let row: Option<(Uuid, String, String, i32)> = sqlx::query_as(
         "select m.media_asset_id, m.kind::text, m.original_key, c.max_video_seconds
          from media_asset m join entry e using (entry_id) join contest c using (contest_id)
@@ -94,14 +95,17 @@ async fn load_asset(state: &AppState, id: Uuid) -> sqlx::Result<Option<Asset>> {
     .bind(id)
     .fetch_optional(&state.db)
     .await?;
-    Ok(row.map(
-        |(media_asset_id, kind, original_key, max_video_seconds)| Asset {
-            media_asset_id,
-            kind,
-            original_key,
-            max_video_seconds,
-        },
-    ))
+    let Some((media_asset_id, kind, original_key, max_video_seconds)) = row else {
+        return Ok(None);
+    };
+    // The SQL enum has exactly these values; a new one must be taught to the child first.
+    let kind = MediaKind::parse(&kind).ok_or_else(|| anyhow!("unknown media kind {kind:?}"))?;
+    Ok(Some(Asset {
+        media_asset_id,
+        kind,
+        original_key,
+        max_video_seconds,
+    }))
 }
 
 /// Streams the original to a local file (never whole in memory).
@@ -128,6 +132,14 @@ enum ChildEnd {
     Cancelled,
 }
 
+/// What the child said on stdout before it closed it.
+#[derive(Default)]
+struct Said {
+    result: Option<Value>,
+    refused: Option<String>,
+}
+
+/// Runs the child on `input` within the wall-clock limit, storing its progress as it goes.
 async fn run_child(
     state: &AppState,
     settings: &Settings,
@@ -137,61 +149,30 @@ async fn run_child(
     job_id: i64,
     cancel: CancellationToken,
 ) -> anyhow::Result<ChildEnd> {
-    let mut cmd = tokio::process::Command::new(&settings.exe);
-    cmd.arg("media-job")
-        .arg("--input")
-        .arg(input)
-        .arg("--output")
-        .arg(output)
-        .arg("--kind")
-        .arg(&asset.kind)
-        .arg("--max-seconds")
-        .arg(asset.max_video_seconds.to_string())
-        // No credentials, no settings: the child sees only its arguments.
-        .env_clear()
-        .env("MALLOC_ARENA_MAX", "2")
-        .current_dir(output)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().context("cannot start the media-job child")?;
+    let mut child = spawn_child(settings, asset, input, output)?;
     let stdout = child.stdout.take().context("child stdout")?;
     let stderr = child.stderr.take().context("child stderr")?;
-    let stderr_task = tokio::spawn(async move {
-        let mut lines = BufReader::new(stderr).lines();
-        let mut tail = Vec::new();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if tail.len() == 20 {
-                tail.remove(0);
-            }
-            tail.push(line);
-        }
-        tail.join("\n")
-    });
+    let stderr_task = tokio::spawn(stderr_tail(stderr));
     let mut lines = BufReader::new(stdout).lines();
     let deadline = tokio::time::Instant::now() + settings.timeout;
-    let mut result = None;
-    let mut refused = None;
+    let mut said = Said::default();
     let mut last_progress_write = Instant::now() - Duration::from_secs(10);
     loop {
         tokio::select! {
             line = lines.next_line() => match line? {
-                Some(line) => {
-                    if let Some(p) = line.strip_prefix("progress ") {
-                        if let Ok(p) = p.trim().parse::<i16>()
-                            && last_progress_write.elapsed() >= Duration::from_millis(500)
-                        {
+                Some(line) => match Line::parse(&line) {
+                    Line::Progress(Some(p)) => {
+                        if last_progress_write.elapsed() >= Duration::from_millis(500) {
                             last_progress_write = Instant::now();
                             set_progress(state, asset.media_asset_id, job_id, p.clamp(0, 99)).await;
                         }
-                    } else if let Some(json) = line.strip_prefix("result ") {
-                        result = Some(serde_json::from_str::<Value>(json).context("child result")?);
-                    } else if let Some(reason) = line.strip_prefix("refused ") {
-                        let (code, text) = reason.split_once(' ').unwrap_or((reason, ""));
-                        refused = Some(format!("{code}: {text}"));
                     }
-                }
+                    Line::Result(json) => {
+                        said.result = Some(serde_json::from_str::<Value>(json).context("child result")?);
+                    }
+                    Line::Refused(reason) => said.refused = Some(reason),
+                    Line::Progress(None) | Line::Other => {}
+                },
                 None => break,
             },
             () = tokio::time::sleep_until(deadline) => {
@@ -215,17 +196,62 @@ async fn run_child(
         }
     };
     let stderr_tail = stderr_task.await.unwrap_or_default();
-    if let Some(r) = refused
+    judge_exit(status, said, &stderr_tail)
+}
+
+/// Starts `hoithi media-job` on the asset with nothing but its arguments.
+fn spawn_child(
+    settings: &Settings,
+    asset: &Asset,
+    input: &Path,
+    output: &Path,
+) -> anyhow::Result<tokio::process::Child> {
+    let mut cmd = tokio::process::Command::new(&settings.exe);
+    cmd.arg("media-job")
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(output)
+        .arg("--kind")
+        .arg(asset.kind.as_str())
+        .arg("--max-seconds")
+        .arg(asset.max_video_seconds.to_string())
+        // No credentials, no settings: the child sees only its arguments.
+        .env_clear()
+        .env("MALLOC_ARENA_MAX", "2")
+        .current_dir(output)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd.spawn().context("cannot start the media-job child")
+}
+
+/// The last 20 lines the child wrote on stderr, for the error of a failed attempt.
+async fn stderr_tail(stderr: tokio::process::ChildStderr) -> String {
+    let mut lines = BufReader::new(stderr).lines();
+    let mut tail = Vec::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if tail.len() == 20 {
+            tail.remove(0);
+        }
+        tail.push(line);
+    }
+    tail.join("\n")
+}
+
+/// How the child ended, from its exit status and what it said.
+fn judge_exit(status: ExitStatus, said: Said, stderr_tail: &str) -> anyhow::Result<ChildEnd> {
+    if let Some(r) = said.refused
         && status.code() == Some(EXIT_REFUSED)
     {
         return Ok(ChildEnd::Refused(r));
     }
     if status.success()
-        && let Some(v) = result
+        && let Some(v) = said.result
     {
         return Ok(ChildEnd::Result(v));
     }
-    use std::os::unix::process::ExitStatusExt;
     match status.signal() {
         // The kernel enforces the sandbox's limits with these signals: the input needs more
         // CPU or memory than any phone video or photo should, so it is not retried.
