@@ -1,7 +1,10 @@
 //! Structural checks of the deployment files: they parse, and what one file names exists in
 //! the others (no Docker engine or cluster runs here, so this is what can be proven offline).
 
+mod common;
+
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -526,4 +529,218 @@ fn the_grafana_dashboard_queries_only_exported_metrics_and_shows_every_one() {
     }
     let ops = std::fs::read_to_string(repo().join("docs/operations.md")).unwrap();
     assert!(ops.contains("infra/grafana/hoithi.json"));
+}
+
+/// The instructions of the Dockerfile's last stage (the image that runs), with `\`-continued
+/// lines joined and comments dropped.
+fn runtime_stage() -> Vec<String> {
+    let text = std::fs::read_to_string(repo().join("infra/Dockerfile")).unwrap();
+    let mut instructions = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || (line.is_empty() && current.is_empty()) {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(part) => {
+                current.push_str(part);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(line);
+                instructions.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    let last_from = instructions
+        .iter()
+        .rposition(|i| i.starts_with("FROM "))
+        .expect("a FROM");
+    instructions.split_off(last_from)
+}
+
+/// The exec-form command of a Dockerfile `HEALTHCHECK … CMD [..]`.
+fn exec_form(instruction: &str) -> Vec<String> {
+    let json = instruction
+        .split_once("CMD ")
+        .map(|(_, c)| c.trim())
+        .unwrap_or_else(|| panic!("no CMD in {instruction:?}"));
+    assert!(json.starts_with('['), "exec form, no shell: {instruction}");
+    json.trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|a| a.trim().trim_matches('"').to_owned())
+        .collect()
+}
+
+/// Runs an image command (`/usr/local/bin/hoithi …`) with this build's binary instead.
+fn run_image_command(command: &[String], listen: &str) -> Output {
+    assert_eq!(command[0], "/usr/local/bin/hoithi", "{command:?}");
+    Command::new(common::BIN)
+        .args(&command[1..])
+        .env_clear()
+        .env("HOITHI_LISTEN", listen)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_image_has_the_postgresql_client_of_the_compose_server_for_backups() {
+    let stage = runtime_stage();
+    assert!(
+        stage[0].contains("bookworm"),
+        "packages are bookworm's: {}",
+        stage[0]
+    );
+    // The compose PostgreSQL's major version: pg_dump must be at least as new as the server.
+    let compose = &load("infra/compose.yaml")[0];
+    let image = str_of(compose, &["services", "postgres", "image"]);
+    let major = image
+        .split_once(':')
+        .and_then(|(_, tag)| tag.split(['-', '.']).next())
+        .unwrap_or_else(|| panic!("no version in {image}"));
+    let installs: Vec<&String> = stage
+        .iter()
+        .filter(|i| i.starts_with("RUN ") && i.contains("apt-get install"))
+        .collect();
+    let wanted = format!("postgresql-client-{major}");
+    assert!(
+        installs
+            .iter()
+            .any(|i| i.split_whitespace().any(|w| w == wanted)),
+        "the runtime image installs {wanted} (for `hoithi backup`): {installs:?}"
+    );
+    // The binary ends up where the health check and compose call it.
+    assert!(
+        stage
+            .iter()
+            .any(|i| i.starts_with("COPY ") && i.ends_with(" /usr/local/bin/hoithi")),
+        "{stage:?}"
+    );
+}
+
+#[test]
+fn the_build_context_leaves_out_build_output_local_data_and_git() {
+    let text = std::fs::read_to_string(repo().join(".dockerignore"))
+        .expect(".dockerignore at the repository root (the build context)");
+    let patterns: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    for wanted in ["target", "data", ".git", "node_modules"] {
+        assert!(
+            patterns.iter().any(|p| p.trim_end_matches('/') == wanted
+                || p.trim_end_matches('/') == format!("**/{wanted}")),
+            "{wanted} is not excluded: {patterns:?}"
+        );
+    }
+    // Nothing the build copies is excluded.
+    for needed in ["Cargo.toml", "Cargo.lock", "services", "migrations", "web"] {
+        assert!(
+            !patterns.iter().any(|p| p.trim_end_matches('/') == needed),
+            "{needed} is excluded but the Dockerfile copies it"
+        );
+    }
+}
+
+#[tokio::test]
+async fn image_and_compose_health_checks_ask_readiness_and_fail_when_the_server_is_not_ready() {
+    // What the image runs: HEALTHCHECK in exec form, calling the binary's readiness check.
+    let stage = runtime_stage();
+    let healthchecks: Vec<&String> = stage
+        .iter()
+        .filter(|i| i.starts_with("HEALTHCHECK"))
+        .collect();
+    assert_eq!(healthchecks.len(), 1, "{stage:?}");
+    let command = exec_form(healthchecks[0]);
+    assert_eq!(command, ["/usr/local/bin/hoithi", "healthcheck"]);
+    let image_listen = stage
+        .iter()
+        .filter(|i| i.starts_with("ENV "))
+        .flat_map(|i| i.split_whitespace())
+        .find_map(|kv| kv.strip_prefix("HOITHI_LISTEN="))
+        .expect("the image sets HOITHI_LISTEN");
+    assert!(image_listen.starts_with("0.0.0.0:"), "{image_listen}");
+
+    // Compose: every hoithi service that stays up checks readiness the same way, and no
+    // check merely runs `--version`.
+    let compose = &load("infra/compose.yaml")[0];
+    for name in ["web", "worker"] {
+        let test = strings(&compose["services"][name]["healthcheck"]["test"]);
+        assert_eq!(
+            test.first().map(String::as_str),
+            Some("CMD"),
+            "{name}: {test:?}"
+        );
+        assert_eq!(test[1..], command[..], "{name} checks readiness");
+    }
+    for (name, service) in compose["services"].as_hash().unwrap() {
+        let test = strings(&service["healthcheck"]["test"]);
+        assert!(
+            !test.iter().any(|a| a == "--version"),
+            "{name:?}: --version tests nothing"
+        );
+    }
+
+    // Run it here: against a ready server (the image's 0.0.0.0 listen address with the
+    // server's port: the check asks loopback) it succeeds…
+    let env = hoithi_core::testing::TestEnv::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = common::hoithi(data.path());
+    common::configured(&mut cmd, &env);
+    cmd.args(["--roles", "web"]);
+    let server = common::Server::start(cmd).await;
+    let port = server.url.rsplit(':').next().unwrap().to_owned();
+    let listen = format!("0.0.0.0:{port}");
+    let ready = run_image_command(&command, &listen);
+    assert!(
+        ready.status.success(),
+        "{ready:?}\n{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+    // …as it does with an explicit URL.
+    let explicit = Command::new(common::BIN)
+        .args(["healthcheck", "--url", &format!("{}/readyz", server.url)])
+        .output()
+        .unwrap();
+    assert!(explicit.status.success(), "{explicit:?}");
+
+    // A server that answers but is not ready (503 from /readyz) fails the check.
+    let unready = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let unready_addr = unready.local_addr().unwrap();
+    let answering = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut conn, _) = unready.accept().unwrap();
+        let mut request = [0u8; 1024];
+        let n = conn.read(&mut request).unwrap();
+        conn.write_all(
+            b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 22\r\n\r\n{\"status\":\"unavailable\"}",
+        )
+        .unwrap();
+        String::from_utf8_lossy(&request[..n]).into_owned()
+    });
+    let refused = run_image_command(&command, &format!("0.0.0.0:{}", unready_addr.port()));
+    let request = answering.join().unwrap();
+    assert!(request.starts_with("GET /readyz HTTP/1.1\r\n"), "{request}");
+    assert!(!refused.status.success(), "503 is not healthy: {refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("503"),
+        "{refused:?}"
+    );
+
+    // A stopped server fails it, promptly.
+    assert!(server.stop().success());
+    let started = std::time::Instant::now();
+    let stopped = run_image_command(&command, &listen);
+    assert!(!stopped.status.success(), "{stopped:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // Nor is anything but plain http accepted.
+    for url in ["https://127.0.0.1:1/readyz", "127.0.0.1:8080/readyz"] {
+        let out = Command::new(common::BIN)
+            .args(["healthcheck", "--url", url])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{url}: {out:?}");
+    }
 }

@@ -138,3 +138,49 @@ async fn metrics_can_be_turned_off_and_the_server_says_so() {
     assert_eq!(res.status(), 404);
     assert!(server.stop().success());
 }
+
+/// The value of the sample `series` (metric name with its labels) in `text`, if present.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+#[tokio::test]
+async fn a_fresh_node_reports_every_job_kind_at_zero_so_alerts_see_a_value_not_an_absent_series() {
+    let env = TestEnv::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = hoithi(data.path());
+    configured(&mut cmd, &env);
+    // A web node: it enqueues no job and runs none, yet alerting scrapes every node.
+    cmd.args(["--roles", "web"]);
+    let mut server = Server::start(cmd).await;
+    let text = scrape(&metrics_url(&mut server)).await;
+
+    let kinds = hoithi_core::job::KINDS;
+    assert!(kinds.contains(&"process-media"), "{kinds:?}");
+    for kind in kinds {
+        for gauge in [
+            "hoithi_jobs_queued",
+            "hoithi_jobs_running",
+            "hoithi_jobs_dead",
+            "hoithi_jobs_oldest_queued_age_seconds",
+        ] {
+            let series = format!(r#"{gauge}{{kind="{kind}"}}"#);
+            assert_eq!(sample(&text, &series), Some(0.0), "{series} in:\n{text}");
+        }
+        for outcome in hoithi_core::job::OUTCOMES {
+            let series =
+                format!(r#"hoithi_jobs_finished_total{{kind="{kind}",outcome="{outcome}"}}"#);
+            assert_eq!(sample(&text, &series), Some(0.0), "{series} in:\n{text}");
+        }
+    }
+    // Still there on the next scrape (each scrape rereads the queue from the database).
+    let again = scrape(&metrics_url(&mut server)).await;
+    assert_eq!(
+        sample(&again, r#"hoithi_jobs_queued{kind="process-media"}"#),
+        Some(0.0),
+        "{again}"
+    );
+    assert!(server.stop().success());
+}

@@ -8,6 +8,14 @@ pub const CHANNEL: &str = "job_queued";
 /// Media processing of one uploaded file. Payload: [`ProcessMedia`].
 pub const KIND_PROCESS_MEDIA: &str = "process-media";
 
+/// Every job kind this version enqueues. `/metrics` reports each of them from the start (at 0
+/// on a fresh node), so an alert on queue depth sees a value, not an absent series. Add a new
+/// kind here when you add its constant.
+pub const KINDS: &[&str] = &[KIND_PROCESS_MEDIA];
+
+/// The `outcome` label values of `hoithi_jobs_finished_total`, as the worker records them.
+pub const OUTCOMES: &[&str] = &["done", "refused", "failed", "released"];
+
 /// Queues a job unless one with the same `dedupe_key` exists; returns the job's id either way.
 /// Takes a connection, usually a transaction's (`&mut *tx`): call it inside the transaction
 /// that makes the work necessary, so the job exists exactly when that work was committed.

@@ -163,7 +163,32 @@ impl Metrics {
             "Open live-update (SSE) connections",
             m.sse_clients.clone(),
         );
+        m.zero_job_series();
         Self { registry, ..m }
+    }
+
+    /// Creates the series of every known job kind (and finished outcome) at 0: a fresh node
+    /// then reports `hoithi_jobs_queued{kind="process-media"} 0` rather than nothing, which
+    /// alert rules (and `absent()`) cannot tell from a broken scrape.
+    fn zero_job_series(&self) {
+        for kind in crate::job::KINDS {
+            let labels = KindLabels {
+                kind: (*kind).to_owned(),
+            };
+            self.jobs_queued.get_or_create(&labels).set(0);
+            self.jobs_running.get_or_create(&labels).set(0);
+            self.jobs_dead.get_or_create(&labels).set(0);
+            self.jobs_oldest_queued_seconds
+                .get_or_create(&labels)
+                .set(0.0);
+            for outcome in crate::job::OUTCOMES {
+                // Creating the counter is enough: it starts at 0.
+                let _ = self.jobs_finished.get_or_create(&JobLabels {
+                    kind: (*kind).to_owned(),
+                    outcome: (*outcome).to_owned(),
+                });
+            }
+        }
     }
 }
 
@@ -183,6 +208,9 @@ pub async fn refresh_queue(db: &sqlx::PgPool) -> sqlx::Result<()> {
     m.jobs_running.clear();
     m.jobs_dead.clear();
     m.jobs_oldest_queued_seconds.clear();
+    // Known kinds stay at 0 when the queue has none of them; kinds the database holds but this
+    // version does not know (left by another version) still show up below.
+    m.zero_job_series();
     for (kind, status, count, oldest) in rows {
         let labels = KindLabels { kind };
         match status.as_str() {
@@ -236,5 +264,30 @@ mod tests {
         );
         assert!(text.contains("hoithi_upload_bytes_total 1234"), "{text}");
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn every_known_job_kind_is_reported_at_zero_before_any_job() {
+        let text = encode();
+        for kind in crate::job::KINDS {
+            for metric in [
+                "hoithi_jobs_queued",
+                "hoithi_jobs_running",
+                "hoithi_jobs_dead",
+                "hoithi_jobs_oldest_queued_age_seconds",
+            ] {
+                let series = format!("{metric}{{kind=\"{kind}\"}} 0");
+                assert!(
+                    text.lines()
+                        .any(|l| l == series || l == format!("{series}.0")),
+                    "{series} missing:\n{text}"
+                );
+            }
+            for outcome in crate::job::OUTCOMES {
+                let series =
+                    format!("hoithi_jobs_finished_total{{kind=\"{kind}\",outcome=\"{outcome}\"}}");
+                assert!(text.contains(&series), "{series} missing:\n{text}");
+            }
+        }
     }
 }

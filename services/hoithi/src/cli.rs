@@ -54,6 +54,16 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Ask a running server's /readyz; exit 0 only if it answers 200 (for container health
+    /// checks: the image has no curl).
+    Healthcheck {
+        /// The readiness URL; by default /readyz on HOITHI_LISTEN (0.0.0.0 asked as 127.0.0.1).
+        #[arg(long)]
+        url: Option<String>,
+        /// Seconds to wait for the connection and for each read.
+        #[arg(long, default_value_t = 5)]
+        timeout: u64,
+    },
     /// Operator tasks.
     Admin {
         #[command(subcommand)]
@@ -118,6 +128,16 @@ pub fn main() -> anyhow::Result<()> {
         // Before any settings are read: the child has no environment and needs none.
         std::process::exit(hoithi_worker::child::main(args));
     }
+    if let Command::Healthcheck { url, timeout } = &cli.command {
+        // Before settings and logging: a probe needs only the address (see healthcheck.rs).
+        let url = match url {
+            Some(url) => url.clone(),
+            None => crate::healthcheck::default_url()?,
+        };
+        crate::healthcheck::check(&url, std::time::Duration::from_secs((*timeout).max(1)))?;
+        println!("ready: {url}");
+        return Ok(());
+    }
     let config = Config::from_env()?;
     crate::telemetry::init(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -147,7 +167,9 @@ pub fn main() -> anyhow::Result<()> {
             Command::Backup { out } => crate::ops::backup(config, &out).await,
             Command::Restore { from } => crate::ops::restore(config, &from).await,
             Command::Admin { task } => admin(config, task).await,
-            Command::MediaJob { .. } => unreachable!("handled before the runtime starts"),
+            Command::MediaJob { .. } | Command::Healthcheck { .. } => {
+                unreachable!("handled before the runtime starts")
+            }
         }
     })
 }

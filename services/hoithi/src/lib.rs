@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod health;
+pub mod healthcheck;
 pub mod ops;
 pub mod services;
 pub mod telemetry;
