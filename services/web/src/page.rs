@@ -284,13 +284,6 @@ pub async fn render_errors(ctx: Ctx, res: Response) -> Response {
     Response::from_parts(parts, body)
 }
 
-impl PageError {
-    /// The old spelling of `into_response`, while handlers move to `?`.
-    pub fn respond(self, _ctx: &Ctx) -> Response {
-        self.into_response()
-    }
-}
-
 /// Only a same-site path is followed, never an absolute URL a visitor could craft, and
 /// never one with a control character (a decoded `%0A` cannot go into a `Location` header).
 pub fn safe_next(next: Option<&str>) -> String {
