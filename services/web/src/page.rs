@@ -230,18 +230,58 @@ impl From<anyhow::Error> for PageError {
     }
 }
 
-impl PageError {
-    pub fn respond(self, ctx: &Ctx) -> Response {
+/// What a `PageError` response carries until `render_errors` turns it into the error page:
+/// the handler does not need the visitor's language, the layer reads it from the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ErrorKind {
+    NotFound,
+    Forbidden,
+    Internal,
+}
+
+impl ErrorKind {
+    fn key(self) -> &'static str {
         match self {
-            Self::NotFound => message(ctx, StatusCode::NOT_FOUND, "error.not-found"),
-            Self::Forbidden => message(ctx, StatusCode::FORBIDDEN, "error.forbidden"),
-            Self::SignIn => axum::response::Redirect::to("/login").into_response(),
-            Self::Internal(err) => {
-                tracing::error!(error = format!("{err:#}"), "page failed");
-                message(ctx, StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
-            }
+            Self::NotFound => "error.not-found",
+            Self::Forbidden => "error.forbidden",
+            Self::Internal => "error.internal",
         }
     }
+}
+
+/// A bare response with the status and the error's kind; `render_errors` (in
+/// `security::layers`) renders the page. An internal failure is logged here, once, with its
+/// cause chain.
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, kind) = match self {
+            Self::SignIn => return axum::response::Redirect::to("/login").into_response(),
+            Self::NotFound => (StatusCode::NOT_FOUND, ErrorKind::NotFound),
+            Self::Forbidden => (StatusCode::FORBIDDEN, ErrorKind::Forbidden),
+            Self::Internal(err) => {
+                tracing::error!(error = format!("{err:#}"), "page failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorKind::Internal)
+            }
+        };
+        let mut res = status.into_response();
+        res.extensions_mut().insert(kind);
+        res
+    }
+}
+
+/// The layer that renders the page of a `PageError` response in the request's language, with
+/// the layout of the signed-in user. Headers the handler set around the error (e.g.
+/// `no_store`) are kept; any other response passes untouched.
+pub async fn render_errors(ctx: Ctx, res: Response) -> Response {
+    let Some(kind) = res.extensions().get::<ErrorKind>().copied() else {
+        return res;
+    };
+    let (mut parts, _) = res.into_parts();
+    parts.extensions.remove::<ErrorKind>();
+    let (page, body) = message(&ctx, parts.status, kind.key()).into_parts();
+    parts.status = page.status;
+    parts.headers.extend(page.headers);
+    Response::from_parts(parts, body)
 }
 
 /// Only a same-site path is followed, never an absolute URL a visitor could craft, and
@@ -267,7 +307,76 @@ pub fn no_store(mut res: Response) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{PageError, no_store, render_errors, safe_next};
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::get;
+    use axum::{Router, middleware};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    /// One route answering `error`, behind the error layer alone (no database needed).
+    async fn answer(
+        error: fn() -> Result<Response, PageError>,
+        cookie: Option<&str>,
+    ) -> (Response, String) {
+        let app = Router::new()
+            .route(
+                "/",
+                get(move || async move { error().map_err(|e| no_store(e.into_response())) }),
+            )
+            .layer(middleware::map_response(render_errors));
+        let mut req = Request::get("/");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        let res = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let (parts, body) = res.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        (
+            Response::from_parts(parts, Body::empty()),
+            String::from_utf8(body.to_vec()).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_page_error_becomes_the_error_page_in_the_visitors_language() {
+        let (res, html) = answer(|| Err(PageError::NotFound), Some("lang=en")).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert!(html.contains("We could not find that page."), "{html}");
+        assert!(
+            res.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        // What the handler put around the error stays.
+        assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+
+        let (res, html) = answer(|| Err(PageError::Forbidden), None).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(html.contains("Bạn không có quyền xem trang này."), "{html}");
+
+        let (res, html) = answer(|| Err(anyhow::anyhow!("disk on fire").into()), None).await;
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!html.contains("disk on fire"), "the cause stays in the log");
+    }
+
+    #[tokio::test]
+    async fn sign_in_redirects_and_other_responses_pass_untouched() {
+        let (res, _) = answer(|| Err(PageError::SignIn), None).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(res.headers()[header::LOCATION], "/login");
+
+        let (res, body) = answer(
+            || Ok((StatusCode::NOT_FOUND, "plain").into_response()),
+            None,
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert_eq!(body, "plain");
+    }
 
     #[test]
     fn next_is_a_same_site_path_without_control_characters() {

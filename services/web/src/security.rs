@@ -30,8 +30,11 @@ pub struct CsrfToken(pub String);
 pub struct SessionHash(pub Vec<u8>);
 
 /// Wraps the whole application (every role's routes) in sessions, CSRF and headers.
+/// Error pages are rendered inside the guard, so they see the request's user and CSRF token.
 pub fn layers(router: Router, state: AppState) -> Router {
-    router.layer(middleware::from_fn_with_state(state, guard))
+    router
+        .layer(middleware::map_response(crate::page::render_errors))
+        .layer(middleware::from_fn_with_state(state, guard))
 }
 
 /// The Content-Security-Policy of every response that does not set its own.

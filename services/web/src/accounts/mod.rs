@@ -93,12 +93,9 @@ pub async fn unit_choices(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, 
         .collect())
 }
 
-async fn register_form(State(state): State<AppState>, ctx: Ctx) -> Response {
-    let units = match unit_choices(&state.db).await {
-        Ok(u) => u,
-        Err(e) => return PageError::from(e).respond(&ctx),
-    };
-    render(
+async fn register_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    let units = unit_choices(&state.db).await?;
+    Ok(render(
         StatusCode::OK,
         &RegisterPage {
             page: ctx.page("account.register.title"),
@@ -106,7 +103,7 @@ async fn register_form(State(state): State<AppState>, ctx: Ctx) -> Response {
             units,
             errors: vec![],
         },
-    )
+    ))
 }
 
 async fn register(
@@ -116,12 +113,9 @@ async fn register(
     ClientIp(ip): ClientIp,
     session: Option<Extension<SessionHash>>,
     Form(form): Form<RegisterForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let old = session.map(|Extension(SessionHash(h))| h);
-    match try_register(&state, &ctx, &headers, ip, old, form).await {
-        Ok(r) => r,
-        Err(e) => e.respond(&ctx),
-    }
+    try_register(&state, &ctx, &headers, ip, old, form).await
 }
 
 async fn try_register(
@@ -476,10 +470,10 @@ async fn login(
     ClientIp(ip): ClientIp,
     session: Option<Extension<SessionHash>>,
     Form(form): Form<LoginForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let next = safe_next(form.next.as_deref());
     let session_user = ctx.user.as_ref().map(|u| u.app_user_id);
-    let result = authenticate(&state.db, &form.email, &form.password, ip, session_user).await;
+    let result = authenticate(&state.db, &form.email, &form.password, ip, session_user).await?;
     let page = |status, error: String| {
         render(
             status,
@@ -491,66 +485,52 @@ async fn login(
             },
         )
     };
-    match result {
-        Err(e) => PageError::from(e).respond(&ctx),
-        Ok(SignIn::Wait(wait)) => {
+    Ok(match result {
+        SignIn::Wait(wait) => {
             let text = ctx
                 .t("account.error.too-many")
                 .replace("{seconds}", &wait.max(1).to_string());
             (too_many(wait), page(StatusCode::TOO_MANY_REQUESTS, text)).into_response()
         }
-        Ok(SignIn::Wrong) => page(
+        SignIn::Wrong => page(
             StatusCode::UNAUTHORIZED,
             ctx.t("account.error.bad-credentials").to_owned(),
         ),
-        Ok(SignIn::Ok(user_id)) => {
-            if let Some(Extension(SessionHash(old))) = session
-                && let Err(e) = security::delete_session(&state.db, &old).await
-            {
-                return PageError::from(e).respond(&ctx);
+        SignIn::Ok(user_id) => {
+            if let Some(Extension(SessionHash(old))) = session {
+                security::delete_session(&state.db, &old).await?;
             }
-            match security::create_session(&state.db, user_id).await {
-                Ok(token) => signed_in(&state, &headers, &token, &next),
-                Err(e) => PageError::from(e).respond(&ctx),
-            }
+            let token = security::create_session(&state.db, user_id).await?;
+            signed_in(&state, &headers, &token, &next)
         }
-    }
+    })
 }
 
 async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ctx: Ctx,
     session: Option<Extension<SessionHash>>,
-) -> Response {
-    if let Some(Extension(SessionHash(hash))) = session
-        && let Err(e) = security::delete_session(&state.db, &hash).await
-    {
-        return PageError::from(e).respond(&ctx);
+) -> Result<Response, PageError> {
+    if let Some(Extension(SessionHash(hash))) = session {
+        security::delete_session(&state.db, &hash).await?;
     }
-    signed_out(&state, &headers)
+    Ok(signed_out(&state, &headers))
 }
 
 async fn logout_everywhere(
     State(state): State<AppState>,
     headers: HeaderMap,
     ctx: Ctx,
-) -> Response {
+) -> Result<Response, PageError> {
     let Some(user) = &ctx.user else {
-        return signed_out(&state, &headers);
+        return Ok(signed_out(&state, &headers));
     };
-    let result = async {
-        security::delete_all_sessions(&state.db, user.app_user_id).await?;
-        sqlx::query("delete from api_token where app_user_id = $1")
-            .bind(user.app_user_id)
-            .execute(&state.db)
-            .await
-    }
-    .await;
-    match result {
-        Ok(_) => signed_out(&state, &headers),
-        Err(e) => PageError::from(e).respond(&ctx),
-    }
+    security::delete_all_sessions(&state.db, user.app_user_id).await?;
+    sqlx::query("delete from api_token where app_user_id = $1")
+        .bind(user.app_user_id)
+        .execute(&state.db)
+        .await?;
+    Ok(signed_out(&state, &headers))
 }
 
 /// Ends everything that can act for `user_id`: its cookie sessions and its API tokens.
@@ -628,9 +608,10 @@ async fn verify_email(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(token): Path<String>,
-) -> Response {
+) -> Result<Response, PageError> {
     let session_user = ctx.user.as_ref().map(|u| u.app_user_id);
-    let result = async {
+    // A block, so the invalid link can leave early without committing.
+    let verdict = async {
         let mut tx = state.db.begin().await?;
         let Some(user_id) = use_one_time_token(&mut *tx, &token, "verify-email").await? else {
             return Ok::<_, sqlx::Error>(Verified::Invalid);
@@ -654,42 +635,33 @@ async fn verify_email(
         tx.commit().await?;
         Ok(verdict)
     }
-    .await;
-    match result {
-        Ok(Verified::Done) => message(&ctx, StatusCode::OK, "account.verified"),
-        Ok(Verified::SetPassword(reset)) => {
+    .await?;
+    Ok(match verdict {
+        Verified::Done => message(&ctx, StatusCode::OK, "account.verified"),
+        Verified::SetPassword(reset) => {
             no_store(Redirect::to(&format!("/reset-password/{reset}?verified=1")).into_response())
         }
-        Ok(Verified::Invalid) => message(&ctx, StatusCode::GONE, "account.error.link-invalid"),
-        Err(e) => PageError::from(e).respond(&ctx),
-    }
+        Verified::Invalid => message(&ctx, StatusCode::GONE, "account.error.link-invalid"),
+    })
 }
 
 async fn resend_verification(
     State(state): State<AppState>,
     ctx: Ctx,
     ClientIp(ip): ClientIp,
-) -> Response {
+) -> Result<Response, PageError> {
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to("/login").into_response();
+        return Ok(Redirect::to("/login").into_response());
     };
     if user.is_verified() {
-        return message(&ctx, StatusCode::OK, "account.verified");
+        return Ok(message(&ctx, StatusCode::OK, "account.verified"));
     }
-    let result = async {
-        let counters = throttle::mail_counters(&user.email, ip);
-        if let Some(wait) = throttle::take(&state.db, &counters).await? {
-            return Ok::<_, sqlx::Error>(Some(wait));
-        }
-        send_verification(&state, user.app_user_id, &user.email, &ctx).await?;
-        Ok(None)
+    let counters = throttle::mail_counters(&user.email, ip);
+    if let Some(wait) = throttle::take(&state.db, &counters).await? {
+        return Ok(wait_page(&ctx, wait));
     }
-    .await;
-    match result {
-        Ok(None) => message(&ctx, StatusCode::OK, "account.verify-sent"),
-        Ok(Some(wait)) => wait_page(&ctx, wait),
-        Err(e) => PageError::from(e).respond(&ctx),
-    }
+    send_verification(&state, user.app_user_id, &user.email, &ctx).await?;
+    Ok(message(&ctx, StatusCode::OK, "account.verify-sent"))
 }
 
 #[derive(Template)]
@@ -722,53 +694,44 @@ async fn forgot(
     ctx: Ctx,
     ClientIp(ip): ClientIp,
     Form(form): Form<ForgotForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let Ok(email) = Email::parse(&form.email) else {
-        return render(
+        return Ok(render(
             StatusCode::UNPROCESSABLE_ENTITY,
             &ForgotPage {
                 page: ctx.page("account.forgot.title"),
                 email: form.email,
                 error: ctx.t("account.error.invalid-email").to_owned(),
             },
-        );
+        ));
     };
-    let result = async {
-        // Counted for unknown addresses too: the answer is the same either way.
-        let counters = throttle::mail_counters(email.as_str(), ip);
-        if let Some(wait) = throttle::take(&state.db, &counters).await? {
-            return Ok::<_, sqlx::Error>(Some(wait));
-        }
-        let id: Option<i64> =
-            sqlx::query_scalar("select app_user_id from app_user where email = $1")
-                .bind(email.as_str())
-                .fetch_optional(&state.db)
-                .await?;
-        if let Some(id) = id {
-            let token = new_one_time_token(&state.db, id, "reset-password", 2).await?;
-            let link = format!(
-                "{}/reset-password/{token}",
-                crate::mail::origin(&state.config)
-            );
-            let body = format!("{}\n\n{link}\n", ctx.t("mail.reset.body"));
-            crate::mail::queue(
-                &state.db,
-                email.as_str(),
-                "reset-password",
-                ctx.t("mail.reset.subject"),
-                &body,
-            )
-            .await?;
-        }
-        Ok(None)
+    // Counted for unknown addresses too: the answer is the same either way.
+    let counters = throttle::mail_counters(email.as_str(), ip);
+    if let Some(wait) = throttle::take(&state.db, &counters).await? {
+        return Ok(wait_page(&ctx, wait));
     }
-    .await;
+    let id: Option<i64> = sqlx::query_scalar("select app_user_id from app_user where email = $1")
+        .bind(email.as_str())
+        .fetch_optional(&state.db)
+        .await?;
+    if let Some(id) = id {
+        let token = new_one_time_token(&state.db, id, "reset-password", 2).await?;
+        let link = format!(
+            "{}/reset-password/{token}",
+            crate::mail::origin(&state.config)
+        );
+        let body = format!("{}\n\n{link}\n", ctx.t("mail.reset.body"));
+        crate::mail::queue(
+            &state.db,
+            email.as_str(),
+            "reset-password",
+            ctx.t("mail.reset.subject"),
+            &body,
+        )
+        .await?;
+    }
     // The same answer whether or not the account exists.
-    match result {
-        Ok(None) => message(&ctx, StatusCode::OK, "account.reset-sent"),
-        Ok(Some(wait)) => wait_page(&ctx, wait),
-        Err(e) => PageError::from(e).respond(&ctx),
-    }
+    Ok(message(&ctx, StatusCode::OK, "account.reset-sent"))
 }
 
 #[derive(Template)]
@@ -809,11 +772,11 @@ async fn reset(
     ctx: Ctx,
     Path(token): Path<String>,
     Form(form): Form<ResetForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let password = match Password::parse(&form.password) {
         Ok(p) => p,
         Err(e) => {
-            return render(
+            return Ok(render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &ResetPage {
                     page: ctx.page("account.reset.title"),
@@ -821,10 +784,11 @@ async fn reset(
                     error: ctx.t(&format!("account.error.{}", e.code)).to_owned(),
                     verified: false,
                 },
-            );
+            ));
         }
     };
-    let result = async {
+    // A block, so a used link can leave early without committing.
+    let done = async {
         let hash = hoithi_core::password::hash(password.expose())?;
         let mut tx = state.db.begin().await?;
         let Some(user_id) = use_one_time_token(&mut *tx, &token, "reset-password").await? else {
@@ -855,12 +819,12 @@ async fn reset(
         throttle::clear(&state.db, &[key.as_str()]).await?;
         Ok(true)
     }
-    .await;
-    match result {
-        Ok(true) => message(&ctx, StatusCode::OK, "account.reset-done"),
-        Ok(false) => message(&ctx, StatusCode::GONE, "account.error.link-invalid"),
-        Err(e) => PageError::from(e).respond(&ctx),
-    }
+    .await?;
+    Ok(if done {
+        message(&ctx, StatusCode::OK, "account.reset-done")
+    } else {
+        message(&ctx, StatusCode::GONE, "account.error.link-invalid")
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -97,16 +97,18 @@ async fn account_page(
     )))
 }
 
-async fn page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<NoticeQuery>) -> Response {
+async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, PageError> {
     // Only known notices are shown: the query string is not a way to put text on the page.
     let notice = match q.notice.as_deref() {
         Some("password-changed") => ctx.t("account.page.password-changed").to_owned(),
         Some("token-revoked") => ctx.t("account.page.token-revoked").to_owned(),
         _ => String::new(),
     };
-    account_page(&state, &ctx, StatusCode::OK, notice, String::new())
-        .await
-        .unwrap_or_else(|e| e.respond(&ctx))
+    account_page(&state, &ctx, StatusCode::OK, notice, String::new()).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,19 +128,15 @@ async fn change_password(
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
     Form(form): Form<PasswordForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to("/login?next=/account").into_response();
+        return Ok(Redirect::to("/login?next=/account").into_response());
     };
     let refuse = |status, key: &str| {
         let error = ctx.t(key).to_owned();
         let state = state.clone();
         let ctx = ctx.clone();
-        async move {
-            account_page(&state, &ctx, status, String::new(), error)
-                .await
-                .unwrap_or_else(|e| e.respond(&ctx))
-        }
+        async move { account_page(&state, &ctx, status, String::new(), error).await }
     };
     let password = match Password::parse(&form.password) {
         Ok(p) => p,
@@ -158,20 +156,20 @@ async fn change_password(
         Some(user.app_user_id),
     )
     .await;
-    match checked {
-        Err(e) => return PageError::from(e).respond(&ctx),
-        Ok(SignIn::Wait(wait)) => return wait_page(&ctx, wait),
-        Ok(SignIn::Wrong) => {
+    match checked? {
+        SignIn::Wait(wait) => return Ok(wait_page(&ctx, wait)),
+        SignIn::Wrong => {
             return refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "account.error.wrong-password",
             )
             .await;
         }
-        Ok(SignIn::Ok(id)) if id == user.app_user_id => {}
-        Ok(SignIn::Ok(_)) => return PageError::Forbidden.respond(&ctx),
+        SignIn::Ok(id) if id == user.app_user_id => {}
+        SignIn::Ok(_) => return Err(PageError::Forbidden),
     }
-    let result = async {
+    // The steps fail with different error types; the block gathers them into one.
+    let session = async {
         let hash = hoithi_core::password::hash(password.expose())?;
         let mut tx = state.db.begin().await?;
         sqlx::query("update app_user set password_hash = $2 where app_user_id = $1")
@@ -192,35 +190,33 @@ async fn change_password(
         tx.commit().await?;
         Ok::<_, anyhow::Error>(session)
     }
-    .await;
-    match result {
-        Ok(session) => signed_in(
-            &state,
-            &headers,
-            &session,
-            "/account?notice=password-changed",
-        ),
-        Err(e) => PageError::Internal(e).respond(&ctx),
-    }
+    .await?;
+    Ok(signed_in(
+        &state,
+        &headers,
+        &session,
+        "/account?notice=password-changed",
+    ))
 }
 
-async fn revoke_token(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
+async fn revoke_token(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
     let Some(user) = &ctx.user else {
-        return Redirect::to("/login?next=/account").into_response();
+        return Ok(Redirect::to("/login?next=/account").into_response());
     };
     let deleted = sqlx::query("delete from api_token where api_token_id = $1 and app_user_id = $2")
         .bind(id)
         .bind(user.app_user_id)
         .execute(&state.db)
-        .await;
-    match deleted {
-        Ok(r) if r.rows_affected() == 1 => {
-            Redirect::to("/account?notice=token-revoked").into_response()
-        }
-        // Someone else's token, or one already gone: nothing to say about which.
-        Ok(_) => PageError::NotFound.respond(&ctx),
-        Err(e) => PageError::from(e).respond(&ctx),
+        .await?;
+    // Someone else's token, or one already gone: nothing to say about which.
+    if deleted.rows_affected() != 1 {
+        return Err(PageError::NotFound);
     }
+    Ok(Redirect::to("/account?notice=token-revoked").into_response())
 }
 
 async fn api_tokens(

@@ -46,27 +46,23 @@ struct OutboxPage {
     mails: Vec<Mail>,
 }
 
-async fn outbox(State(state): State<AppState>, ctx: Ctx) -> Response {
-    let result = async {
-        match &ctx.user {
-            None => return Err(PageError::SignIn),
-            Some(u) if u.role != Role::Admin => return Err(PageError::Forbidden),
-            Some(_) => {}
-        }
-        let mails = sqlx::query_as(
-            "select to_email, subject, body, kind, created_at, status, attempts, last_error
-             from outbox order by outbox_id desc limit 200",
-        )
-        .fetch_all(&state.db)
-        .await?;
-        Ok(no_store(render(
-            StatusCode::OK,
-            &OutboxPage {
-                page: ctx.page("outbox.title"),
-                mails,
-            },
-        )))
+async fn outbox(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    match &ctx.user {
+        None => return Err(PageError::SignIn),
+        Some(u) if u.role != Role::Admin => return Err(PageError::Forbidden),
+        Some(_) => {}
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    let mails = sqlx::query_as(
+        "select to_email, subject, body, kind, created_at, status, attempts, last_error
+             from outbox order by outbox_id desc limit 200",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    Ok(no_store(render(
+        StatusCode::OK,
+        &OutboxPage {
+            page: ctx.page("outbox.title"),
+            mails,
+        },
+    )))
 }

@@ -355,59 +355,55 @@ async fn contest_page(
     ctx: Ctx,
     Path(slug): Path<String>,
     Query(query): Query<GalleryQuery>,
-) -> Response {
-    let result = async {
-        let c = by_slug(&state.db, &slug)
-            .await?
-            .ok_or(PageError::NotFound)?;
-        let now = Utc::now();
-        let phase = c.phase_at(now);
-        let can_manage = match &ctx.user {
-            Some(u) => in_scope(&state.db, u, c.unit_id).await?,
-            None => false,
-        };
-        let q: String = query.q.trim().chars().take(100).collect();
-        let authors =
-            crate::entries::author::AuthorPolicy::load(&state.db, ctx.user.as_ref(), &c).await?;
-        let hidden = !authors.sees_all();
-        let unit = if hidden {
-            String::new()
-        } else {
-            query.unit.trim().to_owned()
-        };
-        let mut entries = gallery(&state.db, c.contest_id, &authors, &q, &unit).await?;
-        // While voting, each voter sees the entries in their own order (position bias).
-        let seed = crate::voting::voter_seed(&ctx);
-        let voting_open = c.voting_opens_at.is_some_and(|o| o <= now)
-            && c.voting_closes_at.is_none_or(|x| now < x);
-        crate::voting::shuffle_for_voter(&c.settings, voting_open, &seed, &mut entries, |e| e.id);
-        let units = if hidden {
-            Vec::new()
-        } else {
-            crate::accounts::unit_choices(&state.db).await?
-        };
-        let live_now = crate::streams::live_now(&state.db, Some(c.contest_id)).await?;
-        let mut page = ctx.page("contest.title");
-        page.title.clone_from(&c.title);
-        Ok::<_, PageError>(render(
-            StatusCode::OK,
-            &ContestPage {
-                page,
-                phase: phase.as_str(),
-                next_change: c.next_change(now),
-                can_enter: phase == Phase::Submission,
-                can_manage,
-                c,
-                entries,
-                units,
-                q,
-                unit,
-                live_now,
-            },
-        ))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+) -> Result<Response, PageError> {
+    let c = by_slug(&state.db, &slug)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let now = Utc::now();
+    let phase = c.phase_at(now);
+    let can_manage = match &ctx.user {
+        Some(u) => in_scope(&state.db, u, c.unit_id).await?,
+        None => false,
+    };
+    let q: String = query.q.trim().chars().take(100).collect();
+    let authors =
+        crate::entries::author::AuthorPolicy::load(&state.db, ctx.user.as_ref(), &c).await?;
+    let hidden = !authors.sees_all();
+    let unit = if hidden {
+        String::new()
+    } else {
+        query.unit.trim().to_owned()
+    };
+    let mut entries = gallery(&state.db, c.contest_id, &authors, &q, &unit).await?;
+    // While voting, each voter sees the entries in their own order (position bias).
+    let seed = crate::voting::voter_seed(&ctx);
+    let voting_open =
+        c.voting_opens_at.is_some_and(|o| o <= now) && c.voting_closes_at.is_none_or(|x| now < x);
+    crate::voting::shuffle_for_voter(&c.settings, voting_open, &seed, &mut entries, |e| e.id);
+    let units = if hidden {
+        Vec::new()
+    } else {
+        crate::accounts::unit_choices(&state.db).await?
+    };
+    let live_now = crate::streams::live_now(&state.db, Some(c.contest_id)).await?;
+    let mut page = ctx.page("contest.title");
+    page.title.clone_from(&c.title);
+    Ok(render(
+        StatusCode::OK,
+        &ContestPage {
+            page,
+            phase: phase.as_str(),
+            next_change: c.next_change(now),
+            can_enter: phase == Phase::Submission,
+            can_manage,
+            c,
+            entries,
+            units,
+            q,
+            unit,
+            live_now,
+        },
+    ))
 }
 
 fn require_organizer(ctx: &Ctx) -> Result<&CurrentUser, PageError> {
@@ -425,32 +421,28 @@ struct DashboardPage {
     contests: Vec<(ContestRow, &'static str, i64)>,
 }
 
-async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Response {
-    let result = async {
-        let user = require_organizer(&ctx)?;
-        let mut contests = Vec::new();
-        for c in all(&state.db).await? {
-            if in_scope(&state.db, user, c.unit_id).await? {
-                let pending: i64 = sqlx::query_scalar(
-                    "select count(*) from entry where contest_id = $1 and status = 'pending_review'",
-                )
-                .bind(c.contest_id)
-                .fetch_one(&state.db)
-                .await?;
-                let phase = c.phase().as_str();
-                contests.push((c, phase, pending));
-            }
+async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    let user = require_organizer(&ctx)?;
+    let mut contests = Vec::new();
+    for c in all(&state.db).await? {
+        if in_scope(&state.db, user, c.unit_id).await? {
+            let pending: i64 = sqlx::query_scalar(
+                "select count(*) from entry where contest_id = $1 and status = 'pending_review'",
+            )
+            .bind(c.contest_id)
+            .fetch_one(&state.db)
+            .await?;
+            let phase = c.phase().as_str();
+            contests.push((c, phase, pending));
         }
-        Ok::<_, PageError>(render(
-            StatusCode::OK,
-            &DashboardPage {
-                page: ctx.page("organize.title"),
-                contests,
-            },
-        ))
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    Ok(render(
+        StatusCode::OK,
+        &DashboardPage {
+            page: ctx.page("organize.title"),
+            contests,
+        },
+    ))
 }
 
 /// The organizer's form, flat as HTML sends it; times are Vietnam local times.
@@ -618,69 +610,61 @@ impl NewContestPage {
     }
 }
 
-async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Response {
-    let result = async {
-        require_organizer(&ctx)?;
-        Ok::<_, PageError>(render(
-            StatusCode::OK,
-            &NewContestPage {
-                page: ctx.page("contest.new.title"),
-                form: ContestForm::defaults(),
-                units: crate::accounts::unit_choices(&state.db).await?,
-                errors: vec![],
-            },
-        ))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    require_organizer(&ctx)?;
+    Ok(render(
+        StatusCode::OK,
+        &NewContestPage {
+            page: ctx.page("contest.new.title"),
+            form: ContestForm::defaults(),
+            units: crate::accounts::unit_choices(&state.db).await?,
+            errors: vec![],
+        },
+    ))
 }
 
 async fn create_from_form(
     State(state): State<AppState>,
     ctx: Ctx,
     Form(form): Form<ContestForm>,
-) -> Response {
-    let result = async {
-        let user = require_organizer(&ctx)?;
-        let (spec, mut errors) = form.to_spec();
-        if errors.is_empty() {
-            match create(&state.db, Some(user), &spec).await? {
-                Ok(_) => {
-                    return Ok(
-                        Redirect::to(&format!("/organize/contests/{}", spec.slug.trim()))
-                            .into_response(),
-                    );
-                }
-                Err(e) => errors = e,
+) -> Result<Response, PageError> {
+    let user = require_organizer(&ctx)?;
+    let (spec, mut errors) = form.to_spec();
+    if errors.is_empty() {
+        match create(&state.db, Some(user), &spec).await? {
+            Ok(_) => {
+                return Ok(
+                    Redirect::to(&format!("/organize/contests/{}", spec.slug.trim()))
+                        .into_response(),
+                );
             }
+            Err(e) => errors = e,
         }
-        let errors = errors
-            .into_iter()
-            .map(|e| {
-                // The form takes sizes in MB under its own names.
-                let field = match e.field {
-                    "max_photo_bytes" => "max_photo_mb",
-                    "max_video_bytes" => "max_video_mb",
-                    f => f,
-                };
-                (
-                    field,
-                    ctx.t(&format!("contest.error.{}", e.code)).to_owned(),
-                )
-            })
-            .collect();
-        Ok::<_, PageError>(render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &NewContestPage {
-                page: ctx.page("contest.new.title"),
-                form,
-                units: crate::accounts::unit_choices(&state.db).await?,
-                errors,
-            },
-        ))
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    let errors = errors
+        .into_iter()
+        .map(|e| {
+            // The form takes sizes in MB under its own names.
+            let field = match e.field {
+                "max_photo_bytes" => "max_photo_mb",
+                "max_video_bytes" => "max_video_mb",
+                f => f,
+            };
+            (
+                field,
+                ctx.t(&format!("contest.error.{}", e.code)).to_owned(),
+            )
+        })
+        .collect();
+    Ok(render(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &NewContestPage {
+            page: ctx.page("contest.new.title"),
+            form,
+            units: crate::accounts::unit_choices(&state.db).await?,
+            errors,
+        },
+    ))
 }
 
 #[derive(Template)]
@@ -741,10 +725,8 @@ async fn manage_page(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(slug): Path<String>,
-) -> Response {
-    manage(&state, &ctx, &slug, StatusCode::OK, String::new())
-        .await
-        .unwrap_or_else(|e| e.respond(&ctx))
+) -> Result<Response, PageError> {
+    manage(&state, &ctx, &slug, StatusCode::OK, String::new()).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -840,26 +822,22 @@ async fn change_phase(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(form): Form<PhaseForm>,
-) -> Response {
-    let result = async {
-        let user = require_organizer(&ctx)?;
-        let c = by_slug(&state.db, &slug)
-            .await?
-            .ok_or(PageError::NotFound)?;
-        if !in_scope(&state.db, user, c.unit_id).await? {
-            return Err(PageError::NotFound);
-        }
-        let until = parse_time(&form.until);
-        match change_phase_of(&state.db, user, &c, &form.phase, &form.action, until).await? {
-            Ok(()) => Ok(Redirect::to(&format!("/organize/contests/{slug}")).into_response()),
-            Err(code) => {
-                let msg = ctx.t(&format!("contest.error.{code}")).to_owned();
-                manage(&state, &ctx, &slug, StatusCode::UNPROCESSABLE_ENTITY, msg).await
-            }
+) -> Result<Response, PageError> {
+    let user = require_organizer(&ctx)?;
+    let c = by_slug(&state.db, &slug)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    if !in_scope(&state.db, user, c.unit_id).await? {
+        return Err(PageError::NotFound);
+    }
+    let until = parse_time(&form.until);
+    match change_phase_of(&state.db, user, &c, &form.phase, &form.action, until).await? {
+        Ok(()) => Ok(Redirect::to(&format!("/organize/contests/{slug}")).into_response()),
+        Err(code) => {
+            let msg = ctx.t(&format!("contest.error.{code}")).to_owned();
+            manage(&state, &ctx, &slug, StatusCode::UNPROCESSABLE_ENTITY, msg).await
         }
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
 #[cfg(test)]

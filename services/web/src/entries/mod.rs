@@ -516,34 +516,34 @@ struct EnterPage {
     blocked: String,
 }
 
-async fn enter_form(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
+async fn enter_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+) -> Result<Response, PageError> {
     let user = match signed_in(&ctx, &format!("/contests/{slug}/enter")) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
-    let result = async {
-        let c = contests::by_slug(&state.db, &slug)
-            .await?
-            .ok_or(PageError::NotFound)?;
-        let blocked = match may_enter(&state.db, &user, &c).await? {
-            Ok(()) => String::new(),
-            Err(r) => ctx.t(&format!("entry.error.{}", r.code)).to_owned(),
-        };
-        Ok::<_, PageError>(render(
-            StatusCode::OK,
-            &EnterPage {
-                page: ctx.page("entry.new.title"),
-                c,
-                title: String::new(),
-                description: String::new(),
-                title_error: String::new(),
-                description_error: String::new(),
-                blocked,
-            },
-        ))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    let c = contests::by_slug(&state.db, &slug)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let blocked = match may_enter(&state.db, &user, &c).await? {
+        Ok(()) => String::new(),
+        Err(r) => ctx.t(&format!("entry.error.{}", r.code)).to_owned(),
+    };
+    Ok(render(
+        StatusCode::OK,
+        &EnterPage {
+            page: ctx.page("entry.new.title"),
+            c,
+            title: String::new(),
+            description: String::new(),
+            title_error: String::new(),
+            description_error: String::new(),
+            blocked,
+        },
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -559,43 +559,39 @@ async fn enter(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(form): Form<EntryForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let user = match signed_in(&ctx, &format!("/contests/{slug}/enter")) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
-    let result = async {
-        let c = contests::by_slug(&state.db, &slug)
-            .await?
-            .ok_or(PageError::NotFound)?;
-        match create_entry(&state.db, &user, &c, &form.title, &form.description).await? {
-            Ok(id) => Ok(Redirect::to(&format!("/entries/{id}/upload")).into_response()),
-            Err(r) => {
-                let msg = ctx.t(&format!("entry.error.{}", r.code)).to_owned();
-                let (mut title_error, mut description_error, mut blocked) =
-                    (String::new(), String::new(), String::new());
-                match r.code {
-                    "title-required" | "title-too-long" => title_error = msg,
-                    "description-too-long" => description_error = msg,
-                    _ => blocked = msg,
-                }
-                Ok::<_, PageError>(render(
-                    r.status,
-                    &EnterPage {
-                        page: ctx.page("entry.new.title"),
-                        c,
-                        title: form.title,
-                        description: form.description,
-                        title_error,
-                        description_error,
-                        blocked,
-                    },
-                ))
+    let c = contests::by_slug(&state.db, &slug)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    match create_entry(&state.db, &user, &c, &form.title, &form.description).await? {
+        Ok(id) => Ok(Redirect::to(&format!("/entries/{id}/upload")).into_response()),
+        Err(r) => {
+            let msg = ctx.t(&format!("entry.error.{}", r.code)).to_owned();
+            let (mut title_error, mut description_error, mut blocked) =
+                (String::new(), String::new(), String::new());
+            match r.code {
+                "title-required" | "title-too-long" => title_error = msg,
+                "description-too-long" => description_error = msg,
+                _ => blocked = msg,
             }
+            Ok(render(
+                r.status,
+                &EnterPage {
+                    page: ctx.page("entry.new.title"),
+                    c,
+                    title: form.title,
+                    description: form.description,
+                    title_error,
+                    description_error,
+                    blocked,
+                },
+            ))
         }
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
 #[derive(Template)]
@@ -607,37 +603,37 @@ struct UploadPage {
     accept: String,
 }
 
-async fn upload_page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Uuid>) -> Response {
+async fn upload_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+) -> Result<Response, PageError> {
     let user = match signed_in(&ctx, &format!("/entries/{id}/upload")) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
-    let result = async {
-        let (e, c, _) = visible_entry(&state.db, Some(&user), id)
-            .await?
-            .ok_or(PageError::NotFound)?;
-        if e.author_id != user.app_user_id {
-            return Err(PageError::NotFound);
-        }
-        let mut accept = Vec::new();
-        if c.kinds.iter().any(|k| k == "photo") {
-            accept.push("image/*");
-        }
-        if c.kinds.iter().any(|k| k == "video") {
-            accept.push("video/*");
-        }
-        Ok(render(
-            StatusCode::OK,
-            &UploadPage {
-                page: ctx.page("entry.upload.title"),
-                accept: accept.join(","),
-                e,
-                c,
-            },
-        ))
+    let (e, c, _) = visible_entry(&state.db, Some(&user), id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    if e.author_id != user.app_user_id {
+        return Err(PageError::NotFound);
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    let mut accept = Vec::new();
+    if c.kinds.iter().any(|k| k == "photo") {
+        accept.push("image/*");
+    }
+    if c.kinds.iter().any(|k| k == "video") {
+        accept.push("video/*");
+    }
+    Ok(render(
+        StatusCode::OK,
+        &UploadPage {
+            page: ctx.page("entry.upload.title"),
+            accept: accept.join(","),
+            e,
+            c,
+        },
+    ))
 }
 
 #[derive(Template)]
@@ -662,67 +658,63 @@ async fn entry_page(
     ctx: Ctx,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let result = async {
-        let id = Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
-        let (e, c, access) = visible_entry(&state.db, ctx.user.as_ref(), id)
-            .await?
-            .ok_or(PageError::NotFound)?;
-        let media = media::for_entry(&state.db, id).await?;
-        let show_author = author::may_see_author(&state.db, ctx.user.as_ref(), &c, &e).await?;
-        let revision = match access {
-            Access::Public => None,
-            Access::Author | Access::Organizer => revision::latest(&state.db, id).await?,
-        };
-        let url = format!("{}/entries/{id}", crate::mail::base_url(&state, &headers));
-        let mut page = ctx.page("entry.title");
-        page.title.clone_from(&e.title);
-        page.meta = vec![
-            ("og:type".into(), "article".into()),
-            ("og:title".into(), e.title.clone()),
-            (
-                "og:description".into(),
-                e.description.chars().take(200).collect(),
-            ),
-            ("og:url".into(), url.clone()),
-            ("twitter:card".into(), "summary_large_image".into()),
-            ("twitter:title".into(), e.title.clone()),
-        ];
-        let base = crate::mail::base_url(&state, &headers);
-        if let Some(img) = media.iter().find_map(|m| m.largest().map(str::to_owned)) {
-            page.meta.push(("og:image".into(), format!("{base}{img}")));
-            page.meta
-                .push(("twitter:image".into(), format!("{base}{img}")));
-        }
-        let processing = matches!(e.status, EntryStatus::Uploading | EntryStatus::Processing)
-            || media.iter().any(|m| m.status == "processing");
-        Ok::<_, PageError>(render(
-            StatusCode::OK,
-            &EntryPage {
-                page,
-                can_edit: access == Access::Author && editable(&e, &c),
-                // The upload service takes files only for a draft (or one whose upload is
-                // under way); once processed, a link would lead to a refusal.
-                can_upload: access == Access::Author
-                    && editable(&e, &c)
-                    && matches!(e.status, EntryStatus::Draft | EntryStatus::Uploading),
-                show_author,
-                revision,
-                access: match access {
-                    Access::Public => "public",
-                    Access::Author => "author",
-                    Access::Organizer => "organizer",
-                },
-                processing,
-                media,
-                url,
-                e,
-                c,
-            },
-        ))
+) -> Result<Response, PageError> {
+    let id = Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let (e, c, access) = visible_entry(&state.db, ctx.user.as_ref(), id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let media = media::for_entry(&state.db, id).await?;
+    let show_author = author::may_see_author(&state.db, ctx.user.as_ref(), &c, &e).await?;
+    let revision = match access {
+        Access::Public => None,
+        Access::Author | Access::Organizer => revision::latest(&state.db, id).await?,
+    };
+    let url = format!("{}/entries/{id}", crate::mail::base_url(&state, &headers));
+    let mut page = ctx.page("entry.title");
+    page.title.clone_from(&e.title);
+    page.meta = vec![
+        ("og:type".into(), "article".into()),
+        ("og:title".into(), e.title.clone()),
+        (
+            "og:description".into(),
+            e.description.chars().take(200).collect(),
+        ),
+        ("og:url".into(), url.clone()),
+        ("twitter:card".into(), "summary_large_image".into()),
+        ("twitter:title".into(), e.title.clone()),
+    ];
+    let base = crate::mail::base_url(&state, &headers);
+    if let Some(img) = media.iter().find_map(|m| m.largest().map(str::to_owned)) {
+        page.meta.push(("og:image".into(), format!("{base}{img}")));
+        page.meta
+            .push(("twitter:image".into(), format!("{base}{img}")));
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    let processing = matches!(e.status, EntryStatus::Uploading | EntryStatus::Processing)
+        || media.iter().any(|m| m.status == "processing");
+    Ok(render(
+        StatusCode::OK,
+        &EntryPage {
+            page,
+            can_edit: access == Access::Author && editable(&e, &c),
+            // The upload service takes files only for a draft (or one whose upload is
+            // under way); once processed, a link would lead to a refusal.
+            can_upload: access == Access::Author
+                && editable(&e, &c)
+                && matches!(e.status, EntryStatus::Draft | EntryStatus::Uploading),
+            show_author,
+            revision,
+            access: match access {
+                Access::Public => "public",
+                Access::Author => "author",
+                Access::Organizer => "organizer",
+            },
+            processing,
+            media,
+            url,
+            e,
+            c,
+        },
+    ))
 }
 
 fn editable(e: &EntryRow, c: &ContestRow) -> bool {
@@ -759,33 +751,33 @@ async fn author_entry(
     Ok((e, c))
 }
 
-async fn edit_form(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Uuid>) -> Response {
+async fn edit_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+) -> Result<Response, PageError> {
     let user = match signed_in(&ctx, &format!("/entries/{id}/edit")) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
-    let result = async {
-        let (e, c) = author_entry(&state, &user, id).await?;
-        // An edit still waiting for review is what the author goes on from.
-        let (title, description) = match revision::latest(&state.db, id).await? {
-            Some(r) if r.is_pending() => (r.title, r.description),
-            _ => (e.title.clone(), e.description.clone()),
-        };
-        Ok::<_, PageError>(render(
-            StatusCode::OK,
-            &EditPage {
-                page: ctx.page("entry.edit.title"),
-                reviewed: revision::edits_need_review(&e, &c),
-                title,
-                description,
-                e,
-                title_error: String::new(),
-                description_error: String::new(),
-            },
-        ))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    let (e, c) = author_entry(&state, &user, id).await?;
+    // An edit still waiting for review is what the author goes on from.
+    let (title, description) = match revision::latest(&state.db, id).await? {
+        Some(r) if r.is_pending() => (r.title, r.description),
+        _ => (e.title.clone(), e.description.clone()),
+    };
+    Ok(render(
+        StatusCode::OK,
+        &EditPage {
+            page: ctx.page("entry.edit.title"),
+            reviewed: revision::edits_need_review(&e, &c),
+            title,
+            description,
+            e,
+            title_error: String::new(),
+            description_error: String::new(),
+        },
+    ))
 }
 
 async fn edit(
@@ -793,57 +785,53 @@ async fn edit(
     ctx: Ctx,
     Path(id): Path<Uuid>,
     Form(form): Form<EntryForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let user = match signed_in(&ctx, &format!("/entries/{id}/edit")) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
-    let result = async {
-        let (e, c) = author_entry(&state, &user, id).await?;
-        match check_text(&form.title, &form.description) {
-            Ok((title, description)) => {
-                match revision::save_edit(&state.db, &user, &c, id, &title, &description).await? {
-                    Ok(_) => Ok(Redirect::to(&format!("/entries/{id}")).into_response()),
-                    Err(r) => Ok(message(&ctx, r.status, &format!("entry.error.{}", r.code))),
-                }
-            }
-            Err(r) => {
-                let msg = ctx.t(&format!("entry.error.{}", r.code)).to_owned();
-                let is_desc = r.code == "description-too-long";
-                Ok::<_, PageError>(render(
-                    r.status,
-                    &EditPage {
-                        page: ctx.page("entry.edit.title"),
-                        reviewed: revision::edits_need_review(&e, &c),
-                        e,
-                        title: form.title,
-                        description: form.description,
-                        title_error: if is_desc { String::new() } else { msg.clone() },
-                        description_error: if is_desc { msg } else { String::new() },
-                    },
-                ))
+    let (e, c) = author_entry(&state, &user, id).await?;
+    match check_text(&form.title, &form.description) {
+        Ok((title, description)) => {
+            match revision::save_edit(&state.db, &user, &c, id, &title, &description).await? {
+                Ok(_) => Ok(Redirect::to(&format!("/entries/{id}")).into_response()),
+                Err(r) => Ok(message(&ctx, r.status, &format!("entry.error.{}", r.code))),
             }
         }
+        Err(r) => {
+            let msg = ctx.t(&format!("entry.error.{}", r.code)).to_owned();
+            let is_desc = r.code == "description-too-long";
+            Ok(render(
+                r.status,
+                &EditPage {
+                    page: ctx.page("entry.edit.title"),
+                    reviewed: revision::edits_need_review(&e, &c),
+                    e,
+                    title: form.title,
+                    description: form.description,
+                    title_error: if is_desc { String::new() } else { msg.clone() },
+                    description_error: if is_desc { msg } else { String::new() },
+                },
+            ))
+        }
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
-async fn withdraw(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Uuid>) -> Response {
+async fn withdraw(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<Uuid>,
+) -> Result<Response, PageError> {
     let user = match signed_in(&ctx, &format!("/entries/{id}")) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
-    let result = async {
-        author_entry(&state, &user, id).await?;
-        sqlx::query("update entry set status = 'withdrawn' where entry_id = $1")
-            .bind(id)
-            .execute(&state.db)
-            .await?;
-        Ok::<_, PageError>(Redirect::to("/me/entries").into_response())
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    author_entry(&state, &user, id).await?;
+    sqlx::query("update entry set status = 'withdrawn' where entry_id = $1")
+        .bind(id)
+        .execute(&state.db)
+        .await?;
+    Ok(Redirect::to("/me/entries").into_response())
 }
 
 async fn review_form(
@@ -852,39 +840,34 @@ async fn review_form(
     headers: HeaderMap,
     Path(id): Path<Uuid>,
     Form(form): Form<ReviewBody>,
-) -> Response {
+) -> Result<Response, PageError> {
     let user = match signed_in(&ctx, &format!("/entries/{id}")) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
-    let result = async {
-        match review(
-            &state,
-            &headers,
-            &user,
-            id,
-            &form.decision,
-            &form.reason,
-            form.seen.as_deref(),
-        )
-        .await?
-        {
-            Ok(_) => {
-                let e = entry(&state.db, id).await?.ok_or(PageError::NotFound)?;
-                let slug: String =
-                    sqlx::query_scalar("select slug from contest where contest_id = $1")
-                        .bind(e.contest_id)
-                        .fetch_one(&state.db)
-                        .await?;
-                Ok(Redirect::to(&format!("/organize/contests/{slug}/queue")).into_response())
-            }
-            Err(r) if r.code == "not-found" => Err(PageError::NotFound),
-            Err(r) if r.code == "forbidden" => Err(PageError::Forbidden),
-            Err(r) => Ok(message(&ctx, r.status, &format!("entry.error.{}", r.code))),
+    match review(
+        &state,
+        &headers,
+        &user,
+        id,
+        &form.decision,
+        &form.reason,
+        form.seen.as_deref(),
+    )
+    .await?
+    {
+        Ok(_) => {
+            let e = entry(&state.db, id).await?.ok_or(PageError::NotFound)?;
+            let slug: String = sqlx::query_scalar("select slug from contest where contest_id = $1")
+                .bind(e.contest_id)
+                .fetch_one(&state.db)
+                .await?;
+            Ok(Redirect::to(&format!("/organize/contests/{slug}/queue")).into_response())
         }
+        Err(r) if r.code == "not-found" => Err(PageError::NotFound),
+        Err(r) if r.code == "forbidden" => Err(PageError::Forbidden),
+        Err(r) => Ok(message(&ctx, r.status, &format!("entry.error.{}", r.code))),
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
 #[derive(Template)]
@@ -897,45 +880,47 @@ struct QueuePage {
     edits: Vec<(EntryRow, RevisionRow)>,
 }
 
-async fn queue(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
+async fn queue(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+) -> Result<Response, PageError> {
     let user = match signed_in(&ctx, &format!("/organize/contests/{slug}/queue")) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
-    let result = async {
-        if !matches!(user.role, Role::Admin | Role::Organizer) {
-            return Err(PageError::Forbidden);
-        }
-        let c = contests::by_slug(&state.db, &slug).await?.ok_or(PageError::NotFound)?;
-        if !in_scope(&state.db, &user, c.unit_id).await? {
-            return Err(PageError::NotFound);
-        }
-        let rows: Vec<EntryRow> = sqlx::query_as(&format!(
+    if !matches!(user.role, Role::Admin | Role::Organizer) {
+        return Err(PageError::Forbidden);
+    }
+    let c = contests::by_slug(&state.db, &slug)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    if !in_scope(&state.db, &user, c.unit_id).await? {
+        return Err(PageError::NotFound);
+    }
+    let rows: Vec<EntryRow> = sqlx::query_as(&format!(
             "{ENTRY_SQL} where e.contest_id = $1 and e.status = 'pending_review' order by e.created_at limit 200"
         ))
         .bind(c.contest_id)
         .fetch_all(&state.db)
         .await?;
-        let mut entries = Vec::new();
-        for e in rows {
-            let m = media::for_entry(&state.db, e.entry_id).await?;
-            entries.push((e, m));
-        }
-        let edits = revision::pending_in_contest(&state.db, c.contest_id).await?;
-        let mut page = ctx.page("moderation.title");
-        page.title = format!("{} · {}", page.t("moderation.title"), c.title);
-        Ok(render(
-            StatusCode::OK,
-            &QueuePage {
-                page,
-                c,
-                entries,
-                edits,
-            },
-        ))
+    let mut entries = Vec::new();
+    for e in rows {
+        let m = media::for_entry(&state.db, e.entry_id).await?;
+        entries.push((e, m));
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    let edits = revision::pending_in_contest(&state.db, c.contest_id).await?;
+    let mut page = ctx.page("moderation.title");
+    page.title = format!("{} · {}", page.t("moderation.title"), c.title);
+    Ok(render(
+        StatusCode::OK,
+        &QueuePage {
+            page,
+            c,
+            entries,
+            edits,
+        },
+    ))
 }
 
 #[derive(Template)]
@@ -953,45 +938,41 @@ impl MinePage {
     }
 }
 
-async fn my_entries(State(state): State<AppState>, ctx: Ctx) -> Response {
+async fn my_entries(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
     let user = match signed_in(&ctx, "/me/entries") {
         Ok(u) => u,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
-    let result = async {
-        let rows: Vec<EntryRow> = sqlx::query_as(&format!(
-            "{ENTRY_SQL} where e.author_id = $1 order by e.created_at desc limit 200"
-        ))
-        .bind(user.app_user_id)
-        .fetch_all(&state.db)
-        .await?;
-        let mut entries = Vec::new();
-        for e in rows {
-            let (slug, title): (String, String) =
-                sqlx::query_as("select slug, title from contest where contest_id = $1")
-                    .bind(e.contest_id)
-                    .fetch_one(&state.db)
-                    .await?;
-            entries.push((e, slug, title));
-        }
-        let awaiting = sqlx::query_scalar(
-            "select r.entry_id from entry_revision r join entry e using (entry_id)
-             where e.author_id = $1 and r.status = 'pending'",
-        )
-        .bind(user.app_user_id)
-        .fetch_all(&state.db)
-        .await?;
-        Ok::<_, PageError>(render(
-            StatusCode::OK,
-            &MinePage {
-                page: ctx.page("entry.mine.title"),
-                entries,
-                awaiting,
-            },
-        ))
+    let rows: Vec<EntryRow> = sqlx::query_as(&format!(
+        "{ENTRY_SQL} where e.author_id = $1 order by e.created_at desc limit 200"
+    ))
+    .bind(user.app_user_id)
+    .fetch_all(&state.db)
+    .await?;
+    let mut entries = Vec::new();
+    for e in rows {
+        let (slug, title): (String, String) =
+            sqlx::query_as("select slug, title from contest where contest_id = $1")
+                .bind(e.contest_id)
+                .fetch_one(&state.db)
+                .await?;
+        entries.push((e, slug, title));
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    let awaiting = sqlx::query_scalar(
+        "select r.entry_id from entry_revision r join entry e using (entry_id)
+             where e.author_id = $1 and r.status = 'pending'",
+    )
+    .bind(user.app_user_id)
+    .fetch_all(&state.db)
+    .await?;
+    Ok(render(
+        StatusCode::OK,
+        &MinePage {
+            page: ctx.page("entry.mine.title"),
+            entries,
+            awaiting,
+        },
+    ))
 }
 
 /// A QR code of the entry's public address, as SVG, to print for events.
@@ -1000,15 +981,16 @@ async fn qr(
     ctx: Ctx,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
-) -> Response {
-    match visible_entry(&state.db, ctx.user.as_ref(), id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return PageError::from(e).respond(&ctx),
+) -> Result<Response, PageError> {
+    // A hidden entry is a bare 404, as an image that does not exist would be.
+    if visible_entry(&state.db, ctx.user.as_ref(), id)
+        .await?
+        .is_none()
+    {
+        return Ok(StatusCode::NOT_FOUND.into_response());
     }
     let url = format!("{}/entries/{id}", crate::mail::base_url(&state, &headers));
-    qr_svg(&url)
-        .unwrap_or_else(|e| PageError::Internal(anyhow::anyhow!("QR code: {e}")).respond(&ctx))
+    qr_svg(&url).map_err(|e| PageError::Internal(anyhow::anyhow!("QR code: {e}")))
 }
 
 /// A QR code of `url` as an SVG response (entry pages and stream screens show them).

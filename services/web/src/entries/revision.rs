@@ -331,36 +331,32 @@ pub(super) async fn review_form(
     headers: HeaderMap,
     Path(id): Path<Uuid>,
     Form(form): Form<ReviewBody>,
-) -> Response {
+) -> Result<Response, PageError> {
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to(&format!("/login?next=/entries/{id}")).into_response();
+        return Ok(Redirect::to(&format!("/login?next=/entries/{id}")).into_response());
     };
-    let result = async {
-        match review(
-            &state,
-            &headers,
-            &user,
-            id,
-            &form.decision,
-            &form.reason,
-            form.seen.as_deref(),
-        )
-        .await?
-        {
-            Ok(_) => {
-                let slug: String = sqlx::query_scalar(
+    match review(
+        &state,
+        &headers,
+        &user,
+        id,
+        &form.decision,
+        &form.reason,
+        form.seen.as_deref(),
+    )
+    .await?
+    {
+        Ok(_) => {
+            let slug: String = sqlx::query_scalar(
                     "select c.slug from contest c join entry e using (contest_id) where e.entry_id = $1",
                 )
                 .bind(id)
                 .fetch_one(&state.db)
                 .await?;
-                Ok(Redirect::to(&format!("/organize/contests/{slug}/queue")).into_response())
-            }
-            Err(r) if r.code == "not-found" => Err(PageError::NotFound),
-            Err(r) if r.code == "forbidden" => Err(PageError::Forbidden),
-            Err(r) => Ok(message(&ctx, r.status, &format!("entry.error.{}", r.code))),
+            Ok(Redirect::to(&format!("/organize/contests/{slug}/queue")).into_response())
         }
+        Err(r) if r.code == "not-found" => Err(PageError::NotFound),
+        Err(r) if r.code == "forbidden" => Err(PageError::Forbidden),
+        Err(r) => Ok(message(&ctx, r.status, &format!("entry.error.{}", r.code))),
     }
-    .await;
-    result.unwrap_or_else(|e: PageError| e.respond(&ctx))
 }

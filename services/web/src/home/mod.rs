@@ -28,11 +28,8 @@ struct HomePage {
     live_now: Vec<crate::streams::LiveNow>,
 }
 
-async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
-    let rows = match crate::contests::all(&state.db).await {
-        Ok(r) => r,
-        Err(e) => return PageError::from(e).respond(&ctx),
-    };
+async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    let rows = crate::contests::all(&state.db).await?;
     let (mut open, mut voting, mut upcoming) = (Vec::new(), Vec::new(), Vec::new());
     for c in rows {
         match c.phase() {
@@ -42,11 +39,8 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
             _ => {}
         }
     }
-    let live_now = match crate::streams::live_now(&state.db, None).await {
-        Ok(l) => l,
-        Err(e) => return PageError::from(e).respond(&ctx),
-    };
-    render(
+    let live_now = crate::streams::live_now(&state.db, None).await?;
+    Ok(render(
         StatusCode::OK,
         &HomePage {
             page: ctx.page("home.title"),
@@ -55,7 +49,7 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
             upcoming,
             live_now,
         },
-    )
+    ))
 }
 
 /// Stores the chosen language in a cookie for a year and goes back to where the visitor was.

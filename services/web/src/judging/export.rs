@@ -306,55 +306,49 @@ pub async fn download(
     ctx: Ctx,
     Path((slug, file)): Path<(String, String)>,
     Query(q): Query<RoundQuery>,
-) -> Response {
-    let result = async {
-        let (_, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
-        let (name, ext) = file.rsplit_once('.').ok_or(PageError::NotFound)?;
-        if ext != "csv" && ext != "xlsx" {
-            return Err(PageError::NotFound);
-        }
-        let table = match name {
-            "results" => {
-                results_table(
-                    &state.db,
-                    pick_round(&state.db, c.contest_id, q.round).await?,
-                )
-                .await?
-            }
-            "scores" => {
-                scores_table(
-                    &state.db,
-                    pick_round(&state.db, c.contest_id, q.round).await?,
-                )
-                .await?
-            }
-            "entries" => entries_table(&state.db, c.contest_id).await?,
-            _ => return Err(PageError::NotFound),
-        };
-        let (body, mime) = if ext == "csv" {
-            (csv(&table), "text/csv; charset=utf-8")
-        } else {
-            (
-                xlsx(&table).map_err(|e| PageError::Internal(e.into()))?,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-        };
-        let disposition = format!("attachment; filename=\"{}-{name}.{ext}\"", c.slug);
-        Ok::<_, PageError>(
-            (
-                StatusCode::OK,
-                [
-                    (header::CONTENT_TYPE, mime.to_owned()),
-                    (header::CONTENT_DISPOSITION, disposition),
-                    (header::CACHE_CONTROL, "no-store".to_owned()),
-                ],
-                body,
-            )
-                .into_response(),
-        )
+) -> Result<Response, PageError> {
+    let (_, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
+    let (name, ext) = file.rsplit_once('.').ok_or(PageError::NotFound)?;
+    if ext != "csv" && ext != "xlsx" {
+        return Err(PageError::NotFound);
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    let table = match name {
+        "results" => {
+            results_table(
+                &state.db,
+                pick_round(&state.db, c.contest_id, q.round).await?,
+            )
+            .await?
+        }
+        "scores" => {
+            scores_table(
+                &state.db,
+                pick_round(&state.db, c.contest_id, q.round).await?,
+            )
+            .await?
+        }
+        "entries" => entries_table(&state.db, c.contest_id).await?,
+        _ => return Err(PageError::NotFound),
+    };
+    let (body, mime) = if ext == "csv" {
+        (csv(&table), "text/csv; charset=utf-8")
+    } else {
+        (
+            xlsx(&table).map_err(|e| PageError::Internal(e.into()))?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    };
+    let disposition = format!("attachment; filename=\"{}-{name}.{ext}\"", c.slug);
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, mime.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

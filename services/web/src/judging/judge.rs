@@ -124,37 +124,31 @@ struct ContestsPage {
     contests: Vec<(String, String, usize, usize)>,
 }
 
-pub async fn contests(State(state): State<AppState>, ctx: Ctx) -> Response {
-    let result = async {
-        let user = signed_in(&ctx)?;
-        let rows: Vec<(i64,)> = sqlx::query_as(&format!(
-            "select cj.contest_id from contest_judge cj join contest c using (contest_id)
+pub async fn contests(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    let user = signed_in(&ctx)?;
+    let rows: Vec<(i64,)> = sqlx::query_as(&format!(
+        "select cj.contest_id from contest_judge cj join contest c using (contest_id)
              join app_user u on {}
              where u.app_user_id = $1 order by c.submission_opens_at desc",
-            repo::ACTS_AS_JUDGE
-        ))
-        .bind(user.app_user_id)
-        .fetch_all(&state.db)
-        .await?;
-        let mut list = Vec::new();
-        for (id,) in rows {
-            if let Some(c) = contests::by_id(&state.db, id).await? {
-                let q = queue_of(&state.db, user, &c).await?;
-                list.push((c.slug, c.title, q.done, q.items.len()));
-            }
+        repo::ACTS_AS_JUDGE
+    ))
+    .bind(user.app_user_id)
+    .fetch_all(&state.db)
+    .await?;
+    let mut list = Vec::new();
+    for (id,) in rows {
+        if let Some(c) = contests::by_id(&state.db, id).await? {
+            let q = queue_of(&state.db, user, &c).await?;
+            list.push((c.slug, c.title, q.done, q.items.len()));
         }
-        Ok::<_, PageError>(render(
-            StatusCode::OK,
-            &ContestsPage {
-                page: ctx.page("judging.mine.title"),
-                contests: list,
-            },
-        ))
     }
-    .await;
-    result
-        .map(crate::page::no_store)
-        .unwrap_or_else(|e| e.respond(&ctx))
+    Ok(crate::page::no_store(render(
+        StatusCode::OK,
+        &ContestsPage {
+            page: ctx.page("judging.mine.title"),
+            contests: list,
+        },
+    )))
 }
 
 #[derive(Template)]
@@ -166,35 +160,33 @@ struct QueuePage {
     average: String,
 }
 
-pub async fn queue(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
-    let result = async {
-        let user = signed_in(&ctx)?;
-        let c = judged_contest(&state.db, user, &slug).await?;
-        let mut q = queue_of(&state.db, user, &c).await?;
-        for i in &mut q.items {
-            i.score_text = i
-                .score
-                .map_or_else(String::new, |s| super::show(ctx.lang, s));
-        }
-        let average = q
-            .average
-            .map_or_else(|| "—".to_owned(), |a| super::show(ctx.lang, a));
-        let mut page = ctx.page("judging.queue.title");
-        page.title = format!("{} · {}", page.title, c.title);
-        Ok::<_, PageError>(render(
-            StatusCode::OK,
-            &QueuePage {
-                page,
-                c,
-                q,
-                average,
-            },
-        ))
+pub async fn queue(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+) -> Result<Response, PageError> {
+    let user = signed_in(&ctx)?;
+    let c = judged_contest(&state.db, user, &slug).await?;
+    let mut q = queue_of(&state.db, user, &c).await?;
+    for i in &mut q.items {
+        i.score_text = i
+            .score
+            .map_or_else(String::new, |s| super::show(ctx.lang, s));
     }
-    .await;
-    result
-        .map(crate::page::no_store)
-        .unwrap_or_else(|e| e.respond(&ctx))
+    let average = q
+        .average
+        .map_or_else(|| "—".to_owned(), |a| super::show(ctx.lang, a));
+    let mut page = ctx.page("judging.queue.title");
+    page.title = format!("{} · {}", page.title, c.title);
+    Ok(crate::page::no_store(render(
+        StatusCode::OK,
+        &QueuePage {
+            page,
+            c,
+            q,
+            average,
+        },
+    )))
 }
 
 /// A score as an `<input type=number>` value: "7" or "7.5".
@@ -306,7 +298,7 @@ pub async fn sheet(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((slug, id)): Path<(String, String)>,
-) -> Response {
+) -> Result<Response, PageError> {
     sheet_page(
         &state,
         &ctx,
@@ -318,7 +310,6 @@ pub async fn sheet(
     )
     .await
     .map(crate::page::no_store)
-    .unwrap_or_else(|e| e.respond(&ctx))
 }
 
 /// The form without JavaScript: save the draft, or submit.
@@ -327,59 +318,55 @@ pub async fn save(
     ctx: Ctx,
     Path((slug, id)): Path<(String, String)>,
     Form(f): Form<HashMap<String, String>>,
-) -> Response {
-    let result = async {
-        let (user, _, s) = judged_sheet(&state, &ctx, &slug, &id).await?;
-        let mut scores = Vec::new();
-        for (k, v) in &f {
-            let Some(cid) = k.strip_prefix("score_") else {
-                continue;
-            };
-            let value = if v.trim().is_empty() {
-                None
-            } else {
-                match super::parse_number(v) {
-                    Some(x) => Some(x),
-                    None => {
-                        let msg = ctx.t("judging.error.score-out-of-range").to_owned();
-                        return sheet_page(
-                            &state,
-                            &ctx,
-                            &slug,
-                            &id,
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            msg,
-                            Some(&f),
-                        )
-                        .await;
-                    }
-                }
-            };
-            scores.push((cid.to_owned(), value));
-        }
-        let submit = f.get("action").is_some_and(|a| a == "submit");
-        let change = RawChange {
-            scores,
-            comment: f.get("comment").cloned(),
-            comment_to_entrant: f.get("comment_to_entrant").cloned(),
-            submit,
+) -> Result<Response, PageError> {
+    let (user, _, s) = judged_sheet(&state, &ctx, &slug, &id).await?;
+    let mut scores = Vec::new();
+    for (k, v) in &f {
+        let Some(cid) = k.strip_prefix("score_") else {
+            continue;
         };
-        match super::apply_change(&state.db, &s, change, user.app_user_id).await? {
-            Ok(()) if submit => Ok(Redirect::to(&format!("/judging/{slug}")).into_response()),
-            Ok(()) => Ok(Redirect::to(&format!("/judging/{slug}/entries/{id}")).into_response()),
-            Err(e) => {
-                let status = if e == SheetError::Submitted {
-                    StatusCode::CONFLICT
-                } else {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                };
-                let msg = ctx.t(&format!("judging.error.{}", e.code())).to_owned();
-                sheet_page(&state, &ctx, &slug, &id, status, msg, Some(&f)).await
+        let value = if v.trim().is_empty() {
+            None
+        } else {
+            match super::parse_number(v) {
+                Some(x) => Some(x),
+                None => {
+                    let msg = ctx.t("judging.error.score-out-of-range").to_owned();
+                    return sheet_page(
+                        &state,
+                        &ctx,
+                        &slug,
+                        &id,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        msg,
+                        Some(&f),
+                    )
+                    .await;
+                }
             }
+        };
+        scores.push((cid.to_owned(), value));
+    }
+    let submit = f.get("action").is_some_and(|a| a == "submit");
+    let change = RawChange {
+        scores,
+        comment: f.get("comment").cloned(),
+        comment_to_entrant: f.get("comment_to_entrant").cloned(),
+        submit,
+    };
+    match super::apply_change(&state.db, &s, change, user.app_user_id).await? {
+        Ok(()) if submit => Ok(Redirect::to(&format!("/judging/{slug}")).into_response()),
+        Ok(()) => Ok(Redirect::to(&format!("/judging/{slug}/entries/{id}")).into_response()),
+        Err(e) => {
+            let status = if e == SheetError::Submitted {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let msg = ctx.t(&format!("judging.error.{}", e.code())).to_owned();
+            sheet_page(&state, &ctx, &slug, &id, status, msg, Some(&f)).await
         }
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
 #[derive(Template)]
@@ -440,27 +427,21 @@ pub async fn invite_page(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((slug, token)): Path<(String, String)>,
-) -> Response {
-    invite_answer(&state, &ctx, &slug, &token)
-        .await
-        .unwrap_or_else(|e| e.respond(&ctx))
+) -> Result<Response, PageError> {
+    invite_answer(&state, &ctx, &slug, &token).await
 }
 
 pub async fn accept_invite(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((slug, token)): Path<(String, String)>,
-) -> Response {
-    let result = async {
-        if let Some(user) = &ctx.user
-            && repo::accept_invite(&state.db, &slug, &token, user.app_user_id).await?
-        {
-            tracing::info!(contest = %slug, judge = user.app_user_id, "judge invitation accepted");
-            return Ok(Redirect::to(&format!("/judging/{slug}")).into_response());
-        }
-        // Not accepted: the page says why (and the token stays for the right account).
-        invite_answer(&state, &ctx, &slug, &token).await
+) -> Result<Response, PageError> {
+    if let Some(user) = &ctx.user
+        && repo::accept_invite(&state.db, &slug, &token, user.app_user_id).await?
+    {
+        tracing::info!(contest = %slug, judge = user.app_user_id, "judge invitation accepted");
+        return Ok(Redirect::to(&format!("/judging/{slug}")).into_response());
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    // Not accepted: the page says why (and the token stays for the right account).
+    invite_answer(&state, &ctx, &slug, &token).await
 }

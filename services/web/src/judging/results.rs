@@ -309,7 +309,7 @@ pub async fn preview(
     ctx: Ctx,
     Path(slug): Path<String>,
     axum::extract::Query(q): axum::extract::Query<RoundQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     preview_page(
         &state,
         &ctx,
@@ -321,7 +321,6 @@ pub async fn preview(
     )
     .await
     .map(crate::page::no_store)
-    .unwrap_or_else(|e| e.respond(&ctx))
 }
 
 /// Publishes the round's results; `Ok(false)` when they were published already.
@@ -355,19 +354,63 @@ pub async fn publish_form(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(form): Form<RoundForm>,
-) -> Response {
-    let result = async {
-        let (user, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
-        let number = form.round.trim().parse().ok();
-        let round = pick_round(&state.db, c.contest_id, number).await?;
-        let n = round.number;
-        if publish_round(&state, &c, round, user.app_user_id).await? {
-            Ok(
-                Redirect::to(&format!("/organize/contests/{slug}/results?round={n}"))
-                    .into_response(),
-            )
-        } else {
-            let msg = ctx.t("judging.error.already-published").to_owned();
+) -> Result<Response, PageError> {
+    let (user, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
+    let number = form.round.trim().parse().ok();
+    let round = pick_round(&state.db, c.contest_id, number).await?;
+    let n = round.number;
+    if publish_round(&state, &c, round, user.app_user_id).await? {
+        Ok(Redirect::to(&format!("/organize/contests/{slug}/results?round={n}")).into_response())
+    } else {
+        let msg = ctx.t("judging.error.already-published").to_owned();
+        preview_page(
+            &state,
+            &ctx,
+            &slug,
+            Some(n),
+            StatusCode::CONFLICT,
+            String::new(),
+            msg,
+        )
+        .await
+    }
+}
+
+pub async fn advance_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+    Form(form): Form<RoundForm>,
+) -> Result<Response, PageError> {
+    let (_, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
+    let number = form.round.trim().parse().ok();
+    let round = pick_round(&state.db, c.contest_id, number).await?;
+    let n = round.number;
+    let top = form.top.trim().parse::<usize>().ok().filter(|n| *n > 0);
+    let cutoff = super::parse_number(&form.cutoff);
+    let refuse = |code: &str| ctx.t(&format!("judging.error.{code}")).to_owned();
+    if top.is_none() && cutoff.is_none() {
+        let msg = refuse("advance-rule-required");
+        return preview_page(
+            &state,
+            &ctx,
+            &slug,
+            Some(n),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            String::new(),
+            msg,
+        )
+        .await;
+    }
+    let comp = compute(&state.db, round.clone()).await?;
+    let chosen = repo::advancers(&comp.results, top, cutoff);
+    match repo::advance(&state.db, &round, &chosen).await? {
+        Ok(next) => Ok(
+            Redirect::to(&format!("/organize/contests/{slug}/judging?round={next}"))
+                .into_response(),
+        ),
+        Err(code) => {
+            let msg = refuse(code);
             preview_page(
                 &state,
                 &ctx,
@@ -380,61 +423,6 @@ pub async fn publish_form(
             .await
         }
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
-}
-
-pub async fn advance_form(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(slug): Path<String>,
-    Form(form): Form<RoundForm>,
-) -> Response {
-    let result = async {
-        let (_, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
-        let number = form.round.trim().parse().ok();
-        let round = pick_round(&state.db, c.contest_id, number).await?;
-        let n = round.number;
-        let top = form.top.trim().parse::<usize>().ok().filter(|n| *n > 0);
-        let cutoff = super::parse_number(&form.cutoff);
-        let refuse = |code: &str| ctx.t(&format!("judging.error.{code}")).to_owned();
-        if top.is_none() && cutoff.is_none() {
-            let msg = refuse("advance-rule-required");
-            return preview_page(
-                &state,
-                &ctx,
-                &slug,
-                Some(n),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                String::new(),
-                msg,
-            )
-            .await;
-        }
-        let comp = compute(&state.db, round.clone()).await?;
-        let chosen = repo::advancers(&comp.results, top, cutoff);
-        match repo::advance(&state.db, &round, &chosen).await? {
-            Ok(next) => Ok(Redirect::to(&format!(
-                "/organize/contests/{slug}/judging?round={next}"
-            ))
-            .into_response()),
-            Err(code) => {
-                let msg = refuse(code);
-                preview_page(
-                    &state,
-                    &ctx,
-                    &slug,
-                    Some(n),
-                    StatusCode::CONFLICT,
-                    String::new(),
-                    msg,
-                )
-                .await
-            }
-        }
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
 #[derive(Template)]
@@ -452,40 +440,36 @@ pub async fn public_page(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(slug): Path<String>,
-) -> Response {
-    let result = async {
-        let c = contests::by_slug(&state.db, &slug)
-            .await?
-            .ok_or(PageError::NotFound)?;
-        let published = repo::latest_published(&state.db, c.contest_id).await?;
-        let (rows, published_at, round_name) = match &published {
-            Some((snap, at)) => (
-                rows_of(ctx.lang, snap, judge_count(snap)),
-                Some(*at),
-                snap["round_name"].as_str().unwrap_or("").to_owned(),
-            ),
-            None => (Vec::new(), None, String::new()),
-        };
-        let authors =
-            crate::entries::author::AuthorPolicy::load(&state.db, ctx.user.as_ref(), &c).await?;
-        let mut page = ctx.page("judging.public.title");
-        page.title = format!("{} · {}", page.title, c.title);
-        Ok::<_, PageError>(render(
-            StatusCode::OK,
-            &PublicPage {
-                page,
-                // A published first round does not unblind a contest whose later round is
-                // still being judged.
-                show_author: authors.sees_all(),
-                c,
-                rows,
-                published_at,
-                round_name,
-            },
-        ))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+) -> Result<Response, PageError> {
+    let c = contests::by_slug(&state.db, &slug)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let published = repo::latest_published(&state.db, c.contest_id).await?;
+    let (rows, published_at, round_name) = match &published {
+        Some((snap, at)) => (
+            rows_of(ctx.lang, snap, judge_count(snap)),
+            Some(*at),
+            snap["round_name"].as_str().unwrap_or("").to_owned(),
+        ),
+        None => (Vec::new(), None, String::new()),
+    };
+    let authors =
+        crate::entries::author::AuthorPolicy::load(&state.db, ctx.user.as_ref(), &c).await?;
+    let mut page = ctx.page("judging.public.title");
+    page.title = format!("{} · {}", page.title, c.title);
+    Ok(render(
+        StatusCode::OK,
+        &PublicPage {
+            page,
+            // A published first round does not unblind a contest whose later round is
+            // still being judged.
+            show_author: authors.sees_all(),
+            c,
+            rows,
+            published_at,
+            round_name,
+        },
+    ))
 }
 
 /// Removes authors and units from a snapshot's entries, for viewers the contest does not

@@ -208,7 +208,7 @@ pub async fn page(
     ctx: Ctx,
     Path(slug): Path<String>,
     Query(q): Query<RoundQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     render_page(
         &state,
         &ctx,
@@ -220,7 +220,6 @@ pub async fn page(
     )
     .await
     .map(crate::page::no_store)
-    .unwrap_or_else(|e| e.respond(&ctx))
 }
 
 type Fields = HashMap<String, String>;
@@ -329,52 +328,48 @@ pub async fn save(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(f): Form<Fields>,
-) -> Response {
-    let result = async {
-        let (_, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
-        let round = pick_round(&state.db, c.contest_id, round_of(&f)).await?;
-        if round.locked() {
-            return answer(
+) -> Result<Response, PageError> {
+    let (_, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
+    let round = pick_round(&state.db, c.contest_id, round_of(&f)).await?;
+    if round.locked() {
+        return answer(
+            &state,
+            &ctx,
+            &slug,
+            Some(round.number),
+            StatusCode::CONFLICT,
+            "judging.error.locked",
+        )
+        .await;
+    }
+    match parse_setup(&f) {
+        Err(key) => {
+            answer(
                 &state,
                 &ctx,
                 &slug,
                 Some(round.number),
-                StatusCode::CONFLICT,
-                "judging.error.locked",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                key,
             )
-            .await;
+            .await
         }
-        match parse_setup(&f) {
-            Err(key) => {
+        Ok(setup) => {
+            if repo::save_setup(&state.db, round.judging_round_id, &setup).await? {
+                Ok(back(&slug, round.number))
+            } else {
                 answer(
                     &state,
                     &ctx,
                     &slug,
                     Some(round.number),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    key,
+                    StatusCode::CONFLICT,
+                    "judging.error.locked",
                 )
                 .await
             }
-            Ok(setup) => {
-                if repo::save_setup(&state.db, round.judging_round_id, &setup).await? {
-                    Ok(back(&slug, round.number))
-                } else {
-                    answer(
-                        &state,
-                        &ctx,
-                        &slug,
-                        Some(round.number),
-                        StatusCode::CONFLICT,
-                        "judging.error.locked",
-                    )
-                    .await
-                }
-            }
         }
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
 pub async fn open(
@@ -382,30 +377,26 @@ pub async fn open(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(f): Form<Fields>,
-) -> Response {
-    let result = async {
-        let (_, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
-        let round = pick_round(&state.db, c.contest_id, round_of(&f)).await?;
-        match repo::open_round(&state.db, &round).await? {
-            Ok(()) => {
-                tracing::info!(contest = %c.slug, round = round.number, "judging round opened");
-                Ok(back(&slug, round.number))
-            }
-            Err(code) => {
-                answer(
-                    &state,
-                    &ctx,
-                    &slug,
-                    Some(round.number),
-                    StatusCode::CONFLICT,
-                    &format!("judging.error.{code}"),
-                )
-                .await
-            }
+) -> Result<Response, PageError> {
+    let (_, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
+    let round = pick_round(&state.db, c.contest_id, round_of(&f)).await?;
+    match repo::open_round(&state.db, &round).await? {
+        Ok(()) => {
+            tracing::info!(contest = %c.slug, round = round.number, "judging round opened");
+            Ok(back(&slug, round.number))
+        }
+        Err(code) => {
+            answer(
+                &state,
+                &ctx,
+                &slug,
+                Some(round.number),
+                StatusCode::CONFLICT,
+                &format!("judging.error.{code}"),
+            )
+            .await
         }
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
 pub async fn invite(
@@ -414,41 +405,37 @@ pub async fn invite(
     headers: HeaderMap,
     Path(slug): Path<String>,
     Form(f): Form<Fields>,
-) -> Response {
-    let result = async {
-        let (user, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
-        let n = round_of(&f);
-        let Ok(email) = hoithi_core::domain::Email::parse(field(&f, "email")) else {
-            return answer(
-                &state,
-                &ctx,
-                &slug,
-                n,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "judging.error.invalid-email",
-            )
-            .await;
-        };
-        let slugs: Vec<String> = field(&f, "conflict_units")
-            .split(',')
-            .map(str::to_owned)
-            .collect();
-        let Some(conflict) = unit_ids(&state.db, &slugs).await? else {
-            return answer(
-                &state,
-                &ctx,
-                &slug,
-                n,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "judging.error.unknown-unit",
-            )
-            .await;
-        };
-        invite_judge(&state, &headers, &c, email.as_str(), &conflict, &user).await?;
-        answer(&state, &ctx, &slug, n, StatusCode::OK, "judging.invited").await
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+) -> Result<Response, PageError> {
+    let (user, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
+    let n = round_of(&f);
+    let Ok(email) = hoithi_core::domain::Email::parse(field(&f, "email")) else {
+        return answer(
+            &state,
+            &ctx,
+            &slug,
+            n,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "judging.error.invalid-email",
+        )
+        .await;
+    };
+    let slugs: Vec<String> = field(&f, "conflict_units")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let Some(conflict) = unit_ids(&state.db, &slugs).await? else {
+        return answer(
+            &state,
+            &ctx,
+            &slug,
+            n,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "judging.error.unknown-unit",
+        )
+        .await;
+    };
+    invite_judge(&state, &headers, &c, email.as_str(), &conflict, &user).await?;
+    answer(&state, &ctx, &slug, n, StatusCode::OK, "judging.invited").await
 }
 
 pub async fn assign(
@@ -456,47 +443,14 @@ pub async fn assign(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(f): Form<Fields>,
-) -> Response {
-    let result = async {
-        let (_, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
-        let round = pick_round(&state.db, c.contest_id, round_of(&f)).await?;
-        let n = Some(round.number);
-        let mode = match field(&f, "mode") {
-            "all" => Mode::All,
-            "even" => match field(&f, "quorum").parse::<usize>() {
-                Ok(q) if (1..=50).contains(&q) => Mode::Even { quorum: q },
-                _ => {
-                    return answer(
-                        &state,
-                        &ctx,
-                        &slug,
-                        n,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "judging.error.quorum",
-                    )
-                    .await;
-                }
-            },
-            "unit" => {
-                let Some(ids) = unit_ids(&state.db, &[field(&f, "unit").to_owned()])
-                    .await?
-                    .filter(|i| i.len() == 1)
-                else {
-                    return answer(
-                        &state,
-                        &ctx,
-                        &slug,
-                        n,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "judging.error.unknown-unit",
-                    )
-                    .await;
-                };
-                Mode::Unit {
-                    email: field(&f, "email").to_owned(),
-                    unit_id: ids[0],
-                }
-            }
+) -> Result<Response, PageError> {
+    let (_, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
+    let round = pick_round(&state.db, c.contest_id, round_of(&f)).await?;
+    let n = Some(round.number);
+    let mode = match field(&f, "mode") {
+        "all" => Mode::All,
+        "even" => match field(&f, "quorum").parse::<usize>() {
+            Ok(q) if (1..=50).contains(&q) => Mode::Even { quorum: q },
             _ => {
                 return answer(
                     &state,
@@ -504,28 +458,57 @@ pub async fn assign(
                     &slug,
                     n,
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "judging.error.invalid",
+                    "judging.error.quorum",
                 )
                 .await;
             }
-        };
-        let (_, short) = repo::assign(&state.db, round.judging_round_id, &mode).await?;
-        if short.is_empty() {
-            answer(&state, &ctx, &slug, n, StatusCode::OK, "judging.assigned").await
-        } else {
-            answer(
+        },
+        "unit" => {
+            let Some(ids) = unit_ids(&state.db, &[field(&f, "unit").to_owned()])
+                .await?
+                .filter(|i| i.len() == 1)
+            else {
+                return answer(
+                    &state,
+                    &ctx,
+                    &slug,
+                    n,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "judging.error.unknown-unit",
+                )
+                .await;
+            };
+            Mode::Unit {
+                email: field(&f, "email").to_owned(),
+                unit_id: ids[0],
+            }
+        }
+        _ => {
+            return answer(
                 &state,
                 &ctx,
                 &slug,
                 n,
-                StatusCode::OK,
-                "judging.quorum-short",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "judging.error.invalid",
             )
-            .await
+            .await;
         }
+    };
+    let (_, short) = repo::assign(&state.db, round.judging_round_id, &mode).await?;
+    if short.is_empty() {
+        answer(&state, &ctx, &slug, n, StatusCode::OK, "judging.assigned").await
+    } else {
+        answer(
+            &state,
+            &ctx,
+            &slug,
+            n,
+            StatusCode::OK,
+            "judging.quorum-short",
+        )
+        .await
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
 async fn user_by_email(db: &sqlx::PgPool, email: &str) -> sqlx::Result<Option<i64>> {
@@ -540,74 +523,70 @@ pub async fn reassign(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(f): Form<Fields>,
-) -> Response {
-    let result = async {
-        let (user, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
-        let round = pick_round(&state.db, c.contest_id, round_of(&f)).await?;
-        let n = Some(round.number);
-        let Some(from) = user_by_email(&state.db, field(&f, "from")).await? else {
-            return answer(
-                &state,
-                &ctx,
-                &slug,
-                n,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "judging.error.unknown-judge",
-            )
-            .await;
-        };
-        let to = match field(&f, "to") {
-            "" => None,
-            email => match user_by_email(&state.db, email).await? {
-                Some(id) => Some(id),
-                None => {
-                    return answer(
-                        &state,
-                        &ctx,
-                        &slug,
-                        n,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "judging.error.unknown-judge",
-                    )
-                    .await;
-                }
-            },
-        };
-        let entry = match field(&f, "entry") {
-            "" => None,
-            e => match Uuid::parse_str(e) {
-                Ok(id) => Some(id),
-                Err(_) => {
-                    return answer(
-                        &state,
-                        &ctx,
-                        &slug,
-                        n,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "judging.error.invalid",
-                    )
-                    .await;
-                }
-            },
-        };
-        let (_, stuck) = repo::reassign(
-            &state.db,
-            round.judging_round_id,
-            from,
-            entry,
-            to,
-            user.app_user_id,
+) -> Result<Response, PageError> {
+    let (user, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
+    let round = pick_round(&state.db, c.contest_id, round_of(&f)).await?;
+    let n = Some(round.number);
+    let Some(from) = user_by_email(&state.db, field(&f, "from")).await? else {
+        return answer(
+            &state,
+            &ctx,
+            &slug,
+            n,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "judging.error.unknown-judge",
         )
-        .await?;
-        let key = if stuck.is_empty() {
-            "judging.reassigned"
-        } else {
-            "judging.reassign-stuck"
-        };
-        answer(&state, &ctx, &slug, n, StatusCode::OK, key).await
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+        .await;
+    };
+    let to = match field(&f, "to") {
+        "" => None,
+        email => match user_by_email(&state.db, email).await? {
+            Some(id) => Some(id),
+            None => {
+                return answer(
+                    &state,
+                    &ctx,
+                    &slug,
+                    n,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "judging.error.unknown-judge",
+                )
+                .await;
+            }
+        },
+    };
+    let entry = match field(&f, "entry") {
+        "" => None,
+        e => match Uuid::parse_str(e) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                return answer(
+                    &state,
+                    &ctx,
+                    &slug,
+                    n,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "judging.error.invalid",
+                )
+                .await;
+            }
+        },
+    };
+    let (_, stuck) = repo::reassign(
+        &state.db,
+        round.judging_round_id,
+        from,
+        entry,
+        to,
+        user.app_user_id,
+    )
+    .await?;
+    let key = if stuck.is_empty() {
+        "judging.reassigned"
+    } else {
+        "judging.reassign-stuck"
+    };
+    answer(&state, &ctx, &slug, n, StatusCode::OK, key).await
 }
 
 pub async fn remind(
@@ -616,48 +595,44 @@ pub async fn remind(
     headers: HeaderMap,
     Path(slug): Path<String>,
     Form(f): Form<Fields>,
-) -> Response {
-    let result = async {
-        let (_, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
-        let round = pick_round(&state.db, c.contest_id, round_of(&f)).await?;
-        let judges = repo::judges(&state.db, c.contest_id, round.judging_round_id).await?;
-        let t = |k: &'static str| hoithi_core::i18n::text(hoithi_core::i18n::Lang::Vi, k);
-        let link = format!(
-            "{}/judging/{}",
-            crate::mail::base_url(&state, &headers),
-            c.slug
+) -> Result<Response, PageError> {
+    let (_, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
+    let round = pick_round(&state.db, c.contest_id, round_of(&f)).await?;
+    let judges = repo::judges(&state.db, c.contest_id, round.judging_round_id).await?;
+    let t = |k: &'static str| hoithi_core::i18n::text(hoithi_core::i18n::Lang::Vi, k);
+    let link = format!(
+        "{}/judging/{}",
+        crate::mail::base_url(&state, &headers),
+        c.slug
+    );
+    let mut tx = state.db.begin().await?;
+    for j in judges.iter().filter(|j| j.remaining() > 0) {
+        let body = format!(
+            "{}\n\n{}: {}\n\n{link}\n",
+            t("judging.mail.remind.body"),
+            c.title,
+            j.remaining()
         );
-        let mut tx = state.db.begin().await?;
-        for j in judges.iter().filter(|j| j.remaining() > 0) {
-            let body = format!(
-                "{}\n\n{}: {}\n\n{link}\n",
-                t("judging.mail.remind.body"),
-                c.title,
-                j.remaining()
-            );
-            let subject = format!("{}: {}", t("judging.mail.remind.subject"), c.title);
-            crate::mail::queue(&mut *tx, &j.email, "judge-reminder", &subject, &body).await?;
-            sqlx::query(
-                "update contest_judge set reminded_at = now() where contest_id = $1 and email = $2",
-            )
-            .bind(c.contest_id)
-            .bind(&j.email)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        answer(
-            &state,
-            &ctx,
-            &slug,
-            Some(round.number),
-            StatusCode::OK,
-            "judging.reminded",
+        let subject = format!("{}: {}", t("judging.mail.remind.subject"), c.title);
+        crate::mail::queue(&mut *tx, &j.email, "judge-reminder", &subject, &body).await?;
+        sqlx::query(
+            "update contest_judge set reminded_at = now() where contest_id = $1 and email = $2",
         )
-        .await
+        .bind(c.contest_id)
+        .bind(&j.email)
+        .execute(&mut *tx)
+        .await?;
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    tx.commit().await?;
+    answer(
+        &state,
+        &ctx,
+        &slug,
+        Some(round.number),
+        StatusCode::OK,
+        "judging.reminded",
+    )
+    .await
 }
 
 pub async fn reopen(
@@ -665,45 +640,41 @@ pub async fn reopen(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(f): Form<Fields>,
-) -> Response {
-    let result = async {
-        let (user, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
-        let round = pick_round(&state.db, c.contest_id, round_of(&f)).await?;
-        let entry = Uuid::parse_str(field(&f, "entry")).ok();
-        let judge = field(&f, "judge").parse::<i64>().ok();
-        let (Some(entry), Some(judge)) = (entry, judge) else {
-            return answer(
-                &state,
-                &ctx,
-                &slug,
-                Some(round.number),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "judging.error.invalid",
-            )
-            .await;
-        };
-        if repo::reopen_sheet(
-            &state.db,
-            round.judging_round_id,
-            entry,
-            judge,
-            user.app_user_id,
+) -> Result<Response, PageError> {
+    let (user, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
+    let round = pick_round(&state.db, c.contest_id, round_of(&f)).await?;
+    let entry = Uuid::parse_str(field(&f, "entry")).ok();
+    let judge = field(&f, "judge").parse::<i64>().ok();
+    let (Some(entry), Some(judge)) = (entry, judge) else {
+        return answer(
+            &state,
+            &ctx,
+            &slug,
+            Some(round.number),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "judging.error.invalid",
         )
-        .await?
-        {
-            Ok(back(&slug, round.number))
-        } else {
-            answer(
-                &state,
-                &ctx,
-                &slug,
-                Some(round.number),
-                StatusCode::CONFLICT,
-                "judging.error.not-submitted",
-            )
-            .await
-        }
+        .await;
+    };
+    if repo::reopen_sheet(
+        &state.db,
+        round.judging_round_id,
+        entry,
+        judge,
+        user.app_user_id,
+    )
+    .await?
+    {
+        Ok(back(&slug, round.number))
+    } else {
+        answer(
+            &state,
+            &ctx,
+            &slug,
+            Some(round.number),
+            StatusCode::CONFLICT,
+            "judging.error.not-submitted",
+        )
+        .await
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }

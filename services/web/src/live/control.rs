@@ -151,10 +151,8 @@ async fn control_page(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(slug): Path<String>,
-) -> Response {
-    control(&state, &ctx, &slug, None)
-        .await
-        .unwrap_or_else(|e| e.respond(&ctx))
+) -> Result<Response, PageError> {
+    control(&state, &ctx, &slug, None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,36 +168,16 @@ async fn control_form(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(form): Form<ControlForm>,
-) -> Response {
-    let result = async {
-        let (user, c) = organizer_page(&state, &ctx, &slug).await?;
-        let change = match form.action.as_str() {
-            "stage" => match Uuid::parse_str(form.entry.trim()) {
-                Ok(id) => Change {
-                    stage: Some(Some(id)),
-                    window_open: None,
-                },
-                Err(_) => {
-                    let msg = ctx.t("live.error.entry-not-in-contest").to_owned();
-                    return control(
-                        &state,
-                        &ctx,
-                        &slug,
-                        Some((StatusCode::UNPROCESSABLE_ENTITY, msg)),
-                    )
-                    .await;
-                }
-            },
-            "unstage" => Change {
-                stage: Some(None),
+) -> Result<Response, PageError> {
+    let (user, c) = organizer_page(&state, &ctx, &slug).await?;
+    let change = match form.action.as_str() {
+        "stage" => match Uuid::parse_str(form.entry.trim()) {
+            Ok(id) => Change {
+                stage: Some(Some(id)),
                 window_open: None,
             },
-            "open" | "close" => Change {
-                stage: None,
-                window_open: Some(form.action == "open"),
-            },
-            _ => {
-                let msg = ctx.t("live.error.invalid-action").to_owned();
+            Err(_) => {
+                let msg = ctx.t("live.error.entry-not-in-contest").to_owned();
                 return control(
                     &state,
                     &ctx,
@@ -208,15 +186,31 @@ async fn control_form(
                 )
                 .await;
             }
-        };
-        match state::apply(&state.db, c.contest_id, &change, user.app_user_id).await? {
-            Ok(()) => Ok(Redirect::to(&format!("/organize/contests/{slug}/live")).into_response()),
-            Err(e) => {
-                let msg = ctx.t(&format!("live.error.{}", e.code())).to_owned();
-                control(&state, &ctx, &slug, Some((StatusCode::CONFLICT, msg))).await
-            }
+        },
+        "unstage" => Change {
+            stage: Some(None),
+            window_open: None,
+        },
+        "open" | "close" => Change {
+            stage: None,
+            window_open: Some(form.action == "open"),
+        },
+        _ => {
+            let msg = ctx.t("live.error.invalid-action").to_owned();
+            return control(
+                &state,
+                &ctx,
+                &slug,
+                Some((StatusCode::UNPROCESSABLE_ENTITY, msg)),
+            )
+            .await;
+        }
+    };
+    match state::apply(&state.db, c.contest_id, &change, user.app_user_id).await? {
+        Ok(()) => Ok(Redirect::to(&format!("/organize/contests/{slug}/live")).into_response()),
+        Err(e) => {
+            let msg = ctx.t(&format!("live.error.{}", e.code())).to_owned();
+            control(&state, &ctx, &slug, Some((StatusCode::CONFLICT, msg))).await
         }
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }

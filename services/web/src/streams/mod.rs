@@ -386,16 +386,14 @@ async fn streams_admin_page(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(slug): Path<String>,
-) -> Response {
+) -> Result<Response, PageError> {
     let now = Utc::now();
     let form = StreamInput {
         starts_at: datetime_local(&(now + chrono::Duration::hours(1))),
         ends_at: datetime_local(&(now + chrono::Duration::hours(3))),
         ..StreamInput::default()
     };
-    streams_admin(&state, &ctx, &slug, StatusCode::OK, form, vec![])
-        .await
-        .unwrap_or_else(|e| e.respond(&ctx))
+    streams_admin(&state, &ctx, &slug, StatusCode::OK, form, vec![]).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -415,63 +413,55 @@ async fn create_from_form(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(fields): Form<StreamFormFields>,
-) -> Response {
-    let result = async {
-        let (user, c) = organizer_page(&state, &ctx, &slug).await?;
-        let input = StreamInput {
-            title: fields.title,
-            url: fields.url,
-            starts_at: fields.starts_at,
-            ends_at: fields.ends_at,
-        };
-        match input.validate(Utc::now()) {
-            Ok(new) => {
-                let row = repo::insert(&state.db, c.contest_id, &new, user.app_user_id).await?;
-                tracing::info!(contest = %c.slug, stream = row.contest_stream_id, "stream added");
-                Ok(Redirect::to(&format!("/organize/contests/{slug}/streams")).into_response())
-            }
-            Err(errors) => {
-                let errors = errors
-                    .into_iter()
-                    .map(|e| {
-                        (
-                            e.field,
-                            ctx.t(&format!("streams.error.{}", e.code)).to_owned(),
-                        )
-                    })
-                    .collect();
-                streams_admin(
-                    &state,
-                    &ctx,
-                    &slug,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    input,
-                    errors,
-                )
-                .await
-            }
+) -> Result<Response, PageError> {
+    let (user, c) = organizer_page(&state, &ctx, &slug).await?;
+    let input = StreamInput {
+        title: fields.title,
+        url: fields.url,
+        starts_at: fields.starts_at,
+        ends_at: fields.ends_at,
+    };
+    match input.validate(Utc::now()) {
+        Ok(new) => {
+            let row = repo::insert(&state.db, c.contest_id, &new, user.app_user_id).await?;
+            tracing::info!(contest = %c.slug, stream = row.contest_stream_id, "stream added");
+            Ok(Redirect::to(&format!("/organize/contests/{slug}/streams")).into_response())
+        }
+        Err(errors) => {
+            let errors = errors
+                .into_iter()
+                .map(|e| {
+                    (
+                        e.field,
+                        ctx.t(&format!("streams.error.{}", e.code)).to_owned(),
+                    )
+                })
+                .collect();
+            streams_admin(
+                &state,
+                &ctx,
+                &slug,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                input,
+                errors,
+            )
+            .await
         }
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
 async fn delete_from_form(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((slug, id)): Path<(String, String)>,
-) -> Response {
-    let result = async {
-        let (_, c) = organizer_page(&state, &ctx, &slug).await?;
-        let id: i64 = id.parse().map_err(|_| PageError::NotFound)?;
-        if !repo::delete(&state.db, c.contest_id, id).await? {
-            return Err(PageError::NotFound);
-        }
-        tracing::info!(contest = %c.slug, stream = id, "stream removed");
-        Ok(Redirect::to(&format!("/organize/contests/{slug}/streams")).into_response())
+) -> Result<Response, PageError> {
+    let (_, c) = organizer_page(&state, &ctx, &slug).await?;
+    let id: i64 = id.parse().map_err(|_| PageError::NotFound)?;
+    if !repo::delete(&state.db, c.contest_id, id).await? {
+        return Err(PageError::NotFound);
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    tracing::info!(contest = %c.slug, stream = id, "stream removed");
+    Ok(Redirect::to(&format!("/organize/contests/{slug}/streams")).into_response())
 }
 
 // ---------- public pages ----------
@@ -553,40 +543,36 @@ async fn stream_page(
     ctx: Ctx,
     Path((slug, id)): Path<(String, String)>,
     State(state): State<AppState>,
-) -> Response {
-    let result = async {
-        let (c, s, live) = live_page(&state, &slug, &id).await?;
-        let others = repo::for_contest(&state.db, c.contest_id)
-            .await?
-            .into_iter()
-            .filter(|o| o.contest_stream_id != s.contest_stream_id && o.ends_at > Utc::now())
-            .collect();
-        let can_control = match &ctx.user {
-            Some(u) => in_scope(&state.db, u, c.unit_id).await?,
-            None => false,
-        };
-        let mut page = ctx.page("streams.title");
-        page.title = format!("{} · {}", s.title, c.title);
-        let login_href = format!(
-            "/login?next=/contests/{}/streams/{}",
-            c.slug, s.contest_stream_id
-        );
-        let res = render(
-            StatusCode::OK,
-            &StreamPage {
-                page,
-                live,
-                others,
-                can_control,
-                login_href,
-                c,
-                s: s.clone(),
-            },
-        );
-        Ok::<_, PageError>(with_csp(res, &s))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+) -> Result<Response, PageError> {
+    let (c, s, live) = live_page(&state, &slug, &id).await?;
+    let others = repo::for_contest(&state.db, c.contest_id)
+        .await?
+        .into_iter()
+        .filter(|o| o.contest_stream_id != s.contest_stream_id && o.ends_at > Utc::now())
+        .collect();
+    let can_control = match &ctx.user {
+        Some(u) => in_scope(&state.db, u, c.unit_id).await?,
+        None => false,
+    };
+    let mut page = ctx.page("streams.title");
+    page.title = format!("{} · {}", s.title, c.title);
+    let login_href = format!(
+        "/login?next=/contests/{}/streams/{}",
+        c.slug, s.contest_stream_id
+    );
+    let res = render(
+        StatusCode::OK,
+        &StreamPage {
+            page,
+            live,
+            others,
+            can_control,
+            login_href,
+            c,
+            s: s.clone(),
+        },
+    );
+    Ok(with_csp(res, &s))
 }
 
 #[derive(Template)]
@@ -602,15 +588,11 @@ async fn overlay_page(
     ctx: Ctx,
     State(state): State<AppState>,
     Path((slug, id)): Path<(String, String)>,
-) -> Response {
-    let result = async {
-        let (c, s, live) = live_page(&state, &slug, &id).await?;
-        let mut page = ctx.page("streams.overlay.title");
-        page.title.clone_from(&s.title);
-        Ok::<_, PageError>(render(StatusCode::OK, &OverlayPage { page, c, live }))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+) -> Result<Response, PageError> {
+    let (c, s, live) = live_page(&state, &slug, &id).await?;
+    let mut page = ctx.page("streams.overlay.title");
+    page.title.clone_from(&s.title);
+    Ok(render(StatusCode::OK, &OverlayPage { page, c, live }))
 }
 
 #[derive(Template)]
@@ -629,25 +611,21 @@ async fn screen_page(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((slug, id)): Path<(String, String)>,
-) -> Response {
-    let result = async {
-        let (c, s, live) = live_page(&state, &slug, &id).await?;
-        let url = stream_url(&state, &headers, &c, &s);
-        let mut page = ctx.page("streams.screen.title");
-        page.title.clone_from(&s.title);
-        Ok::<_, PageError>(render(
-            StatusCode::OK,
-            &ScreenPage {
-                page,
-                c,
-                s,
-                live,
-                url,
-            },
-        ))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+) -> Result<Response, PageError> {
+    let (c, s, live) = live_page(&state, &slug, &id).await?;
+    let url = stream_url(&state, &headers, &c, &s);
+    let mut page = ctx.page("streams.screen.title");
+    page.title.clone_from(&s.title);
+    Ok(render(
+        StatusCode::OK,
+        &ScreenPage {
+            page,
+            c,
+            s,
+            live,
+            url,
+        },
+    ))
 }
 
 fn stream_url(state: &AppState, headers: &HeaderMap, c: &ContestRow, s: &StreamRow) -> String {
@@ -661,71 +639,59 @@ fn stream_url(state: &AppState, headers: &HeaderMap, c: &ContestRow, s: &StreamR
 
 async fn qr(
     State(state): State<AppState>,
-    ctx: Ctx,
     headers: HeaderMap,
     Path((slug, id)): Path<(String, String)>,
-) -> Response {
-    let result = async {
-        let (c, s) = stream_of(&state, &slug, &id).await?;
-        crate::entries::qr_svg(&stream_url(&state, &headers, &c, &s))
-            .map_err(|e| PageError::Internal(anyhow::anyhow!("QR code: {e}")))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+) -> Result<Response, PageError> {
+    let (c, s) = stream_of(&state, &slug, &id).await?;
+    crate::entries::qr_svg(&stream_url(&state, &headers, &c, &s))
+        .map_err(|e| PageError::Internal(anyhow::anyhow!("QR code: {e}")))
 }
 
 /// The contest's streams that have not ended, as an iCalendar file.
 async fn calendar(
     State(state): State<AppState>,
-    ctx: Ctx,
     headers: HeaderMap,
     Path(slug): Path<String>,
-) -> Response {
-    let result = async {
-        let c = contest_page(&state, &slug).await?;
-        let rows = repo::upcoming(&state.db, c.contest_id).await?;
-        let base = crate::mail::base_url(&state, &headers);
-        let host = base
-            .split_once("://")
-            .map_or(base.as_str(), |(_, h)| h)
-            .to_owned();
-        let urls: Vec<String> = rows
-            .iter()
-            .map(|s| format!("{base}/contests/{}/streams/{}", c.slug, s.contest_stream_id))
-            .collect();
-        let events: Vec<ics::Event<'_>> = rows
-            .iter()
-            .zip(&urls)
-            .map(|(s, url)| ics::Event {
-                uid: format!("stream-{}@{host}", s.contest_stream_id),
-                title: &s.title,
-                description: &c.title,
-                url,
-                starts_at: s.starts_at,
-                ends_at: s.ends_at,
-                updated_at: s.updated_at,
-            })
-            .collect();
-        let body = ics::calendar(&c.title, &events);
-        Ok::<_, PageError>(
+) -> Result<Response, PageError> {
+    let c = contest_page(&state, &slug).await?;
+    let rows = repo::upcoming(&state.db, c.contest_id).await?;
+    let base = crate::mail::base_url(&state, &headers);
+    let host = base
+        .split_once("://")
+        .map_or(base.as_str(), |(_, h)| h)
+        .to_owned();
+    let urls: Vec<String> = rows
+        .iter()
+        .map(|s| format!("{base}/contests/{}/streams/{}", c.slug, s.contest_stream_id))
+        .collect();
+    let events: Vec<ics::Event<'_>> = rows
+        .iter()
+        .zip(&urls)
+        .map(|(s, url)| ics::Event {
+            uid: format!("stream-{}@{host}", s.contest_stream_id),
+            title: &s.title,
+            description: &c.title,
+            url,
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            updated_at: s.updated_at,
+        })
+        .collect();
+    let body = ics::calendar(&c.title, &events);
+    Ok((
+        [
             (
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        "text/calendar; charset=utf-8".to_owned(),
-                    ),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("inline; filename=\"{}.ics\"", c.slug),
-                    ),
-                ],
-                body,
-            )
-                .into_response(),
-        )
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+                header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{}.ics\"", c.slug),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

@@ -296,76 +296,72 @@ async fn units_page(
     ))
 }
 
-async fn list(State(state): State<AppState>, ctx: Ctx) -> Response {
-    let result = async {
-        require_admin(&ctx)?;
-        units_page(
-            &state,
-            &ctx,
-            StatusCode::OK,
-            UnitForm::default(),
-            String::new(),
-        )
-        .await
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+    require_admin(&ctx)?;
+    units_page(
+        &state,
+        &ctx,
+        StatusCode::OK,
+        UnitForm::default(),
+        String::new(),
+    )
+    .await
 }
 
-async fn add(State(state): State<AppState>, ctx: Ctx, Form(form): Form<UnitForm>) -> Response {
-    let result = async {
-        require_admin(&ctx)?;
-        let line = format!(
-            "{},\"{}\",{}",
-            form.slug.trim(),
-            form.name.trim().replace('"', "\"\""),
-            form.parent.trim()
-        );
-        let error = match parse_csv(&line) {
-            Err(_) => Some("unit.error.invalid"),
-            Ok(rows) => {
-                let mut tx = state.db.begin().await?;
-                match import(&mut tx, &rows).await {
-                    Ok(_) => {
-                        tx.commit().await?;
-                        None
-                    }
-                    Err(_) => Some("unit.error.parent"),
+async fn add(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<UnitForm>,
+) -> Result<Response, PageError> {
+    require_admin(&ctx)?;
+    let line = format!(
+        "{},\"{}\",{}",
+        form.slug.trim(),
+        form.name.trim().replace('"', "\"\""),
+        form.parent.trim()
+    );
+    let error = match parse_csv(&line) {
+        Err(_) => Some("unit.error.invalid"),
+        Ok(rows) => {
+            let mut tx = state.db.begin().await?;
+            match import(&mut tx, &rows).await {
+                Ok(_) => {
+                    tx.commit().await?;
+                    None
                 }
-            }
-        };
-        match error {
-            None => Ok(Redirect::to("/admin/units").into_response()),
-            Some(key) => {
-                let msg = ctx.t(key).to_owned();
-                units_page(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, form, msg).await
+                Err(_) => Some("unit.error.parent"),
             }
         }
+    };
+    match error {
+        None => Ok(Redirect::to("/admin/units").into_response()),
+        Some(key) => {
+            let msg = ctx.t(key).to_owned();
+            units_page(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, form, msg).await
+        }
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
-async fn delete(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
-    let result = async {
-        require_admin(&ctx)?;
-        let deleted = sqlx::query("delete from unit where slug = $1")
-            .bind(&slug)
-            .execute(&state.db)
-            .await;
-        match deleted {
-            Ok(r) if r.rows_affected() == 0 => Err(PageError::NotFound),
-            Ok(_) => Ok(Redirect::to("/admin/units").into_response()),
-            // Children or contests still point at it: refuse with a message, lose nothing.
-            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
-                let msg = ctx.t("unit.error.in-use").to_owned();
-                units_page(&state, &ctx, StatusCode::CONFLICT, UnitForm::default(), msg).await
-            }
-            Err(e) => Err(e.into()),
+async fn delete(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+) -> Result<Response, PageError> {
+    require_admin(&ctx)?;
+    let deleted = sqlx::query("delete from unit where slug = $1")
+        .bind(&slug)
+        .execute(&state.db)
+        .await;
+    match deleted {
+        Ok(r) if r.rows_affected() == 0 => Err(PageError::NotFound),
+        Ok(_) => Ok(Redirect::to("/admin/units").into_response()),
+        // Children or contests still point at it: refuse with a message, lose nothing.
+        Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+            let msg = ctx.t("unit.error.in-use").to_owned();
+            units_page(&state, &ctx, StatusCode::CONFLICT, UnitForm::default(), msg).await
         }
+        Err(e) => Err(e.into()),
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
 #[cfg(test)]

@@ -279,16 +279,14 @@ async fn page(
     ctx: Ctx,
     Path(slug): Path<String>,
     Query(q): Query<NoticeQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     let notice = match q.notice.as_deref() {
         Some(n @ ("confirm" | "clear" | "reassign")) => {
             ctx.t(&format!("claims.done.{n}")).to_owned()
         }
         _ => String::new(),
     };
-    show(&state, &ctx, &slug, StatusCode::OK, notice, String::new())
-        .await
-        .unwrap_or_else(|e| e.respond(&ctx))
+    show(&state, &ctx, &slug, StatusCode::OK, notice, String::new()).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -320,42 +318,38 @@ async fn form(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(f): Form<DecisionForm>,
-) -> Response {
-    let result = async {
-        let (user, contest) = organizer(&state, &ctx, &slug).await?;
-        let refused = |code: &str| {
-            let error = ctx.t(&format!("claims.error.{code}")).to_owned();
-            show(
-                &state,
-                &ctx,
-                &slug,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                String::new(),
-                error,
-            )
-        };
-        let Some(decision) = decision_of(&f.action, f.user.trim().parse().ok(), &f.email) else {
-            return refused("invalid").await;
-        };
-        match decide(
-            &state.db,
-            contest.contest_id,
-            &f.member_number,
-            &decision,
-            user.app_user_id,
+) -> Result<Response, PageError> {
+    let (user, contest) = organizer(&state, &ctx, &slug).await?;
+    let refused = |code: &str| {
+        let error = ctx.t(&format!("claims.error.{code}")).to_owned();
+        show(
+            &state,
+            &ctx,
+            &slug,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            String::new(),
+            error,
         )
-        .await?
-        {
-            Ok(()) => Ok(Redirect::to(&format!(
-                "/organize/contests/{slug}/voting/members?notice={}",
-                f.action
-            ))
-            .into_response()),
-            Err(code) => refused(code).await,
-        }
+    };
+    let Some(decision) = decision_of(&f.action, f.user.trim().parse().ok(), &f.email) else {
+        return refused("invalid").await;
+    };
+    match decide(
+        &state.db,
+        contest.contest_id,
+        &f.member_number,
+        &decision,
+        user.app_user_id,
+    )
+    .await?
+    {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/organize/contests/{slug}/voting/members?notice={}",
+            f.action
+        ))
+        .into_response()),
+        Err(code) => refused(code).await,
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
 async fn api_list(

@@ -260,12 +260,16 @@ struct MemberForm {
     next: Option<String>,
 }
 
-async fn submit(State(state): State<AppState>, ctx: Ctx, Form(f): Form<MemberForm>) -> Response {
+async fn submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<MemberForm>,
+) -> Result<Response, PageError> {
     let next = safe_next(f.next.as_deref());
     let Some(user) = ctx.user.clone() else {
-        return Redirect::to(&format!("/vote/sign-in?next={}", encode(&next))).into_response();
+        return Ok(Redirect::to(&format!("/vote/sign-in?next={}", encode(&next))).into_response());
     };
-    match claim(&state.db, &user, &f.member_number).await {
+    Ok(match claim(&state.db, &user, &f.member_number).await {
         Ok(number) => {
             // Opened from a contest's vote page: say so when the claim does not pass yet,
             // rather than sending the voter back to a vote that will be refused.
@@ -278,9 +282,9 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, Form(f): Form<MemberFor
                 };
                 standing(&state.db, id, user.app_user_id).await.map(Some)
             }
-            .await;
+            .await?;
             match standing {
-                Ok(Some(s @ (Standing::Pending | Standing::Refused))) => render(
+                Some(s @ (Standing::Pending | Standing::Refused)) => render(
                     StatusCode::OK,
                     &MemberPage {
                         page: ctx.page("member.title"),
@@ -296,11 +300,10 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, Form(f): Form<MemberFor
                             .to_owned(),
                     },
                 ),
-                Ok(_) => Redirect::to(&next).into_response(),
-                Err(e) => PageError::from(e).respond(&ctx),
+                _ => Redirect::to(&next).into_response(),
             }
         }
-        Err(ClaimError::Db(e)) => PageError::from(e).respond(&ctx),
+        Err(ClaimError::Db(e)) => return Err(e.into()),
         Err(ClaimError::Refused(r)) => {
             let mut error = ctx.t(r.key()).to_owned();
             if let Refusal::AlreadySet(held) = &r {
@@ -317,7 +320,7 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, Form(f): Form<MemberFor
                 },
             )
         }
-    }
+    })
 }
 
 /// `hoithi admin set-member-number`: gives the account of `email` the member number

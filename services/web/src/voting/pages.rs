@@ -64,59 +64,58 @@ impl VotePage {
     }
 }
 
-async fn vote_page(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
-    let result = async {
-        let contest = crate::contests::by_slug(&state.db, &slug)
-            .await?
-            .ok_or(PageError::NotFound)?;
-        let now = Utc::now();
-        let open = contest.voting_opens_at.is_some_and(|o| o <= now)
-            && contest.voting_closes_at.is_none_or(|c| now < c);
-        let policy = VotePolicy::from_settings(&contest.settings);
-        let show_totals = !(policy.hide_totals && contest.voting_closes_at.is_none_or(|c| now < c));
-        let authors =
-            crate::entries::author::AuthorPolicy::load(&state.db, ctx.user.as_ref(), &contest)
-                .await?;
-        let mut items = gallery(&state.db, contest.contest_id, &authors, "", "").await?;
-        shuffle_for_voter(
-            &contest.settings,
+async fn vote_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+) -> Result<Response, PageError> {
+    let contest = crate::contests::by_slug(&state.db, &slug)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let now = Utc::now();
+    let open = contest.voting_opens_at.is_some_and(|o| o <= now)
+        && contest.voting_closes_at.is_none_or(|c| now < c);
+    let policy = VotePolicy::from_settings(&contest.settings);
+    let show_totals = !(policy.hide_totals && contest.voting_closes_at.is_none_or(|c| now < c));
+    let authors =
+        crate::entries::author::AuthorPolicy::load(&state.db, ctx.user.as_ref(), &contest).await?;
+    let mut items = gallery(&state.db, contest.contest_id, &authors, "", "").await?;
+    shuffle_for_voter(
+        &contest.settings,
+        open,
+        &voter_seed(&ctx),
+        &mut items,
+        |i| i.id,
+    );
+    let tally = if show_totals {
+        repo::tally(&state.db, contest.contest_id).await?.entries
+    } else {
+        Vec::new()
+    };
+    let entries = items
+        .into_iter()
+        .map(|item| {
+            let votes = tally
+                .iter()
+                .find(|t| t.id == item.id)
+                .map_or(0, |t| t.votes);
+            (item, votes)
+        })
+        .collect();
+    let mut page = ctx.page("vote.title");
+    page.title = format!("{} — {}", page.title, contest.title);
+    Ok(render(
+        StatusCode::OK,
+        &VotePage {
+            page,
+            can_vote: ctx.user.as_ref().is_some_and(|u| u.is_verified()),
+            signed_in_unverified: ctx.user.as_ref().is_some_and(|u| !u.is_verified()),
+            slug: contest.slug,
+            title: contest.title,
             open,
-            &voter_seed(&ctx),
-            &mut items,
-            |i| i.id,
-        );
-        let tally = if show_totals {
-            repo::tally(&state.db, contest.contest_id).await?.entries
-        } else {
-            Vec::new()
-        };
-        let entries = items
-            .into_iter()
-            .map(|item| {
-                let votes = tally
-                    .iter()
-                    .find(|t| t.id == item.id)
-                    .map_or(0, |t| t.votes);
-                (item, votes)
-            })
-            .collect();
-        let mut page = ctx.page("vote.title");
-        page.title = format!("{} — {}", page.title, contest.title);
-        Ok::<_, PageError>(render(
-            StatusCode::OK,
-            &VotePage {
-                page,
-                can_vote: ctx.user.as_ref().is_some_and(|u| u.is_verified()),
-                signed_in_unverified: ctx.user.as_ref().is_some_and(|u| !u.is_verified()),
-                slug: contest.slug,
-                title: contest.title,
-                open,
-                show_totals,
-                entries,
-                policy,
-            },
-        ))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+            show_totals,
+            entries,
+            policy,
+        },
+    ))
 }

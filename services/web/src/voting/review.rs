@@ -262,7 +262,7 @@ async fn review_page(
     ctx: Ctx,
     Path(slug): Path<String>,
     axum::extract::Query(q): axum::extract::Query<Notice>,
-) -> Response {
+) -> Result<Response, PageError> {
     let notice = q.notice.filter(|n| n.len() <= 20).unwrap_or_default();
     show(
         &state,
@@ -274,7 +274,6 @@ async fn review_page(
         String::new(),
     )
     .await
-    .unwrap_or_else(|e| e.respond(&ctx))
 }
 
 fn done(slug: &str, notice: &str) -> Response {
@@ -288,7 +287,7 @@ async fn refused(
     slug: &str,
     errors: Vec<String>,
     roster_text: String,
-) -> Response {
+) -> Result<Response, PageError> {
     show(
         state,
         ctx,
@@ -299,7 +298,6 @@ async fn refused(
         roster_text,
     )
     .await
-    .unwrap_or_else(|e| e.respond(ctx))
 }
 
 /// Stores a checked policy under `settings.voting` and audits the change.
@@ -356,30 +354,26 @@ async fn policy_form(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(form): Form<PolicyForm>,
-) -> Response {
-    let result = async {
-        let (user, contest) = organizer(&state, &ctx, &slug).await?;
-        let policy = VotePolicy {
-            per_day: number(&form.per_day).unwrap_or(1),
-            per_contest: number(&form.per_contest),
-            per_round: number(&form.per_round),
-            round: number(&form.round).unwrap_or(1),
-            hide_totals: form.hide_totals.is_some(),
-            shuffle: form.shuffle.is_some(),
-            roster: form.roster.is_some(),
-        };
-        if let Err(errors) = policy.validate() {
-            let errors = errors
-                .iter()
-                .map(|(_, code)| ctx.t(&format!("vote.error.{code}")).to_owned())
-                .collect();
-            return Ok(refused(&state, &ctx, &slug, errors, String::new()).await);
-        }
-        save_policy(&state.db, contest.contest_id, &policy, user.app_user_id).await?;
-        Ok::<_, PageError>(done(&slug, "policy"))
+) -> Result<Response, PageError> {
+    let (user, contest) = organizer(&state, &ctx, &slug).await?;
+    let policy = VotePolicy {
+        per_day: number(&form.per_day).unwrap_or(1),
+        per_contest: number(&form.per_contest),
+        per_round: number(&form.per_round),
+        round: number(&form.round).unwrap_or(1),
+        hide_totals: form.hide_totals.is_some(),
+        shuffle: form.shuffle.is_some(),
+        roster: form.roster.is_some(),
+    };
+    if let Err(errors) = policy.validate() {
+        let errors = errors
+            .iter()
+            .map(|(_, code)| ctx.t(&format!("vote.error.{code}")).to_owned())
+            .collect();
+        return refused(&state, &ctx, &slug, errors, String::new()).await;
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    save_policy(&state.db, contest.contest_id, &policy, user.app_user_id).await?;
+    Ok(done(&slug, "policy"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -393,30 +387,26 @@ async fn roster_form(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(form): Form<RosterForm>,
-) -> Response {
-    let result = async {
-        let (user, contest) = organizer(&state, &ctx, &slug).await?;
-        match roster::parse(&form.csv) {
-            Ok(members) => {
-                roster::replace(&state.db, contest.contest_id, &members, user.app_user_id).await?;
-                Ok(done(&slug, "roster"))
-            }
-            Err(errors) => {
-                let errors = errors
-                    .iter()
-                    .take(50)
-                    .map(|e| {
-                        ctx.t("vote.error.roster-line")
-                            .replace("{line}", &e.line.to_string())
-                            .replace("{message}", ctx.t(&format!("vote.error.{}", e.code)))
-                    })
-                    .collect();
-                Ok::<_, PageError>(refused(&state, &ctx, &slug, errors, form.csv).await)
-            }
+) -> Result<Response, PageError> {
+    let (user, contest) = organizer(&state, &ctx, &slug).await?;
+    match roster::parse(&form.csv) {
+        Ok(members) => {
+            roster::replace(&state.db, contest.contest_id, &members, user.app_user_id).await?;
+            Ok(done(&slug, "roster"))
+        }
+        Err(errors) => {
+            let errors = errors
+                .iter()
+                .take(50)
+                .map(|e| {
+                    ctx.t("vote.error.roster-line")
+                        .replace("{line}", &e.line.to_string())
+                        .replace("{message}", ctx.t(&format!("vote.error.{}", e.code)))
+                })
+                .collect();
+            refused(&state, &ctx, &slug, errors, form.csv).await
         }
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
 }
 
 #[derive(Debug, Deserialize)]
@@ -456,60 +446,56 @@ async fn invalidate_form(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(form): Form<InvalidateForm>,
-) -> Response {
-    let result = async {
-        let (user, contest) = organizer(&state, &ctx, &slug).await?;
-        let error = |code: &str| ctx.t(&format!("vote.error.{code}")).to_owned();
-        let voter = form.voter.trim();
-        let voter_id = if voter.is_empty() {
-            None
-        } else if let Ok(id) = voter.parse::<i64>() {
-            Some(id)
-        } else {
-            let id: Option<i64> =
-                sqlx::query_scalar("select app_user_id from app_user where email = $1")
-                    .bind(voter.to_lowercase())
-                    .fetch_optional(&state.db)
-                    .await?;
-            match id {
-                Some(id) => Some(id),
-                None => {
-                    let errors = vec![error("unknown-voter")];
-                    return Ok(refused(&state, &ctx, &slug, errors, String::new()).await);
-                }
+) -> Result<Response, PageError> {
+    let (user, contest) = organizer(&state, &ctx, &slug).await?;
+    let error = |code: &str| ctx.t(&format!("vote.error.{code}")).to_owned();
+    let voter = form.voter.trim();
+    let voter_id = if voter.is_empty() {
+        None
+    } else if let Ok(id) = voter.parse::<i64>() {
+        Some(id)
+    } else {
+        let id: Option<i64> =
+            sqlx::query_scalar("select app_user_id from app_user where email = $1")
+                .bind(voter.to_lowercase())
+                .fetch_optional(&state.db)
+                .await?;
+        match id {
+            Some(id) => Some(id),
+            None => {
+                let errors = vec![error("unknown-voter")];
+                return refused(&state, &ctx, &slug, errors, String::new()).await;
             }
-        };
-        let (Ok(from), Ok(until)) = (local_time(&form.from), local_time(&form.until)) else {
-            let errors = vec![error("invalid-time")];
-            return Ok(refused(&state, &ctx, &slug, errors, String::new()).await);
-        };
-        let checked = InvalidationForm {
-            voter_id,
-            ip_network: Some(form.ip_network.trim().to_owned()).filter(|s| !s.is_empty()),
-            from,
-            until,
-            reason: form.reason.clone(),
         }
-        .checked();
-        let (criteria, reason) = match checked {
-            Ok(c) => c,
-            Err(e) => {
-                let errors = vec![error(e.code)];
-                return Ok(refused(&state, &ctx, &slug, errors, String::new()).await);
-            }
-        };
-        repo::invalidate(
-            &state.db,
-            contest.contest_id,
-            &criteria,
-            &reason,
-            user.app_user_id,
-        )
-        .await?;
-        Ok::<_, PageError>(done(&slug, "invalidated"))
+    };
+    let (Ok(from), Ok(until)) = (local_time(&form.from), local_time(&form.until)) else {
+        let errors = vec![error("invalid-time")];
+        return refused(&state, &ctx, &slug, errors, String::new()).await;
+    };
+    let checked = InvalidationForm {
+        voter_id,
+        ip_network: Some(form.ip_network.trim().to_owned()).filter(|s| !s.is_empty()),
+        from,
+        until,
+        reason: form.reason.clone(),
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    .checked();
+    let (criteria, reason) = match checked {
+        Ok(c) => c,
+        Err(e) => {
+            let errors = vec![error(e.code)];
+            return refused(&state, &ctx, &slug, errors, String::new()).await;
+        }
+    };
+    repo::invalidate(
+        &state.db,
+        contest.contest_id,
+        &criteria,
+        &reason,
+        user.app_user_id,
+    )
+    .await?;
+    Ok(done(&slug, "invalidated"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -524,35 +510,38 @@ async fn restore_form(
     ctx: Ctx,
     Path(slug): Path<String>,
     Form(form): Form<RestoreForm>,
-) -> Response {
-    let result = async {
-        let (user, contest) = organizer(&state, &ctx, &slug).await?;
-        let error = |code: &str| vec![ctx.t(&format!("vote.error.{code}")).to_owned()];
-        let belongs: bool = sqlx::query_scalar(
+) -> Result<Response, PageError> {
+    let (user, contest) = organizer(&state, &ctx, &slug).await?;
+    let error = |code: &str| vec![ctx.t(&format!("vote.error.{code}")).to_owned()];
+    let belongs: bool = sqlx::query_scalar(
             "select exists (select 1 from vote_invalidation where vote_invalidation_id = $1 and contest_id = $2)",
         )
         .bind(form.id)
         .bind(contest.contest_id)
         .fetch_one(&state.db)
         .await?;
-        if !belongs {
-            return Err(PageError::NotFound);
-        }
-        let reason = match super::reason(&form.reason) {
-            Ok(r) => r,
-            Err(e) => return Ok(refused(&state, &ctx, &slug, error(e.code), String::new()).await),
-        };
-        match repo::restore(&state.db, form.id, &reason, user.app_user_id).await {
-            Ok(_) => Ok(done(&slug, "restored")),
-            Err(repo::RestoreError::NotFound) => Err(PageError::NotFound),
-            Err(repo::RestoreError::AlreadyRestored) => {
-                Ok(refused(&state, &ctx, &slug, error("already-restored"), String::new()).await)
-            }
-            Err(repo::RestoreError::Db(e)) => Err(e.into()),
-        }
+    if !belongs {
+        return Err(PageError::NotFound);
     }
-    .await;
-    result.unwrap_or_else(|e| e.respond(&ctx))
+    let reason = match super::reason(&form.reason) {
+        Ok(r) => r,
+        Err(e) => return refused(&state, &ctx, &slug, error(e.code), String::new()).await,
+    };
+    match repo::restore(&state.db, form.id, &reason, user.app_user_id).await {
+        Ok(_) => Ok(done(&slug, "restored")),
+        Err(repo::RestoreError::NotFound) => Err(PageError::NotFound),
+        Err(repo::RestoreError::AlreadyRestored) => {
+            refused(
+                &state,
+                &ctx,
+                &slug,
+                error("already-restored"),
+                String::new(),
+            )
+            .await
+        }
+        Err(repo::RestoreError::Db(e)) => Err(e.into()),
+    }
 }
 
 #[derive(Debug, Deserialize)]

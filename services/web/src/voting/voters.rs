@@ -391,7 +391,7 @@ struct SignInForm {
 /// Page errors: the form again with the message, or the error page for a failure.
 fn page_error(ctx: &Ctx, e: CodeError, form: SignInForm, sent: bool) -> Response {
     if let CodeError::Internal(e) = e {
-        return PageError::Internal(e).respond(ctx);
+        return PageError::Internal(e).into_response();
     }
     let next = safe_next(form.next.as_deref());
     // A form with a mistake is 422 for pages (401 would ask the browser for credentials).
@@ -435,25 +435,17 @@ async fn verify(
     headers: HeaderMap,
     session: Option<axum::Extension<crate::security::SessionHash>>,
     Form(form): Form<SignInForm>,
-) -> Response {
+) -> Result<Response, PageError> {
     let user_id = match verify_code(&state, &form.email, &form.code).await {
         Ok(id) => id,
-        Err(e) => return page_error(&ctx, e, form, true),
+        Err(e) => return Ok(page_error(&ctx, e, form, true)),
     };
-    let result = async {
-        if let Some(axum::Extension(crate::security::SessionHash(old))) = session {
-            crate::security::delete_session(&state.db, &old).await?;
-        }
-        crate::security::create_session(&state.db, user_id).await
+    if let Some(axum::Extension(crate::security::SessionHash(old))) = session {
+        crate::security::delete_session(&state.db, &old).await?;
     }
-    .await;
-    match result {
-        Ok(token) => {
-            let next = safe_next(form.next.as_deref());
-            crate::accounts::signed_in(&state, &headers, &token, &next)
-        }
-        Err(e) => PageError::from(e).respond(&ctx),
-    }
+    let token = crate::security::create_session(&state.db, user_id).await?;
+    let next = safe_next(form.next.as_deref());
+    Ok(crate::accounts::signed_in(&state, &headers, &token, &next))
 }
 
 #[cfg(test)]
