@@ -11,7 +11,6 @@ use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use serde_json::json;
 use support::*;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// The host the test's "browser" addresses; its own origin is `SITE`.
@@ -19,32 +18,17 @@ const HOST: &str = "hoithi.test";
 const SITE: &str = "http://hoithi.test";
 const EVIL: &str = "https://evil.example";
 
-struct StopOnDrop(CancellationToken);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
-}
-
 /// A fresh database with the vote batcher running, and the web routes plus the tus upload
 /// routes behind the same session and CSRF layer as in the real process.
 async fn site() -> (TestEnv, axum::Router, StopOnDrop) {
     let env = TestEnv::new().await;
     let state = env.state();
-    let stop = CancellationToken::new();
-    let settings = hoithi_web::voting::Settings::from_lookup(|_| None).unwrap();
-    // Leaked on purpose: the batcher lives until the token is cancelled at the test's end.
-    std::mem::forget(hoithi_web::voting::start_with(
-        &state,
-        settings,
-        stop.clone(),
-    ));
+    let stop = start_votes(&state, &[]);
     let routes = hoithi_upload::router()
         .merge(hoithi_web::router())
         .with_state(state.clone());
     let app = hoithi_web::security::layers(routes, state);
-    (env, app, StopOnDrop(stop))
+    (env, app, stop)
 }
 
 /// A browser signed in as a new verified user of `role`: (client, user id, email).

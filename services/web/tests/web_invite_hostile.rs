@@ -12,7 +12,6 @@ use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use serde_json::json;
 use support::*;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 // ---------- judges ----------
@@ -366,38 +365,6 @@ async fn the_real_judge_accepts_the_mailed_link_once_verified_and_scores() {
 }
 
 // ---------- member numbers ----------
-
-struct Voting {
-    env: TestEnv,
-    client: Client,
-    _stop: StopOnDrop,
-}
-
-struct StopOnDrop(CancellationToken);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
-}
-
-async fn voting() -> Voting {
-    let env = TestEnv::new().await;
-    let state = env.state();
-    let stop = CancellationToken::new();
-    let settings = hoithi_web::voting::Settings::from_lookup(|_| None).unwrap();
-    // Leaked on purpose: the batcher lives until the token is cancelled at the test's end.
-    std::mem::forget(hoithi_web::voting::start_with(
-        &state,
-        settings,
-        stop.clone(),
-    ));
-    Voting {
-        client: Client::new(state),
-        env,
-        _stop: StopOnDrop(stop),
-    }
-}
 
 async fn vote(c: &mut Client, entry: Uuid, token: &str) -> (StatusCode, String) {
     let res = c

@@ -10,52 +10,7 @@ use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use serde_json::json;
 use support::*;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-
-/// A client on a fresh database with the vote batcher running.
-struct Voting {
-    env: TestEnv,
-    client: Client,
-    _stop: StopOnDrop,
-}
-
-struct StopOnDrop(CancellationToken);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
-}
-
-async fn voting() -> Voting {
-    voting_with(&[]).await
-}
-
-/// With ingest settings (`HOITHI_VOTE_*` names) instead of the defaults.
-async fn voting_with(settings: &[(&str, &str)]) -> Voting {
-    let env = TestEnv::new().await;
-    let state = env.state();
-    let stop = CancellationToken::new();
-    let settings = hoithi_web::voting::Settings::from_lookup(|k| {
-        settings
-            .iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .unwrap();
-    // Leaked on purpose: the batcher lives until the token is cancelled at the test's end.
-    std::mem::forget(hoithi_web::voting::start_with(
-        &state,
-        settings,
-        stop.clone(),
-    ));
-    Voting {
-        client: Client::new(state),
-        env,
-        _stop: StopOnDrop(stop),
-    }
-}
 
 /// The 6-digit code in the latest mail to `email`.
 async fn mailed_code(env: &TestEnv, email: &str) -> String {

@@ -12,6 +12,7 @@ use hoithi_core::AppState;
 use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use http_body_util::BodyExt;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 pub struct Res {
@@ -246,4 +247,56 @@ pub async fn outbox(env: &TestEnv, to: &str) -> Vec<(String, String, String)> {
         .fetch_all(&env.db)
         .await
         .unwrap()
+}
+
+/// Stops the vote batcher a test started, when the test ends.
+pub struct StopOnDrop(pub CancellationToken);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// Starts the vote batcher on `state` with ingest settings (`HOITHI_VOTE_*` names) instead of
+/// the defaults; it runs until the returned guard is dropped.
+pub fn start_votes(state: &AppState, settings: &[(&str, &str)]) -> StopOnDrop {
+    let stop = CancellationToken::new();
+    let settings = hoithi_web::voting::Settings::from_lookup(|k| {
+        settings
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap();
+    // Leaked on purpose: the batcher lives until the token is cancelled at the test's end.
+    std::mem::forget(hoithi_web::voting::start_with(
+        state,
+        settings,
+        stop.clone(),
+    ));
+    StopOnDrop(stop)
+}
+
+/// A client on a fresh database with the vote batcher running.
+pub struct Voting {
+    pub env: TestEnv,
+    pub client: Client,
+    pub _stop: StopOnDrop,
+}
+
+pub async fn voting() -> Voting {
+    voting_with(&[]).await
+}
+
+/// With ingest settings (`HOITHI_VOTE_*` names) instead of the defaults.
+pub async fn voting_with(settings: &[(&str, &str)]) -> Voting {
+    let env = TestEnv::new().await;
+    let state = env.state();
+    let stop = start_votes(&state, settings);
+    Voting {
+        client: Client::new(state),
+        env,
+        _stop: stop,
+    }
 }
