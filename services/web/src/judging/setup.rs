@@ -527,49 +527,32 @@ pub async fn reassign(
     let (user, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
     let round = pick_round(&state.db, c.contest_id, round_of(&f)).await?;
     let n = Some(round.number);
-    let Some(from) = user_by_email(&state.db, field(&f, "from")).await? else {
-        return answer(
+    // A refusal of this form: the reassign section again, with `key` as its error.
+    let refuse = |key: &'static str| {
+        answer(
             &state,
             &ctx,
             &slug,
             n,
             StatusCode::UNPROCESSABLE_ENTITY,
-            "judging.error.unknown-judge",
+            key,
         )
-        .await;
+    };
+    let Some(from) = user_by_email(&state.db, field(&f, "from")).await? else {
+        return refuse("judging.error.unknown-judge").await;
     };
     let to = match field(&f, "to") {
         "" => None,
         email => match user_by_email(&state.db, email).await? {
             Some(id) => Some(id),
-            None => {
-                return answer(
-                    &state,
-                    &ctx,
-                    &slug,
-                    n,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "judging.error.unknown-judge",
-                )
-                .await;
-            }
+            None => return refuse("judging.error.unknown-judge").await,
         },
     };
     let entry = match field(&f, "entry") {
         "" => None,
         e => match Uuid::parse_str(e) {
             Ok(id) => Some(id),
-            Err(_) => {
-                return answer(
-                    &state,
-                    &ctx,
-                    &slug,
-                    n,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "judging.error.invalid",
-                )
-                .await;
-            }
+            Err(_) => return refuse("judging.error.invalid").await,
         },
     };
     let (_, stuck) = repo::reassign(
