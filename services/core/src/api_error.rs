@@ -58,6 +58,28 @@ impl ApiError {
     }
 }
 
+/// A decided "no" of the rules, as opposed to a failure: an enum per area whose variants each
+/// have a stable kebab-case `code` (the JSON API's `error.code`), an HTTP status, and a
+/// sentence in both catalogs under `refusal.<code>` (Vietnamese on pages, English in the API).
+/// Handlers return them with `?`: `ApiError` and the web crate's `PageError` convert.
+pub trait Refusal {
+    fn code(&self) -> &'static str;
+    fn status(&self) -> StatusCode;
+
+    /// The catalog key of the sentence.
+    fn key(&self) -> String {
+        format!("refusal.{}", self.code())
+    }
+}
+
+impl<R: Refusal> From<R> for ApiError {
+    fn from(refusal: R) -> Self {
+        let key = refusal.key();
+        let message = crate::i18n::text(crate::i18n::Lang::En, &key).to_owned();
+        Self::new(refusal.status(), refusal.code(), message)
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         Self::internal(err)

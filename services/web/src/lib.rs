@@ -2,11 +2,13 @@
 //! each with its own `router()`; `router` here merges them, and `security::layers` wraps the
 //! whole process's routes in sessions, CSRF and security headers.
 
+pub mod access;
 mod accounts;
 mod admin;
 mod api_doc;
 mod assets;
 pub mod contests;
+pub mod domain;
 mod entries;
 pub mod format;
 mod home;

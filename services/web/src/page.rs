@@ -70,6 +70,15 @@ impl Ctx {
         i18n::text(self.lang, key)
     }
 
+    /// The seed of a visitor's own order of entries: the account, else the browser's
+    /// long-lived CSRF cookie.
+    pub fn visitor_seed(&self) -> String {
+        match &self.user {
+            Some(u) => format!("user:{}", u.app_user_id),
+            None => format!("browser:{}", self.csrf.split('.').next().unwrap_or("")),
+        }
+    }
+
     pub fn role(&self) -> Option<Role> {
         self.user.as_ref().map(|u| u.role)
     }
@@ -215,7 +224,36 @@ pub enum PageError {
     NotFound,
     Forbidden,
     SignIn,
+    /// A refusal of the rules (`hoithi_core::api_error::Refusal`): its status, and the page
+    /// says the sentence `refusal.<code>` in the visitor's language.
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+    },
     Internal(anyhow::Error),
+}
+
+impl PageError {
+    pub fn refused(refusal: &impl hoithi_core::api_error::Refusal) -> Self {
+        Self::Refused {
+            status: refusal.status(),
+            code: refusal.code(),
+        }
+    }
+}
+
+/// `From` conversions into `PageError` for refusal enums, so page handlers use `?` on them:
+/// `page_refusals!(SheetError, VoteRefusal);` (a blanket impl would clash with the
+/// conversions from `sqlx::Error` and `anyhow::Error`).
+#[macro_export]
+macro_rules! page_refusals {
+    ($($refusal:ty),+ $(,)?) => {$(
+        impl From<$refusal> for $crate::page::PageError {
+            fn from(refusal: $refusal) -> Self {
+                $crate::page::PageError::refused(&refusal)
+            }
+        }
+    )+};
 }
 
 impl From<sqlx::Error> for PageError {
@@ -236,15 +274,17 @@ impl From<anyhow::Error> for PageError {
 enum ErrorKind {
     NotFound,
     Forbidden,
+    Refused(&'static str),
     Internal,
 }
 
 impl ErrorKind {
-    fn key(self) -> &'static str {
+    fn key(self) -> String {
         match self {
-            Self::NotFound => "error.not-found",
-            Self::Forbidden => "error.forbidden",
-            Self::Internal => "error.internal",
+            Self::NotFound => "error.not-found".to_owned(),
+            Self::Forbidden => "error.forbidden".to_owned(),
+            Self::Refused(code) => format!("refusal.{code}"),
+            Self::Internal => "error.internal".to_owned(),
         }
     }
 }
@@ -258,6 +298,7 @@ impl IntoResponse for PageError {
             Self::SignIn => return axum::response::Redirect::to("/login").into_response(),
             Self::NotFound => (StatusCode::NOT_FOUND, ErrorKind::NotFound),
             Self::Forbidden => (StatusCode::FORBIDDEN, ErrorKind::Forbidden),
+            Self::Refused { status, code } => (status, ErrorKind::Refused(code)),
             Self::Internal(err) => {
                 tracing::error!(error = format!("{err:#}"), "page failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorKind::Internal)
@@ -278,7 +319,7 @@ pub async fn render_errors(ctx: Ctx, res: Response) -> Response {
     };
     let (mut parts, _) = res.into_parts();
     parts.extensions.remove::<ErrorKind>();
-    let (page, body) = message(&ctx, parts.status, kind.key()).into_parts();
+    let (page, body) = message(&ctx, parts.status, &kind.key()).into_parts();
     parts.status = page.status;
     parts.headers.extend(page.headers);
     Response::from_parts(parts, body)
@@ -303,6 +344,15 @@ pub fn no_store(mut res: Response) -> Response {
         header::HeaderValue::from_static("no-store"),
     );
     res
+}
+
+/// A QR code of `url` as an SVG response (entry pages and stream screens show them).
+pub fn qr_svg(url: &str) -> Result<Response, qrcode::types::QrError> {
+    let svg = qrcode::QrCode::new(url.as_bytes())?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .build();
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
 #[cfg(test)]

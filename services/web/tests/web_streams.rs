@@ -254,7 +254,7 @@ async fn the_stream_form_says_in_vietnamese_why_a_url_is_refused_and_keeps_what_
 }
 
 async fn insert_stream(env: &TestEnv, contest_id: i64, title: &str, url: &str, live: bool) -> i64 {
-    let s = hoithi_web::streams::source::parse(url).unwrap();
+    let s = hoithi_web::domain::streams::source::parse(url).unwrap();
     let (starts, ends) = if live {
         ("-1 hour", "2 hours")
     } else {

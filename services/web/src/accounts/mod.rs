@@ -8,7 +8,6 @@
 //! reset or change ends every session and every API token.
 
 mod settings;
-pub mod throttle;
 
 use std::net::IpAddr;
 
@@ -30,9 +29,10 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgExecutor};
 
+use crate::access::client::ClientIp;
+use crate::domain::people::throttle;
 use crate::page::{Ctx, Page, PageError, message, no_store, render, safe_next};
 use crate::security::{self, SessionHash};
-use crate::voting::ClientIp;
 
 pub fn router() -> Router<AppState> {
     Router::new()

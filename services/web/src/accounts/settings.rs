@@ -16,9 +16,9 @@ use hoithi_core::domain::Password;
 use serde::Deserialize;
 
 use super::{SignIn, authenticate, end_sessions_and_tokens, no_password, signed_in, wait_page};
+use crate::access::client::ClientIp;
 use crate::page::{Ctx, Page, PageError, no_store, render};
 use crate::security;
-use crate::voting::ClientIp;
 
 pub fn router() -> Router<AppState> {
     Router::new()

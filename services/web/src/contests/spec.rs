@@ -286,7 +286,7 @@ impl ContestSpec {
         if let Some(v) = &self.vote_policy {
             // Reading falls back to defaults for anything malformed, so a policy is valid
             // when reading it back gives every field exactly as written.
-            let policy = crate::voting::policy::VotePolicy::from_settings(
+            let policy = crate::domain::voting::policy::VotePolicy::from_settings(
                 &serde_json::json!({ "voting": v }),
             )
             .to_json();
@@ -530,7 +530,7 @@ mod tests {
         let mut s = spec();
         s.vote_policy = Some(serde_json::json!({"per_day": 3, "roster": true}));
         let c = s.validate().unwrap();
-        let stored = crate::voting::policy::VotePolicy::from_settings(&c.settings);
+        let stored = crate::domain::voting::policy::VotePolicy::from_settings(&c.settings);
         assert_eq!((stored.per_day, stored.roster), (3, true));
         for bad in [
             serde_json::json!({"per_day": 0}),

@@ -2,7 +2,6 @@
 //! withdraw while submission is open, the organizer's moderation queue and review, the public
 //! entry page with its player, share meta and QR code, and the JSON API.
 
-pub mod author;
 pub mod media;
 pub mod revision;
 
@@ -12,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use chrono::Utc;
+
 use hoithi_core::AppState;
 use hoithi_core::api_error::ApiError;
 use hoithi_core::auth::CurrentUser;
@@ -20,15 +19,16 @@ use hoithi_core::contest::EntryStatus;
 use hoithi_core::domain::Role;
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::PgExecutor;
+
 use uuid::Uuid;
 
-use crate::contests::{self, ContestRow, Phase};
-use crate::page::{Ctx, Page, PageError, message, render};
+use crate::domain::access::manages;
+use crate::domain::contests::{self, ContestRow, Phase};
+use crate::page::{Ctx, Page, PageError, message, qr_svg, render};
 use crate::security::MaybeUser;
-use crate::units::in_scope;
-use author::AuthorPolicy;
-use media::MediaView;
+
+use crate::domain::entries::media::MediaView;
+use crate::domain::entries::{Access, ENTRY_SQL, EntryRow, entry, visible_entry};
 use revision::RevisionRow;
 
 pub fn router() -> Router<AppState> {
@@ -51,86 +51,6 @@ pub fn router() -> Router<AppState> {
             "/api/v1/entries/{id}/revision/review",
             post(revision::api_review),
         )
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct EntryRow {
-    pub entry_id: Uuid,
-    pub contest_id: i64,
-    pub author_id: i64,
-    pub title: String,
-    pub description: String,
-    pub status: EntryStatus,
-    pub reason: Option<String>,
-    pub author_name: String,
-    pub author_email: String,
-    pub unit_name: Option<String>,
-    pub created_at: chrono::DateTime<Utc>,
-    /// A digest of the title and description: a review names the text it saw, so an edit
-    /// made while the organizer was reading is not approved unseen.
-    pub text_digest: String,
-}
-
-impl EntryRow {
-    pub fn status_str(&self) -> &'static str {
-        status_str(self.status)
-    }
-}
-
-pub fn status_str(s: EntryStatus) -> &'static str {
-    match s {
-        EntryStatus::Draft => "draft",
-        EntryStatus::Uploading => "uploading",
-        EntryStatus::Processing => "processing",
-        EntryStatus::PendingReview => "pending_review",
-        EntryStatus::Approved => "approved",
-        EntryStatus::Rejected => "rejected",
-        EntryStatus::Withdrawn => "withdrawn",
-    }
-}
-
-const ENTRY_SQL: &str = "select e.entry_id, e.contest_id, e.author_id, e.title, e.description, e.status, e.reason,
-    a.display_name as author_name, a.email::text as author_email, u.name as unit_name, e.created_at,
-    md5(e.title || chr(31) || e.description) as text_digest
-    from entry e join app_user a on a.app_user_id = e.author_id left join unit u on u.unit_id = a.unit_id";
-
-pub async fn entry(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<EntryRow>> {
-    sqlx::query_as(&format!("{ENTRY_SQL} where e.entry_id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
-}
-
-/// What a viewer may do with an entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    Public,
-    Author,
-    Organizer,
-}
-
-/// The entry and the viewer's access, or `None` when the viewer may not see it (which
-/// callers answer with 404, so existence does not leak). Judges get their access from the
-/// judging feature.
-pub async fn visible_entry(
-    db: &sqlx::PgPool,
-    user: Option<&CurrentUser>,
-    id: Uuid,
-) -> sqlx::Result<Option<(EntryRow, ContestRow, Access)>> {
-    let Some(e) = entry(db, id).await? else {
-        return Ok(None);
-    };
-    let Some(c) = contests::by_id(db, e.contest_id).await? else {
-        return Ok(None);
-    };
-    // Who sees the author is not decided here but by `author::AuthorPolicy`, for every page.
-    let access = match user {
-        Some(u) if in_scope(db, u, c.unit_id).await? => Some(Access::Organizer),
-        Some(u) if u.app_user_id == e.author_id => Some(Access::Author),
-        _ if e.status == EntryStatus::Approved => Some(Access::Public),
-        _ => None,
-    };
-    Ok(access.map(|a| (e, c, a)))
 }
 
 /// Why an entry may not be created or changed: a stable code (API) and message key (pages).
@@ -181,7 +101,7 @@ async fn may_enter(
         };
         let mut ok = false;
         for e in eligible {
-            if crate::units::is_within(db, unit, *e).await? {
+            if crate::domain::people::units::is_within(db, unit, *e).await? {
                 ok = true;
                 break;
             }
@@ -325,8 +245,9 @@ async fn api_get(
     let (e, c, access) = visible_entry(&state.db, user.as_ref(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("the entry"))?;
-    let media = media::for_entry(&state.db, id).await?;
-    let show_author = author::may_see_author(&state.db, user.as_ref(), &c, &e).await?;
+    let media = crate::domain::entries::media::for_entry(&state.db, id).await?;
+    let show_author =
+        crate::domain::entries::author::may_see_author(&state.db, user.as_ref(), &c, &e).await?;
     // A proposed edit is not public: only its author and the organizers see it.
     let revision = match access {
         Access::Public => None,
@@ -663,8 +584,10 @@ async fn entry_page(
     let (e, c, access) = visible_entry(&state.db, ctx.user.as_ref(), id)
         .await?
         .ok_or(PageError::NotFound)?;
-    let media = media::for_entry(&state.db, id).await?;
-    let show_author = author::may_see_author(&state.db, ctx.user.as_ref(), &c, &e).await?;
+    let media = crate::domain::entries::media::for_entry(&state.db, id).await?;
+    let show_author =
+        crate::domain::entries::author::may_see_author(&state.db, ctx.user.as_ref(), &c, &e)
+            .await?;
     let revision = match access {
         Access::Public => None,
         Access::Author | Access::Organizer => revision::latest(&state.db, id).await?,
@@ -895,7 +818,7 @@ async fn queue(
     let c = contests::by_slug(&state.db, &slug)
         .await?
         .ok_or(PageError::NotFound)?;
-    if !in_scope(&state.db, &user, c.unit_id).await? {
+    if !manages(&state.db, &user, c.unit_id).await? {
         return Err(PageError::NotFound);
     }
     let rows: Vec<EntryRow> = sqlx::query_as(&format!(
@@ -906,7 +829,7 @@ async fn queue(
         .await?;
     let mut entries = Vec::new();
     for e in rows {
-        let m = media::for_entry(&state.db, e.entry_id).await?;
+        let m = crate::domain::entries::media::for_entry(&state.db, e.entry_id).await?;
         entries.push((e, m));
     }
     let edits = revision::pending_in_contest(&state.db, c.contest_id).await?;
@@ -991,67 +914,4 @@ async fn qr(
     }
     let url = format!("{}/entries/{id}", crate::mail::base_url(&state, &headers));
     qr_svg(&url).map_err(|e| PageError::Internal(anyhow::anyhow!("QR code: {e}")))
-}
-
-/// A QR code of `url` as an SVG response (entry pages and stream screens show them).
-pub(crate) fn qr_svg(url: &str) -> Result<Response, qrcode::types::QrError> {
-    let svg = qrcode::QrCode::new(url.as_bytes())?
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(200, 200)
-        .build();
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
-}
-
-/// An approved entry as a card of the contest gallery.
-pub struct GalleryItem {
-    pub id: Uuid,
-    pub title: String,
-    pub author: Option<String>,
-    pub unit: Option<String>,
-    pub media: Option<MediaView>,
-}
-
-/// Approved entries of a contest, filtered by the author's unit (with its subtree) and a
-/// title search. Authors and units show only where `policy` lets this viewer see them, and
-/// the unit filter is ignored unless the viewer may see every author: it would tell them
-/// from whom the entries come.
-pub async fn gallery(
-    db: &sqlx::PgPool,
-    contest_id: i64,
-    policy: &AuthorPolicy,
-    q: &str,
-    unit: &str,
-) -> sqlx::Result<Vec<GalleryItem>> {
-    let unit = if policy.sees_all() { unit } else { "" };
-    let pattern = format!(
-        "%{}%",
-        q.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
-    let rows: Vec<EntryRow> = sqlx::query_as(&format!(
-        "{ENTRY_SQL} where e.contest_id = $1 and e.status = 'approved'
-           and ($2 = '%%' or e.title ilike $2)
-           and ($3 = '' or a.unit_id in (select u2.unit_id from unit u2, unit p where p.slug = $3
-                 and (u2.path = p.path or u2.path like p.path || '/%')))
-         order by e.created_at desc limit 200"
-    ))
-    .bind(contest_id)
-    .bind(&pattern)
-    .bind(unit)
-    .fetch_all(db)
-    .await?;
-    let mut items = Vec::new();
-    for e in rows {
-        let media = media::for_entry(db, e.entry_id).await?.into_iter().next();
-        let show = policy.may_see(e.author_id);
-        items.push(GalleryItem {
-            id: e.entry_id,
-            title: e.title,
-            author: show.then_some(e.author_name),
-            unit: if show { e.unit_name } else { None },
-            media,
-        });
-    }
-    Ok(items)
 }

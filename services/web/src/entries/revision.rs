@@ -17,7 +17,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{Access, EntryRow, Refusal, ReviewBody, refusal_api, refuse, visible_entry};
-use crate::contests::ContestRow;
+use crate::domain::contests::ContestRow;
 use crate::page::{Ctx, PageError, message};
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -9,7 +9,7 @@ use axum::routing::get;
 use hoithi_core::AppState;
 use hoithi_core::i18n::Lang;
 
-use crate::contests::{ContestRow, Phase};
+use crate::domain::contests::{ContestRow, Phase};
 use crate::page::{Ctx, Page, PageError, render};
 
 pub fn router() -> Router<AppState> {
@@ -25,11 +25,11 @@ struct HomePage {
     open: Vec<ContestRow>,
     voting: Vec<ContestRow>,
     upcoming: Vec<ContestRow>,
-    live_now: Vec<crate::streams::LiveNow>,
+    live_now: Vec<crate::domain::streams::repo::LiveNow>,
 }
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
-    let rows = crate::contests::all(&state.db).await?;
+    let rows = crate::domain::contests::all(&state.db).await?;
     let (mut open, mut voting, mut upcoming) = (Vec::new(), Vec::new(), Vec::new());
     for c in rows {
         match c.phase() {
@@ -39,7 +39,7 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageE
             _ => {}
         }
     }
-    let live_now = crate::streams::live_now(&state.db, None).await?;
+    let live_now = crate::domain::streams::repo::live_now(&state.db, None).await?;
     Ok(render(
         StatusCode::OK,
         &HomePage {

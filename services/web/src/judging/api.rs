@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::repo::{self, Mode, SheetRow};
 use super::results::{self, RoundQuery};
 use super::{RawChange, SheetError};
-use crate::contests;
+use crate::domain::contests;
 use crate::page::PageError;
 use crate::security::MaybeUser;
 
@@ -25,6 +25,11 @@ fn page_error(e: PageError) -> ApiError {
         PageError::NotFound => ApiError::not_found("the round"),
         PageError::Forbidden => ApiError::forbidden("not allowed"),
         PageError::SignIn => ApiError::unauthenticated(),
+        PageError::Refused { status, code } => ApiError::new(
+            status,
+            code,
+            hoithi_core::i18n::text(hoithi_core::i18n::Lang::En, &format!("refusal.{code}")),
+        ),
         PageError::Internal(e) => ApiError::internal(e),
     }
 }
@@ -124,7 +129,7 @@ async fn sheet_json(db: &sqlx::PgPool, s: &SheetRow) -> Result<Value, ApiError> 
         .ok_or_else(|| ApiError::not_found("the entry"))?;
     let criteria = repo::criteria(db, s.judging_round_id).await?;
     let scores = repo::sheet_scores(db, s.judge_assignment_id).await?;
-    let media = crate::entries::media::for_entry(db, s.entry_id).await?;
+    let media = crate::domain::entries::media::for_entry(db, s.entry_id).await?;
     Ok(json!({
         "entry": {"id": s.entry_id, "title": s.title, "description": s.description, "media": media},
         "round": round.number,
@@ -240,10 +245,11 @@ pub async fn results(
         .await?
         .ok_or_else(|| ApiError::not_found("the contest"))?;
     let organizer = match &user {
-        Some(u) => super::organizes(&state.db, u, &c).await?,
+        Some(u) => crate::domain::access::organizes(&state.db, u, &c).await?,
         None => false,
     };
-    let authors = crate::entries::author::AuthorPolicy::load(&state.db, user.as_ref(), &c).await?;
+    let authors =
+        crate::domain::entries::author::AuthorPolicy::load(&state.db, user.as_ref(), &c).await?;
     match results::api_view(&state, &c, organizer, authors.sees_all(), q.round)
         .await
         .map_err(page_error)?

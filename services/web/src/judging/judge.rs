@@ -17,8 +17,8 @@ use hoithi_core::auth::CurrentUser;
 use super::math;
 use super::repo::{self, CriterionRow, SheetRow};
 use super::{RawChange, SheetError};
-use crate::contests::{self, ContestRow};
-use crate::entries::media::MediaView;
+use crate::domain::contests::{self, ContestRow};
+use crate::domain::entries::media::MediaView;
 use crate::page::{Ctx, Page, PageError, render};
 
 pub struct QueueItem {
@@ -255,7 +255,7 @@ async fn sheet_page(
     let author = if c.blind_judging {
         None
     } else {
-        let e = crate::entries::entry(&state.db, s.entry_id)
+        let e = crate::domain::entries::entry(&state.db, s.entry_id)
             .await?
             .ok_or(PageError::NotFound)?;
         Some(match e.unit_name {
@@ -263,7 +263,7 @@ async fn sheet_page(
             None => e.author_name,
         })
     };
-    let media = crate::entries::media::for_entry(&state.db, s.entry_id).await?;
+    let media = crate::domain::entries::media::for_entry(&state.db, s.entry_id).await?;
     let next = queue_of(&state.db, user, &c)
         .await?
         .items

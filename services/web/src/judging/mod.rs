@@ -16,12 +16,12 @@ use axum::routing::{get, post};
 use hoithi_core::AppState;
 use hoithi_core::api_error::ApiError;
 use hoithi_core::auth::CurrentUser;
-use hoithi_core::domain::Role;
+
 use uuid::Uuid;
 
-use crate::contests::{self, ContestRow};
+use crate::domain::access::organizes;
+use crate::domain::contests::{self, ContestRow};
 use crate::page::{Ctx, PageError};
-use crate::units::in_scope;
 use repo::{SaveRefusal, SheetChange, SheetRow};
 
 pub fn router() -> Router<AppState> {
@@ -84,15 +84,6 @@ pub fn router() -> Router<AppState> {
             "/api/v1/contests/{slug}/results/publish",
             post(api::publish),
         )
-}
-
-/// Whether a user organizes the contest (admin, or organizer whose unit holds it).
-pub async fn organizes(
-    db: &sqlx::PgPool,
-    user: &CurrentUser,
-    c: &ContestRow,
-) -> sqlx::Result<bool> {
-    Ok(matches!(user.role, Role::Admin | Role::Organizer) && in_scope(db, user, c.unit_id).await?)
 }
 
 /// The contest of an organizer's page; anyone else gets "not found" (or the sign-in page).

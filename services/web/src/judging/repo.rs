@@ -622,7 +622,7 @@ pub async fn assign(
                 "select e.entry_id from round_entry re join entry e using (entry_id)
                  join app_user au on au.app_user_id = e.author_id
                  where re.judging_round_id = $1 and {}",
-                crate::units::subtree_sql("au.unit_id", 2)
+                crate::domain::people::units::subtree_sql("au.unit_id", 2)
             ))
             .bind(round_id)
             .bind(unit_id)

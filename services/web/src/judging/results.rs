@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::math::{self, EntryResult, round2};
 use super::repo::{self, CriterionRow, ResultEntry, RoundRow};
-use crate::contests::{self, ContestRow};
+use crate::domain::contests::{self, ContestRow};
 use crate::page::{Ctx, Page, PageError, render};
 
 /// Everything a round's results are made of.
@@ -454,7 +454,8 @@ pub async fn public_page(
         None => (Vec::new(), None, String::new()),
     };
     let authors =
-        crate::entries::author::AuthorPolicy::load(&state.db, ctx.user.as_ref(), &c).await?;
+        crate::domain::entries::author::AuthorPolicy::load(&state.db, ctx.user.as_ref(), &c)
+            .await?;
     let mut page = ctx.page("judging.public.title");
     page.title = format!("{} · {}", page.title, c.title);
     Ok(render(

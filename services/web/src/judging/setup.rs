@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::math::{JudgeBasis, TieBreak, VoteScaling};
 use super::repo::{self, CriterionRow, JudgeRow, Mode, RoundRow, Setup};
 use super::results::{RoundQuery, pick_round};
-use crate::contests::ContestRow;
+use crate::domain::contests::ContestRow;
 use crate::page::{Ctx, Page, PageError, render};
 
 /// Unit ids of slugs; `None` when one is unknown.

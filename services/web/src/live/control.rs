@@ -13,7 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::state::{self, Change, ChangeError};
-use crate::contests::ContestRow;
+use crate::domain::contests::ContestRow;
 use crate::page::{Ctx, Page, PageError, render};
 use crate::streams::{LiveView, StreamRow, contest_api, live_view, organizer_api, organizer_page};
 

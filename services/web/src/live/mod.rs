@@ -29,11 +29,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use self::state::LiveSnapshot;
-use crate::voting::policy::VotePolicy;
-use crate::voting::repo::{self, Tally};
+use crate::domain::voting::policy::VotePolicy;
+use crate::domain::voting::repo::{self, Tally};
 
-/// The PostgreSQL channel; the payload is the contest id.
-pub const CHANNEL: &str = "vote_tally";
+pub use crate::domain::voting::CHANNEL;
 /// The channel of live state and phase changes (sent by triggers); payload: the contest id.
 pub const LIVE_CHANNEL: &str = "contest_live";
 /// At most one tally event per contest per this interval.

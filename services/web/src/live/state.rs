@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::contests::{self, Phase};
+use crate::domain::contests::{self, Phase};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StageEntry {

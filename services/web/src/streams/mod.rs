@@ -3,8 +3,6 @@
 //! live tally), the OBS overlay, the QR screen, the `.ics` calendar and the "live now" banner.
 
 pub mod ics;
-mod repo;
-pub mod source;
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -19,14 +17,14 @@ use hoithi_core::auth::CurrentUser;
 use serde::Deserialize;
 use serde_json::json;
 
-use self::repo::NewStream;
-pub use self::repo::{LiveNow, StreamRow, for_contest, live_now};
-use self::source::Platform;
-use crate::contests::{self, ContestRow};
+use crate::domain::access::manages;
+use crate::domain::contests::{self, ContestRow};
+use crate::domain::streams::repo::{self, NewStream};
+pub use crate::domain::streams::repo::{LiveNow, StreamRow, for_contest, live_now};
+use crate::domain::streams::source::{self, Platform};
 use crate::format::{datetime_local, parse_time};
 use crate::live::state::{self as live_state, StageEntry};
 use crate::page::{Ctx, Page, PageError, render};
-use crate::units::in_scope;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -66,7 +64,7 @@ pub(crate) async fn organizer_page(
     let c = contests::by_slug(&state.db, slug)
         .await?
         .ok_or(PageError::NotFound)?;
-    if !in_scope(&state.db, &user, c.unit_id).await? {
+    if !manages(&state.db, &user, c.unit_id).await? {
         return Err(PageError::Forbidden);
     }
     Ok((user, c))
@@ -79,7 +77,7 @@ pub(crate) async fn organizer_api(
     slug: &str,
 ) -> Result<ContestRow, ApiError> {
     let c = contest_api(state, slug).await?;
-    if !in_scope(&state.db, user, c.unit_id).await? {
+    if !manages(&state.db, user, c.unit_id).await? {
         return Err(ApiError::forbidden(
             "only organizers of the contest's unit manage its streams and live state",
         ));
@@ -510,7 +508,7 @@ pub(crate) async fn live_view(state: &AppState, c: &ContestRow) -> Result<LiveVi
     let hidden = crate::live::totals_hidden(&c.settings, c.voting_closes_at);
     let votes = match (&stage, hidden) {
         (Some(st), false) => Some(
-            crate::voting::repo::tally(&state.db, c.contest_id)
+            crate::domain::voting::repo::tally(&state.db, c.contest_id)
                 .await?
                 .entries
                 .iter()
@@ -551,7 +549,7 @@ async fn stream_page(
         .filter(|o| o.contest_stream_id != s.contest_stream_id && o.ends_at > Utc::now())
         .collect();
     let can_control = match &ctx.user {
-        Some(u) => in_scope(&state.db, u, c.unit_id).await?,
+        Some(u) => manages(&state.db, u, c.unit_id).await?,
         None => false,
     };
     let mut page = ctx.page("streams.title");
@@ -643,7 +641,7 @@ async fn qr(
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let (c, s) = stream_of(&state, &slug, &id).await?;
-    crate::entries::qr_svg(&stream_url(&state, &headers, &c, &s))
+    crate::page::qr_svg(&stream_url(&state, &headers, &c, &s))
         .map_err(|e| PageError::Internal(anyhow::anyhow!("QR code: {e}")))
 }
 

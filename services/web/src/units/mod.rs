@@ -13,7 +13,7 @@ use hoithi_core::AppState;
 use hoithi_core::auth::CurrentUser;
 use hoithi_core::domain::{Role, Slug};
 use serde::Deserialize;
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::PgConnection;
 
 use crate::page::{Ctx, Page, PageError, render};
 
@@ -21,43 +21,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/units", get(list).post(add))
         .route("/admin/units/{slug}/delete", post(delete))
-}
-
-/// Whether `user` may manage things of `unit_id`: admins everything; organizers their unit
-/// and everything below it; a thing with no unit belongs to admins only.
-pub async fn in_scope(
-    db: impl PgExecutor<'_>,
-    user: &CurrentUser,
-    unit_id: Option<i64>,
-) -> sqlx::Result<bool> {
-    match user.role {
-        Role::Admin => Ok(true),
-        Role::Organizer => match (user.unit_id, unit_id) {
-            (Some(scope), Some(unit)) => is_within(db, unit, scope).await,
-            _ => Ok(false),
-        },
-        Role::Judge | Role::Member => Ok(false),
-    }
-}
-
-/// Whether `unit` is `ancestor` or below it.
-pub async fn is_within(db: impl PgExecutor<'_>, unit: i64, ancestor: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists (select 1 from unit u, unit a
-          where u.unit_id = $1 and a.unit_id = $2 and (u.path = a.path or u.path like a.path || '/%'))",
-    )
-    .bind(unit)
-    .bind(ancestor)
-    .fetch_one(db)
-    .await
-}
-
-/// SQL condition: `col` (a unit id) is in the subtree of the unit `$n`.
-pub fn subtree_sql(col: &str, param: usize) -> String {
-    format!(
-        "{col} in (select u.unit_id from unit u, unit a where a.unit_id = ${param}
-                   and (u.path = a.path or u.path like a.path || '/%'))"
-    )
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]

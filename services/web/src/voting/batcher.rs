@@ -11,8 +11,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::policy::Settings;
-use super::repo::{self, NewVote, Outcome};
+use crate::domain::voting::policy::Settings;
+use crate::domain::voting::repo::{self, NewVote, Outcome};
 use crate::live::Hub;
 
 /// The batch failed to commit: the vote may not be counted, and the client should retry

@@ -9,17 +9,15 @@ pub mod erase;
 pub(crate) mod limits;
 mod members;
 mod pages;
-pub(crate) mod policy;
-pub(crate) mod repo;
 mod review;
 pub(crate) mod roster;
 mod voters;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -29,7 +27,7 @@ use chrono::{DateTime, Utc};
 use hoithi_core::AppState;
 use hoithi_core::api_error::ApiError;
 use hoithi_core::auth::{self, CurrentUser};
-use hoithi_core::domain::Role;
+
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -42,11 +40,11 @@ use self::batcher::{Batcher, SubmitError};
 pub use self::erase::{Erased, erase_vote_ips};
 use self::limits::{Limiter, TokenCache};
 pub use self::members::set_member_number;
-pub use self::pages::{shuffle_for_voter, voter_seed};
-pub use self::policy::Settings;
-use self::policy::{Ingest, VotePolicy};
-pub use self::repo::Difference;
-use self::repo::{NewVote, Outcome};
+use crate::access::client::ClientIp;
+pub use crate::domain::voting::policy::Settings;
+use crate::domain::voting::policy::{self, Ingest, VotePolicy};
+pub use crate::domain::voting::repo::Difference;
+use crate::domain::voting::repo::{self, NewVote, Outcome};
 use crate::live::Hub;
 
 pub fn router() -> Router<AppState> {
@@ -283,27 +281,6 @@ async fn resolve_user(
     CurrentUser::from_request_parts(parts, state).await
 }
 
-/// The client's address: the peer's, or, behind a proxy listed in `TRUSTED_PROXIES`, the
-/// one that proxy put into `X-Forwarded-For`.
-pub(crate) struct ClientIp(pub Option<IpAddr>);
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(
-            |c| policy::client_ip(c.0.ip(), forwarded, &state.config.trusted_proxies),
-        )))
-    }
-}
-
 fn with_retry_after(mut response: Response, seconds: u64) -> Response {
     response
         .headers_mut()
@@ -521,23 +498,13 @@ async fn tally(
     Ok(Json(tally).into_response())
 }
 
-/// Admins, the contest's creator, and organizers of its unit or a unit above it.
+/// Whether `user` organizes the voting contest: the one rule of `domain::access`.
 pub(crate) async fn may_organize(
     db: &PgPool,
     user: &CurrentUser,
     contest: &repo::VotingContest,
 ) -> Result<bool, ApiError> {
-    Ok(match user.role {
-        Role::Admin => true,
-        Role::Organizer => {
-            contest.created_by == Some(user.app_user_id)
-                || match (user.unit_id, contest.unit_id) {
-                    (Some(u), Some(c)) => repo::organizes_unit(db, u, c).await?,
-                    _ => false,
-                }
-        }
-        _ => false,
-    })
+    Ok(crate::domain::access::manages(db, user, contest.unit_id).await?)
 }
 
 #[derive(Deserialize)]

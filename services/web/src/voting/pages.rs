@@ -10,37 +10,14 @@ use axum::response::Response;
 use axum::routing::get;
 use chrono::Utc;
 use hoithi_core::AppState;
-use uuid::Uuid;
 
-use super::policy::{VotePolicy, shuffle_key};
-use super::repo;
-use crate::entries::{GalleryItem, gallery};
+use crate::domain::entries::gallery::{GalleryItem, gallery};
+use crate::domain::voting::policy::{VotePolicy, shuffle_for_voter};
+use crate::domain::voting::repo;
 use crate::page::{Ctx, Page, PageError, render};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/contests/{slug}/vote", get(vote_page))
-}
-
-/// Puts `items` in the voter's own stable order when the policy shuffles and voting is open;
-/// otherwise leaves them as they are. `seed` names the voter (or the browser).
-pub fn shuffle_for_voter<T>(
-    settings: &serde_json::Value,
-    voting_open: bool,
-    seed: &str,
-    items: &mut [T],
-    id: impl Fn(&T) -> Uuid,
-) {
-    if voting_open && VotePolicy::from_settings(settings).shuffle {
-        items.sort_by_cached_key(|item| shuffle_key(seed, id(item)));
-    }
-}
-
-/// The seed of a visitor's order: the account, else the browser's long-lived CSRF cookie.
-pub fn voter_seed(ctx: &Ctx) -> String {
-    match &ctx.user {
-        Some(u) => format!("user:{}", u.app_user_id),
-        None => format!("browser:{}", ctx.csrf.split('.').next().unwrap_or("")),
-    }
 }
 
 #[derive(Template)]
@@ -69,7 +46,7 @@ async fn vote_page(
     ctx: Ctx,
     Path(slug): Path<String>,
 ) -> Result<Response, PageError> {
-    let contest = crate::contests::by_slug(&state.db, &slug)
+    let contest = crate::domain::contests::by_slug(&state.db, &slug)
         .await?
         .ok_or(PageError::NotFound)?;
     let now = Utc::now();
@@ -78,12 +55,13 @@ async fn vote_page(
     let policy = VotePolicy::from_settings(&contest.settings);
     let show_totals = !(policy.hide_totals && contest.voting_closes_at.is_none_or(|c| now < c));
     let authors =
-        crate::entries::author::AuthorPolicy::load(&state.db, ctx.user.as_ref(), &contest).await?;
+        crate::domain::entries::author::AuthorPolicy::load(&state.db, ctx.user.as_ref(), &contest)
+            .await?;
     let mut items = gallery(&state.db, contest.contest_id, &authors, "", "").await?;
     shuffle_for_voter(
         &contest.settings,
         open,
-        &voter_seed(&ctx),
+        &ctx.visitor_seed(),
         &mut items,
         |i| i.id,
     );

@@ -17,9 +17,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgPool;
 
-use super::policy::VotePolicy;
+use super::InvalidationForm;
 use super::roster::{self, organized};
-use super::{InvalidationForm, repo};
+use crate::domain::voting::policy::VotePolicy;
+use crate::domain::voting::repo;
 use crate::page::{Ctx, Page, PageError, render};
 
 pub fn router() -> Router<AppState> {

@@ -16,7 +16,7 @@ use hoithi_core::domain::Email;
 use serde_json::json;
 use sqlx::PgPool;
 
-use super::repo;
+use crate::domain::voting::repo;
 
 /// The largest roster file (the page's form is bounded lower, by the session layer).
 pub const MAX_BYTES: usize = 1024 * 1024;

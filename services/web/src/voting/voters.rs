@@ -174,8 +174,8 @@ pub async fn send_code(
     }
     // The budget every mail of the site shares, per recipient, address and network (kept
     // in PostgreSQL, so all web nodes spend the same one).
-    let counters = crate::accounts::throttle::mail_counters(email, ip);
-    if let Some(wait) = crate::accounts::throttle::take(&state.db, &counters).await? {
+    let counters = crate::domain::people::throttle::mail_counters(email, ip);
+    if let Some(wait) = crate::domain::people::throttle::take(&state.db, &counters).await? {
         return Err(CodeError::TooManyCodes { wait });
     }
     let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32));

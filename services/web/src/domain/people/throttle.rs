@@ -79,7 +79,7 @@ pub fn limits() -> &'static Limits {
 const SEND_WINDOW_SECONDS: i32 = 15 * 60;
 
 fn network(ip: IpAddr) -> String {
-    crate::voting::policy::network_key(ip)
+    crate::domain::voting::policy::network_key(ip)
 }
 
 /// The sign-in counters of `email` tried from `ip` (`None`: no client address is known,

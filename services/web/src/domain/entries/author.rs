@@ -7,8 +7,8 @@ use hoithi_core::auth::CurrentUser;
 use sqlx::PgPool;
 
 use super::EntryRow;
-use crate::contests::ContestRow;
-use crate::units::in_scope;
+use crate::domain::access::manages;
+use crate::domain::contests::ContestRow;
 
 /// What one viewer may know about the authors of one contest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +30,7 @@ impl AuthorPolicy {
         c: &ContestRow,
     ) -> sqlx::Result<Self> {
         let organizer = match viewer {
-            Some(u) => in_scope(db, u, c.unit_id).await?,
+            Some(u) => manages(db, u, c.unit_id).await?,
             None => false,
         };
         let public = !c.hide_author && (!c.blind_judging || results_published(db, c).await?);

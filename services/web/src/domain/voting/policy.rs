@@ -317,6 +317,20 @@ impl Settings {
     }
 }
 
+/// Puts `items` in the voter's own stable order when the policy shuffles and voting is open;
+/// otherwise leaves them as they are. `seed` names the voter (or the browser).
+pub fn shuffle_for_voter<T>(
+    settings: &serde_json::Value,
+    voting_open: bool,
+    seed: &str,
+    items: &mut [T],
+    id: impl Fn(&T) -> uuid::Uuid,
+) {
+    if voting_open && VotePolicy::from_settings(settings).shuffle {
+        items.sort_by_cached_key(|item| shuffle_key(seed, id(item)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

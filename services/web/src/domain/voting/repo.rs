@@ -277,7 +277,6 @@ pub async fn tally(db: &PgPool, contest_id: i64) -> sqlx::Result<Tally> {
 pub struct VotingContest {
     pub contest_id: i64,
     pub unit_id: Option<i64>,
-    pub created_by: Option<i64>,
     pub voting_closes_at: Option<DateTime<Utc>>,
     pub settings: serde_json::Value,
 }
@@ -287,24 +286,11 @@ pub async fn contest_by_slug(db: &PgPool, slug: &str) -> sqlx::Result<Option<Vot
         return Ok(None);
     }
     sqlx::query_as(
-        "select contest_id, unit_id, created_by, voting_closes_at, settings
+        "select contest_id, unit_id, voting_closes_at, settings
          from contest where slug = $1",
     )
     .bind(slug)
     .fetch_optional(db)
-    .await
-}
-
-/// Whether `user_id`'s unit is the contest's unit or one above it.
-pub async fn organizes_unit(db: &PgPool, user_unit: i64, contest_unit: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists (select 1 from unit u, unit c
-                        where u.unit_id = $1 and c.unit_id = $2
-                          and (c.path = u.path or c.path like u.path || '/%'))",
-    )
-    .bind(user_unit)
-    .bind(contest_unit)
-    .fetch_one(db)
     .await
 }
 
@@ -476,7 +462,7 @@ async fn finish(
     .await?;
     // Live pages of every node refresh (delivered at commit).
     sqlx::query("select pg_notify($1, $2)")
-        .bind(crate::live::CHANNEL)
+        .bind(crate::domain::voting::CHANNEL)
         .bind(contest_id.to_string())
         .execute(&mut **tx)
         .await?;

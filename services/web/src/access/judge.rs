@@ -1,0 +1,1 @@
+//! `JudgeOf`: a judge bound to the contest of the route (filled in by the judging redesign).

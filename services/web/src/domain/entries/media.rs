@@ -1,0 +1,246 @@
+//! How an entry's media assets are described (API and pages). Renditions are
+//! read tolerantly from the worker's `renditions` JSON: `poster`, `hls`, `mp4` (keys or
+//! names under `media/{asset}/`) and `images: [{width, key}]`.
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AssetRow {
+    pub media_asset_id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub progress: i16,
+    pub error: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub duration_s: Option<f64>,
+    pub renditions: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Image {
+    pub width: i64,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MediaView {
+    pub id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub progress: i16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    pub poster_url: Option<String>,
+    pub hls_url: Option<String>,
+    pub mp4_url: Option<String>,
+    pub images: Vec<Image>,
+}
+
+impl MediaView {
+    pub fn is_video(&self) -> bool {
+        self.kind == "video"
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.status == "ready"
+    }
+
+    /// `url 400w, url 800w, …` for `srcset`.
+    pub fn srcset(&self) -> String {
+        self.images
+            .iter()
+            .map(|i| format!("{} {}w", i.url, i.width))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A small picture for cards: the smallest image of at least 400 px, else the poster.
+    pub fn thumb(&self) -> Option<&str> {
+        self.images
+            .iter()
+            .filter(|i| i.width >= 400)
+            .min_by_key(|i| i.width)
+            .or_else(|| self.images.iter().max_by_key(|i| i.width))
+            .map(|i| i.url.as_str())
+            .or(self.poster_url.as_deref())
+    }
+
+    pub fn largest(&self) -> Option<&str> {
+        self.images
+            .iter()
+            .max_by_key(|i| i.width)
+            .map(|i| i.url.as_str())
+            .or(self.poster_url.as_deref())
+    }
+}
+
+/// The `/media/…` URL of a rendition described by `v`: a key or a name under the asset's
+/// prefix, an object holding one (`key`, `path`, or `jpeg` — the format every browser
+/// shows), or a list of sizes (the widest is taken). This is the worker's shape: paths become
+/// `{"key", "url"}` objects, images and posters are `[{width, jpeg, webp}]`.
+fn url_of(asset: Uuid, v: &Value) -> Option<String> {
+    if let Some(key) = v.as_str() {
+        let prefix = hoithi_core::media::renditions_prefix(asset);
+        let name = key.strip_prefix(&prefix).unwrap_or(key);
+        if name.is_empty() || name.contains("..") || name.starts_with('/') {
+            return None;
+        }
+        return Some(format!("/media/{asset}/{name}"));
+    }
+    if let Some(list) = v.as_array() {
+        let widest = list
+            .iter()
+            .max_by_key(|i| i.get("width").and_then(Value::as_i64).unwrap_or(0))?;
+        return url_of(asset, widest);
+    }
+    ["key", "path", "jpeg"]
+        .iter()
+        .find_map(|field| v.get(*field).and_then(|x| url_of(asset, x)))
+}
+
+pub fn view(a: &AssetRow) -> MediaView {
+    let r = &a.renditions;
+    let get = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| r.get(*n))
+            .and_then(|v| url_of(a.media_asset_id, v))
+    };
+    let mut images: Vec<Image> = ["images", "photos", "sizes", "thumbnails"]
+        .iter()
+        .find_map(|n| r.get(*n).and_then(Value::as_array))
+        .map(|list| {
+            list.iter()
+                .filter_map(|i| {
+                    Some(Image {
+                        width: i.get("width").and_then(Value::as_i64)?,
+                        url: url_of(a.media_asset_id, i)?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    images.sort_by_key(|i| i.width);
+    MediaView {
+        id: a.media_asset_id,
+        kind: a.kind.clone(),
+        status: a.status.clone(),
+        progress: a.progress,
+        error: a.error.clone(),
+        width: a.width,
+        height: a.height,
+        duration_s: a.duration_s,
+        poster_url: get(&["poster", "poster_key"]),
+        hls_url: get(&["hls", "hls_master", "master", "playlist"]),
+        mp4_url: get(&["mp4", "mp4_key"]),
+        images,
+    }
+}
+
+pub async fn for_entry(db: impl PgExecutor<'_>, entry_id: Uuid) -> sqlx::Result<Vec<MediaView>> {
+    let rows: Vec<AssetRow> = sqlx::query_as(
+        "select media_asset_id, kind::text as kind, status::text as status, progress, error, width, height,
+                duration_s, renditions
+         from media_asset where entry_id = $1 order by created_at",
+    )
+    .bind(entry_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.iter().map(view).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn renditions_become_urls_under_media_and_escapes_are_dropped() {
+        let id = Uuid::nil();
+        let a = AssetRow {
+            media_asset_id: id,
+            kind: "video".into(),
+            status: "ready".into(),
+            progress: 100,
+            error: None,
+            width: Some(1280),
+            height: Some(720),
+            duration_s: Some(12.0),
+            renditions: json!({
+                "poster": format!("media/{id}/poster.jpg"),
+                "hls": "hls/master.m3u8",
+                "mp4": {"key": "../../originals/x"},
+                "images": [{"width": 800, "key": "800.webp"}, {"width": 400, "key": "400.webp"}]
+            }),
+        };
+        let v = view(&a);
+        assert_eq!(
+            v.poster_url.as_deref(),
+            Some(&*format!("/media/{id}/poster.jpg"))
+        );
+        assert_eq!(
+            v.hls_url.as_deref(),
+            Some(&*format!("/media/{id}/hls/master.m3u8"))
+        );
+        assert_eq!(v.mp4_url, None);
+        assert_eq!(v.images[0].width, 400);
+        assert_eq!(
+            v.srcset(),
+            format!("/media/{id}/400.webp 400w, /media/{id}/800.webp 800w")
+        );
+        assert_eq!(v.thumb(), Some(&*format!("/media/{id}/400.webp")));
+    }
+
+    /// The exact shapes `hoithi_worker::process::keyed_renditions` stores.
+    #[test]
+    fn the_workers_video_and_photo_renditions_become_urls() {
+        let id = Uuid::new_v4();
+        let k = |name: &str| json!({"key": format!("media/{id}/{name}"), "url": format!("/media/{id}/{name}")});
+        let video = AssetRow {
+            media_asset_id: id,
+            kind: "video".into(),
+            status: "ready".into(),
+            progress: 100,
+            error: None,
+            width: Some(1920),
+            height: Some(1080),
+            duration_s: Some(4.0),
+            renditions: json!({
+                "hls": k("hls/master.m3u8"),
+                "variants": [{"height": 360}],
+                "mp4": {"path": k("video.mp4"), "width": 1280, "height": 720},
+                "poster": [
+                    {"width": 400, "jpeg": k("poster-400.jpg"), "webp": k("poster-400.webp")},
+                    {"width": 1280, "jpeg": k("poster-1280.jpg"), "webp": k("poster-1280.webp")}
+                ]
+            }),
+        };
+        let v = view(&video);
+        assert_eq!(v.hls_url, Some(format!("/media/{id}/hls/master.m3u8")));
+        assert_eq!(v.mp4_url, Some(format!("/media/{id}/video.mp4")));
+        assert_eq!(v.poster_url, Some(format!("/media/{id}/poster-1280.jpg")));
+
+        let photo = AssetRow {
+            kind: "photo".into(),
+            renditions: json!({"images": [
+                {"label": "1600w", "width": 1600, "height": 1200, "jpeg": k("photo-1600.jpg"), "webp": k("photo-1600.webp")},
+                {"label": "400w", "width": 400, "height": 300, "jpeg": k("photo-400.jpg"), "webp": k("photo-400.webp")}
+            ]}),
+            ..video
+        };
+        let v = view(&photo);
+        assert_eq!(
+            v.srcset(),
+            format!("/media/{id}/photo-400.jpg 400w, /media/{id}/photo-1600.jpg 1600w")
+        );
+        assert_eq!(v.largest(), Some(&*format!("/media/{id}/photo-1600.jpg")));
+    }
+}

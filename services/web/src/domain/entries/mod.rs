@@ -1,0 +1,95 @@
+//! Entries as the rules see them: the row every surface reads, who may see an entry, who may
+//! see its author, and its media. No HTTP here.
+
+pub mod author;
+pub mod gallery;
+pub mod media;
+
+use chrono::Utc;
+use hoithi_core::auth::CurrentUser;
+use hoithi_core::contest::EntryStatus;
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::domain::access::manages;
+use crate::domain::contests::{self, ContestRow};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EntryRow {
+    pub entry_id: Uuid,
+    pub contest_id: i64,
+    pub author_id: i64,
+    pub title: String,
+    pub description: String,
+    pub status: EntryStatus,
+    pub reason: Option<String>,
+    pub author_name: String,
+    pub author_email: String,
+    pub unit_name: Option<String>,
+    pub created_at: chrono::DateTime<Utc>,
+    /// A digest of the title and description: a review names the text it saw, so an edit
+    /// made while the organizer was reading is not approved unseen.
+    pub text_digest: String,
+}
+
+impl EntryRow {
+    pub fn status_str(&self) -> &'static str {
+        status_str(self.status)
+    }
+}
+
+pub fn status_str(s: EntryStatus) -> &'static str {
+    match s {
+        EntryStatus::Draft => "draft",
+        EntryStatus::Uploading => "uploading",
+        EntryStatus::Processing => "processing",
+        EntryStatus::PendingReview => "pending_review",
+        EntryStatus::Approved => "approved",
+        EntryStatus::Rejected => "rejected",
+        EntryStatus::Withdrawn => "withdrawn",
+    }
+}
+
+pub const ENTRY_SQL: &str = "select e.entry_id, e.contest_id, e.author_id, e.title, e.description, e.status, e.reason,
+    a.display_name as author_name, a.email::text as author_email, u.name as unit_name, e.created_at,
+    md5(e.title || chr(31) || e.description) as text_digest
+    from entry e join app_user a on a.app_user_id = e.author_id left join unit u on u.unit_id = a.unit_id";
+
+pub async fn entry(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<EntryRow>> {
+    sqlx::query_as(&format!("{ENTRY_SQL} where e.entry_id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// What a viewer may do with an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    Author,
+    Organizer,
+}
+
+/// The entry and the viewer's access, or `None` when the viewer may not see it (which
+/// callers answer with 404, so existence does not leak). Judges get their access from the
+/// judging feature.
+pub async fn visible_entry(
+    db: &sqlx::PgPool,
+    user: Option<&CurrentUser>,
+    id: Uuid,
+) -> sqlx::Result<Option<(EntryRow, ContestRow, Access)>> {
+    let Some(e) = entry(db, id).await? else {
+        return Ok(None);
+    };
+    let Some(c) = contests::by_id(db, e.contest_id).await? else {
+        return Ok(None);
+    };
+    // Who sees the author is not decided here but by `author::AuthorPolicy`, for every page.
+    let access = match user {
+        Some(u) if manages(db, u, c.unit_id).await? => Some(Access::Organizer),
+        Some(u) if u.app_user_id == e.author_id => Some(Access::Author),
+        _ if e.status == EntryStatus::Approved => Some(Access::Public),
+        _ => None,
+    };
+    Ok(access.map(|a| (e, c, a)))
+}

@@ -1,0 +1,4 @@
+//! People: accounts, their units, and what the rules ask of them.
+
+pub mod throttle;
+pub mod units;
