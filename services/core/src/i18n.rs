@@ -39,24 +39,52 @@ impl Lang {
 
 type Catalog = HashMap<String, String>;
 
-fn parse_catalog(name: &str, text: &str) -> Catalog {
-    #[expect(
-        clippy::unwrap_used,
-        reason = "the catalogs are compiled in and checked by tests"
-    )]
-    let table: toml::Table = toml::from_str(text)
-        .map_err(|e| format!("{name}: {e}"))
-        .unwrap();
-    table
+/// The files of one language: the pages' texts, then one file of refusals per area, so
+/// that areas add their sentences without touching each other's.
+macro_rules! catalog_files {
+    ($lang:literal) => {
+        [
+            concat!($lang, ".toml"),
+            concat!("areas/people.", $lang, ".toml"),
+            concat!("areas/entries.", $lang, ".toml"),
+            concat!("areas/judging.", $lang, ".toml"),
+            concat!("areas/voting.", $lang, ".toml"),
+        ]
         .into_iter()
-        .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
-        .collect()
+        .zip([
+            include_str!(concat!("../../../web/i18n/", $lang, ".toml")),
+            include_str!(concat!("../../../web/i18n/areas/people.", $lang, ".toml")),
+            include_str!(concat!("../../../web/i18n/areas/entries.", $lang, ".toml")),
+            include_str!(concat!("../../../web/i18n/areas/judging.", $lang, ".toml")),
+            include_str!(concat!("../../../web/i18n/areas/voting.", $lang, ".toml")),
+        ])
+    };
 }
 
-static VI: LazyLock<Catalog> =
-    LazyLock::new(|| parse_catalog("vi.toml", include_str!("../../../web/i18n/vi.toml")));
-static EN: LazyLock<Catalog> =
-    LazyLock::new(|| parse_catalog("en.toml", include_str!("../../../web/i18n/en.toml")));
+/// The texts of all `files`; a key defined in two files stops the process at its first
+/// lookup (and the catalog test), since one of the two sentences would silently lose.
+fn parse_catalog<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Catalog {
+    let mut catalog = Catalog::new();
+    for (name, text) in files {
+        #[expect(
+            clippy::unwrap_used,
+            reason = "the catalogs are compiled in and checked by tests"
+        )]
+        let table: toml::Table = toml::from_str(text)
+            .map_err(|e| format!("{name}: {e}"))
+            .unwrap();
+        for (key, value) in table {
+            if let Some(value) = value.as_str() {
+                let earlier = catalog.insert(key.clone(), value.to_owned());
+                assert!(earlier.is_none(), "{name}: {key} is defined twice");
+            }
+        }
+    }
+    catalog
+}
+
+static VI: LazyLock<Catalog> = LazyLock::new(|| parse_catalog(catalog_files!("vi")));
+static EN: LazyLock<Catalog> = LazyLock::new(|| parse_catalog(catalog_files!("en")));
 
 /// The text for `key` in `lang`, falling back to Vietnamese, then to the key.
 pub fn text<'a>(lang: Lang, key: &'a str) -> &'a str {

@@ -9,6 +9,7 @@
 pub mod author;
 pub mod client;
 pub mod judge;
+pub mod public;
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
