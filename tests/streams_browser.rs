@@ -60,7 +60,8 @@ async fn an_organizer_runs_a_live_show_from_a_phone_and_a_viewer_votes_live_at_3
             .await
             .unwrap();
     }
-    let source = hoithi_web::streams::source::parse("https://youtu.be/dQw4w9WgXcQ").unwrap();
+    let source =
+        hoithi_web::domain::streams::source::parse("https://youtu.be/dQw4w9WgXcQ").unwrap();
     let stream: i64 = sqlx::query_scalar(
         "insert into contest_stream (contest_id, title, platform, source_url, embed_url, starts_at, ends_at)
          values ($1, 'Đêm chung kết', $2, $3, $4, now() - interval '10 minutes', now() + interval '2 hours')
