@@ -12,7 +12,7 @@ use hoithi_core::auth::CurrentUser;
 use hoithi_core::domain::Role;
 use hoithi_core::i18n::{self, Lang};
 
-use crate::security::CsrfToken;
+use crate::security::csrf::CsrfToken;
 
 /// The language of a request: the `lang` cookie a visitor chose, else Vietnamese.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +22,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let lang = crate::security::cookie(&parts.headers, "lang")
+        let lang = crate::security::cookies::cookie(&parts.headers, "lang")
             .and_then(|v| Lang::parse(&v))
             .unwrap_or_default();
         Ok(Self(lang))

@@ -6,6 +6,7 @@
 //!
 //! Judges and authors have their own extractors beside this one (`judge`, `author`).
 
+pub mod admin;
 pub mod author;
 pub mod client;
 pub mod judge;

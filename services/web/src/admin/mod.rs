@@ -6,26 +6,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{DateTime, Utc};
 use hoithi_core::AppState;
-use hoithi_core::domain::Role;
 
+use crate::access::admin::Admin;
+use crate::domain::people::outbox::{self, Mail};
 use crate::page::{Ctx, Page, PageError, no_store, render};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/outbox", get(outbox))
-}
-
-#[derive(sqlx::FromRow)]
-struct Mail {
-    to_email: String,
-    subject: String,
-    body: String,
-    kind: String,
-    created_at: DateTime<Utc>,
-    status: String,
-    attempts: i32,
-    last_error: Option<String>,
+    Router::new().route("/admin/outbox", get(outbox_page))
 }
 
 impl Mail {
@@ -46,18 +34,12 @@ struct OutboxPage {
     mails: Vec<Mail>,
 }
 
-async fn outbox(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
-    match &ctx.user {
-        None => return Err(PageError::SignIn),
-        Some(u) if u.role != Role::Admin => return Err(PageError::Forbidden),
-        Some(_) => {}
-    }
-    let mails = sqlx::query_as(
-        "select to_email, subject, body, kind, created_at, status, attempts, last_error
-             from outbox order by outbox_id desc limit 200",
-    )
-    .fetch_all(&state.db)
-    .await?;
+async fn outbox_page(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ctx: Ctx,
+) -> Result<Response, PageError> {
+    let mails = outbox::recent(&state.db).await?;
     Ok(no_store(render(
         StatusCode::OK,
         &OutboxPage {

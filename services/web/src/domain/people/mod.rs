@@ -1,4 +1,10 @@
-//! People: accounts, their units, and what the rules ask of them.
+//! People: accounts, their sessions and tokens, their units, the limits on guessing and on
+//! mail, and the refusals of the area.
 
+pub mod accounts;
+pub mod outbox;
+pub mod refusal;
+pub mod sessions;
 pub mod throttle;
+pub mod tokens;
 pub mod units;

@@ -84,12 +84,12 @@ fn network(ip: IpAddr) -> String {
 
 /// The sign-in counters of `email` tried from `ip` (`None`: no client address is known,
 /// as in in-process tests; only the account's counters apply).
-pub struct LoginKeys {
+pub struct SignInKeys {
     pub account: Counter,
     pub others: Vec<Counter>,
 }
 
-impl LoginKeys {
+impl SignInKeys {
     pub fn new(email: &str, ip: Option<IpAddr>) -> Self {
         let ip_text = ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
         let mut others = vec![Counter {
@@ -283,7 +283,7 @@ mod tests {
 
     #[test]
     fn sign_in_counters_cover_the_pair_the_account_the_address_and_its_network() {
-        let keys = LoginKeys::new("an@example.vn", Some("203.113.7.42".parse().unwrap()));
+        let keys = SignInKeys::new("an@example.vn", Some("203.113.7.42".parse().unwrap()));
         let names: Vec<&str> = keys.all().map(|c| c.key.as_str()).collect();
         assert_eq!(
             names,
@@ -294,7 +294,7 @@ mod tests {
                 "login-net:203.113.7.0/24"
             ]
         );
-        let none = LoginKeys::new("an@example.vn", None);
+        let none = SignInKeys::new("an@example.vn", None);
         assert_eq!(
             none.all().count(),
             2,
