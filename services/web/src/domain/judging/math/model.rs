@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 /// Scores closer than this are equal (they come from decimals with one fractional digit, so
 /// a real difference is far larger than float noise).
-pub(super) const EPS: f64 = 1e-9;
+pub const EPS: f64 = 1e-9;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Criterion {

@@ -8,7 +8,7 @@ use super::model::EPS;
 use super::score::{mean, std_dev};
 
 /// Each judge's mean and spread and the panel's, over one round's sheets.
-pub(super) struct Normaliser {
+pub struct Normaliser {
     panel_mean: f64,
     panel_sd: f64,
     judges: HashMap<i64, (f64, f64)>,
@@ -17,7 +17,7 @@ pub(super) struct Normaliser {
 
 impl Normaliser {
     /// From (judge, weighted score) of every submitted sheet; results stay within 0..=top.
-    pub(super) fn new(scored: impl Iterator<Item = (i64, f64)>, top: f64) -> Self {
+    pub fn new(scored: impl Iterator<Item = (i64, f64)>, top: f64) -> Self {
         let mut all = Vec::new();
         let mut per_judge: HashMap<i64, Vec<f64>> = HashMap::new();
         for (judge, x) in scored {
@@ -36,7 +36,7 @@ impl Normaliser {
     }
 
     /// A judge's weighted score on the panel's scale.
-    pub(super) fn apply(&self, judge: i64, x: f64) -> f64 {
+    pub fn apply(&self, judge: i64, x: f64) -> f64 {
         let (m, sd) = self.judges.get(&judge).copied().unwrap_or((0.0, 0.0));
         let z = if sd > EPS { (x - m) / sd } else { 0.0 };
         (self.panel_mean + z * self.panel_sd).clamp(0.0, self.top)

@@ -29,12 +29,12 @@ pub fn weighted(criteria: &[Criterion], scores: &HashMap<i64, f64>) -> f64 {
         / w
 }
 
-pub(super) fn mean(xs: &[f64]) -> Option<f64> {
+pub fn mean(xs: &[f64]) -> Option<f64> {
     (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
 }
 
 /// Population standard deviation (a judge's own spread, not an estimate of a larger one).
-pub(super) fn std_dev(xs: &[f64]) -> f64 {
+pub fn std_dev(xs: &[f64]) -> f64 {
     let Some(m) = mean(xs) else { return 0.0 };
     (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / xs.len() as f64).sqrt()
 }
