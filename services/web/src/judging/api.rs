@@ -1,11 +1,10 @@
-//! The judging part of the JSON API: inviting and assigning judges, a judge's queue and
-//! sheets (404 for anything not assigned, nothing written), results and publishing.
+//! The judging part of the JSON API: inviting and assigning judges, a judge's list to score
+//! and sheets (404 for anything not assigned, nothing written), results and publishing.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
 use hoithi_core::AppState;
 use hoithi_core::api_error::ApiError;
 use hoithi_core::auth::CurrentUser;
@@ -13,56 +12,20 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::repo::{self, Mode, SheetRow};
-use super::results::{self, RoundQuery};
-use super::{RawChange, SheetError};
-use crate::domain::contests;
-use crate::page::PageError;
+use super::forms::RoundQuery;
+use super::invite::invite_judge;
+use crate::access::ApiOrganizerOf;
+use crate::access::judge::ApiJudgeOf;
+use crate::domain::contests::{self, ContestRow};
+use crate::domain::entries::author::AuthorPolicy;
+use crate::domain::judging::JudgingRefusal;
+use crate::domain::judging::assign::{self, Mode};
+use crate::domain::judging::judges::{self, Invited};
+use crate::domain::judging::math::parse_number;
+use crate::domain::judging::results;
+use crate::domain::judging::rounds::{self, RoundRow};
+use crate::domain::judging::sheets::{self, RawChange, SheetRow};
 use crate::security::MaybeUser;
-
-fn page_error(e: PageError) -> ApiError {
-    match e {
-        PageError::NotFound => ApiError::not_found("the round"),
-        PageError::Forbidden => ApiError::forbidden("not allowed"),
-        PageError::SignIn => ApiError::unauthenticated(),
-        PageError::Refused { status, code } => ApiError::new(
-            status,
-            code,
-            hoithi_core::i18n::text(hoithi_core::i18n::Lang::En, &format!("refusal.{code}")),
-        ),
-        PageError::Internal(e) => ApiError::internal(e),
-    }
-}
-
-fn sheet_error(e: SheetError) -> ApiError {
-    let (status, message) = match e {
-        SheetError::UnknownCriterion => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no such criterion in this round",
-        ),
-        SheetError::OutOfRange => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "a score is outside 0..max",
-        ),
-        SheetError::NotAStep => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "scores are whole points (or halves where allowed)",
-        ),
-        SheetError::CommentTooLong => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "a comment has more than 5000 characters",
-        ),
-        SheetError::Submitted => (
-            StatusCode::CONFLICT,
-            "the sheet is submitted; an organizer can reopen it",
-        ),
-        SheetError::Incomplete => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "every criterion needs a score before submitting",
-        ),
-    };
-    ApiError::new(status, e.code(), message)
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,42 +36,40 @@ pub struct InviteBody {
     conflict_units: Vec<String>,
 }
 
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(b)| b)
+        .map_err(|e| ApiError::invalid("invalid-json", e.body_text()))
+}
+
 /// Invites a judge (mail through the outbox) and assigns them: all entries they may score
 /// in the current round, or the listed ones.
 pub async fn invite(
     State(state): State<AppState>,
-    user: CurrentUser,
-    Path(slug): Path<String>,
-    headers: axum::http::HeaderMap,
+    ApiOrganizerOf { user, contest }: ApiOrganizerOf,
+    headers: HeaderMap,
     body: Result<Json<InviteBody>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let c = super::organizer_contest_api(&state.db, &user, &slug).await?;
-    let Json(body) = body.map_err(|e| ApiError::invalid("invalid-json", e.body_text()))?;
-    let email = hoithi_core::domain::Email::parse(&body.email)
-        .map_err(|_| ApiError::invalid("invalid-email", "not an email address"))?;
-    let conflict = super::setup::unit_ids(&state.db, &body.conflict_units)
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = json_body(body)?;
+    let email =
+        hoithi_core::domain::Email::parse(&body.email).map_err(|_| JudgingRefusal::InvalidEmail)?;
+    let conflict = judges::unit_ids(&state.db, &body.conflict_units)
         .await?
-        .ok_or_else(|| ApiError::invalid("unknown-unit", "a conflict unit does not exist"))?;
+        .ok_or(JudgingRefusal::UnknownUnit)?;
     let invited =
-        super::setup::invite_judge(&state, &headers, &c, email.as_str(), &conflict, &user).await?;
-    let round = repo::current_or_first_round(&state.db, c.contest_id).await?;
-    repo::sync_first_round(&state.db, round.judging_round_id).await?;
+        invite_judge(&state, &headers, &contest, email.as_str(), &conflict, &user).await?;
+    let round = rounds::current_or_first_round(&state.db, contest.contest_id).await?;
+    rounds::sync_first_round(&state.db, round.judging_round_id).await?;
     let entries = match body.entries {
         Some(entries) => entries,
-        None => {
-            sqlx::query_scalar("select entry_id from round_entry where judging_round_id = $1")
-                .bind(round.judging_round_id)
-                .fetch_all(&state.db)
-                .await?
-        }
+        None => rounds::entries(&state.db, round.judging_round_id).await?,
     };
     let mode = Mode::Entries {
         email: email.as_str().to_owned(),
         entries,
     };
-    let added = repo::assign(&state.db, round.judging_round_id, &mode)
+    let added = assign::assign(&state.db, round.judging_round_id, &mode)
         .await?
-        .0;
+        .added;
     Ok((
         StatusCode::CREATED,
         // Until the invitation is accepted by the verified account of the address nothing is
@@ -116,19 +77,18 @@ pub async fn invite(
         Json(json!({
             "email": email.as_str(),
             "round": round.number,
-            "accepted": matches!(invited, repo::Invited::Accepted { .. }),
+            "accepted": matches!(invited, Invited::Accepted { .. }),
             "assigned": added,
         })),
-    )
-        .into_response())
+    ))
 }
 
 async fn sheet_json(db: &sqlx::PgPool, s: &SheetRow) -> Result<Value, ApiError> {
-    let round = repo::round(db, s.judging_round_id)
+    let round = rounds::round(db, s.judging_round_id)
         .await?
         .ok_or_else(|| ApiError::not_found("the entry"))?;
-    let criteria = repo::criteria(db, s.judging_round_id).await?;
-    let scores = repo::sheet_scores(db, s.judge_assignment_id).await?;
+    let criteria = rounds::criteria(db, s.judging_round_id).await?;
+    let scores = sheets::sheet_scores(db, s.judge_assignment_id).await?;
     let media = crate::domain::entries::media::for_entry(db, s.entry_id).await?;
     Ok(json!({
         "entry": {"id": s.entry_id, "title": s.title, "description": s.description, "media": media},
@@ -146,14 +106,19 @@ async fn sheet_json(db: &sqlx::PgPool, s: &SheetRow) -> Result<Value, ApiError> 
     }))
 }
 
+/// The caller's sheet of entry `id`; 404 for anything they may not score.
+async fn own_sheet(db: &sqlx::PgPool, user: &CurrentUser, id: &str) -> Result<SheetRow, ApiError> {
+    sheets::judge_sheet(db, user.app_user_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the entry"))
+}
+
 pub async fn sheet(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let s = super::judge_sheet(&state.db, &user, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the entry"))?;
+    let s = own_sheet(&state.db, &user, &id).await?;
     Ok(Json(sheet_json(&state.db, &s).await?))
 }
 
@@ -168,6 +133,19 @@ pub struct ScoresBody {
     submit: bool,
 }
 
+/// A score as the API gives it: a number, a typed string ("7,5"), or null/"" to clear it.
+fn score_value(v: Value) -> Result<Option<f64>, JudgingRefusal> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n.as_f64().map(Some).ok_or(JudgingRefusal::ScoreOutOfRange),
+        Value::String(t) if t.trim().is_empty() => Ok(None),
+        Value::String(t) => parse_number(&t)
+            .map(Some)
+            .ok_or(JudgingRefusal::ScoreOutOfRange),
+        _ => Err(JudgingRefusal::ScoreOutOfRange),
+    }
+}
+
 /// Saves a draft (or submits with `"submit": true`). Not assigned, conflicted, or no open
 /// round: 404 before anything is read from the body's scores or written.
 pub async fn save(
@@ -176,25 +154,11 @@ pub async fn save(
     Path(id): Path<String>,
     body: Result<Json<ScoresBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let s = super::judge_sheet(&state.db, &user, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the entry"))?;
-    let Json(body) = body.map_err(|e| ApiError::invalid("invalid-json", e.body_text()))?;
+    let s = own_sheet(&state.db, &user, &id).await?;
+    let body = json_body(body)?;
     let mut scores = Vec::new();
     for (k, v) in body.scores {
-        let value = match v {
-            Value::Null => None,
-            Value::Number(n) => Some(
-                n.as_f64()
-                    .ok_or_else(|| sheet_error(SheetError::OutOfRange))?,
-            ),
-            Value::String(t) if t.trim().is_empty() => None,
-            Value::String(t) => {
-                Some(super::parse_number(&t).ok_or_else(|| sheet_error(SheetError::OutOfRange))?)
-            }
-            _ => return Err(sheet_error(SheetError::OutOfRange)),
-        };
-        scores.push((k, value));
+        scores.push((k, score_value(v)?));
     }
     let change = RawChange {
         scores,
@@ -202,30 +166,22 @@ pub async fn save(
         comment_to_entrant: body.comment_to_entrant,
         submit: body.submit,
     };
-    super::apply_change(&state.db, &s, change, user.app_user_id)
-        .await?
-        .map_err(sheet_error)?;
-    let s = repo::sheet_for(&state.db, user.app_user_id, s.entry_id)
+    sheets::apply_change(&state.db, &s, change, user.app_user_id).await??;
+    let s = sheets::sheet_for(&state.db, user.app_user_id, s.entry_id)
         .await?
         .ok_or_else(|| ApiError::not_found("the entry"))?;
     Ok(Json(sheet_json(&state.db, &s).await?))
 }
 
-/// The judge's queue in a contest: assigned entries (no author), progress, own average.
-pub async fn queue(
+/// The judge's list to score in a contest: assigned entries (no author), progress, own
+/// average.
+pub async fn to_score(
     State(state): State<AppState>,
-    user: CurrentUser,
-    Path(slug): Path<String>,
+    ApiJudgeOf { user, contest }: ApiJudgeOf,
 ) -> Result<Json<Value>, ApiError> {
-    let c = contests::by_slug(&state.db, &slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the contest"))?;
-    if !repo::is_judge(&state.db, c.contest_id, user.app_user_id).await? {
-        return Err(ApiError::not_found("the contest"));
-    }
-    let q = super::judge::queue_of(&state.db, &user, &c).await?;
+    let q = sheets::to_score(&state.db, user.app_user_id, contest.contest_id).await?;
     Ok(Json(json!({
-        "contest": c.slug,
+        "contest": contest.slug,
         "done": q.done,
         "remaining": q.remaining,
         "average": q.average,
@@ -235,6 +191,19 @@ pub async fn queue(
     })))
 }
 
+async fn api_round(
+    db: &sqlx::PgPool,
+    c: &ContestRow,
+    number: Option<i32>,
+) -> Result<RoundRow, ApiError> {
+    rounds::pick(db, c.contest_id, number)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the round"))
+}
+
+/// Organizers get the live standings of the latest round (or `?round=N`), everyone else the
+/// latest published snapshot (with authors only for those the contest shows them to) or 404.
+/// Public, so the organizer's wider view is decided here with the one access rule.
 pub async fn results(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -248,37 +217,26 @@ pub async fn results(
         Some(u) => crate::domain::access::organizes(&state.db, u, &c).await?,
         None => false,
     };
-    let authors =
-        crate::domain::entries::author::AuthorPolicy::load(&state.db, user.as_ref(), &c).await?;
-    match results::api_view(&state, &c, organizer, authors.sees_all(), q.round)
-        .await
-        .map_err(page_error)?
-    {
-        Some(v) => Ok(Json(v)),
-        None => Err(ApiError::not_found("published results")),
+    if organizer {
+        let round = api_round(&state.db, &c, q.round).await?;
+        return Ok(Json(results::organizer_view(&state.db, &c, round).await?));
     }
+    let authors = AuthorPolicy::load(&state.db, user.as_ref(), &c).await?;
+    results::public_view(&state.db, c.contest_id, authors.sees_all())
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("published results"))
 }
 
 pub async fn publish(
     State(state): State<AppState>,
-    user: CurrentUser,
-    Path(slug): Path<String>,
+    ApiOrganizerOf { user, contest }: ApiOrganizerOf,
     Query(q): Query<RoundQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let c = super::organizer_contest_api(&state.db, &user, &slug).await?;
-    let round = results::pick_round(&state.db, c.contest_id, q.round)
-        .await
-        .map_err(page_error)?;
-    if !results::publish_round(&state, &c, round, user.app_user_id).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already-published",
-            "these results are published already",
-        ));
-    }
-    results::api_view(&state, &c, false, true, None)
-        .await
-        .map_err(page_error)?
+    let round = api_round(&state.db, &contest, q.round).await?;
+    results::publish(&state.db, &contest, round, user.app_user_id).await??;
+    results::public_view(&state.db, contest.contest_id, true)
+        .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found("published results"))
 }

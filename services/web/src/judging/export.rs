@@ -10,10 +10,13 @@ use chrono::{DateTime, Utc};
 use hoithi_core::AppState;
 use hoithi_core::i18n::{Lang, text};
 
-use super::math;
-use super::repo::{self, CriterionRow};
-use super::results::{RoundQuery, compute, pick_round};
-use crate::page::{Ctx, PageError};
+use super::forms::RoundQuery;
+use crate::access::OrganizerOf;
+use crate::domain::contests::ContestRow;
+use crate::domain::judging::math;
+use crate::domain::judging::rounds::{self, CriterionRow, RoundRow};
+use crate::domain::judging::standings::{self, compute};
+use crate::page::PageError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -112,35 +115,36 @@ pub fn xlsx(t: &Table) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     wb.save_to_buffer()
 }
 
-async fn results_table(db: &sqlx::PgPool, round: repo::RoundRow) -> sqlx::Result<Table> {
+/// Column headers: catalog keys, then columns named at run time, then catalog keys again.
+fn headers(before: &[&str], middle: impl Iterator<Item = String>, after: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = before.iter().map(|k| h(k)).collect();
+    out.extend(middle);
+    out.extend(after.iter().map(|k| h(k)));
+    out
+}
+
+async fn results_table(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Table> {
     let comp = compute(db, round).await?;
-    let mut headers: Vec<String> = [
-        "judging.col.rank",
-        "judging.col.entry-id",
-        "judging.col.title",
-        "judging.col.author",
-        "judging.col.email",
-        "judging.col.unit",
-    ]
-    .iter()
-    .map(|k| h(k))
-    .collect();
-    headers.extend(
+    let headers = headers(
+        &[
+            "judging.col.rank",
+            "judging.col.entry-id",
+            "judging.col.title",
+            "judging.col.author",
+            "judging.col.email",
+            "judging.col.unit",
+        ],
         comp.judges
             .iter()
             .map(|(_, name)| format!("{} {name}", h("judging.col.judge"))),
-    );
-    headers.extend(
-        [
+        &[
             "judging.col.raw",
             "judging.col.normalized",
             "judging.col.votes",
             "judging.col.vote-points",
             "judging.col.combined",
             "judging.col.advanced",
-        ]
-        .iter()
-        .map(|k| h(k)),
+        ],
     );
     let mut rows = Vec::new();
     for r in &comp.results {
@@ -181,34 +185,27 @@ async fn results_table(db: &sqlx::PgPool, round: repo::RoundRow) -> sqlx::Result
     })
 }
 
-async fn scores_table(db: &sqlx::PgPool, round: repo::RoundRow) -> sqlx::Result<Table> {
-    let criteria = repo::criteria(db, round.judging_round_id).await?;
-    let entries = repo::result_entries(db, round.judging_round_id).await?;
-    let sheets = repo::full_sheets(db, round.judging_round_id).await?;
+async fn scores_table(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Table> {
+    let criteria = rounds::criteria(db, round.judging_round_id).await?;
+    let entries = standings::result_entries(db, round.judging_round_id).await?;
+    let sheets = standings::full_sheets(db, round.judging_round_id).await?;
     let crit: Vec<_> = criteria.iter().map(CriterionRow::math).collect();
-    let mut headers: Vec<String> = [
-        "judging.col.entry-id",
-        "judging.col.title",
-        "judging.col.judge",
-        "judging.col.judge-email",
-    ]
-    .iter()
-    .map(|k| h(k))
-    .collect();
-    headers.extend(
+    let headers = headers(
+        &[
+            "judging.col.entry-id",
+            "judging.col.title",
+            "judging.col.judge",
+            "judging.col.judge-email",
+        ],
         criteria
             .iter()
             .map(|c| format!("{} (/{})", c.name, c.max_score)),
-    );
-    headers.extend(
-        [
+        &[
             "judging.col.weighted",
             "judging.col.submitted-at",
             "judging.col.comment",
             "judging.col.comment-to-entrant",
-        ]
-        .iter()
-        .map(|k| h(k)),
+        ],
     );
     let mut rows = Vec::new();
     for s in &sheets {
@@ -247,25 +244,7 @@ async fn scores_table(db: &sqlx::PgPool, round: repo::RoundRow) -> sqlx::Result<
 }
 
 async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table> {
-    let list: Vec<(
-        uuid::Uuid,
-        String,
-        String,
-        String,
-        Option<String>,
-        String,
-        DateTime<Utc>,
-        i64,
-    )> = sqlx::query_as(
-        "select e.entry_id, e.title, a.display_name, a.email::text, u.name, e.status::text,
-                coalesce(e.submitted_at, e.created_at), coalesce(t.votes, 0)
-         from entry e join app_user a on a.app_user_id = e.author_id
-         left join unit u on u.unit_id = a.unit_id left join vote_tally t on t.entry_id = e.entry_id
-         where e.contest_id = $1 and e.status <> 'draft' order by e.created_at",
-    )
-    .bind(contest_id)
-    .fetch_all(db)
-    .await?;
+    let list = standings::listed_entries(db, contest_id).await?;
     let headers = [
         "judging.col.entry-id",
         "judging.col.title",
@@ -281,16 +260,16 @@ async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table
     .collect();
     let rows = list
         .into_iter()
-        .map(|(id, title, author, email, unit, status, at, votes)| {
+        .map(|e| {
             vec![
-                Cell::Text(id.to_string()),
-                safe(&title),
-                safe(&author),
-                safe(&email),
-                unit.as_deref().map_or(Cell::Empty, safe),
-                Cell::Text(h(&format!("status.{status}"))),
-                time(at),
-                Cell::Num(votes as f64),
+                Cell::Text(e.entry_id.to_string()),
+                safe(&e.title),
+                safe(&e.author_name),
+                safe(&e.author_email),
+                e.unit_name.as_deref().map_or(Cell::Empty, safe),
+                Cell::Text(h(&format!("status.{}", e.status))),
+                time(e.submitted_at),
+                Cell::Num(e.votes as f64),
             ]
         })
         .collect();
@@ -301,35 +280,42 @@ async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table
     })
 }
 
+/// The table of an export file's name (`results`, `scores`, `entries`); `None` for another.
+async fn table(
+    db: &sqlx::PgPool,
+    c: &ContestRow,
+    name: &str,
+    number: Option<i32>,
+) -> Result<Option<Table>, PageError> {
+    if name == "entries" {
+        return Ok(Some(entries_table(db, c.contest_id).await?));
+    }
+    if name != "results" && name != "scores" {
+        return Ok(None);
+    }
+    let round = rounds::pick(db, c.contest_id, number)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    Ok(Some(if name == "results" {
+        results_table(db, round).await?
+    } else {
+        scores_table(db, round).await?
+    }))
+}
+
 pub async fn download(
     State(state): State<AppState>,
-    ctx: Ctx,
-    Path((slug, file)): Path<(String, String)>,
+    OrganizerOf { contest: c, .. }: OrganizerOf,
+    Path((_, file)): Path<(String, String)>,
     Query(q): Query<RoundQuery>,
 ) -> Result<Response, PageError> {
-    let (_, c) = super::organizer_contest(&state.db, &ctx, &slug).await?;
     let (name, ext) = file.rsplit_once('.').ok_or(PageError::NotFound)?;
     if ext != "csv" && ext != "xlsx" {
         return Err(PageError::NotFound);
     }
-    let table = match name {
-        "results" => {
-            results_table(
-                &state.db,
-                pick_round(&state.db, c.contest_id, q.round).await?,
-            )
-            .await?
-        }
-        "scores" => {
-            scores_table(
-                &state.db,
-                pick_round(&state.db, c.contest_id, q.round).await?,
-            )
-            .await?
-        }
-        "entries" => entries_table(&state.db, c.contest_id).await?,
-        _ => return Err(PageError::NotFound),
-    };
+    let table = table(&state.db, &c, name, q.round)
+        .await?
+        .ok_or(PageError::NotFound)?;
     let (body, mime) = if ext == "csv" {
         (csv(&table), "text/csv; charset=utf-8")
     } else {
