@@ -162,7 +162,7 @@ pub async fn render_page(
     page.title = format!("{} · {}", page.title, c.title);
     let view = SetupPage {
         page,
-        units: crate::accounts::unit_choices(db).await?,
+        units: crate::domain::people::units::unit_choices(db).await?,
         c: c.clone(),
         rounds: rounds::rounds(db, c.contest_id).await?,
         judges: judges::judges(db, c.contest_id, round.judging_round_id).await?,
