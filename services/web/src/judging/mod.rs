@@ -54,16 +54,11 @@ fn organizer_routes() -> Router<AppState> {
     let base = "/organize/contests/{slug}";
     Router::new()
         .route(&format!("{base}/judging"), get(setup::page))
-        .route(&format!("{base}/judging/setup"), post(setup_forms::save))
-        .route(&format!("{base}/judging/open"), post(setup_forms::open))
         .route(&format!("{base}/judging/judges"), post(setup_forms::invite))
-        .route(&format!("{base}/judging/assign"), post(setup_forms::assign))
         .route(
-            &format!("{base}/judging/reassign"),
-            post(setup_forms::reassign),
+            &format!("{base}/judging/{{form}}"),
+            post(setup_forms::round_form),
         )
-        .route(&format!("{base}/judging/remind"), post(setup_forms::remind))
-        .route(&format!("{base}/judging/reopen"), post(setup_forms::reopen))
         .route(&format!("{base}/results"), get(results::preview))
         .route(
             &format!("{base}/results/publish"),

@@ -5,7 +5,7 @@
 //! the page shows the change itself, a redirect back to it.
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use hoithi_core::AppState;
@@ -81,14 +81,50 @@ async fn round(state: &AppState, c: &ContestRow, f: &Fields) -> Result<RoundRow,
         .ok_or(PageError::NotFound)
 }
 
-pub async fn save(
+/// The forms of the set-up page that act on a round, by the last segment of their path.
+#[derive(Debug, Clone, Copy)]
+enum RoundForm {
+    Setup,
+    Open,
+    Assign,
+    Reassign,
+    Remind,
+    Reopen,
+}
+
+impl RoundForm {
+    fn parse(segment: &str) -> Option<Self> {
+        Some(match segment {
+            "setup" => Self::Setup,
+            "open" => Self::Open,
+            "assign" => Self::Assign,
+            "reassign" => Self::Reassign,
+            "remind" => Self::Remind,
+            "reopen" => Self::Reopen,
+            _ => return None,
+        })
+    }
+}
+
+/// `POST …/judging/{form}`: a form about the round it names (the latest when none).
+pub async fn round_form(
     State(state): State<AppState>,
     ctx: Ctx,
-    OrganizerOf { contest, .. }: OrganizerOf,
+    headers: HeaderMap,
+    OrganizerOf { user, contest }: OrganizerOf,
+    Path((_, form)): Path<(String, String)>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
+    let form = RoundForm::parse(&form).ok_or(PageError::NotFound)?;
     let round = round(&state, &contest, &f).await?;
-    let outcome = save_setup(&state, &round, &f).await;
+    let outcome = match form {
+        RoundForm::Setup => save_setup(&state, &round, &f).await,
+        RoundForm::Open => open_round(&state, &contest, &round).await,
+        RoundForm::Assign => assign_by_form(&state, &round, &f).await,
+        RoundForm::Reassign => reassign_by_form(&state, &round, &user, &f).await,
+        RoundForm::Remind => remind_judges(&state, &headers, &contest, &round).await,
+        RoundForm::Reopen => reopen_sheet(&state, &round, &user, &f).await,
+    };
     finish(&state, &ctx, &contest, Some(round.number), outcome).await
 }
 
@@ -99,17 +135,6 @@ async fn save_setup(state: &AppState, round: &RoundRow, f: &Fields) -> Result<Do
     let setup = parse_setup(f)?;
     rounds::save_setup(&state.db, round.judging_round_id, &setup).await??;
     Ok(Done::Back(round.number))
-}
-
-pub async fn open(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    OrganizerOf { contest, .. }: OrganizerOf,
-    Form(f): Form<Fields>,
-) -> Result<Response, PageError> {
-    let round = round(&state, &contest, &f).await?;
-    let outcome = open_round(&state, &contest, &round).await;
-    finish(&state, &ctx, &contest, Some(round.number), outcome).await
 }
 
 async fn open_round(state: &AppState, c: &ContestRow, round: &RoundRow) -> Result<Done, Stop> {
@@ -166,17 +191,6 @@ async fn mode(state: &AppState, f: &Fields) -> Result<Mode, Stop> {
     })
 }
 
-pub async fn assign(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    OrganizerOf { contest, .. }: OrganizerOf,
-    Form(f): Form<Fields>,
-) -> Result<Response, PageError> {
-    let round = round(&state, &contest, &f).await?;
-    let outcome = assign_by_form(&state, &round, &f).await;
-    finish(&state, &ctx, &contest, Some(round.number), outcome).await
-}
-
 async fn assign_by_form(state: &AppState, round: &RoundRow, f: &Fields) -> Result<Done, Stop> {
     let mode = mode(state, f).await?;
     let done = assign::assign(&state.db, round.judging_round_id, &mode).await?;
@@ -192,17 +206,6 @@ async fn judge_named(state: &AppState, email: &str) -> Result<i64, Stop> {
     judges::account_by_email(&state.db, email)
         .await?
         .ok_or_else(|| JudgingRefusal::UnknownJudge.into())
-}
-
-pub async fn reassign(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    OrganizerOf { user, contest }: OrganizerOf,
-    Form(f): Form<Fields>,
-) -> Result<Response, PageError> {
-    let round = round(&state, &contest, &f).await?;
-    let outcome = reassign_by_form(&state, &round, &user, &f).await;
-    finish(&state, &ctx, &contest, Some(round.number), outcome).await
 }
 
 async fn reassign_by_form(
@@ -235,26 +238,13 @@ async fn reassign_by_form(
     }))
 }
 
-pub async fn remind(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    OrganizerOf { contest, .. }: OrganizerOf,
-    Form(f): Form<Fields>,
-) -> Result<Response, PageError> {
-    let round = round(&state, &contest, &f).await?;
-    remind_judges(&state, &headers, &contest, &round).await?;
-    let outcome = Ok(Done::Said("judging.reminded"));
-    finish(&state, &ctx, &contest, Some(round.number), outcome).await
-}
-
 /// Mails every judge with sheets left in the round (through the outbox) and notes when.
 async fn remind_judges(
     state: &AppState,
     headers: &HeaderMap,
     c: &ContestRow,
     round: &RoundRow,
-) -> sqlx::Result<()> {
+) -> Result<Done, Stop> {
     let judges = judges::judges(&state.db, c.contest_id, round.judging_round_id).await?;
     let t = |k: &'static str| hoithi_core::i18n::text(hoithi_core::i18n::Lang::Vi, k);
     let link = format!(
@@ -274,18 +264,8 @@ async fn remind_judges(
         crate::mail::queue(&mut *tx, &j.email, "judge-reminder", &subject, &body).await?;
         judges::mark_reminded(&mut *tx, c.contest_id, &j.email).await?;
     }
-    tx.commit().await
-}
-
-pub async fn reopen(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    OrganizerOf { user, contest }: OrganizerOf,
-    Form(f): Form<Fields>,
-) -> Result<Response, PageError> {
-    let round = round(&state, &contest, &f).await?;
-    let outcome = reopen_sheet(&state, &round, &user, &f).await;
-    finish(&state, &ctx, &contest, Some(round.number), outcome).await
+    tx.commit().await?;
+    Ok(Done::Said("judging.reminded"))
 }
 
 async fn reopen_sheet(
