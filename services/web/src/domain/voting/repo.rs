@@ -243,9 +243,12 @@ pub struct Tally {
     pub version: String,
 }
 
+/// An entry's votes, when they last changed, and the database's time.
+type TallyRow = (Uuid, i64, Option<DateTime<Utc>>, DateTime<Utc>);
+
 /// The tally of a contest's approved entries (entries without votes show 0).
 pub async fn tally(db: &PgPool, contest_id: i64) -> sqlx::Result<Tally> {
-    let rows: Vec<(Uuid, i64, Option<DateTime<Utc>>, DateTime<Utc>)> = sqlx::query_as(
+    let rows: Vec<TallyRow> = sqlx::query_as(
         "select e.entry_id, coalesce(t.votes, 0), t.updated_at, now()
          from entry e left join vote_tally t on t.entry_id = e.entry_id
          where e.contest_id = $1 and e.status = 'approved'
