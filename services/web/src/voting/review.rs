@@ -3,13 +3,15 @@
 //! them, through the same audited functions as the API.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use hoithi_core::AppState;
 use hoithi_core::api_error::Refusal;
+use hoithi_core::auth::CurrentUser;
 use serde::Deserialize;
 
 use super::forms::{InvalidateForm, PolicyForm, RestoreForm, RosterForm, local_time};
@@ -73,13 +75,13 @@ struct Said {
     roster_text: String,
 }
 
-async fn show(
-    state: &AppState,
-    ctx: &Ctx,
-    contest: ContestRow,
-    status: StatusCode,
-    said: Said,
-) -> Result<Response, PageError> {
+async fn show(o: Organizing, status: StatusCode, said: Said) -> Result<Response, PageError> {
+    let Organizing {
+        state,
+        ctx,
+        contest,
+        ..
+    } = o;
     let id = contest.contest_id;
     let mut page = ctx.page("vote.review.title");
     page.title = format!("{} — {}", page.title, contest.title);
@@ -104,23 +106,43 @@ async fn show(
     Ok(render(status, &view))
 }
 
+/// What each handler of this page starts from: the state, the page's context, and the
+/// organizer with their contest (403 for someone else, as `PublicOrganizerOf` says).
+struct Organizing {
+    state: AppState,
+    ctx: Ctx,
+    user: CurrentUser,
+    contest: ContestRow,
+}
+
+impl FromRequestParts<AppState> for Organizing {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let PublicOrganizerOf { user, contest } =
+            PublicOrganizerOf::from_request_parts(parts, state).await?;
+        let Ok(ctx) = Ctx::from_request_parts(parts, state).await;
+        Ok(Self {
+            state: state.clone(),
+            ctx,
+            user,
+            contest,
+        })
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct Notice {
     notice: Option<String>,
 }
 
-async fn review_page(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    PublicOrganizerOf { contest, .. }: PublicOrganizerOf,
-    Query(q): Query<Notice>,
-) -> Result<Response, PageError> {
+async fn review_page(o: Organizing, Query(q): Query<Notice>) -> Result<Response, PageError> {
     let notice = q.notice.filter(|n| n.len() <= 20).unwrap_or_default();
     let said = Said {
         notice,
         ..Said::default()
     };
-    show(&state, &ctx, contest, StatusCode::OK, said).await
+    show(o, StatusCode::OK, said).await
 }
 
 fn done(slug: &str, notice: &str) -> Response {
@@ -129,9 +151,7 @@ fn done(slug: &str, notice: &str) -> Response {
 
 /// A refused form: the page again with the errors (422).
 async fn refused(
-    state: &AppState,
-    ctx: &Ctx,
-    contest: ContestRow,
+    o: Organizing,
     errors: Vec<String>,
     roster_text: String,
 ) -> Result<Response, PageError> {
@@ -140,60 +160,48 @@ async fn refused(
         roster_text,
         ..Said::default()
     };
-    show(state, ctx, contest, StatusCode::UNPROCESSABLE_ENTITY, said).await
+    show(o, StatusCode::UNPROCESSABLE_ENTITY, said).await
 }
 
 /// A form refused for one reason: the sentence of catalog key `key`.
-async fn refused_with(
-    state: &AppState,
-    ctx: &Ctx,
-    contest: ContestRow,
-    key: &str,
-) -> Result<Response, PageError> {
-    let errors = vec![ctx.t(key).to_owned()];
-    refused(state, ctx, contest, errors, String::new()).await
+async fn refused_with(o: Organizing, key: &str) -> Result<Response, PageError> {
+    let errors = vec![o.ctx.t(key).to_owned()];
+    refused(o, errors, String::new()).await
 }
 
-async fn policy_form(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    PublicOrganizerOf { user, contest }: PublicOrganizerOf,
-    Form(form): Form<PolicyForm>,
-) -> Result<Response, PageError> {
+async fn policy_form(o: Organizing, Form(form): Form<PolicyForm>) -> Result<Response, PageError> {
     let policy = form.policy();
     if let Err(errors) = policy.validate() {
         let errors = errors
             .iter()
-            .map(|(_, code)| ctx.t(&format!("vote.error.{code}")).to_owned())
+            .map(|(_, code)| o.ctx.t(&format!("vote.error.{code}")).to_owned())
             .collect();
-        return refused(&state, &ctx, contest, errors, String::new()).await;
+        return refused(o, errors, String::new()).await;
     }
-    review::save_policy(&state.db, contest.contest_id, &policy, user.app_user_id).await?;
-    Ok(done(&contest.slug, "policy"))
+    let id = o.contest.contest_id;
+    review::save_policy(&o.state.db, id, &policy, o.user.app_user_id).await?;
+    Ok(done(&o.contest.slug, "policy"))
 }
 
-async fn roster_form(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    PublicOrganizerOf { user, contest }: PublicOrganizerOf,
-    Form(form): Form<RosterForm>,
-) -> Result<Response, PageError> {
+async fn roster_form(o: Organizing, Form(form): Form<RosterForm>) -> Result<Response, PageError> {
     match roster::parse(&form.csv) {
         Ok(members) => {
-            roster::replace(&state.db, contest.contest_id, &members, user.app_user_id).await?;
-            Ok(done(&contest.slug, "roster"))
+            let id = o.contest.contest_id;
+            roster::replace(&o.state.db, id, &members, o.user.app_user_id).await?;
+            Ok(done(&o.contest.slug, "roster"))
         }
         Err(errors) => {
             let errors = errors
                 .iter()
                 .take(50)
                 .map(|e| {
-                    ctx.t("vote.error.roster-line")
+                    o.ctx
+                        .t("vote.error.roster-line")
                         .replace("{line}", &e.line.to_string())
-                        .replace("{message}", ctx.t(&format!("vote.error.{}", e.code)))
+                        .replace("{message}", o.ctx.t(&format!("vote.error.{}", e.code)))
                 })
                 .collect();
-            refused(&state, &ctx, contest, errors, form.csv).await
+            refused(o, errors, form.csv).await
         }
     }
 }
@@ -227,43 +235,35 @@ async fn invalidation_of(
 }
 
 async fn invalidate_form(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    PublicOrganizerOf { user, contest }: PublicOrganizerOf,
+    o: Organizing,
     Form(form): Form<InvalidateForm>,
 ) -> Result<Response, PageError> {
-    let checked = match invalidation_of(&state, form).await? {
+    let checked = match invalidation_of(&o.state, form).await? {
         Ok(request) => request.checked().map_err(|r| r.key()),
         Err(key) => Err(key),
     };
     let (criteria, reason) = match checked {
         Ok(c) => c,
-        Err(key) => return refused_with(&state, &ctx, contest, &key).await,
+        Err(key) => return refused_with(o, &key).await,
     };
-    let id = contest.contest_id;
-    repo::invalidate(&state.db, id, &criteria, &reason, user.app_user_id).await?;
-    Ok(done(&contest.slug, "invalidated"))
+    let (db, id) = (&o.state.db, o.contest.contest_id);
+    repo::invalidate(db, id, &criteria, &reason, o.user.app_user_id).await?;
+    Ok(done(&o.contest.slug, "invalidated"))
 }
 
-async fn restore_form(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    PublicOrganizerOf { user, contest }: PublicOrganizerOf,
-    Form(form): Form<RestoreForm>,
-) -> Result<Response, PageError> {
-    if !invalidations::belongs(&state.db, form.id, contest.contest_id).await? {
+async fn restore_form(o: Organizing, Form(form): Form<RestoreForm>) -> Result<Response, PageError> {
+    if !invalidations::belongs(&o.state.db, form.id, o.contest.contest_id).await? {
         return Err(PageError::NotFound);
     }
     let reason = match invalidations::reason(&form.reason) {
         Ok(r) => r,
-        Err(r) => return refused_with(&state, &ctx, contest, &r.key()).await,
+        Err(r) => return refused_with(o, &r.key()).await,
     };
-    match repo::restore(&state.db, form.id, &reason, user.app_user_id).await {
-        Ok(_) => Ok(done(&contest.slug, "restored")),
+    match repo::restore(&o.state.db, form.id, &reason, o.user.app_user_id).await {
+        Ok(_) => Ok(done(&o.contest.slug, "restored")),
         Err(repo::RestoreError::NotFound) => Err(PageError::NotFound),
         Err(repo::RestoreError::AlreadyRestored) => {
-            let key = VoteRefusal::AlreadyRestored.key();
-            refused_with(&state, &ctx, contest, &key).await
+            refused_with(o, &VoteRefusal::AlreadyRestored.key()).await
         }
         Err(repo::RestoreError::Db(e)) => Err(e.into()),
     }
