@@ -319,7 +319,7 @@ async fn live_votes_count_for_the_entry_on_stage_only_while_the_window_is_open()
         (409, "voting-closed".into())
     );
 
-    use hoithi_web::live::state::live_vote_open;
+    use hoithi_web::domain::voting::live::live_vote_open;
     assert!(live_vote_open(&env.db, stage).await.unwrap());
     assert!(!live_vote_open(&env.db, other).await.unwrap());
 

@@ -164,6 +164,8 @@ pub struct TestEnv {
     pub database_url: String,
     pub storage: Storage,
     pub s3: S3Settings,
+    /// Shared by every state of this site, so they all find the vote runtime a test started.
+    pub runtimes: Arc<crate::state::Runtimes>,
 }
 
 impl TestEnv {
@@ -209,6 +211,7 @@ impl TestEnv {
             database_url,
             storage,
             s3,
+            runtimes: Arc::default(),
         }
     }
 
@@ -222,6 +225,7 @@ impl TestEnv {
             Arc::new(self.storage.clone()),
             Arc::new(config),
         )
+        .sharing_runtimes(self.runtimes.clone())
     }
 }
 

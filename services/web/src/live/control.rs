@@ -1,5 +1,5 @@
 //! The organizer's live control (a page made for a phone, and the JSON API): put an entry on
-//! stage, open and close the live voting window. Every change is logged by `state::apply`
+//! stage, open and close the live voting window. Every change is logged by `live_state::apply`
 //! and reaches every node's event streams through the `contest_live` trigger.
 
 use askama::Template;
@@ -8,14 +8,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Json, Router};
-use hoithi_core::{AppState, api_error::ApiError, auth::CurrentUser};
+use hoithi_core::AppState;
+use hoithi_core::api_error::{ApiError, Refusal};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::state::{self, Change, ChangeError};
-use crate::domain::contests::ContestRow;
+use crate::access::public::{ApiPublicOrganizerOf, PublicOrganizerOf};
+use crate::domain::contests::{self, ContestRow};
+use crate::domain::streams::repo::{StreamRow, for_contest};
+use crate::domain::voting::live::{self as live_state, Change, LiveView};
 use crate::page::{Ctx, Page, PageError, render};
-use crate::streams::{LiveView, StreamRow, contest_api, live_view, organizer_api, organizer_page};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,8 +35,14 @@ async fn api_get(
     State(state): State<AppState>,
     Path(slug): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let c = contest_api(&state, &slug).await?;
-    let snap = state::snapshot(&state.db, c.contest_id)
+    let not_found = || ApiError::not_found("the contest");
+    if slug.len() > 63 {
+        return Err(not_found());
+    }
+    let c = contests::by_slug(&state.db, &slug)
+        .await?
+        .ok_or_else(not_found)?;
+    let snap = live_state::snapshot(&state.db, c.contest_id)
         .await?
         .ok_or_else(|| ApiError::not_found("the contest"))?;
     Ok(Json(snap.json()))
@@ -73,22 +81,14 @@ fn parse_change(body: &[u8]) -> Result<Change, ApiError> {
     Ok(Change { stage, window_open })
 }
 
-fn refused(e: ChangeError) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, e.code(), e.message())
-}
-
 async fn api_change(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
-    user: CurrentUser,
+    ApiPublicOrganizerOf { user, contest: c }: ApiPublicOrganizerOf,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let c = organizer_api(&state, &user, &slug).await?;
     let change = parse_change(&body)?;
-    state::apply(&state.db, c.contest_id, &change, user.app_user_id)
-        .await?
-        .map_err(refused)?;
-    let snap = state::snapshot(&state.db, c.contest_id)
+    live_state::apply(&state.db, c.contest_id, &change, user.app_user_id).await??;
+    let snap = live_state::snapshot(&state.db, c.contest_id)
         .await?
         .ok_or_else(|| ApiError::not_found("the contest"))?;
     Ok(Json(snap.json()))
@@ -102,7 +102,7 @@ struct ControlPage {
     live: LiveView,
     entries: Vec<(Uuid, String)>,
     streams: Vec<StreamRow>,
-    log: Vec<state::LogLine>,
+    log: Vec<live_state::LogLine>,
     error: String,
 }
 
@@ -116,21 +116,14 @@ impl ControlPage {
 async fn control(
     state: &AppState,
     ctx: &Ctx,
-    slug: &str,
+    c: ContestRow,
     refused: Option<(StatusCode, String)>,
 ) -> Result<Response, PageError> {
     let (status, error) = refused.unwrap_or((StatusCode::OK, String::new()));
-    let (_, c) = organizer_page(state, ctx, slug).await?;
-    let live = live_view(state, &c).await?;
-    let entries = sqlx::query_as(
-        "select entry_id, title from entry where contest_id = $1 and status = 'approved'
-         order by title, entry_id limit 500",
-    )
-    .bind(c.contest_id)
-    .fetch_all(&state.db)
-    .await?;
-    let streams = crate::streams::for_contest(&state.db, c.contest_id).await?;
-    let log = state::log(&state.db, c.contest_id).await?;
+    let live = LiveView::load(&state.db, &c).await?;
+    let entries = live_state::stage_candidates(&state.db, c.contest_id).await?;
+    let streams = for_contest(&state.db, c.contest_id).await?;
+    let log = live_state::log(&state.db, c.contest_id).await?;
     let mut page = ctx.page("live.control.title");
     page.title = format!("{} · {}", page.title, c.title);
     Ok(render(
@@ -150,9 +143,9 @@ async fn control(
 async fn control_page(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(slug): Path<String>,
+    PublicOrganizerOf { contest, .. }: PublicOrganizerOf,
 ) -> Result<Response, PageError> {
-    control(&state, &ctx, &slug, None).await
+    control(&state, &ctx, contest, None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,54 +156,52 @@ struct ControlForm {
     entry: String,
 }
 
+impl ControlForm {
+    /// The change the form asks for, or the catalog key of what is wrong with it.
+    fn change(&self) -> Result<Change, String> {
+        Ok(match self.action.as_str() {
+            "stage" => {
+                let entry = Uuid::parse_str(self.entry.trim())
+                    .map_err(|_| live_state::ChangeError::EntryNotInContest.key())?;
+                Change {
+                    stage: Some(Some(entry)),
+                    window_open: None,
+                }
+            }
+            "unstage" => Change {
+                stage: Some(None),
+                window_open: None,
+            },
+            "open" | "close" => Change {
+                stage: None,
+                window_open: Some(self.action == "open"),
+            },
+            _ => return Err("live.error.invalid-action".to_owned()),
+        })
+    }
+}
+
 async fn control_form(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path(slug): Path<String>,
+    PublicOrganizerOf { user, contest: c }: PublicOrganizerOf,
     Form(form): Form<ControlForm>,
 ) -> Result<Response, PageError> {
-    let (user, c) = organizer_page(&state, &ctx, &slug).await?;
-    let change = match form.action.as_str() {
-        "stage" => match Uuid::parse_str(form.entry.trim()) {
-            Ok(id) => Change {
-                stage: Some(Some(id)),
-                window_open: None,
-            },
-            Err(_) => {
-                let msg = ctx.t("live.error.entry-not-in-contest").to_owned();
-                return control(
-                    &state,
-                    &ctx,
-                    &slug,
-                    Some((StatusCode::UNPROCESSABLE_ENTITY, msg)),
-                )
-                .await;
-            }
-        },
-        "unstage" => Change {
-            stage: Some(None),
-            window_open: None,
-        },
-        "open" | "close" => Change {
-            stage: None,
-            window_open: Some(form.action == "open"),
-        },
-        _ => {
-            let msg = ctx.t("live.error.invalid-action").to_owned();
-            return control(
-                &state,
-                &ctx,
-                &slug,
-                Some((StatusCode::UNPROCESSABLE_ENTITY, msg)),
-            )
-            .await;
+    let change = match form.change() {
+        Ok(change) => change,
+        Err(key) => {
+            let refused = (StatusCode::UNPROCESSABLE_ENTITY, ctx.t(&key).to_owned());
+            return control(&state, &ctx, c, Some(refused)).await;
         }
     };
-    match state::apply(&state.db, c.contest_id, &change, user.app_user_id).await? {
-        Ok(()) => Ok(Redirect::to(&format!("/organize/contests/{slug}/live")).into_response()),
+    match live_state::apply(&state.db, c.contest_id, &change, user.app_user_id).await? {
+        Ok(()) => {
+            let to = format!("/organize/contests/{}/live", c.slug);
+            Ok(Redirect::to(&to).into_response())
+        }
         Err(e) => {
-            let msg = ctx.t(&format!("live.error.{}", e.code())).to_owned();
-            control(&state, &ctx, &slug, Some((StatusCode::CONFLICT, msg))).await
+            let refused = (e.status(), ctx.t(&e.key()).to_owned());
+            control(&state, &ctx, c, Some(refused)).await
         }
     }
 }

@@ -1,10 +1,5 @@
-//! A voter's member number (mã đoàn viên): a contest's roster may list member numbers rather
-//! than emails, and a voter states theirs once — on a page from the vote page, or through the
-//! API. A stated number is only a claim: it passes a contest's roster when the roster gives
-//! that number with the voter's own verified email, or when the contest's organizer confirms
-//! it (`claims`); until then it is pending, and several accounts may claim one number (the
-//! organizer settles it) so a squatter cannot lock the real member out. A number, once
-//! stated, is changed only by an administrator (otherwise a voter could try numbers in turn).
+//! A voter states their member number (mã đoàn viên): on a page opened from the vote page,
+//! or through the API. The rules (a claim, where it stands) are `domain::voting::members`.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -13,145 +8,19 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, put};
 use axum::{Form, Json, Router};
 use hoithi_core::AppState;
-use hoithi_core::api_error::ApiError;
+use hoithi_core::api_error::{ApiError, Refusal};
 use hoithi_core::auth::CurrentUser;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::roster::member_number;
+use super::forms::json_body;
+use crate::domain::voting::members::{Standing, Unclaimed, claim, contest_id, standing};
 use crate::page::{Ctx, Page, PageError, render, safe_next};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/me/member-number", put(api_claim))
         .route("/vote/member-number", get(form).post(submit))
-}
-
-/// Why a number was not taken: each has a stable API code and a sentence on the page.
-#[derive(Debug)]
-enum Refusal {
-    Invalid,
-    /// The account already has this other number.
-    AlreadySet(String),
-    Unverified,
-}
-
-impl Refusal {
-    fn code(&self) -> &'static str {
-        match self {
-            Self::Invalid => "invalid-member-number",
-            Self::AlreadySet(_) => "member-number-set",
-            Self::Unverified => "not-eligible",
-        }
-    }
-
-    fn key(&self) -> &'static str {
-        match self {
-            Self::Invalid => "member.invalid",
-            Self::AlreadySet(_) => "member.already-set",
-            Self::Unverified => "member.unverified",
-        }
-    }
-}
-
-enum ClaimError {
-    Refused(Refusal),
-    Db(sqlx::Error),
-}
-
-impl From<sqlx::Error> for ClaimError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Db(e)
-    }
-}
-
-/// Records `number` as the user's claimed member number: Ok when it is now their claim (also
-/// when it already was). Whether the claim passes a roster is `standing`'s question.
-async fn claim(db: &sqlx::PgPool, user: &CurrentUser, number: &str) -> Result<String, ClaimError> {
-    let number = number.trim();
-    if !user.is_verified() {
-        return Err(ClaimError::Refused(Refusal::Unverified));
-    }
-    if !member_number(number) {
-        return Err(ClaimError::Refused(Refusal::Invalid));
-    }
-    let held: Option<String> = sqlx::query_scalar(
-        "update app_user set member_number = coalesce(member_number, $2)
-         where app_user_id = $1
-         returning member_number",
-    )
-    .bind(user.app_user_id)
-    .bind(number)
-    .fetch_optional(db)
-    .await?;
-    match held {
-        Some(held) if held.eq_ignore_ascii_case(number) => Ok(held),
-        Some(held) => Err(ClaimError::Refused(Refusal::AlreadySet(held))),
-        None => Err(ClaimError::Db(sqlx::Error::RowNotFound)),
-    }
-}
-
-/// Where a voter's claim stands in one contest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Standing {
-    /// The voter passes the contest's roster.
-    Confirmed,
-    /// The roster lists the claimed number, but nothing proves it is the voter's yet: the
-    /// organizer must confirm it.
-    Pending,
-    /// The organizer decided the number is not the voter's (or is another account's).
-    Refused,
-    /// The roster does not list the claimed number (or the voter claimed none).
-    NotListed,
-}
-
-impl Standing {
-    pub(crate) fn code(self) -> &'static str {
-        match self {
-            Self::Confirmed => "confirmed",
-            Self::Pending => "pending",
-            Self::Refused => "refused",
-            Self::NotListed => "not-listed",
-        }
-    }
-}
-
-/// The voter's standing in the contest's roster, by the same rule the vote statement uses.
-pub(crate) async fn standing(
-    db: &sqlx::PgPool,
-    contest_id: i64,
-    user_id: i64,
-) -> sqlx::Result<Standing> {
-    let (admitted, refused, listed): (bool, bool, bool) = sqlx::query_as(
-        "select voter_on_roster($1, $2),
-                exists (select 1 from member_decision d join app_user u
-                          on d.member_number = u.member_number::citext
-                        where d.contest_id = $1 and u.app_user_id = $2
-                          and ((d.app_user_id = u.app_user_id and d.decision = 'rejected')
-                               or (d.app_user_id <> u.app_user_id and d.decision = 'confirmed'))),
-                exists (select 1 from vote_roster r join app_user u on r.value = u.member_number::citext
-                        where r.contest_id = $1 and r.kind = 'member' and u.app_user_id = $2)",
-    )
-    .bind(contest_id)
-    .bind(user_id)
-    .fetch_one(db)
-    .await?;
-    Ok(if admitted {
-        Standing::Confirmed
-    } else if refused {
-        Standing::Refused
-    } else if listed {
-        Standing::Pending
-    } else {
-        Standing::NotListed
-    })
-}
-
-async fn contest_id(db: &sqlx::PgPool, slug: &str) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("select contest_id from contest where slug = $1")
-        .bind(slug)
-        .fetch_optional(db)
-        .await
 }
 
 /// The contest of a vote page's path (`/contests/{slug}/vote…`), which the member-number
@@ -173,8 +42,8 @@ async fn api_claim(
     State(state): State<AppState>,
     user: CurrentUser,
     body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
-    let body: ClaimBody = super::json_body(&body)?;
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let body: ClaimBody = json_body(&body)?;
     let contest = match &body.contest {
         Some(slug) => Some(
             contest_id(&state.db, slug)
@@ -183,35 +52,16 @@ async fn api_claim(
         ),
         None => None,
     };
-    match claim(&state.db, &user, &body.member_number).await {
-        Ok(number) => {
-            let mut out = json!({"member_number": number});
-            if let (Some(id), Some(slug)) = (contest, &body.contest) {
-                let s = standing(&state.db, id, user.app_user_id).await?;
-                out["contest"] = json!(slug);
-                out["status"] = json!(s.code());
-            }
-            Ok(Json(out).into_response())
-        }
-        Err(ClaimError::Db(e)) => Err(e.into()),
-        Err(ClaimError::Refused(r)) => {
-            let (status, message) = match &r {
-                Refusal::Invalid => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "a member number is 1 to 40 letters, digits and . _ / -, starting with a letter or digit".to_owned(),
-                ),
-                Refusal::AlreadySet(held) => (
-                    StatusCode::CONFLICT,
-                    format!("this account's member number is already {held}; ask the organizer to change it"),
-                ),
-                Refusal::Unverified => (
-                    StatusCode::FORBIDDEN,
-                    "only voters with a verified email may state a member number".to_owned(),
-                ),
-            };
-            Err(ApiError::new(status, r.code(), message))
-        }
+    let number = claim(&state.db, &user, &body.member_number)
+        .await?
+        .map_err(|u| u.refusal)?;
+    let mut out = json!({"member_number": number});
+    if let (Some(id), Some(slug)) = (contest, &body.contest) {
+        let s = standing(&state.db, id, user.app_user_id).await?;
+        out["contest"] = json!(slug);
+        out["status"] = json!(s.code());
     }
+    Ok(Json(out))
 }
 
 #[derive(Template)]
@@ -223,6 +73,18 @@ struct MemberPage {
     error: String,
     /// Said after a claim that still waits for the organizer.
     notice: String,
+}
+
+impl MemberPage {
+    fn new(ctx: &Ctx, next: String, value: String) -> Self {
+        Self {
+            page: ctx.page("member.title"),
+            next,
+            value,
+            error: String::new(),
+            notice: String::new(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -237,16 +99,7 @@ async fn form(ctx: Ctx, Query(q): Query<NextQuery>) -> Response {
         let here = format!("/vote/member-number?next={}", encode(&next));
         return Redirect::to(&format!("/vote/sign-in?next={}", encode(&here))).into_response();
     }
-    render(
-        StatusCode::OK,
-        &MemberPage {
-            page: ctx.page("member.title"),
-            next,
-            value: String::new(),
-            error: String::new(),
-            notice: String::new(),
-        },
-    )
+    render(StatusCode::OK, &MemberPage::new(&ctx, next, String::new()))
 }
 
 fn encode(s: &str) -> String {
@@ -269,104 +122,45 @@ async fn submit(
     let Some(user) = ctx.user.clone() else {
         return Ok(Redirect::to(&format!("/vote/sign-in?next={}", encode(&next))).into_response());
     };
-    Ok(match claim(&state.db, &user, &f.member_number).await {
-        Ok(number) => {
-            // Opened from a contest's vote page: say so when the claim does not pass yet,
-            // rather than sending the voter back to a vote that will be refused.
-            let standing = async {
-                let Some(slug) = contest_of_next(&next) else {
-                    return Ok(None);
-                };
-                let Some(id) = contest_id(&state.db, slug).await? else {
-                    return Ok(None);
-                };
-                standing(&state.db, id, user.app_user_id).await.map(Some)
-            }
-            .await?;
-            match standing {
-                Some(s @ (Standing::Pending | Standing::Refused)) => render(
-                    StatusCode::OK,
-                    &MemberPage {
-                        page: ctx.page("member.title"),
-                        next,
-                        value: number,
-                        error: String::new(),
-                        notice: ctx
-                            .t(if s == Standing::Pending {
-                                "member.pending"
-                            } else {
-                                "member.refused"
-                            })
-                            .to_owned(),
-                    },
-                ),
-                _ => Redirect::to(&next).into_response(),
-            }
-        }
-        Err(ClaimError::Db(e)) => return Err(e.into()),
-        Err(ClaimError::Refused(r)) => {
-            let mut error = ctx.t(r.key()).to_owned();
-            if let Refusal::AlreadySet(held) = &r {
-                error = format!("{error} {held}");
-            }
-            render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &MemberPage {
-                    page: ctx.page("member.title"),
-                    next,
-                    value: f.member_number.chars().take(40).collect(),
-                    error,
-                    notice: String::new(),
-                },
-            )
-        }
-    })
+    match claim(&state.db, &user, &f.member_number).await? {
+        Ok(number) => claimed(&state, &ctx, &user, next, number).await,
+        Err(unclaimed) => Ok(refused(&ctx, next, &f.member_number, &unclaimed)),
+    }
 }
 
-/// `hoithi admin set-member-number`: gives the account of `email` the member number
-/// `number`, or none, whatever it had (the way to mend a number stated by mistake). Another
-/// account stating the same number is named rather than joined (the administrator clears it
-/// there first; contest organizers settle competing claims on their claims page). Returns
-/// the line to print.
-pub async fn set_member_number(
-    db: &sqlx::PgPool,
-    email: &str,
-    number: Option<&str>,
-) -> anyhow::Result<String> {
-    let number = number.map(str::trim);
-    if let Some(n) = number.filter(|n| !member_number(n)) {
-        anyhow::bail!(
-            "{n:?} is not a member number: 1 to 40 letters, digits and . _ / -, starting with a letter or digit"
-        );
-    }
-    if let Some(n) = number {
-        let holder: Option<String> = sqlx::query_scalar(
-            "select email::text from app_user
-             where lower(member_number) = lower($1) and email <> $2::citext
-             order by app_user_id limit 1",
-        )
-        .bind(n)
-        .bind(email.trim())
-        .fetch_optional(db)
-        .await?;
-        if let Some(holder) = holder {
-            anyhow::bail!(
-                "the member number {n} is already the account {holder}'s: clear it there first (--clear)"
-            );
-        }
-    }
-    let set = sqlx::query_scalar::<_, i64>(
-        "update app_user set member_number = $2 where email = $1 returning app_user_id",
-    )
-    .bind(email.trim())
-    .bind(number)
-    .fetch_optional(db)
-    .await?;
-    match set {
-        Some(_) => Ok(match number {
-            Some(n) => format!("{email}: member number {n}"),
-            None => format!("{email}: no member number"),
-        }),
-        None => anyhow::bail!("there is no account with the email {email}"),
-    }
+/// Opened from a contest's vote page: say so when the claim does not pass yet, rather than
+/// sending the voter back to a vote that will be refused.
+async fn claimed(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &CurrentUser,
+    next: String,
+    number: String,
+) -> Result<Response, PageError> {
+    let contest = match contest_of_next(&next) {
+        Some(slug) => contest_id(&state.db, slug).await?,
+        None => None,
+    };
+    let standing = match contest {
+        Some(id) => Some(standing(&state.db, id, user.app_user_id).await?),
+        None => None,
+    };
+    let key = match standing {
+        Some(Standing::Pending) => "member.pending",
+        Some(Standing::Refused) => "member.refused",
+        _ => return Ok(Redirect::to(&next).into_response()),
+    };
+    let mut page = MemberPage::new(ctx, next, number);
+    page.notice = ctx.t(key).to_owned();
+    Ok(render(StatusCode::OK, &page))
+}
+
+fn refused(ctx: &Ctx, next: String, typed: &str, unclaimed: &Unclaimed) -> Response {
+    let mut page = MemberPage::new(ctx, next, typed.chars().take(40).collect());
+    page.error = match &unclaimed.held {
+        // The number the account holds, after the sentence that leads to it.
+        Some(held) => format!("{} {held}", ctx.t("member.already-set")),
+        None => ctx.t(&unclaimed.refusal.key()).to_owned(),
+    };
+    render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }

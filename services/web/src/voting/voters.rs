@@ -20,8 +20,10 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
+use sqlx::{Postgres, Transaction};
 
-use super::ClientIp;
+use super::forms::json_body;
+use crate::access::client::ClientIp;
 use crate::page::{Ctx, Page, PageError, render, safe_next};
 
 /// Minutes a code can be used.
@@ -56,7 +58,21 @@ pub enum CodeError {
     TooManyAttempts,
     /// Staff accounts sign in with their password.
     UsePassword,
+    /// The API's body is not what it takes.
+    Body(ApiError),
     Internal(anyhow::Error),
+}
+
+impl From<ApiError> for CodeError {
+    fn from(e: ApiError) -> Self {
+        Self::Body(e)
+    }
+}
+
+impl IntoResponse for CodeError {
+    fn into_response(self) -> Response {
+        self.api()
+    }
 }
 
 impl From<sqlx::Error> for CodeError {
@@ -75,6 +91,7 @@ impl CodeError {
             Self::Expired => "code-expired",
             Self::TooManyAttempts => "too-many-attempts",
             Self::UsePassword => "use-password",
+            Self::Body(e) => e.code,
             Self::Internal(_) => "internal",
         }
     }
@@ -86,6 +103,7 @@ impl CodeError {
             Self::Wrong { .. } => StatusCode::UNAUTHORIZED,
             Self::Expired => StatusCode::GONE,
             Self::UsePassword => StatusCode::FORBIDDEN,
+            Self::Body(e) => e.status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -109,8 +127,10 @@ impl CodeError {
     }
 
     fn api(self) -> Response {
-        if let Self::Internal(e) = self {
-            return ApiError::internal(e).into_response();
+        match self {
+            Self::Internal(e) => return ApiError::internal(e).into_response(),
+            Self::Body(e) => return e.into_response(),
+            _ => {}
         }
         let message = self.text(Lang::En);
         let mut body = json!({"error": {"code": self.code(), "message": message}});
@@ -211,26 +231,49 @@ pub async fn verify_code(state: &AppState, email: &str, code: &str) -> Result<i6
     }
     let key = state.secrets.get(&state.db, "voter-code").await?;
     let mut tx = state.db.begin().await?;
+    if let Err(e) = spend_code(&mut tx, &key, email, code).await? {
+        // A wrong guess is counted.
+        tx.commit().await?;
+        return Err(e);
+    }
+    // Nothing changes for a staff account: the code is not a way around its password.
+    let user_id = voter_account(&mut tx, email).await??;
+    // An account someone registered with this address but never verified starts over: its
+    // password, sessions and tokens were set up by whoever registered it, who may not be the
+    // mailbox's owner (pre-hijacking).
+    crate::accounts::prove_mailbox(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(user_id)
+}
+
+/// Checks `code` against the latest code of `email`, marking it used when right and counting
+/// a wrong guess.
+async fn spend_code(
+    tx: &mut Transaction<'_, Postgres>,
+    key: &[u8],
+    email: &str,
+    code: &str,
+) -> sqlx::Result<Result<(), CodeError>> {
     let latest: Option<(i64, Vec<u8>, i32, bool, bool)> = sqlx::query_as(
         "select voter_code_id, code_hash, attempts, expires_at <= now(), used_at is not null
          from voter_code where email = $1
          order by created_at desc, voter_code_id desc limit 1 for update",
     )
     .bind(email)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let Some((id, hash, attempts, expired, used)) = latest else {
-        return Err(CodeError::Wrong {
+        return Ok(Err(CodeError::Wrong {
             attempts_left: MAX_ATTEMPTS,
-        });
+        }));
     };
     if used || expired {
-        return Err(CodeError::Expired);
+        return Ok(Err(CodeError::Expired));
     }
     if attempts >= MAX_ATTEMPTS {
-        return Err(CodeError::TooManyAttempts);
+        return Ok(Err(CodeError::TooManyAttempts));
     }
-    let expected = code_hash(&key, email, code);
+    let expected = code_hash(key, email, code);
     // Constant time: the comparison does not tell how many bytes were right.
     let same = expected.len() == hash.len()
         && expected
@@ -241,22 +284,30 @@ pub async fn verify_code(state: &AppState, email: &str, code: &str) -> Result<i6
     if !same {
         sqlx::query("update voter_code set attempts = attempts + 1 where voter_code_id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        tx.commit().await?;
         let left = MAX_ATTEMPTS - attempts - 1;
-        return Err(if left <= 0 {
+        return Ok(Err(if left <= 0 {
             CodeError::TooManyAttempts
         } else {
             CodeError::Wrong {
                 attempts_left: left,
             }
-        });
+        }));
     }
     sqlx::query("update voter_code set used_at = now() where voter_code_id = $1")
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
+    Ok(Ok(()))
+}
+
+/// The member account of `email`, made on first use with its email verified; a staff
+/// account is refused (and the caller's transaction is dropped, changing nothing).
+async fn voter_account(
+    tx: &mut Transaction<'_, Postgres>,
+    email: &str,
+) -> sqlx::Result<Result<i64, CodeError>> {
     // A voter made here has no password ('!' is no hash); "forgot password" can set one.
     let local: String = email
         .split('@')
@@ -265,7 +316,7 @@ pub async fn verify_code(state: &AppState, email: &str, code: &str) -> Result<i6
         .chars()
         .take(60)
         .collect();
-    // An account that exists is only marked after the staff check below.
+    // An account that exists is only marked after the staff check.
     let (user_id, role): (i64, Role) = sqlx::query_as(
         "insert into app_user (email, display_name, password_hash, role, email_verified_at)
          values ($1, $2, '!voter-code', 'member', now())
@@ -274,19 +325,12 @@ pub async fn verify_code(state: &AppState, email: &str, code: &str) -> Result<i6
     )
     .bind(email)
     .bind(if local.is_empty() { "Cử tri" } else { &local })
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     if role != Role::Member {
-        // Nothing changes for a staff account: the code is not a way around its password.
-        tx.rollback().await?;
-        return Err(CodeError::UsePassword);
+        return Ok(Err(CodeError::UsePassword));
     }
-    // An account someone registered with this address but never verified starts over: its
-    // password, sessions and tokens were set up by whoever registered it, who may not be the
-    // mailbox's owner (pre-hijacking).
-    crate::accounts::prove_mailbox(&mut tx, user_id).await?;
-    tx.commit().await?;
-    Ok(user_id)
+    Ok(Ok(user_id))
 }
 
 #[derive(Deserialize)]
@@ -299,19 +343,13 @@ async fn api_send(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     body: axum::body::Bytes,
-) -> Response {
-    let body: SendBody = match super::json_body(&body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    match send_code(&state, &body.email, ip, Lang::Vi).await {
-        Ok(()) => (
-            StatusCode::ACCEPTED,
-            Json(json!({"sent": true, "expires_in": CODE_MINUTES * 60})),
-        )
-            .into_response(),
-        Err(e) => e.api(),
-    }
+) -> Result<(StatusCode, Json<serde_json::Value>), CodeError> {
+    let body: SendBody = json_body(&body)?;
+    send_code(&state, &body.email, ip, Lang::Vi).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"sent": true, "expires_in": CODE_MINUTES * 60})),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -325,24 +363,16 @@ async fn api_verify(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Response {
-    let body: VerifyBody = match super::json_body(&body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let result = async {
-        let id = verify_code(&state, &body.email, &body.code).await?;
-        let token = crate::accounts::issue_token(&state.db, id, &headers).await?;
-        let user = hoithi_core::auth::user_by_id(&state.db, id)
-            .await?
-            .ok_or_else(|| CodeError::Internal(anyhow::anyhow!("voter {id} vanished")))?;
-        Ok::<_, CodeError>(json!({"token": token, "user": crate::accounts::user_json(&user)}))
-    }
-    .await;
-    match result {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => e.api(),
-    }
+) -> Result<Json<serde_json::Value>, CodeError> {
+    let body: VerifyBody = json_body(&body)?;
+    let id = verify_code(&state, &body.email, &body.code).await?;
+    let token = crate::accounts::issue_token(&state.db, id, &headers).await?;
+    let user = hoithi_core::auth::user_by_id(&state.db, id)
+        .await?
+        .ok_or_else(|| CodeError::Internal(anyhow::anyhow!("voter {id} vanished")))?;
+    Ok(Json(
+        json!({"token": token, "user": crate::accounts::user_json(&user)}),
+    ))
 }
 
 #[derive(Template)]
@@ -390,9 +420,11 @@ struct SignInForm {
 
 /// Page errors: the form again with the message, or the error page for a failure.
 fn page_error(ctx: &Ctx, e: CodeError, form: SignInForm, sent: bool) -> Response {
-    if let CodeError::Internal(e) = e {
-        return PageError::Internal(e).into_response();
-    }
+    let e = match e {
+        CodeError::Internal(e) => return PageError::Internal(e).into_response(),
+        CodeError::Body(e) => return e.into_response(),
+        e => e,
+    };
     let next = safe_next(form.next.as_deref());
     // A form with a mistake is 422 for pages (401 would ask the browser for credentials).
     let status = match e.status() {

@@ -43,6 +43,117 @@ fn refusal(code: &str) -> Outcome {
     }
 }
 
+/// The statement of `insert_votes` (its `$n`: the batch as arrays, then the bounds and the
+/// writer's shard).
+const INSERT_VOTES: &str = "with input as (
+         select * from unnest($1::int4[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::bytea[])
+             as t(idx, entry_id, voter_id, ip, ip_network, user_agent_hash)
+     ), checked as (
+         select i.idx, i.entry_id, i.voter_id, i.ip, i.ip_network, i.user_agent_hash, e.contest_id,
+                (now() at time zone 'Asia/Ho_Chi_Minh')::date as vote_day,
+                case when e.entry_id is null then 'entry-not-found'
+                     when e.status <> 'approved' then 'entry-not-approved'
+                     -- A live voting window opens the vote for the entry on stage even
+                     -- outside the contest's own window; every other rule still applies.
+                     when e.entry_id not in (select entry_id from live_vote_entry)
+                          and (c.voting_opens_at is null or now() < c.voting_opens_at) then 'voting-not-open'
+                     when e.entry_id not in (select entry_id from live_vote_entry)
+                          and c.voting_closes_at is not null and now() >= c.voting_closes_at then 'voting-closed'
+                     when c.contest_id in (select contest_id from vote_shortlist)
+                          and (c.contest_id, e.entry_id) not in (select contest_id, entry_id from vote_shortlist)
+                          then 'not-shortlisted'
+                     -- `is not distinct from`: without a setting the roster is not
+                     -- consulted at all (a NULL here would still run the function).
+                     -- `voter_on_roster` (a migration) admits only verified addresses
+                     -- and member numbers proven or confirmed, never a bare claim.
+                     when c.settings #> '{voting,roster}' is not distinct from 'true'::jsonb
+                          and not voter_on_roster(c.contest_id, i.voter_id) then 'not-on-roster'
+                end as refusal,
+                -- Nested: CASE is the one place SQL promises the order of evaluation,
+                -- so a malformed setting is never cast. The bounds are policy.rs's.
+                case when jsonb_typeof(c.settings #> '{voting,per_day}') = 'number' then
+                     case when (c.settings #>> '{voting,per_day}')::numeric between 1 and $7
+                          then trunc((c.settings #>> '{voting,per_day}')::numeric)::int
+                          else 1 end
+                     else 1 end as per_day,
+                case when jsonb_typeof(c.settings #> '{voting,per_contest}') = 'number' then
+                     case when (c.settings #>> '{voting,per_contest}')::numeric between 1 and $8
+                          then trunc((c.settings #>> '{voting,per_contest}')::numeric)::int
+                          end
+                     end as per_contest,
+                case when jsonb_typeof(c.settings #> '{voting,per_round}') = 'number' then
+                     case when (c.settings #>> '{voting,per_round}')::numeric between 1 and $8
+                          then trunc((c.settings #>> '{voting,per_round}')::numeric)::int
+                          end
+                     end as per_round,
+                case when jsonb_typeof(c.settings #> '{voting,round}') = 'number' then
+                     case when (c.settings #>> '{voting,round}')::numeric between 1 and $9
+                          then trunc((c.settings #>> '{voting,round}')::numeric)::int
+                          else 1 end
+                     else 1 end as round
+         from input i
+         left join entry e on e.entry_id = i.entry_id
+         left join contest c on c.contest_id = e.contest_id
+     ), slotted as (
+         -- With one vote a day (the default) the slot is always 1 and the unique key
+         -- alone refuses a second vote: no need to look for the voter's earlier ones.
+         select k.*,
+                case when k.per_day = 1 then 0
+                     else coalesce((select max(v.slot) from vote v
+                          where v.contest_id = k.contest_id and v.entry_id = k.entry_id
+                            and v.voter_id = k.voter_id and v.vote_day = k.vote_day), 0) end
+                + row_number() over (partition by k.entry_id, k.voter_id order by k.idx) as slot
+         from checked k
+         where k.refusal is null
+     ), counted as (
+         -- The contest and round limits number a voter's votes like `slot` does (only
+         -- when the contest sets them, so the default policy costs nothing here).
+         select d.*,
+                case when d.per_contest is not null then
+                     (select count(*) from vote v
+                      where v.contest_id = d.contest_id and v.voter_id = d.voter_id)
+                     + row_number() over (partition by d.contest_id, d.voter_id order by d.idx)
+                end as contest_slot,
+                case when d.per_round is not null then
+                     (select count(*) from vote v
+                      where v.contest_id = d.contest_id and v.voter_id = d.voter_id
+                        and v.round = d.round)
+                     + row_number() over (partition by d.contest_id, d.voter_id order by d.idx)
+                end as round_slot
+         from slotted d
+         where d.slot <= d.per_day
+     ), inserted as (
+         insert into vote (contest_id, entry_id, voter_id, vote_day, slot, ip, ip_network,
+                           user_agent_hash, round, contest_slot, round_slot)
+         select contest_id, entry_id, voter_id, vote_day, slot, ip::inet, ip_network::cidr,
+                user_agent_hash, round, contest_slot, round_slot
+         from counted
+         where (contest_slot is null or contest_slot <= per_contest)
+           and (round_slot is null or round_slot <= per_round)
+         on conflict do nothing
+         returning contest_id, entry_id, voter_id, slot
+     ), tallied as (
+         -- Into this writer's own shard: concurrent batches do not queue on one row.
+         insert into vote_tally_shard as t (entry_id, shard, contest_id, votes)
+         select entry_id, $10, contest_id, count(*) from inserted
+         group by entry_id, contest_id
+         order by entry_id
+         on conflict (entry_id, shard) do update set votes = t.votes + excluded.votes, updated_at = now()
+         returning 1
+     )
+     -- No joins: the refused votes, the votes that tried a slot, and the keys that went
+     -- in, matched in Rust (a vote in none of them found no free slot). A join with
+     -- `inserted` would be a nested loop over the batch (the planner cannot count a
+     -- CTE's rows), and joining back to `checked` cost two hash tables per batch.
+     select k.idx, k.refusal, null::int8, null::uuid, null::int8, null::int8, null::bool, null::bool
+     from checked k where k.refusal is not null
+     union all
+     select ct.idx, null, ct.contest_id, ct.entry_id, ct.voter_id, ct.slot::int8,
+            ct.round_slot > ct.per_round, ct.contest_slot > ct.per_contest
+     from counted ct
+     union all
+     select -1, null, null, entry_id, voter_id, slot::int8, null, null from inserted";
+
 /// Checks, inserts and tallies `votes` in ONE statement, so one commit (synchronous, so the
 /// votes are durable when this returns). The entry's state and the contest's window are read
 /// in the same statement as the insert. Tally rows are upserted into the writer's `shard`
@@ -60,128 +171,19 @@ pub async fn insert_votes(
     let ip: Vec<Option<String>> = votes.iter().map(|v| v.ip.clone()).collect();
     let net: Vec<Option<String>> = votes.iter().map(|v| v.ip_network.clone()).collect();
     let ua: Vec<Option<Vec<u8>>> = votes.iter().map(|v| v.user_agent_hash.clone()).collect();
-    let rows: Vec<VoteRow> = sqlx::query_as(
-        "with input as (
-             select * from unnest($1::int4[], $2::uuid[], $3::int8[], $4::text[], $5::text[], $6::bytea[])
-                 as t(idx, entry_id, voter_id, ip, ip_network, user_agent_hash)
-         ), checked as (
-             select i.idx, i.entry_id, i.voter_id, i.ip, i.ip_network, i.user_agent_hash, e.contest_id,
-                    (now() at time zone 'Asia/Ho_Chi_Minh')::date as vote_day,
-                    case when e.entry_id is null then 'entry-not-found'
-                         when e.status <> 'approved' then 'entry-not-approved'
-                         -- A live voting window opens the vote for the entry on stage even
-                         -- outside the contest's own window; every other rule still applies.
-                         when e.entry_id not in (select entry_id from live_vote_entry)
-                              and (c.voting_opens_at is null or now() < c.voting_opens_at) then 'voting-not-open'
-                         when e.entry_id not in (select entry_id from live_vote_entry)
-                              and c.voting_closes_at is not null and now() >= c.voting_closes_at then 'voting-closed'
-                         when c.contest_id in (select contest_id from vote_shortlist)
-                              and (c.contest_id, e.entry_id) not in (select contest_id, entry_id from vote_shortlist)
-                              then 'not-shortlisted'
-                         -- `is not distinct from`: without a setting the roster is not
-                         -- consulted at all (a NULL here would still run the function).
-                         -- `voter_on_roster` (a migration) admits only verified addresses
-                         -- and member numbers proven or confirmed, never a bare claim.
-                         when c.settings #> '{voting,roster}' is not distinct from 'true'::jsonb
-                              and not voter_on_roster(c.contest_id, i.voter_id) then 'not-on-roster'
-                    end as refusal,
-                    -- Nested: CASE is the one place SQL promises the order of evaluation,
-                    -- so a malformed setting is never cast. The bounds are policy.rs's.
-                    case when jsonb_typeof(c.settings #> '{voting,per_day}') = 'number' then
-                         case when (c.settings #>> '{voting,per_day}')::numeric between 1 and $7
-                              then trunc((c.settings #>> '{voting,per_day}')::numeric)::int
-                              else 1 end
-                         else 1 end as per_day,
-                    case when jsonb_typeof(c.settings #> '{voting,per_contest}') = 'number' then
-                         case when (c.settings #>> '{voting,per_contest}')::numeric between 1 and $8
-                              then trunc((c.settings #>> '{voting,per_contest}')::numeric)::int
-                              end
-                         end as per_contest,
-                    case when jsonb_typeof(c.settings #> '{voting,per_round}') = 'number' then
-                         case when (c.settings #>> '{voting,per_round}')::numeric between 1 and $8
-                              then trunc((c.settings #>> '{voting,per_round}')::numeric)::int
-                              end
-                         end as per_round,
-                    case when jsonb_typeof(c.settings #> '{voting,round}') = 'number' then
-                         case when (c.settings #>> '{voting,round}')::numeric between 1 and $9
-                              then trunc((c.settings #>> '{voting,round}')::numeric)::int
-                              else 1 end
-                         else 1 end as round
-             from input i
-             left join entry e on e.entry_id = i.entry_id
-             left join contest c on c.contest_id = e.contest_id
-         ), slotted as (
-             -- With one vote a day (the default) the slot is always 1 and the unique key
-             -- alone refuses a second vote: no need to look for the voter's earlier ones.
-             select k.*,
-                    case when k.per_day = 1 then 0
-                         else coalesce((select max(v.slot) from vote v
-                              where v.contest_id = k.contest_id and v.entry_id = k.entry_id
-                                and v.voter_id = k.voter_id and v.vote_day = k.vote_day), 0) end
-                    + row_number() over (partition by k.entry_id, k.voter_id order by k.idx) as slot
-             from checked k
-             where k.refusal is null
-         ), counted as (
-             -- The contest and round limits number a voter's votes like `slot` does (only
-             -- when the contest sets them, so the default policy costs nothing here).
-             select d.*,
-                    case when d.per_contest is not null then
-                         (select count(*) from vote v
-                          where v.contest_id = d.contest_id and v.voter_id = d.voter_id)
-                         + row_number() over (partition by d.contest_id, d.voter_id order by d.idx)
-                    end as contest_slot,
-                    case when d.per_round is not null then
-                         (select count(*) from vote v
-                          where v.contest_id = d.contest_id and v.voter_id = d.voter_id
-                            and v.round = d.round)
-                         + row_number() over (partition by d.contest_id, d.voter_id order by d.idx)
-                    end as round_slot
-             from slotted d
-             where d.slot <= d.per_day
-         ), inserted as (
-             insert into vote (contest_id, entry_id, voter_id, vote_day, slot, ip, ip_network,
-                               user_agent_hash, round, contest_slot, round_slot)
-             select contest_id, entry_id, voter_id, vote_day, slot, ip::inet, ip_network::cidr,
-                    user_agent_hash, round, contest_slot, round_slot
-             from counted
-             where (contest_slot is null or contest_slot <= per_contest)
-               and (round_slot is null or round_slot <= per_round)
-             on conflict do nothing
-             returning contest_id, entry_id, voter_id, slot
-         ), tallied as (
-             -- Into this writer's own shard: concurrent batches do not queue on one row.
-             insert into vote_tally_shard as t (entry_id, shard, contest_id, votes)
-             select entry_id, $10, contest_id, count(*) from inserted
-             group by entry_id, contest_id
-             order by entry_id
-             on conflict (entry_id, shard) do update set votes = t.votes + excluded.votes, updated_at = now()
-             returning 1
-         )
-         -- No joins: the refused votes, the votes that tried a slot, and the keys that went
-         -- in, matched in Rust (a vote in none of them found no free slot). A join with
-         -- `inserted` would be a nested loop over the batch (the planner cannot count a
-         -- CTE's rows), and joining back to `checked` cost two hash tables per batch.
-         select k.idx, k.refusal, null::int8, null::uuid, null::int8, null::int8, null::bool, null::bool
-         from checked k where k.refusal is not null
-         union all
-         select ct.idx, null, ct.contest_id, ct.entry_id, ct.voter_id, ct.slot::int8,
-                ct.round_slot > ct.per_round, ct.contest_slot > ct.per_contest
-         from counted ct
-         union all
-         select -1, null, null, entry_id, voter_id, slot::int8, null, null from inserted",
-    )
-    .bind(&idx)
-    .bind(&entry)
-    .bind(&voter)
-    .bind(&ip)
-    .bind(&net)
-    .bind(&ua)
-    .bind(MAX_PER_DAY)
-    .bind(MAX_PER_CONTEST)
-    .bind(MAX_ROUND)
-    .bind(shard)
-    .fetch_all(db)
-    .await?;
+    let rows: Vec<VoteRow> = sqlx::query_as(INSERT_VOTES)
+        .bind(&idx)
+        .bind(&entry)
+        .bind(&voter)
+        .bind(&ip)
+        .bind(&net)
+        .bind(&ua)
+        .bind(MAX_PER_DAY)
+        .bind(MAX_PER_CONTEST)
+        .bind(MAX_ROUND)
+        .bind(shard)
+        .fetch_all(db)
+        .await?;
     Ok(outcomes(votes.len(), rows))
 }
 
@@ -241,9 +243,12 @@ pub struct Tally {
     pub version: String,
 }
 
+/// An entry's votes, when they last changed, and the database's time.
+type TallyRow = (Uuid, i64, Option<DateTime<Utc>>, DateTime<Utc>);
+
 /// The tally of a contest's approved entries (entries without votes show 0).
 pub async fn tally(db: &PgPool, contest_id: i64) -> sqlx::Result<Tally> {
-    let rows: Vec<(Uuid, i64, Option<DateTime<Utc>>, DateTime<Utc>)> = sqlx::query_as(
+    let rows: Vec<TallyRow> = sqlx::query_as(
         "select e.entry_id, coalesce(t.votes, 0), t.updated_at, now()
          from entry e left join vote_tally t on t.entry_id = e.entry_id
          where e.contest_id = $1 and e.status = 'approved'
@@ -518,80 +523,4 @@ pub async fn check_tallies(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(n: u128) -> Uuid {
-        Uuid::from_u128(n)
-    }
-
-    #[test]
-    fn each_vote_is_matched_to_what_the_statement_inserted() {
-        let (a, b) = (key(1), key(2));
-        let rows: Vec<VoteRow> = vec![
-            // Counted: its (entry, voter, slot) went in.
-            (0, None, Some(7), Some(a), Some(10), Some(1), None, None),
-            // Same entry and voter, second slot, not inserted: already voted.
-            (1, None, Some(7), Some(a), Some(10), Some(2), None, None),
-            // Refused before slotting.
-            (
-                2,
-                Some("voting-closed".into()),
-                Some(7),
-                None,
-                None,
-                None,
-                None,
-                None,
-            ),
-            // Over the round limit, and over the contest limit.
-            (
-                3,
-                None,
-                Some(7),
-                Some(b),
-                Some(11),
-                Some(1),
-                Some(true),
-                Some(false),
-            ),
-            (
-                4,
-                None,
-                Some(7),
-                Some(b),
-                Some(12),
-                Some(1),
-                Some(false),
-                Some(true),
-            ),
-            // A conflicting slot another batch took: not inserted here.
-            (
-                5,
-                None,
-                Some(7),
-                Some(b),
-                Some(13),
-                Some(1),
-                Some(false),
-                Some(false),
-            ),
-            // The inserted keys.
-            (-1, None, None, Some(a), Some(10), Some(1), None, None),
-            (-1, None, None, Some(b), Some(99), Some(1), None, None),
-        ];
-        assert_eq!(
-            outcomes(7, rows),
-            vec![
-                Outcome::Counted { contest_id: 7 },
-                Outcome::AlreadyVoted,
-                Outcome::Refused("voting-closed"),
-                Outcome::Refused("round-limit-reached"),
-                Outcome::Refused("contest-limit-reached"),
-                Outcome::AlreadyVoted,
-                // No row at all for the seventh vote: never counted by default.
-                Outcome::AlreadyVoted,
-            ]
-        );
-    }
-}
+mod tests;

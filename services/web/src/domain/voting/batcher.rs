@@ -11,9 +11,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::voting::policy::Settings;
-use crate::domain::voting::repo::{self, NewVote, Outcome};
-use crate::live::Hub;
+use super::hub::Hub;
+use super::policy::Settings;
+use super::repo::{self, NewVote, Outcome};
 
 /// The batch failed to commit: the vote may not be counted, and the client should retry
 /// (a retry can never count twice).
@@ -91,23 +91,7 @@ async fn run(
             }
         };
         let Some(first) = first else { break };
-        let mut batch = vec![first];
-        let deadline = tokio::time::Instant::now() + settings.linger;
-        loop {
-            while batch.len() < settings.max_batch {
-                match rx.try_recv() {
-                    Ok(p) => batch.push(p),
-                    Err(_) => break,
-                }
-            }
-            if batch.len() >= settings.max_batch || closing || settings.linger.is_zero() {
-                break;
-            }
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(p)) => batch.push(p),
-                Ok(None) | Err(_) => break,
-            }
-        }
+        let mut batch = gather(first, &mut rx, &settings, closing).await;
         // While every writer is busy, what arrives joins the next batch.
         let writer = loop {
             if batch.len() >= settings.max_batch {
@@ -135,6 +119,33 @@ async fn run(
         let _ = writers.recv().await;
     }
     tracing::info!("the vote batcher stopped with every queued vote written");
+}
+
+/// A batch: `first` and what else is waiting, lingering up to `settings.linger` for more
+/// (not while closing: then what is queued is written at once).
+async fn gather(
+    first: Pending,
+    rx: &mut mpsc::Receiver<Pending>,
+    settings: &Settings,
+    closing: bool,
+) -> Vec<Pending> {
+    let mut batch = vec![first];
+    let deadline = tokio::time::Instant::now() + settings.linger;
+    loop {
+        while batch.len() < settings.max_batch {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        if batch.len() >= settings.max_batch || closing || settings.linger.is_zero() {
+            return batch;
+        }
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(p)) => batch.push(p),
+            Ok(None) | Err(_) => return batch,
+        }
+    }
 }
 
 async fn flush(db: &PgPool, batch: Vec<Pending>, hub: &Hub, writer: i16) {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use hoithi_core::auth::CurrentUser;
 
-use crate::domain::voting::policy::Rate;
+use super::policy::Rate;
 
 /// Entries kept before idle ones are swept, so a flood of new keys cannot grow memory forever.
 const MAX_KEYS: usize = 200_000;

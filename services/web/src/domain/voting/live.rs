@@ -4,12 +4,16 @@
 //! rule the vote ingest and the pages share.
 
 use chrono::{DateTime, Utc};
+use hoithi_core::api_error::Refusal;
+use http::StatusCode;
 use serde::Serialize;
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::domain::contests::{self, Phase};
+use super::policy::VotePolicy;
+use super::repo;
+use crate::domain::contests::{self, ContestRow, Phase};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StageEntry {
@@ -89,26 +93,23 @@ pub async fn snapshot(db: &PgPool, contest_id: i64) -> sqlx::Result<Option<LiveS
     }))
 }
 
-/// Why a live change was refused: a stable code (API) and an i18n key suffix (pages).
+/// Why a live change was refused (409; sentences under `refusal.<code>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeError {
     EntryNotInContest,
     NothingOnStage,
 }
 
-impl ChangeError {
-    pub fn code(self) -> &'static str {
+impl Refusal for ChangeError {
+    fn code(&self) -> &'static str {
         match self {
             Self::EntryNotInContest => "entry-not-in-contest",
             Self::NothingOnStage => "nothing-on-stage",
         }
     }
 
-    pub fn message(self) -> &'static str {
-        match self {
-            Self::EntryNotInContest => "the entry is not an approved entry of this contest",
-            Self::NothingOnStage => "put an entry on stage before opening live voting",
-        }
+    fn status(&self) -> StatusCode {
+        StatusCode::CONFLICT
     }
 }
 
@@ -138,13 +139,42 @@ pub async fn apply(
     .bind(actor)
     .execute(&mut *tx)
     .await?;
-    let (mut stage, mut open): (Option<Uuid>, bool) = sqlx::query_as(
+    let now: (Option<Uuid>, bool) = sqlx::query_as(
         "select stage_entry_id, window_open from contest_live where contest_id = $1 for update",
     )
     .bind(contest_id)
     .fetch_one(&mut *tx)
     .await?;
-    let mut actions: Vec<(&str, Option<Uuid>)> = Vec::new();
+    let planned = match plan(&mut tx, contest_id, change, now).await? {
+        Ok(planned) => planned,
+        Err(e) => return Ok(Err(e)),
+    };
+    if planned.actions.is_empty() {
+        return Ok(Ok(()));
+    }
+    write(&mut tx, contest_id, &planned, actor).await?;
+    tx.commit().await?;
+    for (action, entry) in &planned.actions {
+        tracing::info!(contest_id, action, entry = ?entry, actor, "live state changed");
+    }
+    Ok(Ok(()))
+}
+
+/// The live state after a change, and the actions that lead there.
+struct Planned {
+    stage: Option<Uuid>,
+    open: bool,
+    actions: Vec<(&'static str, Option<Uuid>)>,
+}
+
+/// What `change` does from the state `(stage, open)`, or why it may not.
+async fn plan(
+    tx: &mut Transaction<'_, Postgres>,
+    contest_id: i64,
+    change: &Change,
+    (mut stage, mut open): (Option<Uuid>, bool),
+) -> sqlx::Result<Result<Planned, ChangeError>> {
+    let mut actions = Vec::new();
     if let Some(wanted) = change.stage
         && wanted != stage
     {
@@ -155,7 +185,7 @@ pub async fn apply(
             )
             .bind(entry)
             .bind(contest_id)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
             if !ok {
                 return Ok(Err(ChangeError::EntryNotInContest));
@@ -178,9 +208,20 @@ pub async fn apply(
         open = false;
         actions.push(("close", None));
     }
-    if actions.is_empty() {
-        return Ok(Ok(()));
-    }
+    Ok(Ok(Planned {
+        stage,
+        open,
+        actions,
+    }))
+}
+
+/// Stores the planned state and logs each action.
+async fn write(
+    tx: &mut Transaction<'_, Postgres>,
+    contest_id: i64,
+    planned: &Planned,
+    actor: i64,
+) -> sqlx::Result<()> {
     sqlx::query(
         "update contest_live set stage_entry_id = $2, window_open = $3,
              window_opened_at = case when $3 and not window_open then now()
@@ -189,12 +230,12 @@ pub async fn apply(
          where contest_id = $1",
     )
     .bind(contest_id)
-    .bind(stage)
-    .bind(open)
+    .bind(planned.stage)
+    .bind(planned.open)
     .bind(actor)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    for (action, entry) in &actions {
+    for (action, entry) in &planned.actions {
         sqlx::query(
             "insert into contest_live_log (contest_id, action, entry_id, app_user_id)
              values ($1, $2, $3, $4)",
@@ -203,14 +244,10 @@ pub async fn apply(
         .bind(action)
         .bind(entry)
         .bind(actor)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    tx.commit().await?;
-    for (action, entry) in &actions {
-        tracing::info!(contest_id, action, entry = ?entry, actor, "live state changed");
-    }
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Whether a vote for `entry` counts now through the live window (the same view the vote
@@ -220,6 +257,17 @@ pub async fn live_vote_open(db: &PgPool, entry: Uuid) -> sqlx::Result<bool> {
         .bind(entry)
         .fetch_one(db)
         .await
+}
+
+/// The entries an organizer may put on stage: the contest's approved ones, by title.
+pub async fn stage_candidates(db: &PgPool, contest_id: i64) -> sqlx::Result<Vec<(Uuid, String)>> {
+    sqlx::query_as(
+        "select entry_id, title from entry where contest_id = $1 and status = 'approved'
+         order by title, entry_id limit 500",
+    )
+    .bind(contest_id)
+    .fetch_all(db)
+    .await
 }
 
 /// One change of the live state, as the control page lists it.
@@ -244,4 +292,63 @@ pub async fn log(db: &PgPool, contest_id: i64) -> sqlx::Result<Vec<LogLine>> {
     .bind(contest_id)
     .fetch_all(db)
     .await
+}
+
+/// Whether the contest hides its totals now (its policy says so and voting has not closed).
+pub fn totals_hidden(
+    settings: &serde_json::Value,
+    voting_closes_at: Option<DateTime<Utc>>,
+) -> bool {
+    VotePolicy::from_settings(settings).hide_totals
+        && voting_closes_at.is_none_or(|at| Utc::now() < at)
+}
+
+/// What the stream page, the overlay, the screen and the control page show of the live state
+/// at render time; `web/static/js/live.js` keeps it current from the event stream.
+pub struct LiveView {
+    pub stage: Option<StageEntry>,
+    pub live_voting: bool,
+    /// The on-stage entry's votes; `None` while the contest hides its totals.
+    pub votes: Option<i64>,
+    pub hidden: bool,
+}
+
+impl LiveView {
+    pub async fn load(db: &PgPool, c: &ContestRow) -> sqlx::Result<Self> {
+        let snap = snapshot(db, c.contest_id).await?;
+        let (stage, live_voting) = snap.map_or((None, false), |s| (s.stage, s.live_voting));
+        let hidden = totals_hidden(&c.settings, c.voting_closes_at);
+        let votes = match (&stage, hidden) {
+            (Some(st), false) => Some(
+                repo::tally(db, c.contest_id)
+                    .await?
+                    .entries
+                    .iter()
+                    .find(|e| e.id == st.id)
+                    .map_or(0, |e| e.votes),
+            ),
+            _ => None,
+        };
+        Ok(Self {
+            stage,
+            live_voting,
+            votes,
+            hidden,
+        })
+    }
+
+    pub fn stage_id(&self) -> String {
+        self.stage
+            .as_ref()
+            .map(|s| s.id.to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn stage_title(&self) -> &str {
+        self.stage.as_ref().map_or("", |s| s.title.as_str())
+    }
+
+    pub fn votes_text(&self) -> String {
+        self.votes.map(|v| v.to_string()).unwrap_or_default()
+    }
 }

@@ -1,0 +1,115 @@
+//! The JSON API of a contest's streams: anyone lists them; its organizers add and delete.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use chrono::Utc;
+use hoithi_core::AppState;
+use hoithi_core::api_error::{ApiError, Refusal};
+use hoithi_core::i18n::{self, Lang};
+use serde_json::json;
+
+use super::forms::StreamInput;
+use crate::access::public::ApiPublicOrganizerOf;
+use crate::domain::contests::{self, ContestRow};
+use crate::domain::streams::refusal::FieldError;
+use crate::domain::streams::repo::{self, StreamRow};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/contests/{slug}/streams",
+            get(api_list).post(api_create),
+        )
+        .route("/api/v1/contests/{slug}/streams/{id}", delete(api_delete))
+}
+
+async fn contest(state: &AppState, slug: &str) -> Result<ContestRow, ApiError> {
+    if slug.len() > 63 {
+        return Err(ApiError::not_found("the contest"));
+    }
+    contests::by_slug(&state.db, slug)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the contest"))
+}
+
+fn stream_json(slug: &str, s: &StreamRow) -> serde_json::Value {
+    let page = format!("/contests/{slug}/streams/{}", s.contest_stream_id);
+    json!({
+        "id": s.contest_stream_id,
+        "title": s.title,
+        "platform": s.platform,
+        "url": s.source_url,
+        "embed_url": s.embed_url,
+        "starts_at": s.starts_at,
+        "ends_at": s.ends_at,
+        "live": s.is_live(),
+        "page_url": page,
+        "overlay_url": format!("{page}/overlay"),
+        "screen_url": format!("{page}/screen"),
+    })
+}
+
+async fn api_list(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let c = contest(&state, &slug).await?;
+    let rows = repo::for_contest(&state.db, c.contest_id).await?;
+    Ok(Json(json!({
+        "streams": rows.iter().map(|s| stream_json(&c.slug, s)).collect::<Vec<_>>(),
+        "calendar_url": format!("/contests/{}/streams.ics", c.slug),
+    })))
+}
+
+/// 422 naming every refused field; the first one is the error's code.
+fn field_errors(errors: &[FieldError]) -> Response {
+    let first = errors[0];
+    let fields: Vec<_> = errors
+        .iter()
+        .map(|e| json!({"field": e.field, "code": e.code()}))
+        .collect();
+    let key = first.refusal.key();
+    let sentence = i18n::text(Lang::En, &key);
+    (
+        first.refusal.status(),
+        Json(json!({"error": {
+            "code": first.code(),
+            "message": format!("{}: {sentence}", first.field),
+            "fields": fields,
+        }})),
+    )
+        .into_response()
+}
+
+async fn api_create(
+    State(state): State<AppState>,
+    ApiPublicOrganizerOf { user, contest: c }: ApiPublicOrganizerOf,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let input: StreamInput = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid("invalid-body", format!("the JSON body is not valid: {e}"))
+    })?;
+    let new = match input.validate(Utc::now()) {
+        Ok(new) => new,
+        Err(errors) => return Ok(field_errors(&errors)),
+    };
+    let row = repo::insert(&state.db, c.contest_id, &new, user.app_user_id).await?;
+    tracing::info!(contest = %c.slug, stream = row.contest_stream_id, platform = %row.platform, "stream added");
+    Ok((StatusCode::CREATED, Json(stream_json(&c.slug, &row))).into_response())
+}
+
+async fn api_delete(
+    State(state): State<AppState>,
+    ApiPublicOrganizerOf { contest: c, .. }: ApiPublicOrganizerOf,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::not_found("the stream"))?;
+    if !repo::delete(&state.db, c.contest_id, id).await? {
+        return Err(ApiError::not_found("the stream"));
+    }
+    tracing::info!(contest = %c.slug, stream = id, "stream removed");
+    Ok(StatusCode::NO_CONTENT)
+}
