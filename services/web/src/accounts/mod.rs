@@ -20,10 +20,7 @@ crate::page_refusals!(AccountRefusal, UnitRefusal);
 
 // Used by other areas (voting's voter codes, contests' and judging's forms); they can name the
 // domain and security modules directly instead.
-pub(crate) use self::sign_in::issue_token;
-pub(crate) use crate::domain::people::accounts::{prove_mailbox, user_json};
 pub(crate) use crate::domain::people::units::unit_choices;
-pub(crate) use crate::security::sessions::signed_in;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -3,23 +3,21 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use hoithi_core::AppState;
 use hoithi_core::api_error::{ApiError, Refusal};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::PgExecutor;
 
 use super::wait::{api_too_many, retry_after, wait_text};
 use crate::access::client::ClientIp;
 use crate::domain::people::accounts::{SignIn, authenticate, user_json};
 use crate::domain::people::refusal::AccountRefusal;
 use crate::domain::people::sessions::end_sessions_and_tokens;
-use crate::domain::people::tokens;
 use crate::page::{Ctx, Page, PageError, render, safe_next};
-use crate::security::sessions::Browser;
+use crate::security::sessions::{Browser, issue_token};
 
 #[derive(Template)]
 #[template(path = "accounts/sign_in.html")]
@@ -131,17 +129,4 @@ pub async fn api_sign_in(
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
     Ok(Json(json!({"token": token, "user": user_json(&user)})).into_response())
-}
-
-/// Makes a bearer token for `user_id` labelled with the client's user agent (the account
-/// page lists tokens by it).
-pub async fn issue_token(
-    db: impl PgExecutor<'_>,
-    user_id: i64,
-    headers: &HeaderMap,
-) -> sqlx::Result<String> {
-    let agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    tokens::issue_api_token(db, user_id, tokens::token_label(agent)).await
 }

@@ -135,3 +135,16 @@ impl FromRequestParts<AppState> for MaybeUser {
         Ok(Self(None))
     }
 }
+
+/// Makes a bearer token for `user_id` labelled with the client's user agent (the account
+/// page lists tokens by it).
+pub async fn issue_token(
+    db: impl sqlx::PgExecutor<'_>,
+    user_id: i64,
+    headers: &HeaderMap,
+) -> sqlx::Result<String> {
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    tokens::issue_api_token(db, user_id, tokens::token_label(agent)).await
+}

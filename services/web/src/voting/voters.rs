@@ -241,7 +241,7 @@ pub async fn verify_code(state: &AppState, email: &str, code: &str) -> Result<i6
     // An account someone registered with this address but never verified starts over: its
     // password, sessions and tokens were set up by whoever registered it, who may not be the
     // mailbox's owner (pre-hijacking).
-    crate::accounts::prove_mailbox(&mut tx, user_id).await?;
+    crate::domain::people::accounts::prove_mailbox(&mut tx, user_id).await?;
     tx.commit().await?;
     Ok(user_id)
 }
@@ -366,12 +366,12 @@ async fn api_verify(
 ) -> Result<Json<serde_json::Value>, CodeError> {
     let body: VerifyBody = json_body(&body)?;
     let id = verify_code(&state, &body.email, &body.code).await?;
-    let token = crate::accounts::issue_token(&state.db, id, &headers).await?;
+    let token = crate::security::sessions::issue_token(&state.db, id, &headers).await?;
     let user = hoithi_core::auth::user_by_id(&state.db, id)
         .await?
         .ok_or_else(|| CodeError::Internal(anyhow::anyhow!("voter {id} vanished")))?;
     Ok(Json(
-        json!({"token": token, "user": crate::accounts::user_json(&user)}),
+        json!({"token": token, "user": crate::domain::people::accounts::user_json(&user)}),
     ))
 }
 
@@ -477,7 +477,9 @@ async fn verify(
     }
     let token = crate::security::create_session(&state.db, user_id).await?;
     let next = safe_next(form.next.as_deref());
-    Ok(crate::accounts::signed_in(&state, &headers, &token, &next))
+    Ok(crate::security::sessions::signed_in(
+        &state, &headers, &token, &next,
+    ))
 }
 
 #[cfg(test)]
