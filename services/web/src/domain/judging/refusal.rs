@@ -56,7 +56,7 @@ impl Refusal for JudgingRefusal {
             Self::JudgesWeightInvalid => "judges-weight-invalid",
             Self::ChoiceInvalid => "judging-choice-invalid",
             Self::RoundLocked => "round-locked",
-            Self::CriteriaRequired => "criteria-required",
+            Self::CriteriaRequired => "round-criteria-required",
             Self::RoundAlreadyOpen => "round-already-open",
             Self::RoundNotOpen => "round-not-open",
             Self::AdvanceRuleRequired => "advance-rule-required",
