@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
+use crate::auth::Toucher;
 use crate::config::Config;
 use crate::secrets::SiteSecrets;
 use crate::storage::Storage;
@@ -20,6 +21,8 @@ pub struct Shared {
     pub config: Arc<Config>,
     /// Signing keys, read from the database once per process.
     pub secrets: Arc<SiteSecrets>,
+    /// "Last used" times of tokens and sessions waiting for their batched write.
+    pub touches: Arc<Toucher>,
 }
 
 impl AppState {
@@ -29,6 +32,7 @@ impl AppState {
             storage,
             config,
             secrets: Arc::default(),
+            touches: Arc::default(),
         }))
     }
 
@@ -40,6 +44,7 @@ impl AppState {
             storage: self.storage.clone(),
             config: Arc::new(config),
             secrets: self.secrets.clone(),
+            touches: self.touches.clone(),
         }))
     }
 }

@@ -130,15 +130,6 @@ pub async fn delete_all_sessions(db: impl PgExecutor<'_>, user_id: i64) -> sqlx:
         .map(drop)
 }
 
-/// Cookie sessions, looked up like bearer tokens.
-const WEB_SESSION: Credential = Credential {
-    lookup: "select u.app_user_id, u.email::text as email, u.display_name, u.role, u.unit_id, u.email_verified_at,
-                    s.last_seen_at < now() - interval '1 minute' as stale
-             from web_session s join app_user u using (app_user_id)
-             where s.session_hash = $1 and s.expires_at > now()",
-    touch: "update web_session set last_seen_at = now() where session_hash = any($1::bytea[])",
-};
-
 fn mac(key: &[u8]) -> Hmac<Sha256> {
     #[expect(clippy::unwrap_used, reason = "HMAC takes keys of any length")]
     Hmac::<Sha256>::new_from_slice(key).unwrap()
@@ -359,7 +350,9 @@ async fn guarded(state: AppState, mut request: Request, next: Next) -> anyhow::R
     let mut by_cookie = false;
     if let Some(value) = cookie(request.headers(), session_cookie_name(secure)) {
         let hash = sha256(&value);
-        if let Some(user) = user_for_credential(&state.db, &WEB_SESSION, hash.clone()).await? {
+        if let Some(user) =
+            user_for_credential(&state, Credential::WebSession, hash.clone()).await?
+        {
             request.extensions_mut().insert(user);
             request.extensions_mut().insert(SessionHash(hash));
             by_cookie = true;

@@ -156,8 +156,12 @@ async fn try_register(
         // Registrations from one address, and the verification mail each one sends, are
         // limited like every other mail (the count is kept whether or not the address is
         // taken, so the limit says nothing about who has an account).
-        let mut counters = throttle::registration_counters(ip);
-        counters.extend(throttle::mail_counters(email.as_str(), ip));
+        let mut counters = throttle::registration_counters(&state.config.limits, ip);
+        counters.extend(throttle::mail_counters(
+            &state.config.limits,
+            email.as_str(),
+            ip,
+        ));
         if let Some(wait) = throttle::take(&state.db, &counters).await? {
             return Ok(wait_page(ctx, wait));
         }
@@ -353,14 +357,15 @@ fn no_password(hash: &str) -> bool {
 /// account of the caller's live session, if any: the owner signing in again there, or from an
 /// address they signed in from before, is not held back by the account's own counter.
 async fn authenticate(
-    db: &sqlx::PgPool,
+    state: &AppState,
     email: &str,
     password: &str,
     ip: Option<IpAddr>,
     session_user: Option<i64>,
 ) -> sqlx::Result<SignIn> {
+    let db = &state.db;
     let email = email.trim().to_lowercase();
-    let keys = throttle::LoginKeys::new(&email, ip);
+    let keys = throttle::LoginKeys::new(&state.config.limits, &email, ip);
     let row: Option<(i64, String, bool)> = sqlx::query_as(
         "select u.app_user_id, u.password_hash,
                 exists (select 1 from sign_in_address a
@@ -473,7 +478,7 @@ async fn login(
 ) -> Result<Response, PageError> {
     let next = safe_next(form.next.as_deref());
     let session_user = ctx.user.as_ref().map(|u| u.app_user_id);
-    let result = authenticate(&state.db, &form.email, &form.password, ip, session_user).await?;
+    let result = authenticate(&state, &form.email, &form.password, ip, session_user).await?;
     let page = |status, error: String| {
         render(
             status,
@@ -656,7 +661,7 @@ async fn resend_verification(
     if user.is_verified() {
         return Ok(message(&ctx, StatusCode::OK, "account.verified"));
     }
-    let counters = throttle::mail_counters(&user.email, ip);
+    let counters = throttle::mail_counters(&state.config.limits, &user.email, ip);
     if let Some(wait) = throttle::take(&state.db, &counters).await? {
         return Ok(wait_page(&ctx, wait));
     }
@@ -706,7 +711,7 @@ async fn forgot(
         ));
     };
     // Counted for unknown addresses too: the answer is the same either way.
-    let counters = throttle::mail_counters(email.as_str(), ip);
+    let counters = throttle::mail_counters(&state.config.limits, email.as_str(), ip);
     if let Some(wait) = throttle::take(&state.db, &counters).await? {
         return Ok(wait_page(&ctx, wait));
     }
@@ -815,7 +820,9 @@ async fn reset(
         .await?;
         tx.commit().await?;
         // The owner is back: the account's sign-in counter an attacker ran up is cleared.
-        let key = throttle::LoginKeys::new(&email, None).account.key;
+        let key = throttle::LoginKeys::new(&state.config.limits, &email, None)
+            .account
+            .key;
         throttle::clear(&state.db, &[key.as_str()]).await?;
         Ok(true)
     }
@@ -850,7 +857,7 @@ async fn api_login(
     headers: HeaderMap,
     Json(body): Json<ApiLogin>,
 ) -> Result<Response, ApiError> {
-    match authenticate(&state.db, &body.email, &body.password, ip, None).await? {
+    match authenticate(&state, &body.email, &body.password, ip, None).await? {
         SignIn::Wait(wait) => Ok(api_too_many(wait)),
         SignIn::Wrong => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -149,7 +149,7 @@ async fn change_password(
         }
     };
     let checked = authenticate(
-        &state.db,
+        &state,
         &user.email,
         &form.current,
         ip,

@@ -182,7 +182,7 @@ fn ingest_pool(db: &PgPool, settings: &Settings) -> PgPool {
 /// (`HOITHI_VOTE_*`, `HOITHI_LIVE_*`). They stop when `shutdown` is cancelled; await
 /// `Background::stopped` to know every queued vote was written.
 pub fn start(state: &AppState, shutdown: CancellationToken) -> anyhow::Result<Background> {
-    Ok(start_with(state, Settings::from_env()?, shutdown))
+    Ok(start_with(state, state.config.votes.clone(), shutdown))
 }
 
 pub fn start_with(state: &AppState, settings: Settings, shutdown: CancellationToken) -> Background {
@@ -273,7 +273,7 @@ async fn resolve_user(
         if let Some(user) = rt.tokens.get(&key, now) {
             return Ok(user);
         }
-        if let Some(user) = auth::user_for_token(&state.db, &token).await? {
+        if let Some(user) = auth::user_for_token(state, &token).await? {
             rt.tokens.put(key, user.clone(), now);
             return Ok(user);
         }
