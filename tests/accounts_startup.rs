@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Reset-link poisoning against the real binary: with no `HOITHI_PUBLIC_URL`, `hoithi serve`
 //! warns at start-up that mail links point at its listen address, and a password-reset
 //! request with a forged `Host` (and `X-Forwarded-Host`) mails a link to the address the

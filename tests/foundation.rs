@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! The foundation, end to end with the real binary: zero-configuration start on the embedded
 //! PostgreSQL and S3, restarts (clean and after SIGKILL), configured mode, start-up errors,
 //! admin commands next to a running server, health and request ids.

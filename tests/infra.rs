@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Structural checks of the deployment files: they parse, and what one file names exists in
 //! the others (no Docker engine or cluster runs here, so this is what can be proven offline).
 

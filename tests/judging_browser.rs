@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Judging in Debian's Chromium (Playwright from npm, in tests/browser) against the real
 //! binary: the organizer sets up and opens a round and assigns a judge through the pages; the
 //! judge scores two entries on a 390 px phone; the organizer previews and publishes; the public

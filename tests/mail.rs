@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Outgoing mail over SMTP with the real binary and a real SMTP server (Python's `smtpd`,
 //! which parses what arrives with the `email` package): while the server is down a page that
 //! sends mail still answers at once and the outbox row shows the error and its attempts; once

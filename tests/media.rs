@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! The sandboxed `hoithi media-job` child on media made at test time with the ffmpeg CLI (the
 //! same Debian libav the binary links): ladders, rotation, codecs, VFR, refusals, photo
 //! orientation and metadata stripping, bounded memory. Outputs are checked with ffprobe.

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! `/metrics`, tried as an attacker would, against the real binary: it is not on the public
 //! site, and no request (made-up methods, made-up paths) can add series to it. Operators
 //! find it on the listener the server prints at start (`HOITHI_METRICS_LISTEN`).

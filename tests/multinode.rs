@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Several stateless nodes on one machine: one PostgreSQL database, one standalone S3 endpoint
 //! (`hoithi serve-s3`), two `hoithi serve --roles web,upload` and two `hoithi worker`
 //! processes. Uploads resume on the other node, jobs run exactly once across workers (and a

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Operator commands with the real binary: a whole-site backup restored into another site,
 //! and the standalone S3 endpoint.
 

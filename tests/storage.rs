@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Object storage through aws-sdk-s3 against a real S3 endpoint (the embedded s3s-fs one, or
 //! TEST_S3_* when set), and migrations against a real PostgreSQL.
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Live shows end to end with the real binary on a real PostgreSQL: "now on stage" and the
 //! live voting window reach event streams on another server process within 2 s (and a
 //! reconnect with Last-Event-ID repeats nothing), and live votes count for the entry on stage

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! A live show in Debian's Chromium (Playwright, tests/browser/live.mjs) against the real
 //! binary: the organizer's phone control, a viewer voting live on the stream page at 390 px,
 //! and the OBS overlay, all kept current by the event stream. Screenshots are kept in

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! The tus upload service end to end: the real binary over HTTP, real PostgreSQL and a real
 //! S3 endpoint. Resumes after a cut connection and after a restart, bad input with its
 //! status and code, completion into a media asset and a job, and the sweep.

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Benchmark: 1 GiB over loopback through the tus service (the real binary) against a direct
 //! aws-sdk-s3 multipart upload of the same file to the same store, in the same run.
 //! Run it explicitly, on a release build:

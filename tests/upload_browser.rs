@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! The page's tus uploader in Debian's Chromium (tests/browser/uploader.mjs) against the real
 //! binary on a slowed network: pause and resume, then a reload mid-upload after which the same
 //! file resumes from the offset the server stored (tus-js-client's fingerprint in

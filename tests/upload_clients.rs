@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! A standard tus client we did not write, unmodified: tuspy (the Python client, with its
 //! sha1 `Upload-Checksum`) uploads, stops half way, and a second client resumes from HEAD.
 //! The client is installed once per build folder into a venv with pip (needs python3-venv

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Bad input to the tus upload service, each with the status tus prescribes and a stable
 //! code, and nothing left in storage after a refused, terminated or expired upload.
 

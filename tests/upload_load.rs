@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Memory under load: 20 uploads of 200 MiB at once through the real server. Its peak RSS
 //! (VmHWM) must stay bounded by the part buffers, not by the file sizes.
 

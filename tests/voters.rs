@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Voter protections with the real binary over real TCP: the proof-of-work escalation above
 //! normal rates (solved like the page's script does, used once), per-address limits with
 //! Retry-After, X-Forwarded-For believed only from a trusted proxy, and the erasure of voters'

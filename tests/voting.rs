@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Public voting end to end with the real binary on a real PostgreSQL: exactly-once votes
 //! under concurrency and retries, no acknowledged vote lost to SIGKILL, overload refusals,
 //! exact invalidation and restore with audit rows, `check-tallies`, and live tallies over SSE

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! A visitor votes from a phone-width page in Debian's Chromium (Playwright from npm, in
 //! tests/browser) against the real binary: confirms their email with the code from the outbox,
 //! votes, and sees the totals change live over SSE. Screenshots are kept in

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! The member → organizer → visitor journey in Debian's Chromium (Playwright from npm, in
 //! tests/browser) against the real binary. Screenshots at 360 px are kept as artifacts in
 //! $CARGO_TARGET_DIR/artifacts/browser (or target/artifacts/browser).

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! `hoithi admin import-units` and `hoithi admin create-contest` against the real binary and
 //! a real database: what they write, and a one-line reason with a non-zero exit on bad input.
 

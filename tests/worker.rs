@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! The media worker end to end: real `hoithi` processes lease jobs from a real PostgreSQL,
 //! read originals from and write renditions to a real S3 endpoint, record results, refuse bad
 //! files with a reason and stay healthy, and finish the job of a worker killed with SIGKILL.

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! The job queue's rules on a real PostgreSQL: concurrent leases never share a job
 //! (`FOR UPDATE SKIP LOCKED`), an expired lease is taken over, heartbeats keep a lease, retries
 //! back off, and a job that used its attempts is `dead` with its last error.

@@ -87,7 +87,7 @@ static VI: LazyLock<Catalog> = LazyLock::new(|| parse_catalog(catalog_files!("vi
 static EN: LazyLock<Catalog> = LazyLock::new(|| parse_catalog(catalog_files!("en")));
 
 /// The text for `key` in `lang`, falling back to Vietnamese, then to the key.
-pub fn text<'a>(lang: Lang, key: &'a str) -> &'a str {
+pub fn text(lang: Lang, key: &str) -> &str {
     let catalog: &'static Catalog = match lang {
         Lang::Vi => &VI,
         Lang::En => &EN,

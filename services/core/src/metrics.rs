@@ -192,6 +192,10 @@ impl Metrics {
     }
 }
 
+/// The one global registry left on purpose: Prometheus counters describe the process, not a
+/// request's state, every role of the process adds to the same `/metrics`, and instrumenting
+/// code deep in a pipeline (the worker's child, the upload stream) must not need the
+/// `AppState` threaded to it. Everything else a process shares lives in `AppState`.
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
 /// Reads the job queue's figures from the database into the gauges.

@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock, Weak};
 
 use sqlx::PgPool;
 
+use crate::auth::Toucher;
 use crate::config::Config;
 use crate::secrets::SiteSecrets;
 use crate::storage::Storage;
@@ -24,6 +25,8 @@ pub struct Shared {
     pub secrets: Arc<SiteSecrets>,
     /// What the process started beside its routes (the vote batcher and live hub), by type.
     pub runtimes: Arc<Runtimes>,
+    /// "Last used" times of tokens and sessions waiting for their batched write.
+    pub touches: Arc<Toucher>,
 }
 
 /// The background services a process runs beside its routes, found by their type: the one
@@ -42,6 +45,7 @@ impl AppState {
             config,
             secrets: Arc::default(),
             runtimes: Arc::default(),
+            touches: Arc::default(),
         }))
     }
 
@@ -55,6 +59,7 @@ impl AppState {
             config: self.config.clone(),
             secrets: self.secrets.clone(),
             runtimes,
+            touches: self.touches.clone(),
         }))
     }
 
@@ -90,6 +95,7 @@ impl AppState {
             config: Arc::new(config),
             secrets: self.secrets.clone(),
             runtimes: self.runtimes.clone(),
+            touches: self.touches.clone(),
         }))
     }
 }

@@ -13,6 +13,9 @@ use crate::embedded::s3::EmbeddedS3;
 use crate::storage::Storage;
 use crate::{AppState, db};
 
+/// Makes the URL of a named test database.
+type UrlFor = Box<dyn Fn(&str) -> String + Send + Sync>;
+
 struct Shared {
     /// A URL of the server's maintenance database, for CREATE DATABASE.
     admin_url: String,
@@ -45,27 +48,26 @@ fn init_shared() -> Shared {
         std::fs::create_dir_all(&dir).expect("create the test folder");
         remove_stale_test_dirs();
 
-        let (admin_url, url_for, pg): (String, Box<dyn Fn(&str) -> String + Send + Sync>, _) =
-            match std::env::var("TEST_DATABASE_URL")
-                .ok()
-                .filter(|s| !s.is_empty())
-            {
-                Some(url) => {
-                    let base = url.clone();
-                    (
-                        url,
-                        Box::new(move |db: &str| replace_database(&base, db)),
-                        None,
-                    )
-                }
-                None => {
-                    let pg = EmbeddedPostgres::start(&dir.join("pg"), None)
-                        .expect("start the test PostgreSQL");
-                    let dir = pg.dir().to_owned();
-                    let url_of = move |db: &str| crate::embedded::postgres::socket_url(&dir, db);
-                    (url_of("postgres"), Box::new(url_of), Some(pg))
-                }
-            };
+        let (admin_url, url_for, pg): (String, UrlFor, _) = match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
+            Some(url) => {
+                let base = url.clone();
+                (
+                    url,
+                    Box::new(move |db: &str| replace_database(&base, db)),
+                    None,
+                )
+            }
+            None => {
+                let pg = EmbeddedPostgres::start(&dir.join("pg"), None)
+                    .expect("start the test PostgreSQL");
+                let dir = pg.dir().to_owned();
+                let url_of = move |db: &str| crate::embedded::postgres::socket_url(&dir, db);
+                (url_of("postgres"), Box::new(url_of), Some(pg))
+            }
+        };
 
         // The S3 server must outlive every test's own runtime, so it gets one of its own.
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -229,24 +231,6 @@ impl TestEnv {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::replace_database;
-
-    #[test]
-    fn the_database_name_is_replaced_and_socket_parameters_kept() {
-        assert_eq!(
-            replace_database("postgres://u:p@h:5432/postgres", "x"),
-            "postgres://u:p@h:5432/x"
-        );
-        assert_eq!(
-            replace_database("postgres://u@h/db?host=/run/pg", "x"),
-            "postgres://u@h/x?host=/run/pg"
-        );
-        assert_eq!(replace_database("postgres://u@h", "x"), "postgres://u@h/x");
-    }
-}
-
 /// Data that most tests need: users with tokens, a contest open for entries, a draft entry.
 impl TestEnv {
     /// A verified user of `role` and a bearer token for it.
@@ -327,5 +311,23 @@ impl TestEnv {
         crate::contest::create_draft_entry(&self.db, contest_id, author_id, "Bài dự thi", "Mô tả")
             .await
             .expect("create draft entry")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_database;
+
+    #[test]
+    fn the_database_name_is_replaced_and_socket_parameters_kept() {
+        assert_eq!(
+            replace_database("postgres://u:p@h:5432/postgres", "x"),
+            "postgres://u:p@h:5432/x"
+        );
+        assert_eq!(
+            replace_database("postgres://u@h/db?host=/run/pg", "x"),
+            "postgres://u@h/x?host=/run/pg"
+        );
+        assert_eq!(replace_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }

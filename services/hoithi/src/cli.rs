@@ -197,123 +197,146 @@ async fn admin(config: Config, task: AdminTask) -> anyhow::Result<()> {
             name,
             role,
             unit,
-        } => {
-            let user = NewUser {
-                email: Email::parse(&email)
-                    .map_err(|_| anyhow::anyhow!("--email {email:?} is not an email address"))?,
-                password: Password::parse(&password).map_err(|_| {
-                    anyhow::anyhow!(
-                        "--password must have {} to {} characters",
-                        Password::MIN_CHARS,
-                        Password::MAX_BYTES
-                    )
-                })?,
-                name: DisplayName::parse(&name)
-                    .map_err(|_| anyhow::anyhow!("--name must have 1 to 120 characters"))?,
-                role: Role::parse(&role).map_err(|_| {
-                    anyhow::anyhow!("--role {role:?} must be admin, organizer, judge or member")
-                })?,
-                unit_slug: unit,
-                email_verified: true,
-            };
-            let services = Services::open(&config, false).await?;
-            let result = account::create_user(&services.db, user).await;
-            services.stop().await;
-            let id = result?;
-            println!("created user {id} <{email}>");
-            Ok(())
-        }
-        AdminTask::ImportUnits { file } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let rows = hoithi_web::units::parse_csv(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let services = Services::open(&config, false).await?;
-            let result = async {
-                let mut tx = services.db.begin().await?;
-                let n = hoithi_web::units::import(&mut tx, &rows).await?;
-                tx.commit().await?;
-                Ok::<_, anyhow::Error>(n)
-            }
-            .await;
-            services.stop().await;
-            let n = result?;
-            println!("imported {n} units");
-            Ok(())
-        }
-        AdminTask::CreateContest { file } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let spec = hoithi_web::contests::spec::ContestSpec::from_toml(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let services = Services::open(&config, false).await?;
-            let result = hoithi_web::contests::create(&services.db, None, &spec).await;
-            services.stop().await;
-            match result? {
-                Ok(id) => {
-                    println!("created contest {id} ({})", spec.slug.trim());
-                    Ok(())
-                }
-                Err(errors) => {
-                    let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                    anyhow::bail!("{}: {}", file.display(), list.join("; "))
-                }
-            }
-        }
+        } => create_user(&config, email, password, name, role, unit).await,
+        AdminTask::ImportUnits { file } => import_units(&config, file).await,
+        AdminTask::CreateContest { file } => create_contest(&config, file).await,
         AdminTask::SetMemberNumber { email, number, .. } => {
-            let services = Services::open(&config, false).await?;
-            let result =
-                hoithi_web::voting::set_member_number(&services.db, &email, number.as_deref())
-                    .await;
-            services.stop().await;
-            println!("{}", result?);
+            set_member_number(&config, email, number).await
+        }
+        AdminTask::EraseVoteIps { dry_run } => erase_vote_ips(&config, dry_run).await,
+        AdminTask::CheckTallies { contest } => check_tallies(&config, contest).await,
+    }
+}
+
+async fn create_user(
+    config: &Config,
+    email: String,
+    password: String,
+    name: String,
+    role: String,
+    unit: Option<String>,
+) -> anyhow::Result<()> {
+    let user = NewUser {
+        email: Email::parse(&email)
+            .map_err(|_| anyhow::anyhow!("--email {email:?} is not an email address"))?,
+        password: Password::parse(&password).map_err(|_| {
+            anyhow::anyhow!(
+                "--password must have {} to {} characters",
+                Password::MIN_CHARS,
+                Password::MAX_BYTES
+            )
+        })?,
+        name: DisplayName::parse(&name)
+            .map_err(|_| anyhow::anyhow!("--name must have 1 to 120 characters"))?,
+        role: Role::parse(&role).map_err(|_| {
+            anyhow::anyhow!("--role {role:?} must be admin, organizer, judge or member")
+        })?,
+        unit_slug: unit,
+        email_verified: true,
+    };
+    let services = Services::open(config, false).await?;
+    let result = account::create_user(&services.db, user).await;
+    services.stop().await;
+    let id = result?;
+    println!("created user {id} <{email}>");
+    Ok(())
+}
+
+async fn import_units(config: &Config, file: std::path::PathBuf) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let rows = hoithi_web::units::parse_csv(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let services = Services::open(config, false).await?;
+    let result = async {
+        let mut tx = services.db.begin().await?;
+        let n = hoithi_web::units::import(&mut tx, &rows).await?;
+        tx.commit().await?;
+        Ok::<_, anyhow::Error>(n)
+    }
+    .await;
+    services.stop().await;
+    let n = result?;
+    println!("imported {n} units");
+    Ok(())
+}
+
+async fn create_contest(config: &Config, file: std::path::PathBuf) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let spec = hoithi_web::contests::spec::ContestSpec::from_toml(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let services = Services::open(config, false).await?;
+    let result = hoithi_web::contests::create(&services.db, None, &spec).await;
+    services.stop().await;
+    match result? {
+        Ok(id) => {
+            println!("created contest {id} ({})", spec.slug.trim());
             Ok(())
         }
-        AdminTask::EraseVoteIps { dry_run } => {
-            let services = Services::open(&config, false).await?;
-            let result =
-                hoithi_web::voting::erase_vote_ips(&services.db, config.vote_dispute_days, dry_run)
-                    .await;
-            services.stop().await;
-            let erased = result?;
-            let verb = if dry_run { "would erase" } else { "erased" };
-            for c in &erased {
-                println!(
-                    "contest {} ({}): {verb} the addresses of {} votes (dispute window ended {})",
-                    c.contest_id,
-                    c.slug,
-                    c.votes,
-                    c.window_ended_at.to_rfc3339()
-                );
-            }
-            let total: i64 = erased.iter().map(|c| c.votes).sum();
-            println!(
-                "{} contests, {total} votes: {verb} their addresses ({} days after results)",
-                erased.len(),
-                config.vote_dispute_days
-            );
-            Ok(())
+        Err(errors) => {
+            let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            anyhow::bail!("{}: {}", file.display(), list.join("; "))
         }
-        AdminTask::CheckTallies { contest } => {
-            let services = Services::open(&config, false).await?;
-            let result = hoithi_web::voting::check_tallies(&services.db, contest.as_deref()).await;
-            services.stop().await;
-            let (entries, votes, differences) = result?;
-            for d in &differences {
-                println!(
-                    "contest {} entry {}: tally {} but {} valid votes",
-                    d.contest_id, d.entry_id, d.tally, d.counted
-                );
-            }
-            if differences.is_empty() {
-                println!("{entries} entries, {votes} valid votes: every tally matches");
-                Ok(())
-            } else {
-                anyhow::bail!(
-                    "{} of {entries} tallies differ from the recount",
-                    differences.len()
-                )
-            }
-        }
+    }
+}
+
+async fn set_member_number(
+    config: &Config,
+    email: String,
+    number: Option<String>,
+) -> anyhow::Result<()> {
+    let services = Services::open(config, false).await?;
+    let result =
+        hoithi_web::voting::set_member_number(&services.db, &email, number.as_deref()).await;
+    services.stop().await;
+    println!("{}", result?);
+    Ok(())
+}
+
+async fn erase_vote_ips(config: &Config, dry_run: bool) -> anyhow::Result<()> {
+    let services = Services::open(config, false).await?;
+    let result =
+        hoithi_web::voting::erase_vote_ips(&services.db, config.vote_dispute_days, dry_run).await;
+    services.stop().await;
+    let erased = result?;
+    let verb = if dry_run { "would erase" } else { "erased" };
+    for c in &erased {
+        println!(
+            "contest {} ({}): {verb} the addresses of {} votes (dispute window ended {})",
+            c.contest_id,
+            c.slug,
+            c.votes,
+            c.window_ended_at.to_rfc3339()
+        );
+    }
+    let total: i64 = erased.iter().map(|c| c.votes).sum();
+    println!(
+        "{} contests, {total} votes: {verb} their addresses ({} days after results)",
+        erased.len(),
+        config.vote_dispute_days
+    );
+    Ok(())
+}
+
+async fn check_tallies(config: &Config, contest: Option<String>) -> anyhow::Result<()> {
+    let services = Services::open(config, false).await?;
+    let result = hoithi_web::voting::check_tallies(&services.db, contest.as_deref()).await;
+    services.stop().await;
+    let (entries, votes, differences) = result?;
+    for d in &differences {
+        println!(
+            "contest {} entry {}: tally {} but {} valid votes",
+            d.contest_id, d.entry_id, d.tally, d.counted
+        );
+    }
+    if differences.is_empty() {
+        println!("{entries} entries, {votes} valid votes: every tally matches");
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{} of {entries} tallies differ from the recount",
+            differences.len()
+        )
     }
 }

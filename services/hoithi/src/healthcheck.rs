@@ -15,12 +15,9 @@ use anyhow::{Context, bail};
 /// The readiness URL of the server this host runs: `HOITHI_LISTEN` (default 127.0.0.1:8080)
 /// with a wildcard address (0.0.0.0, ::) replaced by loopback, since a probe connects to it.
 pub fn default_url() -> anyhow::Result<String> {
-    let listen = std::env::var("HOITHI_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
-    let mut addr: SocketAddr = listen.trim().parse().with_context(|| {
-        format!("HOITHI_LISTEN={listen:?} is not an address like 127.0.0.1:8080")
-    })?;
+    let mut addr: SocketAddr = hoithi_core::config::listen_from_env()?;
     if addr.port() == 0 {
-        bail!("HOITHI_LISTEN={listen:?} has port 0; give the server's port with --url");
+        bail!("HOITHI_LISTEN={addr} has port 0; give the server's port with --url");
     }
     if addr.ip().is_unspecified() {
         addr.set_ip(match addr.ip() {

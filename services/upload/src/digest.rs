@@ -27,7 +27,7 @@ impl ResumableSha256 {
         match saved {
             None if len == 0 => Some(Self::default()),
             None => None,
-            Some(b) if b.len() == 32 && len % 64 == 0 => {
+            Some(b) if b.len() == 32 && len.is_multiple_of(64) => {
                 let mut state = [0u32; 8];
                 for (i, w) in b.chunks_exact(4).enumerate() {
                     state[i] = u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
@@ -44,7 +44,10 @@ impl ResumableSha256 {
 
     /// Hashes whole blocks; `data.len()` must be a multiple of 64.
     pub fn update_blocks(&mut self, data: &[u8]) {
-        assert!(data.len() % 64 == 0, "only whole blocks can be saved");
+        assert!(
+            data.len().is_multiple_of(64),
+            "only whole blocks can be saved"
+        );
         for block in data.chunks_exact(64) {
             sha2::compress256(
                 &mut self.state,

@@ -9,23 +9,21 @@ use chrono::{DateTime, Utc};
 use hoithi_core::AppState;
 use hoithi_core::api_error::ApiError;
 use hoithi_core::auth::CurrentUser;
-use hoithi_core::contest::{EntryStatus, contest_by_id, entry_by_id};
 use uuid::Uuid;
 
-use crate::flow;
 use crate::protocol::{self, err, upload_not_found};
-use crate::repo::{self, UploadRow};
-use crate::sniff::Kind;
+use crate::repo::{self, UploadRow, UploadStatus};
+use crate::{finish, flow, rules};
 
 /// Refused before a contest is even looked at; each contest sets its own, lower, limits.
 pub const MAX_SIZE: i64 = 8 * 1024 * 1024 * 1024;
 pub const BASE_PATH: &str = "/api/v1/uploads";
 
-fn http_date(t: DateTime<Utc>) -> String {
+pub(crate) fn http_date(t: DateTime<Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
-fn set(resp: &mut Response, name: &'static str, value: &str) {
+pub(crate) fn set(resp: &mut Response, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         resp.headers_mut().insert(name, v);
     }
@@ -87,7 +85,7 @@ pub async fn options(State(st): State<AppState>, headers: HeaderMap) -> Response
     decorate(&st, &headers, resp)
 }
 
-fn finish_response(
+pub(crate) fn finish_response(
     st: &AppState,
     headers: &HeaderMap,
     result: Result<Response, ApiError>,
@@ -106,260 +104,6 @@ fn finish_response(
     decorate(st, headers, resp)
 }
 
-pub async fn create(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    user: Result<CurrentUser, ApiError>,
-    body: Body,
-) -> Response {
-    let mut body = Some(body);
-    let result = create_inner(&st, &headers, user, &mut body).await;
-    drain_unread(result.is_err(), body).await;
-    finish_response(&st, &headers, result)
-}
-
-async fn create_inner(
-    st: &AppState,
-    headers: &HeaderMap,
-    user: Result<CurrentUser, ApiError>,
-    body: &mut Option<Body>,
-) -> Result<Response, ApiError> {
-    protocol::check_resumable(headers)?;
-    let user = user?;
-    if headers.contains_key("upload-defer-length") {
-        return Err(err(
-            400,
-            "defer-length-unsupported",
-            "the size must be known when the upload starts (send Upload-Length)",
-        ));
-    }
-    if headers.contains_key("upload-concat") {
-        return Err(err(
-            400,
-            "concatenation-unsupported",
-            "tus concatenation is not supported",
-        ));
-    }
-    let length = protocol::number(headers, "upload-length")
-        .map_err(|m| err(400, "upload-length-invalid", m))?
-        .ok_or_else(|| {
-            err(
-                400,
-                "upload-length-missing",
-                "send the file size in Upload-Length",
-            )
-        })?;
-    if length > MAX_SIZE {
-        return Err(err(
-            413,
-            "upload-too-large",
-            format!("no file may be larger than {} GiB", MAX_SIZE >> 30),
-        ));
-    }
-    let raw_metadata = match headers.get("upload-metadata") {
-        None => "",
-        Some(v) => v
-            .to_str()
-            .map_err(|_| err(400, "metadata-invalid", "Upload-Metadata is not text"))?,
-    };
-    if raw_metadata.len() > 4096 {
-        return Err(err(
-            400,
-            "metadata-invalid",
-            "Upload-Metadata is longer than 4096 bytes",
-        ));
-    }
-    let metadata =
-        protocol::parse_metadata(raw_metadata).map_err(|m| err(400, "metadata-invalid", m))?;
-    let meta = |k: &str| {
-        metadata
-            .iter()
-            .find(|(key, _)| key == k)
-            .and_then(|(_, v)| v.clone())
-    };
-    let entry_id = meta("entry_id").ok_or_else(|| {
-        err(
-            400,
-            "entry-id-missing",
-            "Upload-Metadata must name the entry (entry_id)",
-        )
-    })?;
-    let entry_id = Uuid::parse_str(entry_id.trim())
-        .map_err(|_| err(400, "entry-id-invalid", "entry_id is not an entry id"))?;
-    let filename = meta("filename").and_then(|f| protocol::clean_filename(&f));
-    let filetype = meta("filetype").map(|t| t.chars().take(255).collect::<String>());
-
-    let entry = entry_by_id(&st.db, entry_id)
-        .await?
-        .filter(|e| e.author_id == user.app_user_id)
-        .ok_or_else(|| {
-            err(
-                404,
-                "entry-not-found",
-                "this entry does not exist or is not yours",
-            )
-        })?;
-    if !matches!(entry.status, EntryStatus::Draft | EntryStatus::Uploading) {
-        return Err(err(
-            409,
-            "entry-not-draft",
-            "this entry was already submitted; its file cannot be replaced",
-        ));
-    }
-    let contest = contest_by_id(&st.db, entry.contest_id)
-        .await?
-        .ok_or_else(|| {
-            err(
-                404,
-                "entry-not-found",
-                "this entry's contest no longer exists",
-            )
-        })?;
-    if !contest.submission_open_at(Utc::now()) {
-        return Err(err(
-            403,
-            "submission-closed",
-            "this contest is not accepting entries now",
-        ));
-    }
-    // Until bytes are sniffed the declared type only picks the limit; it proves nothing.
-    let declared = filetype.as_deref().and_then(Kind::from_mime);
-    let limit = match declared {
-        Some(kind) if contest.allows(kind.as_str()) => flow::limit_for(&contest, kind),
-        _ => contest
-            .kinds
-            .iter()
-            .filter_map(|k| Kind::parse(k))
-            .map(|k| flow::limit_for(&contest, k))
-            .max()
-            .unwrap_or(0),
-    };
-    if length > limit {
-        let kind = declared.unwrap_or(Kind::Video);
-        return Err(flow::too_large(kind, limit));
-    }
-
-    let upload_id = Uuid::new_v4();
-    let media_asset_id = Uuid::new_v4();
-    let object_key = hoithi_core::media::original_key(media_asset_id);
-    let mut tx = st.db.begin().await?;
-    // The entry row is locked until the upload is recorded, so its status and its uploads are
-    // seen as they are, not as they were a moment ago (two creations at once are one after the
-    // other here); the partial unique index upload_one_live_per_entry backs this up.
-    let locked: Option<(i64, EntryStatus)> =
-        sqlx::query_as("select author_id, status from entry where entry_id = $1 for update")
-            .bind(entry_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let status = match locked {
-        Some((author, status)) if author == user.app_user_id => status,
-        _ => {
-            return Err(err(
-                404,
-                "entry-not-found",
-                "this entry does not exist or is not yours",
-            ));
-        }
-    };
-    if !matches!(status, EntryStatus::Draft | EntryStatus::Uploading) {
-        return Err(err(
-            409,
-            "entry-not-draft",
-            "this entry was already submitted; its file cannot be replaced",
-        ));
-    }
-    // An upload past its time frees the entry at once rather than at the next sweep (one a
-    // PATCH is writing is left to that PATCH, which the same rule stops).
-    let freed: Vec<Uuid> = sqlx::query_scalar(&format!(
-        "update upload u set status = 'expired'
-         where entry_id = $1 and status = 'active' and (lock_token is null or locked_until < now())
-           and not {}
-         returning upload_id",
-        repo::OPEN
-    ))
-    .bind(entry_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let busy: bool = sqlx::query_scalar(
-        "select exists (select 1 from upload where entry_id = $1 and status in ('active', 'completing'))",
-    )
-    .bind(entry_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if busy {
-        return Err(upload_in_progress());
-    }
-    let inserted = repo::insert(
-        &mut *tx,
-        &repo::NewUpload {
-            upload_id,
-            owner_id: user.app_user_id,
-            entry_id,
-            media_asset_id,
-            object_key: &object_key,
-            upload_length: length,
-            filename: filename.as_deref(),
-            filetype: filetype.as_deref(),
-            metadata: raw_metadata,
-        },
-        contest.upload_cutoff(),
-    )
-    .await;
-    let expires_at = match inserted {
-        Ok(t) => t,
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("upload_one_live_per_entry") => {
-            return Err(upload_in_progress());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    sqlx::query(
-        "update entry set status = 'uploading' where entry_id = $1 and status in ('draft', 'uploading')",
-    )
-    .bind(entry_id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    for old in freed {
-        flow::cleanup(st, old).await;
-    }
-    tracing::info!(%upload_id, %entry_id, length, "upload created");
-
-    let location = format!("{BASE_PATH}/{upload_id}");
-    let with_data = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case(protocol::OFFSET_CONTENT_TYPE));
-    let mut resp = StatusCode::CREATED.into_response();
-    set(&mut resp, "location", &location);
-    if with_data {
-        let checksum = protocol::parse_checksum(headers)?;
-        let declared = protocol::number(headers, "content-length")
-            .map_err(|m| err(400, "content-length-invalid", m))?;
-        if declared.is_some_and(|n| n > length) {
-            return Err(err(
-                413,
-                "upload-length-exceeded",
-                "the request carries more bytes than Upload-Length",
-            ));
-        }
-        let row = run_append(st, upload_id, 0, body.take().unwrap_or_default(), checksum).await?;
-        set(&mut resp, "upload-offset", &row.upload_offset.to_string());
-        set(&mut resp, "upload-expires", &http_date(row.expires_at));
-    } else {
-        set(&mut resp, "upload-expires", &http_date(expires_at));
-    }
-    Ok(resp)
-}
-
-/// 409 with `upload-in-progress`: the entry already has a live upload.
-fn upload_in_progress() -> ApiError {
-    err(
-        409,
-        "upload-in-progress",
-        "another upload of this entry is in progress; finish it, or cancel it (DELETE) and start again",
-    )
-}
-
 /// The caller's upload, or the tus answer for a missing, foreign, expired or ended one.
 async fn load(st: &AppState, id: &str, user: &CurrentUser) -> Result<UploadRow, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| upload_not_found())?;
@@ -368,15 +112,15 @@ async fn load(st: &AppState, id: &str, user: &CurrentUser) -> Result<UploadRow, 
         .filter(|r| r.owner_id == user.app_user_id)
         .ok_or_else(upload_not_found)?;
     if row.is_expired(Utc::now()) {
-        return Err(flow::upload_expired());
+        return Err(rules::upload_expired());
     }
-    match row.status.as_str() {
-        "terminated" => Err(err(
+    match row.status {
+        UploadStatus::Terminated => Err(err(
             410,
             "upload-terminated",
             "this upload was cancelled or replaced by a newer one",
         )),
-        "refused" => Err(err(
+        UploadStatus::Refused => Err(err(
             410,
             "upload-refused",
             "this upload was refused; start a new one with an allowed file",
@@ -395,8 +139,8 @@ pub async fn head(
         protocol::check_resumable(&headers)?;
         let user = user?;
         let mut row = load(&st, &id, &user).await?;
-        if row.status == "completing" {
-            flow::finish(&st, row.upload_id).await?;
+        if row.status == UploadStatus::Completing {
+            finish::finish(&st, row.upload_id).await?;
             row = load(&st, &id, &user).await?;
         }
         let expires = open_until(&st, &row).await?;
@@ -451,10 +195,10 @@ pub async fn patch(
         let declared = protocol::number(&headers, "content-length")
             .map_err(|m| err(400, "content-length-invalid", m))?;
         let row = load(&st, &id, &user).await?;
-        if row.status != "active" {
+        if row.status != UploadStatus::Active {
             if offset == row.upload_length {
-                if row.status == "completing" {
-                    flow::finish(&st, row.upload_id).await?;
+                if row.status == UploadStatus::Completing {
+                    finish::finish(&st, row.upload_id).await?;
                 }
                 let mut resp = StatusCode::NO_CONTENT.into_response();
                 set(&mut resp, "upload-offset", &row.upload_length.to_string());
@@ -478,7 +222,7 @@ pub async fn patch(
         .await?;
         let mut resp = StatusCode::NO_CONTENT.into_response();
         set(&mut resp, "upload-offset", &row.upload_offset.to_string());
-        if row.status == "active"
+        if row.status == UploadStatus::Active
             && let Some(t) = expires
         {
             set(&mut resp, "upload-expires", &http_date(t));
@@ -494,13 +238,13 @@ pub async fn patch(
 /// creation and never later than the contest's cutoff), or the 410 when that has passed or
 /// its entry no longer waits for it. `None` for an upload no longer taking bytes anyway.
 async fn open_until(st: &AppState, row: &UploadRow) -> Result<Option<DateTime<Utc>>, ApiError> {
-    if row.status != "active" {
+    if row.status != UploadStatus::Active {
         return Ok(None);
     }
     let gate = repo::gate(&st.db, row.upload_id)
         .await?
         .ok_or_else(upload_not_found)?;
-    match flow::closed(&gate) {
+    match rules::closed(&gate) {
         Some(e) => Err(e),
         None => Ok(Some(gate.expires())),
     }
@@ -508,7 +252,7 @@ async fn open_until(st: &AppState, row: &UploadRow) -> Result<Option<DateTime<Ut
 
 /// An error answered before the body was read: read (and drop) a bounded amount of it, so the
 /// client gets the answer rather than a reset connection.
-async fn drain_unread(failed: bool, body: Option<Body>) {
+pub(crate) async fn drain_unread(failed: bool, body: Option<Body>) {
     if let (true, Some(body)) = (failed, body) {
         flow::drain(&mut body.into_data_stream()).await;
     }
@@ -539,7 +283,7 @@ fn check_fits(row: &UploadRow, content_length: Option<i64>) -> Result<(), ApiErr
 
 /// Takes the lease and appends in a task of its own: when the client drops the connection the
 /// handler future may be dropped, but what arrived is still recorded and the lease released.
-async fn run_append(
+pub(crate) async fn run_append(
     st: &AppState,
     id: Uuid,
     offset: i64,
@@ -547,16 +291,18 @@ async fn run_append(
     checksum: Option<protocol::Checksum>,
 ) -> Result<UploadRow, ApiError> {
     let token = Uuid::new_v4();
-    let row = repo::lease(&st.db, id, token).await?.ok_or_else(|| {
-        err(
-            423,
-            "upload-locked",
-            "another request is writing to this upload; try again in a moment",
-        )
-    })?;
+    let row = repo::lease(&st.db, id, token, st.config.jobs.upload_lease)
+        .await?
+        .ok_or_else(|| {
+            err(
+                423,
+                "upload-locked",
+                "another request is writing to this upload; try again in a moment",
+            )
+        })?;
     let st2 = st.clone();
     let task = tokio::spawn(async move {
-        let result = if row.status != "active" || row.upload_offset != offset {
+        let result = if row.status != UploadStatus::Active || row.upload_offset != offset {
             Err(offset_mismatch(row.upload_offset))
         } else {
             flow::append(&st2, row, token, body, checksum).await
@@ -580,7 +326,7 @@ pub async fn delete(
         protocol::check_resumable(&headers)?;
         let user = user?;
         let row = load(&st, &id, &user).await?;
-        if row.status != "active" {
+        if row.status != UploadStatus::Active {
             return Err(err(
                 409,
                 "upload-completed",
@@ -588,14 +334,14 @@ pub async fn delete(
             ));
         }
         let token = Uuid::new_v4();
-        let Some(_) = repo::lease(&st.db, row.upload_id, token).await? else {
+        let Some(_) = repo::lease(&st.db, row.upload_id, token, st.config.jobs.upload_lease).await? else {
             return Err(err(
                 423,
                 "upload-locked",
                 "a request is writing to this upload; try again in a moment",
             ));
         };
-        repo::set_status(&st.db, row.upload_id, "terminated").await?;
+        repo::set_status(&st.db, row.upload_id, UploadStatus::Terminated).await?;
         repo::release(&st.db, row.upload_id, token).await?;
         sqlx::query(
             "update entry set status = 'draft' where entry_id = $1 and status = 'uploading'

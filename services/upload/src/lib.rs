@@ -1,11 +1,15 @@
 //! hoithi-upload: the tus 1.0 endpoint at `/api/v1/uploads`, streaming into S3 multipart
 //! uploads, with its state in PostgreSQL so that a resume works after a restart and on any node.
 
+mod append;
+mod create;
 mod digest;
+mod finish;
 mod flow;
 mod http;
 pub mod protocol;
 mod repo;
+mod rules;
 pub mod sniff;
 pub mod store;
 mod sweep;
@@ -14,13 +18,13 @@ use axum::Router;
 use axum::routing::{MethodRouter, post};
 use hoithi_core::AppState;
 
-pub use flow::finish;
+pub use finish::finish;
 pub use http::{BASE_PATH, MAX_SIZE};
 pub use repo::{LEASE_SECONDS, TTL_HOURS};
 pub use sweep::{SWEEP_EVERY, SweepReport, run_sweeper, sweep};
 
 pub fn router() -> Router<AppState> {
-    let collection: MethodRouter<AppState> = post(http::create)
+    let collection: MethodRouter<AppState> = post(create::create)
         .options(http::options)
         .fallback(http::method_not_allowed);
     let item: MethodRouter<AppState> = axum::routing::head(http::head)

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
 
+use crate::sniff::Kind;
+
 /// How long an upload lives after its creation (tus `expiration`), and never past its
 /// contest's cutoff; a PATCH does not push it out.
 pub const TTL_HOURS: i64 = 24;
@@ -16,20 +18,53 @@ pub(crate) const OPEN: &str = "(now() < u.expires_at and exists (
     select 1 from entry e join contest c using (contest_id)
     where e.entry_id = u.entry_id and e.status = 'uploading'
       and now() < c.submission_closes_at + make_interval(mins => c.upload_grace_minutes)))";
-/// A PATCH holds the upload for this long and renews it while bytes arrive.
+/// A PATCH holds the upload for this long and renews it while bytes arrive: the default of
+/// `config.jobs.upload_lease` (`HOITHI_UPLOAD_LEASE_SECONDS`), which the statements below take.
 pub const LEASE_SECONDS: i64 = 60;
 
-/// The lease in use: `HOITHI_UPLOAD_LEASE_SECONDS` (1 to 3600) or `LEASE_SECONDS`. A node
-/// killed mid-PATCH keeps its upload locked this long, so a resume on another node waits it out.
-pub fn lease_seconds() -> f64 {
-    static LEASE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *LEASE.get_or_init(|| {
-        std::env::var("HOITHI_UPLOAD_LEASE_SECONDS")
-            .ok()
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| (1.0..=3600.0).contains(s))
-            .unwrap_or(LEASE_SECONDS as f64)
-    })
+/// The lifecycle of an upload (SQL `upload_status`): `Active` takes bytes; the last byte
+/// makes it `Completing`, and `finish` makes it `Completed` (its media asset exists). It ends
+/// `Expired` (past its time), `Terminated` (cancelled, replaced, or its entry moved on) or
+/// `Refused` (a file the contest does not take).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type)]
+#[sqlx(type_name = "upload_status", rename_all = "snake_case")]
+pub enum UploadStatus {
+    Active,
+    Completing,
+    Completed,
+    Expired,
+    Terminated,
+    Refused,
+}
+
+impl UploadStatus {
+    /// Every state, in the SQL enum's order.
+    #[cfg(test)]
+    const ALL: [Self; 6] = [
+        Self::Active,
+        Self::Completing,
+        Self::Completed,
+        Self::Expired,
+        Self::Terminated,
+        Self::Refused,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadStatus::Active => "active",
+            UploadStatus::Completing => "completing",
+            UploadStatus::Completed => "completed",
+            UploadStatus::Expired => "expired",
+            UploadStatus::Terminated => "terminated",
+            UploadStatus::Refused => "refused",
+        }
+    }
+}
+
+impl std::fmt::Display for UploadStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -39,10 +74,10 @@ pub struct UploadRow {
     pub entry_id: Uuid,
     pub media_asset_id: Uuid,
     pub object_key: String,
-    pub status: String,
+    pub status: UploadStatus,
     pub upload_length: i64,
     pub upload_offset: i64,
-    pub kind: Option<String>,
+    pub kind: Option<Kind>,
     pub content_type: Option<String>,
     pub filename: Option<String>,
     pub metadata: String,
@@ -56,12 +91,13 @@ pub struct UploadRow {
 
 impl UploadRow {
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
-        self.status == "expired" || (self.status == "active" && self.expires_at <= now)
+        self.status == UploadStatus::Expired
+            || (self.status == UploadStatus::Active && self.expires_at <= now)
     }
 }
 
-const COLUMNS: &str = "upload_id, owner_id, entry_id, media_asset_id, object_key, status::text as status,
-    upload_length, upload_offset, kind::text as kind, content_type, filename, metadata, s3_upload_id,
+const COLUMNS: &str = "upload_id, owner_id, entry_id, media_asset_id, object_key, status,
+    upload_length, upload_offset, kind, content_type, filename, metadata, s3_upload_id,
     parts_bytes, tail_key, sha256_state, sha256, expires_at";
 
 pub async fn by_id(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<UploadRow>> {
@@ -159,6 +195,7 @@ pub async fn lease(
     db: impl PgExecutor<'_>,
     id: Uuid,
     token: Uuid,
+    lease: std::time::Duration,
 ) -> sqlx::Result<Option<UploadRow>> {
     sqlx::query_as(&format!(
         "update upload set lock_token = $2, locked_until = now() + make_interval(secs => $3)
@@ -167,21 +204,26 @@ pub async fn lease(
     ))
     .bind(id)
     .bind(token)
-    .bind(lease_seconds())
+    .bind(lease.as_secs_f64())
     .fetch_optional(db)
     .await
 }
 
 /// Extends the lease; false when it was lost (expired and taken by another request) or the
 /// upload may no longer take bytes (`OPEN`).
-pub async fn renew(db: impl PgExecutor<'_>, id: Uuid, token: Uuid) -> sqlx::Result<bool> {
+pub async fn renew(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    token: Uuid,
+    lease: std::time::Duration,
+) -> sqlx::Result<bool> {
     let n = sqlx::query(&format!(
         "update upload u set locked_until = now() + make_interval(secs => $3)
          where upload_id = $1 and lock_token = $2 and {OPEN}"
     ))
     .bind(id)
     .bind(token)
-    .bind(lease_seconds())
+    .bind(lease.as_secs_f64())
     .execute(db)
     .await?
     .rows_affected();
@@ -219,10 +261,10 @@ pub async fn set_s3_upload_id(
 pub async fn set_kind(
     db: impl PgExecutor<'_>,
     id: Uuid,
-    kind: &str,
+    kind: Kind,
     content_type: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("update upload set kind = $2::media_kind, content_type = $3 where upload_id = $1")
+    sqlx::query("update upload set kind = $2, content_type = $3 where upload_id = $1")
         .bind(id)
         .bind(kind)
         .bind(content_type)
@@ -276,28 +318,36 @@ pub async fn save_progress(
     token: Uuid,
     p: &Progress<'_>,
 ) -> sqlx::Result<bool> {
-    // expires_at stays as set at creation; bytes are recorded only while the upload is OPEN.
-    let n = sqlx::query(&format!(
+    // expires_at stays as set at creation; bytes are recorded only while the upload is OPEN
+    // (spelled out: a compile-checked statement takes one literal; a test holds it to OPEN).
+    let n = sqlx::query!(
         "update upload u set upload_offset = $3, parts_bytes = $4, tail_key = $5, sha256_state = $6,
              sha256 = coalesce($7, sha256),
              status = case when $7::text is null then status else 'completing' end
-         where upload_id = $1 and lock_token = $2 and status = 'active' and {OPEN}"
-    ))
-    .bind(id)
-    .bind(token)
-    .bind(p.upload_offset)
-    .bind(p.parts_bytes)
-    .bind(p.tail_key)
-    .bind(p.sha256_state)
-    .bind(p.sha256)
+         where upload_id = $1 and lock_token = $2 and status = 'active' and (now() < u.expires_at and exists (
+    select 1 from entry e join contest c using (contest_id)
+    where e.entry_id = u.entry_id and e.status = 'uploading'
+      and now() < c.submission_closes_at + make_interval(mins => c.upload_grace_minutes)))",
+        id,
+        token,
+        p.upload_offset,
+        p.parts_bytes,
+        p.tail_key,
+        p.sha256_state,
+        p.sha256,
+    )
     .execute(db)
     .await?
     .rows_affected();
     Ok(n == 1)
 }
 
-pub async fn set_status(db: impl PgExecutor<'_>, id: Uuid, status: &str) -> sqlx::Result<()> {
-    sqlx::query("update upload set status = $2::upload_status where upload_id = $1")
+pub async fn set_status(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    status: UploadStatus,
+) -> sqlx::Result<()> {
+    sqlx::query("update upload set status = $2 where upload_id = $1")
         .bind(id)
         .bind(status)
         .execute(db)
@@ -311,4 +361,33 @@ pub async fn mark_cleaned(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<()>
         .execute(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UploadStatus;
+
+    /// The Rust states are the SQL enum's, value for value.
+    #[test]
+    fn the_upload_states_are_the_sql_enum() {
+        let sql = include_str!("../../../migrations/20261130000010_upload.sql");
+        let values =
+            hoithi_core::media::sql_enum_values(sql, "upload_status").expect("upload_status");
+        let ours: Vec<String> = UploadStatus::ALL.map(|s| s.as_str().to_owned()).to_vec();
+        assert_eq!(values, ours);
+    }
+    /// The offset update spells `OPEN` out (a `query!` takes one literal): the same text.
+    #[test]
+    fn the_compile_checked_offset_update_keeps_the_open_rule() {
+        let source = include_str!("repo.rs");
+        let start = source
+            .find("let n = sqlx::query!(")
+            .expect("the offset update");
+        let statement = &source[start..];
+        let statement = &statement[..statement.find("\",").expect("its end")];
+        assert!(
+            statement.contains(&format!("and {}", super::OPEN)),
+            "{statement}"
+        );
+    }
 }

@@ -4,41 +4,9 @@
 /// How many leading bytes the sniffer wants before it decides (fewer only for a whole file).
 pub const SNIFF_BYTES: usize = 64;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Photo,
-    Video,
-}
-
-impl Kind {
-    /// The name used in the schema (`media_kind`) and in `contest.kinds`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Photo => "photo",
-            Kind::Video => "video",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "photo" => Some(Kind::Photo),
-            "video" => Some(Kind::Video),
-            _ => None,
-        }
-    }
-
-    /// The kind a client's declared MIME type hints at, used only to pick a size limit early.
-    pub fn from_mime(mime: &str) -> Option<Self> {
-        let mime = mime.trim().to_ascii_lowercase();
-        if mime.starts_with("image/") {
-            Some(Kind::Photo)
-        } else if mime.starts_with("video/") {
-            Some(Kind::Video)
-        } else {
-            None
-        }
-    }
-}
+/// The kind of a file: the schema's `media_kind` (and `contest.kinds`), one type with the
+/// worker's.
+pub use hoithi_core::media::MediaKind as Kind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Detected {

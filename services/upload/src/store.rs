@@ -189,9 +189,9 @@ pub async fn discard(
             .await;
         if let Err(err) = r
             && err.code() != Some("NoSuchUpload")
-            && !err
+            && err
                 .raw_response()
-                .is_some_and(|r| r.status().as_u16() == 404)
+                .is_none_or(|r| r.status().as_u16() != 404)
         {
             return Err(hoithi_core::storage::describe(err, "configured"))
                 .context("abort the multipart upload");

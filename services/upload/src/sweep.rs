@@ -7,7 +7,7 @@ use hoithi_core::AppState;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{flow, store};
+use crate::{finish, store};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SweepReport {
@@ -46,7 +46,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<SweepReport> {
     .fetch_all(&state.db)
     .await?;
     for id in completing {
-        match flow::finish(state, id).await {
+        match finish::finish(state, id).await {
             Ok(()) => report.finished += 1,
             Err(e) => tracing::warn!(code = e.code, upload_id = %id, "cannot finish an upload yet"),
         }

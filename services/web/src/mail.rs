@@ -75,7 +75,7 @@ fn transport(url: &str) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
 
 /// The From address: `HOITHI_MAIL_FROM`, else no-reply at the public URL's host.
 fn sender_address(state: &AppState) -> anyhow::Result<lettre::message::Mailbox> {
-    let from = std::env::var("HOITHI_MAIL_FROM").ok().unwrap_or_else(|| {
+    let from = state.config.mail.from.clone().unwrap_or_else(|| {
         let host = state
             .config
             .public_url
@@ -92,12 +92,8 @@ fn sender_address(state: &AppState) -> anyhow::Result<lettre::message::Mailbox> 
 
 /// The first retry's delay in seconds, doubling on each later attempt up to an hour:
 /// `HOITHI_MAIL_RETRY_SECONDS` (default 10).
-fn retry_base_seconds() -> f64 {
-    std::env::var("HOITHI_MAIL_RETRY_SECONDS")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|s| *s > 0.0)
-        .unwrap_or(10.0)
+fn retry_base_seconds(config: &Config) -> f64 {
+    config.mail.retry_base_seconds
 }
 
 /// Starts delivering the outbox over SMTP when `SMTP_URL` is set; `None` without it. A bad
@@ -111,11 +107,12 @@ pub fn spawn_sender(
     };
     let mailer = transport(&url)?;
     let from = sender_address(state)?;
+    let retry = retry_base_seconds(&state.config);
     let db = state.db.clone();
     Ok(Some(tokio::spawn(async move {
         tracing::info!("sending mail over SMTP");
         loop {
-            let sent = match deliver_batch(&db, &mailer, &from).await {
+            let sent = match deliver_batch(&db, &mailer, &from, retry).await {
                 Ok(n) => n,
                 Err(err) => {
                     tracing::warn!(error = %err, "mail: reading the outbox failed");
@@ -149,6 +146,7 @@ async fn deliver_batch(
     db: &sqlx::PgPool,
     mailer: &AsyncSmtpTransport<Tokio1Executor>,
     from: &lettre::message::Mailbox,
+    retry_base_seconds: f64,
 ) -> sqlx::Result<usize> {
     let rows: Vec<Pending> = sqlx::query_as(
         "update outbox o set attempts = o.attempts + 1,
@@ -159,7 +157,7 @@ async fn deliver_batch(
          returning o.outbox_id, o.to_email, o.subject, o.body, o.attempts",
     )
     .bind(BATCH)
-    .bind(retry_base_seconds())
+    .bind(retry_base_seconds)
     .fetch_all(db)
     .await?;
     for row in &rows {

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Account attacks of issue 15, each written as the attack and next to the happy path that
 //! must keep working: pre-hijacking an address before its owner verifies it, API tokens that
 //! outlive a password reset, reset links poisoned through a forged Host, and password

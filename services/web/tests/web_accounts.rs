@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Accounts through the real router and a real database: registration and verification mail,
 //! CSRF, cookie flags, session cycling, throttling, password reset, the token login.
 

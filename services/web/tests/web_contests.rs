@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Units, contests, entries, moderation and public pages through the real router and a real
 //! database, plus the role × route authorization matrix.
 

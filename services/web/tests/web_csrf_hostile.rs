@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Cross-site API writes, tried as an attacker's page would: the victim's browser sends its
 //! session cookie with a `text/plain` (or forged-Origin) request that needs no CORS preflight.
 //! Each must be refused with `cross-site-request`, while the site's own scripts (the CSRF

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Hostile tests of entries (issue 15, items 3 and 9) through the real router, a real
 //! database and a real S3 endpoint: an author who edits an approved entry into spam, and
 //! people who try to learn who made an entry of a blind contest. Each attack sits next to the

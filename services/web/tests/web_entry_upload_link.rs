@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! The entry page offers the uploader only while the upload service would take a file: the
 //! author's own draft (or an upload under way) while submission is open.
 

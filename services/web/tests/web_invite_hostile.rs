@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Hostile tests of what an address or a member number grants (issue 15, items 4 and 7),
 //! through the real router on a real database: a squatter who registers an invited judge's
 //! address without verifying it gets no queue, no sheet and cannot accept the mailed link,

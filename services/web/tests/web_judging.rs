@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Judging and results through the real router, a real database and a real S3 endpoint:
 //! set-up locked once judging opens, assignment with conflict of interest (404 and nothing
 //! written), blind judging that leaks nothing, the append-only score audit, results with

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Livestreams through the real router and a real database: organizers attach streams (and
 //! hostile URLs are refused), the stream page embeds them under a CSP made for them, the
 //! overlay, QR screen and calendar render, the live banner shows, and only organizers of the

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Voters and vote policies through the real router on a real database: sign-in by email
 //! code (API and pages), per-contest and per-round limits under parallel votes, rosters, the
 //! organizers' fraud review with its invalidate and restore forms, and the shuffled gallery.

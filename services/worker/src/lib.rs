@@ -21,31 +21,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hoithi_core::AppState;
-use hoithi_core::job::{CHANNEL, KIND_PROCESS_MEDIA, ProcessMedia};
+use hoithi_core::job::{CHANNEL, JobOutcome, KIND_PROCESS_MEDIA, ProcessMedia};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::process::{Outcome, Settings};
-
-/// How long a lease lasts without a heartbeat; a SIGKILLed worker's job is picked up by
-/// another worker after this. `HOITHI_WORKER_LEASE_SECONDS` overrides it (tests use 3 s).
-fn lease_duration() -> Duration {
-    std::env::var("HOITHI_WORKER_LEASE_SECONDS")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|s| *s >= 1.0 && *s <= 3600.0)
-        .map_or(Duration::from_secs(60), Duration::from_secs_f64)
-}
-
-/// Wall-clock limit of one media-job child (`HOITHI_MEDIA_TIMEOUT_SECONDS`, default 30 min).
-fn media_timeout() -> Duration {
-    std::env::var("HOITHI_MEDIA_TIMEOUT_SECONDS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|s| *s >= 1)
-        .map_or(Duration::from_secs(30 * 60), Duration::from_secs)
-}
 
 /// Polling interval when no notification arrives (the LISTEN connection may be down).
 const POLL: Duration = Duration::from_secs(5);
@@ -56,15 +37,17 @@ pub async fn run(state: AppState, shutdown: CancellationToken) -> anyhow::Result
     let concurrency = state.config.worker_concurrency.max(1);
     let worker_id = format!(
         "{}:{}:{}",
-        std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into()),
+        state.config.jobs.hostname,
         std::process::id(),
         Uuid::new_v4().simple()
     );
     let settings = Arc::new(Settings {
         exe: std::env::current_exe()?,
-        timeout: media_timeout(),
+        timeout: state.config.jobs.media_timeout,
     });
-    let lease = lease_duration();
+    // How long a lease lasts without a heartbeat; a SIGKILLed worker's job is picked up by
+    // another worker after this (`HOITHI_WORKER_LEASE_SECONDS`; tests use 3 s).
+    let lease = state.config.jobs.worker_lease;
     tracing::info!(concurrency, %worker_id, "media worker ready");
 
     let slots = Arc::new(Semaphore::new(concurrency));
@@ -282,11 +265,12 @@ async fn record_outcome(
 fn record_metrics(kind: &str, outcome: &Outcome, took: std::time::Duration) {
     use hoithi_core::metrics::{JobLabels, KindLabels, METRICS};
     let label = match outcome {
-        Outcome::Done => "done",
-        Outcome::Refused(_) => "refused",
-        Outcome::Failed(_) => "failed",
-        Outcome::Cancelled => "released",
-    };
+        Outcome::Done => JobOutcome::Done,
+        Outcome::Refused(_) => JobOutcome::Refused,
+        Outcome::Failed(_) => JobOutcome::Failed,
+        Outcome::Cancelled => JobOutcome::Released,
+    }
+    .as_str();
     METRICS
         .jobs_finished
         .get_or_create(&JobLabels {

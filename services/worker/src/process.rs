@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow};
 use aws_sdk_s3::primitives::ByteStream;
 use hoithi_core::AppState;
+use hoithi_core::media::MediaStatus;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_util::sync::CancellationToken;
@@ -270,12 +271,13 @@ fn judge_exit(status: ExitStatus, said: Said, stderr_tail: &str) -> anyhow::Resu
 
 async fn set_progress(state: &AppState, asset_id: Uuid, job_id: i64, p: i16) {
     let res = sqlx::query(
-        "with a as (update media_asset set progress = $2 where media_asset_id = $1 and status = 'processing')
+        "with a as (update media_asset set progress = $2 where media_asset_id = $1 and status = $4)
          update job set progress = $2 where job_id = $3",
     )
     .bind(asset_id)
     .bind(p)
     .bind(job_id)
+    .bind(MediaStatus::Processing)
     .execute(&state.db)
     .await;
     if let Err(e) = res {
@@ -360,6 +362,34 @@ pub fn keyed_renditions(prefix: &str, result: &Value) -> Value {
     walk(prefix, &result["renditions"], None)
 }
 
+/// The size and length a pipeline measured (`VideoResult`/`PhotoResult` carry them at the
+/// top); a member that is missing or out of range is stored as NULL.
+#[derive(Debug, Default, PartialEq, serde::Deserialize)]
+struct Measured {
+    #[serde(default, deserialize_with = "lenient")]
+    width: Option<i32>,
+    #[serde(default, deserialize_with = "lenient")]
+    height: Option<i32>,
+    #[serde(default, deserialize_with = "lenient")]
+    duration_s: Option<f64>,
+}
+
+/// A value of the wanted type, or `None` for anything else (as the untyped reading did).
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = <Value as serde::Deserialize>::deserialize(d)?;
+    Ok(serde_json::from_value(v).ok())
+}
+
+impl Measured {
+    fn of(result: &Value) -> Self {
+        serde_json::from_value(result.clone()).unwrap_or_default()
+    }
+}
+
 /// Records a finished job: asset ready, entry on to review (or approved when the contest does
 /// not moderate), job done — in one transaction, only if we still hold the lease.
 async fn record_success(
@@ -382,16 +412,18 @@ async fn record_success(
     }
     let mut renditions = renditions;
     renditions["source"] = metadata;
+    let measured = Measured::of(result);
     let entry_id: Uuid = sqlx::query_scalar(
-        "update media_asset set status = 'ready', progress = 100, error = null,
+        "update media_asset set status = $6, progress = 100, error = null,
                 width = $2, height = $3, duration_s = $4, renditions = $5
          where media_asset_id = $1 returning entry_id",
     )
     .bind(asset.media_asset_id)
-    .bind(result["width"].as_i64().map(|v| v as i32))
-    .bind(result["height"].as_i64().map(|v| v as i32))
-    .bind(result["duration_s"].as_f64())
+    .bind(measured.width)
+    .bind(measured.height)
+    .bind(measured.duration_s)
     .bind(&renditions)
+    .bind(MediaStatus::Ready)
     .fetch_one(&mut *tx)
     .await?;
     sqlx::query(
@@ -420,10 +452,11 @@ pub async fn record_failure(
     let mut tx = state.db.begin().await?;
     crate::queue::bury(&mut *tx, job_id, worker_id, error).await?;
     let entry_id: Option<Uuid> = sqlx::query_scalar(
-        "update media_asset set status = 'failed', error = $2 where media_asset_id = $1 returning entry_id",
+        "update media_asset set status = $3, error = $2 where media_asset_id = $1 returning entry_id",
     )
     .bind(asset_id)
     .bind(error)
+    .bind(MediaStatus::Failed)
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(entry_id) = entry_id {
@@ -437,4 +470,28 @@ pub async fn record_failure(
     }
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod measured_tests {
+    use super::*;
+
+    #[test]
+    fn the_measured_size_is_read_from_a_result_and_nonsense_is_null() {
+        let m = Measured::of(
+            &serde_json::json!({"width": 640, "height": 360, "duration_s": 2.5, "kind": "video"}),
+        );
+        assert_eq!(
+            m,
+            Measured {
+                width: Some(640),
+                height: Some(360),
+                duration_s: Some(2.5)
+            }
+        );
+        let photo = Measured::of(&serde_json::json!({"width": 800, "height": 600}));
+        assert_eq!(photo.duration_s, None);
+        let odd = Measured::of(&serde_json::json!({"width": "wide", "height": 1.5}));
+        assert_eq!(odd, Measured::default());
+    }
 }

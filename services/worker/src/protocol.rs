@@ -30,30 +30,7 @@ impl std::fmt::Display for Refused {
 impl std::error::Error for Refused {}
 
 /// What an asset holds: the SQL `media_kind` enum, and the child's `--kind` argument.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MediaKind {
-    Video,
-    Photo,
-}
-
-impl MediaKind {
-    /// The name in SQL, on the command line and in the result JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MediaKind::Video => "video",
-            MediaKind::Photo => "photo",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "video" => Some(MediaKind::Video),
-            "photo" => Some(MediaKind::Photo),
-            _ => None,
-        }
-    }
-}
+pub use hoithi_core::media::MediaKind;
 
 /// Reports progress (0–100) to the parent.
 pub fn progress(percent: u8) {

@@ -22,7 +22,8 @@ pub async fn lease(
     worker_id: &str,
     lease: Duration,
 ) -> sqlx::Result<Option<Leased>> {
-    let row: Option<(i64, serde_json::Value, i32, i32)> = sqlx::query_as(
+    // Compile-checked: the claim is the queue's one contended statement.
+    let row = sqlx::query!(
         "update job set status = 'running', attempts = attempts + 1,
                 lease_until = now() + make_interval(secs => $3), leased_by = $2
          where job_id = (
@@ -34,17 +35,17 @@ pub async fn lease(
              limit 1
              for update skip locked)
          returning job_id, payload, attempts, max_attempts",
+        kind,
+        worker_id,
+        lease.as_secs_f64(),
     )
-    .bind(kind)
-    .bind(worker_id)
-    .bind(lease.as_secs_f64())
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(job_id, payload, attempts, max_attempts)| Leased {
-        job_id,
-        payload,
-        attempts,
-        max_attempts,
+    Ok(row.map(|r| Leased {
+        job_id: r.job_id,
+        payload: r.payload,
+        attempts: r.attempts,
+        max_attempts: r.max_attempts,
     }))
 }
 

@@ -87,7 +87,7 @@ pub async fn resend_verification(
     if user.is_verified() {
         return Ok(message(&ctx, StatusCode::OK, "account.verified"));
     }
-    let counters = throttle::mail_counters(&user.email, ip);
+    let counters = throttle::mail_counters(&state.config.limits, &user.email, ip);
     if let Some(wait) = throttle::take(&state.db, &counters).await? {
         return Ok(wait_page(&ctx, wait));
     }

@@ -157,7 +157,7 @@ async fn take_budget(
     email: &str,
     ip: Option<IpAddr>,
 ) -> sqlx::Result<Option<i64>> {
-    let mut counters = throttle::registration_counters(ip);
-    counters.extend(throttle::mail_counters(email, ip));
+    let mut counters = throttle::registration_counters(&state.config.limits, ip);
+    counters.extend(throttle::mail_counters(&state.config.limits, email, ip));
     throttle::take(&state.db, &counters).await
 }

@@ -60,7 +60,7 @@ pub async fn forgot(
         ));
     };
     // Counted for unknown addresses too: the answer is the same either way.
-    let counters = throttle::mail_counters(email.as_str(), ip);
+    let counters = throttle::mail_counters(&state.config.limits, email.as_str(), ip);
     if let Some(wait) = throttle::take(&state.db, &counters).await? {
         return Ok(wait_page(&ctx, wait));
     }

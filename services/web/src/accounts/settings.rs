@@ -118,8 +118,16 @@ async fn change_password(
             return refuse(StatusCode::UNPROCESSABLE_ENTITY, error).await;
         }
     };
-    let id = Some(user.app_user_id);
-    match authenticate(&state.db, &user.email, &form.current, ip, id).await? {
+    let checked = authenticate(
+        &state.db,
+        &state.config.limits,
+        &user.email,
+        &form.current,
+        ip,
+        Some(user.app_user_id),
+    )
+    .await;
+    match checked? {
         SignIn::Wait(wait) => return Ok(wait_page(&ctx, wait)),
         SignIn::Wrong => {
             let refusal = AccountRefusal::WrongPassword;

@@ -63,7 +63,15 @@ pub async fn sign_in(
 ) -> Result<Response, PageError> {
     let next = safe_next(form.next.as_deref());
     let session_user = ctx.user.as_ref().map(|u| u.app_user_id);
-    let result = authenticate(&state.db, &form.email, &form.password, ip, session_user).await?;
+    let result = authenticate(
+        &state.db,
+        &state.config.limits,
+        &form.email,
+        &form.password,
+        ip,
+        session_user,
+    )
+    .await?;
     let page = |status, error: String| {
         render(
             status,
@@ -119,7 +127,16 @@ pub async fn api_sign_in(
     headers: HeaderMap,
     Json(body): Json<ApiSignIn>,
 ) -> Result<Response, ApiError> {
-    let id = match authenticate(&state.db, &body.email, &body.password, ip, None).await? {
+    let id = match authenticate(
+        &state.db,
+        &state.config.limits,
+        &body.email,
+        &body.password,
+        ip,
+        None,
+    )
+    .await?
+    {
         SignIn::Wait(wait) => return Ok(api_too_many(wait)),
         SignIn::Wrong => return Err(AccountRefusal::BadCredentials.into()),
         SignIn::Ok(id) => id,

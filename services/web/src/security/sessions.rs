@@ -10,11 +10,11 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hoithi_core::AppState;
 use hoithi_core::api_error::ApiError;
-use hoithi_core::auth::{CurrentUser, user_for_credential};
+use hoithi_core::auth::{Credential, CurrentUser, user_for_credential};
 use sqlx::PgPool;
 
 use super::cookies::{cookie, cookie_header, is_secure, session_cookie_name};
-use crate::domain::people::sessions::{SESSION_DAYS, WEB_SESSION, delete_session, replace_session};
+use crate::domain::people::sessions::{SESSION_DAYS, delete_session, replace_session};
 use crate::domain::people::tokens;
 use crate::page::no_store;
 
@@ -33,7 +33,7 @@ pub(crate) async fn attach_user(
         return Ok(false);
     };
     let hash = tokens::hash(&value);
-    let Some(user) = user_for_credential(&state.db, &WEB_SESSION, hash.clone()).await? else {
+    let Some(user) = user_for_credential(state, Credential::WebSession, hash.clone()).await? else {
         return Ok(false);
     };
     request.extensions_mut().insert(user);

@@ -44,7 +44,7 @@ pub fn router() -> Router<AppState> {
 /// (`HOITHI_VOTE_*`, `HOITHI_LIVE_*`). They stop when `shutdown` is cancelled; await
 /// `Background::stopped` to know every queued vote was written.
 pub fn start(state: &AppState, shutdown: CancellationToken) -> anyhow::Result<Background> {
-    Ok(start_with(state, Settings::from_env()?, shutdown))
+    Ok(start_with(state, state.config.votes.clone(), shutdown))
 }
 
 /// `start` with the given settings (tests, tools).

@@ -194,7 +194,7 @@ pub async fn send_code(
     }
     // The budget every mail of the site shares, per recipient, address and network (kept
     // in PostgreSQL, so all web nodes spend the same one).
-    let counters = crate::domain::people::throttle::mail_counters(email, ip);
+    let counters = crate::domain::people::throttle::mail_counters(&state.config.limits, email, ip);
     if let Some(wait) = crate::domain::people::throttle::take(&state.db, &counters).await? {
         return Err(CodeError::TooManyCodes { wait });
     }

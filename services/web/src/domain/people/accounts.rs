@@ -69,13 +69,14 @@ async fn candidate(
 /// address they signed in from before, is not held back by the account's own counter.
 pub async fn authenticate(
     db: &PgPool,
+    limits: &throttle::Limits,
     email: &str,
     password: &str,
     ip: Option<IpAddr>,
     session_user: Option<i64>,
 ) -> sqlx::Result<SignIn> {
     let email = email.trim().to_lowercase();
-    let keys = throttle::SignInKeys::new(&email, ip);
+    let keys = throttle::SignInKeys::new(limits, &email, ip);
     let row = candidate(db, &email, ip).await?;
     let known = row
         .as_ref()
@@ -270,8 +271,11 @@ pub async fn reset_password(db: &PgPool, token: &str, password: &Password) -> an
     end_sessions_and_tokens(&mut tx, user_id).await?;
     tokens::end_reset_links(&mut *tx, user_id).await?;
     tx.commit().await?;
-    // The owner is back: the account's sign-in counter an attacker ran up is cleared.
-    let key = throttle::SignInKeys::new(&email, None).account.key;
+    // The owner is back: the account's sign-in counter an attacker ran up is cleared (its key
+    // does not depend on the limits).
+    let key = throttle::SignInKeys::new(&throttle::Limits::default(), &email, None)
+        .account
+        .key;
     throttle::clear(db, &[key.as_str()]).await?;
     Ok(true)
 }

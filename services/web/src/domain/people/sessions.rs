@@ -1,22 +1,12 @@
 //! Cookie sessions as rows: a browser's session cookie is a random token of which only the
-//! hash is stored; the security layer looks it up like a bearer token (`WEB_SESSION`).
+//! hash is stored; the security layer looks it up like a bearer token (`hoithi_core::auth::Credential::WebSession`).
 
-use hoithi_core::auth::Credential;
 use sqlx::{PgConnection, PgExecutor};
 
 use super::tokens;
 
 /// How long a browser stays signed in without coming back.
 pub const SESSION_DAYS: i32 = 30;
-
-/// Cookie sessions, looked up like bearer tokens.
-pub const WEB_SESSION: Credential = Credential {
-    lookup: "select u.app_user_id, u.email::text as email, u.display_name, u.role, u.unit_id, u.email_verified_at,
-                    s.last_seen_at < now() - interval '1 minute' as stale
-             from web_session s join app_user u using (app_user_id)
-             where s.session_hash = $1 and s.expires_at > now()",
-    touch: "update web_session set last_seen_at = now() where session_hash = any($1::bytea[])",
-};
 
 /// Makes a session for `user_id`; returns the cookie value (only its hash is stored).
 pub async fn create_session(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<String> {

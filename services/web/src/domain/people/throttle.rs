@@ -37,43 +37,13 @@ const FIRST_WAIT_SECONDS: i32 = 15;
 /// Mails (verification, reset, voter codes) to one recipient in a window.
 pub const MAILS_PER_RECIPIENT: i32 = 5;
 
-/// The limits per address and per network, which a crowd behind one address (a school's
-/// Wi-Fi at a contest evening) shares, so an operator can raise them:
-/// `HOITHI_LOGIN_FAILURES_PER_IP` (20) and `…_PER_NETWORK` (60) failed sign-ins,
-/// `HOITHI_MAIL_PER_IP` (20) and `…_PER_NETWORK` (60) mails, `HOITHI_REGISTRATIONS_PER_IP`
-/// (10) registrations, each in 15 minutes. A value that is not a whole number from 1 to
-/// 100000 is ignored (the default holds).
-pub struct Limits {
-    pub login_per_ip: i32,
-    pub login_per_network: i32,
-    pub mail_per_ip: i32,
-    pub mail_per_network: i32,
-    pub registrations_per_ip: i32,
-}
+/// The limits per address and per network (`HOITHI_LOGIN_FAILURES_PER_IP`, …), read once
+/// with the rest of the `Config`; the functions below take them as a parameter.
+pub use hoithi_core::config::Limits;
 
-impl Limits {
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
-        let num = |key: &str, default: i32| {
-            get(key)
-                .and_then(|v| v.trim().parse::<i32>().ok())
-                .filter(|n| (1..=100_000).contains(n))
-                .unwrap_or(default)
-        };
-        Self {
-            login_per_ip: num("HOITHI_LOGIN_FAILURES_PER_IP", 20),
-            login_per_network: num("HOITHI_LOGIN_FAILURES_PER_NETWORK", 60),
-            mail_per_ip: num("HOITHI_MAIL_PER_IP", 20),
-            mail_per_network: num("HOITHI_MAIL_PER_NETWORK", 60),
-            registrations_per_ip: num("HOITHI_REGISTRATIONS_PER_IP", 10),
-        }
-    }
-}
-
-/// The limits of this process, read from the environment once.
-pub fn limits() -> &'static Limits {
-    static LIMITS: std::sync::LazyLock<Limits> =
-        std::sync::LazyLock::new(|| Limits::from_lookup(|k| std::env::var(k).ok()));
-    &LIMITS
+/// The limits of this process: `limits(&state.config)`.
+pub fn limits(config: &hoithi_core::config::Config) -> &Limits {
+    &config.limits
 }
 
 const SEND_WINDOW_SECONDS: i32 = 15 * 60;
@@ -90,7 +60,7 @@ pub struct SignInKeys {
 }
 
 impl SignInKeys {
-    pub fn new(email: &str, ip: Option<IpAddr>) -> Self {
+    pub fn new(limits: &Limits, email: &str, ip: Option<IpAddr>) -> Self {
         let ip_text = ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
         let mut others = vec![Counter {
             key: format!("login-pair:{email}|{ip_text}"),
@@ -99,11 +69,11 @@ impl SignInKeys {
         if let Some(ip) = ip {
             others.push(Counter {
                 key: format!("login-ip:{ip}"),
-                free: limits().login_per_ip,
+                free: limits.login_per_ip,
             });
             others.push(Counter {
                 key: format!("login-net:{}", network(ip)),
-                free: limits().login_per_network,
+                free: limits.login_per_network,
             });
         }
         Self {
@@ -221,7 +191,7 @@ pub async fn clear(db: &PgPool, keys: &[&str]) -> sqlx::Result<()> {
 }
 
 /// The counters of one mail to `recipient` asked for from `ip`.
-pub fn mail_counters(recipient: &str, ip: Option<IpAddr>) -> Vec<Counter> {
+pub fn mail_counters(limits: &Limits, recipient: &str, ip: Option<IpAddr>) -> Vec<Counter> {
     let mut counters = vec![Counter {
         key: format!("send-to:{}", recipient.trim().to_lowercase()),
         free: MAILS_PER_RECIPIENT,
@@ -229,21 +199,21 @@ pub fn mail_counters(recipient: &str, ip: Option<IpAddr>) -> Vec<Counter> {
     if let Some(ip) = ip {
         counters.push(Counter {
             key: format!("send-ip:{ip}"),
-            free: limits().mail_per_ip,
+            free: limits.mail_per_ip,
         });
         counters.push(Counter {
             key: format!("send-net:{}", network(ip)),
-            free: limits().mail_per_network,
+            free: limits.mail_per_network,
         });
     }
     counters
 }
 
 /// The counters of one registration from `ip` (its verification mail adds `mail_counters`).
-pub fn registration_counters(ip: Option<IpAddr>) -> Vec<Counter> {
+pub fn registration_counters(limits: &Limits, ip: Option<IpAddr>) -> Vec<Counter> {
     ip.map(|ip| Counter {
         key: format!("register-ip:{ip}"),
-        free: limits().registrations_per_ip,
+        free: limits.registrations_per_ip,
     })
     .into_iter()
     .collect()
@@ -283,7 +253,11 @@ mod tests {
 
     #[test]
     fn sign_in_counters_cover_the_pair_the_account_the_address_and_its_network() {
-        let keys = SignInKeys::new("an@example.vn", Some("203.113.7.42".parse().unwrap()));
+        let keys = SignInKeys::new(
+            &Limits::default(),
+            "an@example.vn",
+            Some("203.113.7.42".parse().unwrap()),
+        );
         let names: Vec<&str> = keys.all().map(|c| c.key.as_str()).collect();
         assert_eq!(
             names,
@@ -294,7 +268,7 @@ mod tests {
                 "login-net:203.113.7.0/24"
             ]
         );
-        let none = SignInKeys::new("an@example.vn", None);
+        let none = SignInKeys::new(&Limits::default(), "an@example.vn", None);
         assert_eq!(
             none.all().count(),
             2,

@@ -1,0 +1,341 @@
+//! tus creation (POST, creation-with-upload): the request's headers and metadata are read and
+//! checked, then the entry and its contest, then the upload is recorded with the entry row
+//! locked, and the first bytes, if sent along, are appended.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use hoithi_core::AppState;
+use hoithi_core::api_error::ApiError;
+use hoithi_core::auth::CurrentUser;
+use hoithi_core::contest::{Contest, EntryStatus, contest_by_id, entry_by_id};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::http::{BASE_PATH, MAX_SIZE, drain_unread, finish_response, http_date, run_append, set};
+use crate::protocol::{self, err};
+use crate::sniff::Kind;
+use crate::{flow, repo, rules};
+
+pub async fn create(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+    body: Body,
+) -> Response {
+    let mut body = Some(body);
+    let result = create_inner(&st, &headers, user, &mut body).await;
+    drain_unread(result.is_err(), body).await;
+    finish_response(&st, &headers, result)
+}
+
+async fn create_inner(
+    st: &AppState,
+    headers: &HeaderMap,
+    user: Result<CurrentUser, ApiError>,
+    body: &mut Option<Body>,
+) -> Result<Response, ApiError> {
+    protocol::check_resumable(headers)?;
+    let user = user?;
+    let request = Creation::read(headers)?;
+    let contest = check_entry(st, &user, &request).await?;
+    let (upload_id, expires_at) = record(st, &user, &request, &contest).await?;
+    tracing::info!(%upload_id, entry_id = %request.entry_id, length = request.length, "upload created");
+    answer(st, headers, body, upload_id, request.length, expires_at).await
+}
+
+/// What a creation request asks for, read from its headers.
+struct Creation {
+    length: i64,
+    raw_metadata: String,
+    entry_id: Uuid,
+    filename: Option<String>,
+    filetype: Option<String>,
+}
+
+impl Creation {
+    fn read(headers: &HeaderMap) -> Result<Self, ApiError> {
+        let length = read_length(headers)?;
+        let raw_metadata = match headers.get("upload-metadata") {
+            None => "",
+            Some(v) => v
+                .to_str()
+                .map_err(|_| err(400, "metadata-invalid", "Upload-Metadata is not text"))?,
+        };
+        if raw_metadata.len() > 4096 {
+            return Err(err(
+                400,
+                "metadata-invalid",
+                "Upload-Metadata is longer than 4096 bytes",
+            ));
+        }
+        let metadata =
+            protocol::parse_metadata(raw_metadata).map_err(|m| err(400, "metadata-invalid", m))?;
+        let meta = |k: &str| {
+            metadata
+                .iter()
+                .find(|(key, _)| key == k)
+                .and_then(|(_, v)| v.clone())
+        };
+        let entry_id = meta("entry_id").ok_or_else(|| {
+            err(
+                400,
+                "entry-id-missing",
+                "Upload-Metadata must name the entry (entry_id)",
+            )
+        })?;
+        let entry_id = Uuid::parse_str(entry_id.trim())
+            .map_err(|_| err(400, "entry-id-invalid", "entry_id is not an entry id"))?;
+        Ok(Self {
+            length,
+            raw_metadata: raw_metadata.to_owned(),
+            entry_id,
+            filename: meta("filename").and_then(|f| protocol::clean_filename(&f)),
+            filetype: meta("filetype").map(|t| t.chars().take(255).collect::<String>()),
+        })
+    }
+}
+
+/// `Upload-Length`, required and at most `MAX_SIZE`; deferred lengths and concatenation are
+/// not supported.
+fn read_length(headers: &HeaderMap) -> Result<i64, ApiError> {
+    if headers.contains_key("upload-defer-length") {
+        return Err(err(
+            400,
+            "defer-length-unsupported",
+            "the size must be known when the upload starts (send Upload-Length)",
+        ));
+    }
+    if headers.contains_key("upload-concat") {
+        return Err(err(
+            400,
+            "concatenation-unsupported",
+            "tus concatenation is not supported",
+        ));
+    }
+    let length = protocol::number(headers, "upload-length")
+        .map_err(|m| err(400, "upload-length-invalid", m))?
+        .ok_or_else(|| {
+            err(
+                400,
+                "upload-length-missing",
+                "send the file size in Upload-Length",
+            )
+        })?;
+    if length > MAX_SIZE {
+        return Err(err(
+            413,
+            "upload-too-large",
+            format!("no file may be larger than {} GiB", MAX_SIZE >> 30),
+        ));
+    }
+    Ok(length)
+}
+
+fn entry_not_found() -> ApiError {
+    err(
+        404,
+        "entry-not-found",
+        "this entry does not exist or is not yours",
+    )
+}
+
+fn entry_not_draft() -> ApiError {
+    err(
+        409,
+        "entry-not-draft",
+        "this entry was already submitted; its file cannot be replaced",
+    )
+}
+
+/// The caller's entry still waits for a file, its contest takes entries now, and the declared
+/// size fits the contest's limit. Returns the contest.
+async fn check_entry(
+    st: &AppState,
+    user: &CurrentUser,
+    request: &Creation,
+) -> Result<Contest, ApiError> {
+    let entry = entry_by_id(&st.db, request.entry_id)
+        .await?
+        .filter(|e| e.author_id == user.app_user_id)
+        .ok_or_else(entry_not_found)?;
+    if !matches!(entry.status, EntryStatus::Draft | EntryStatus::Uploading) {
+        return Err(entry_not_draft());
+    }
+    let contest = contest_by_id(&st.db, entry.contest_id)
+        .await?
+        .ok_or_else(|| {
+            err(
+                404,
+                "entry-not-found",
+                "this entry's contest no longer exists",
+            )
+        })?;
+    if !contest.submission_open_at(Utc::now()) {
+        return Err(err(
+            403,
+            "submission-closed",
+            "this contest is not accepting entries now",
+        ));
+    }
+    // Until bytes are sniffed the declared type only picks the limit; it proves nothing.
+    let declared = request.filetype.as_deref().and_then(Kind::from_mime);
+    let limit = match declared {
+        Some(kind) if contest.allows(kind.as_str()) => rules::limit_for(&contest, kind),
+        _ => contest
+            .kinds
+            .iter()
+            .filter_map(|k| Kind::parse(k))
+            .map(|k| rules::limit_for(&contest, k))
+            .max()
+            .unwrap_or(0),
+    };
+    if request.length > limit {
+        let kind = declared.unwrap_or(Kind::Video);
+        return Err(rules::too_large(kind, limit));
+    }
+    Ok(contest)
+}
+
+/// Records the upload and moves its entry to `uploading`, in one transaction with the entry
+/// row locked. Returns the upload's id and expiry.
+async fn record(
+    st: &AppState,
+    user: &CurrentUser,
+    request: &Creation,
+    contest: &Contest,
+) -> Result<(Uuid, DateTime<Utc>), ApiError> {
+    let entry_id = request.entry_id;
+    let upload_id = Uuid::new_v4();
+    let media_asset_id = Uuid::new_v4();
+    let object_key = hoithi_core::media::original_key(media_asset_id);
+    let mut tx = st.db.begin().await?;
+    let freed = lock_entry(&mut tx, user, entry_id).await?;
+    let inserted = repo::insert(
+        &mut *tx,
+        &repo::NewUpload {
+            upload_id,
+            owner_id: user.app_user_id,
+            entry_id,
+            media_asset_id,
+            object_key: &object_key,
+            upload_length: request.length,
+            filename: request.filename.as_deref(),
+            filetype: request.filetype.as_deref(),
+            metadata: &request.raw_metadata,
+        },
+        contest.upload_cutoff(),
+    )
+    .await;
+    let expires_at = match inserted {
+        Ok(t) => t,
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("upload_one_live_per_entry") => {
+            return Err(upload_in_progress());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    sqlx::query(
+        "update entry set status = 'uploading' where entry_id = $1 and status in ('draft', 'uploading')",
+    )
+    .bind(entry_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    for old in freed {
+        flow::cleanup(st, old).await;
+    }
+    Ok((upload_id, expires_at))
+}
+
+/// Locks the entry row until the upload is recorded, so its status and its uploads are seen
+/// as they are, not as they were a moment ago (two creations at once are one after the other
+/// here); the partial unique index upload_one_live_per_entry backs this up. Frees the
+/// entry's uploads past their time and returns them for cleaning; refuses while a live
+/// upload remains.
+async fn lock_entry(
+    tx: &mut PgConnection,
+    user: &CurrentUser,
+    entry_id: Uuid,
+) -> Result<Vec<Uuid>, ApiError> {
+    let locked: Option<(i64, EntryStatus)> =
+        sqlx::query_as("select author_id, status from entry where entry_id = $1 for update")
+            .bind(entry_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let status = match locked {
+        Some((author, status)) if author == user.app_user_id => status,
+        _ => return Err(entry_not_found()),
+    };
+    if !matches!(status, EntryStatus::Draft | EntryStatus::Uploading) {
+        return Err(entry_not_draft());
+    }
+    // An upload past its time frees the entry at once rather than at the next sweep (one a
+    // PATCH is writing is left to that PATCH, which the same rule stops).
+    let freed: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "update upload u set status = 'expired'
+         where entry_id = $1 and status = 'active' and (lock_token is null or locked_until < now())
+           and not {}
+         returning upload_id",
+        repo::OPEN
+    ))
+    .bind(entry_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let busy: bool = sqlx::query_scalar(
+        "select exists (select 1 from upload where entry_id = $1 and status in ('active', 'completing'))",
+    )
+    .bind(entry_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if busy {
+        return Err(upload_in_progress());
+    }
+    Ok(freed)
+}
+
+/// 201 with the upload's location; with creation-with-upload, the body is appended first.
+async fn answer(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: &mut Option<Body>,
+    upload_id: Uuid,
+    length: i64,
+    expires_at: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    let location = format!("{BASE_PATH}/{upload_id}");
+    let with_data = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(protocol::OFFSET_CONTENT_TYPE));
+    let mut resp = StatusCode::CREATED.into_response();
+    set(&mut resp, "location", &location);
+    if with_data {
+        let checksum = protocol::parse_checksum(headers)?;
+        let declared = protocol::number(headers, "content-length")
+            .map_err(|m| err(400, "content-length-invalid", m))?;
+        if declared.is_some_and(|n| n > length) {
+            return Err(err(
+                413,
+                "upload-length-exceeded",
+                "the request carries more bytes than Upload-Length",
+            ));
+        }
+        let row = run_append(st, upload_id, 0, body.take().unwrap_or_default(), checksum).await?;
+        set(&mut resp, "upload-offset", &row.upload_offset.to_string());
+        set(&mut resp, "upload-expires", &http_date(row.expires_at));
+    } else {
+        set(&mut resp, "upload-expires", &http_date(expires_at));
+    }
+    Ok(resp)
+}
+
+/// 409 with `upload-in-progress`: the entry already has a live upload.
+fn upload_in_progress() -> ApiError {
+    err(
+        409,
+        "upload-in-progress",
+        "another upload of this entry is in progress; finish it, or cancel it (DELETE) and start again",
+    )
+}
