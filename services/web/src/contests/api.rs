@@ -16,7 +16,7 @@ use crate::domain::contests::spec::ContestSpec;
 use crate::domain::contests::{ContestRow, all, by_id, by_slug};
 
 /// `GET /api/v1/contests`.
-pub(super) async fn list(
+pub async fn list(
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let rows = all(&state.db).await?;
@@ -26,7 +26,7 @@ pub(super) async fn list(
 }
 
 /// `GET /api/v1/contests/{slug}`.
-pub(super) async fn get(
+pub async fn get(
     State(state): State<AppState>,
     Path(slug): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -37,7 +37,7 @@ pub(super) async fn get(
 }
 
 /// `POST /api/v1/contests`: the contest (201), or every broken rule with its field.
-pub(super) async fn create(
+pub async fn create(
     State(state): State<AppState>,
     ApiStaff(user): ApiStaff,
     body: Result<Json<ContestSpec>, JsonRejection>,

@@ -17,7 +17,7 @@ use crate::domain::contests::spec::{ContestSpec, Limits, Phases, Window};
 use crate::page::{Ctx, Page, PageError, render};
 
 #[derive(Debug, Default, Clone, Deserialize)]
-pub(super) struct ContestForm {
+pub struct ContestForm {
     #[serde(default)]
     pub slug: String,
     #[serde(default)]
@@ -210,7 +210,7 @@ fn form_errors(ctx: &Ctx, errors: Vec<FieldError>) -> Vec<(&'static str, String)
         .collect()
 }
 
-pub(super) async fn new_form(
+pub async fn new_form(
     State(state): State<AppState>,
     ctx: Ctx,
     _: Staff,
@@ -228,7 +228,7 @@ pub(super) async fn new_form(
 
 /// Creates the contest and opens its organizer page; broken rules show the form again with
 /// what was typed.
-pub(super) async fn create_from_form(
+pub async fn create_from_form(
     State(state): State<AppState>,
     ctx: Ctx,
     Staff(user): Staff,

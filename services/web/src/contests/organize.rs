@@ -33,7 +33,7 @@ struct DashboardPage {
     contests: Vec<(ContestRow, &'static str, i64)>,
 }
 
-pub(super) async fn dashboard(
+pub async fn dashboard(
     State(state): State<AppState>,
     ctx: Ctx,
     Staff(user): Staff,
@@ -93,7 +93,7 @@ async fn manage(
     ))
 }
 
-pub(super) async fn manage_page(
+pub async fn manage_page(
     State(state): State<AppState>,
     ctx: Ctx,
     _: Staff,
@@ -103,7 +103,7 @@ pub(super) async fn manage_page(
 }
 
 #[derive(Debug, Deserialize)]
-pub(super) struct PhaseForm {
+pub struct PhaseForm {
     #[serde(default)]
     phase: String,
     #[serde(default)]
@@ -124,7 +124,7 @@ impl PhaseForm {
 
 /// Closes a phase now, or reopens it until a new date; a refusal shows the page again with
 /// why.
-pub(super) async fn change_phase(
+pub async fn change_phase(
     State(state): State<AppState>,
     ctx: Ctx,
     _: Staff,

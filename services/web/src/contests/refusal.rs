@@ -25,7 +25,7 @@ impl Refusal for ContestRefusal {
 }
 
 /// `{"error": {"code", "message", "fields": [{field, code}]}}` with the first rule's status.
-pub(super) fn field_errors(errors: &[FieldError]) -> Response {
+pub fn field_errors(errors: &[FieldError]) -> Response {
     let Some(first) = errors.first() else {
         return StatusCode::UNPROCESSABLE_ENTITY.into_response();
     };

@@ -34,7 +34,7 @@ struct ContestPage {
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct GalleryQuery {
+pub struct GalleryQuery {
     #[serde(default)]
     q: String,
     #[serde(default)]
@@ -84,7 +84,7 @@ async fn gallery_for(
     })
 }
 
-pub(super) async fn contest_page(
+pub async fn contest_page(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(slug): Path<String>,

@@ -59,7 +59,7 @@ fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
 }
 
 #[derive(Debug, Deserialize)]
-pub(super) struct NewEntry {
+pub struct NewEntry {
     #[serde(default)]
     title: String,
     #[serde(default)]
@@ -67,7 +67,7 @@ pub(super) struct NewEntry {
 }
 
 /// `POST /api/v1/contests/{slug}/entries`: a draft entry (201).
-pub(super) async fn create(
+pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(slug): Path<String>,
@@ -97,7 +97,7 @@ pub(super) async fn create(
 }
 
 /// `GET /api/v1/entries/{id}`: the entry, to whoever may see it.
-pub(super) async fn get(
+pub async fn get(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
     Path(id): Path<String>,
@@ -121,7 +121,7 @@ pub(super) async fn get(
 
 /// `POST /api/v1/entries/{id}/review` (`ENTRY`): the entry's new status;
 /// `POST /api/v1/entries/{id}/revision/review` (`EDIT`): the decided edit.
-pub(super) async fn review<const OF_EDIT: bool>(
+pub async fn review<const OF_EDIT: bool>(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiReviewerOf(r): ApiReviewerOf,

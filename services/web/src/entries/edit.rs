@@ -56,7 +56,7 @@ fn edit_page(ctx: &Ctx, on: OnEntry, form: EntryForm, refusal: Option<EntryRefus
 
 /// The form, filled with the edit still waiting for review if there is one (the author goes
 /// on from it), else the entry's text.
-pub(super) async fn edit_form(
+pub async fn edit_form(
     State(state): State<AppState>,
     ctx: Ctx,
     author: AuthorOf,
@@ -71,7 +71,7 @@ pub(super) async fn edit_form(
 }
 
 /// Saves the edit and goes back to the entry; a text that breaks a rule shows the form again.
-pub(super) async fn edit(
+pub async fn edit(
     State(state): State<AppState>,
     ctx: Ctx,
     author: AuthorOf,
@@ -88,7 +88,7 @@ pub(super) async fn edit(
 }
 
 /// Withdraws the entry for good (it leaves the gallery, the queue and judging).
-pub(super) async fn withdraw(
+pub async fn withdraw(
     State(state): State<AppState>,
     author: AuthorOf,
 ) -> Result<Response, PageError> {

@@ -26,7 +26,7 @@ async fn visible_asset(
 }
 
 /// Serves a rendition to whoever may see its entry, passing `Range` through so videos seek.
-pub(super) async fn serve(
+pub async fn serve(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
     Path((asset, file)): Path<(Uuid, String)>,

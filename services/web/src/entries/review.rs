@@ -23,7 +23,7 @@ use crate::page::{Ctx, Page, PageError, render};
 
 /// A decision as the form and the API send it.
 #[derive(Debug, Deserialize)]
-pub(super) struct ReviewBody {
+pub struct ReviewBody {
     #[serde(default)]
     pub decision: String,
     #[serde(default)]
@@ -44,11 +44,11 @@ fn entry_link(state: &AppState, headers: &HeaderMap, e: &EntryRow) -> String {
 
 /// Which review a route decides: of the entry itself, or of the edit waiting on it (the
 /// handlers are generic over it, `review_form::<ENTRY>`).
-pub(super) const ENTRY: bool = false;
-pub(super) const EDIT: bool = true;
+pub const ENTRY: bool = false;
+pub const EDIT: bool = true;
 
 /// What a review decided.
-pub(super) enum Decided {
+pub enum Decided {
     /// The entry's new status.
     Entry(EntryStatus),
     /// The decided edit.
@@ -57,7 +57,7 @@ pub(super) enum Decided {
 
 /// Approves or rejects the entry (the author is mailed either way) or, with `edit`, its
 /// waiting edit (a refused edit is mailed).
-pub(super) async fn decide(
+pub async fn decide(
     state: &AppState,
     headers: &HeaderMap,
     r: &OnEntry,
@@ -90,7 +90,7 @@ pub(super) async fn decide(
 }
 
 /// The review form of the entry page and the moderation queue; back to the queue after.
-pub(super) async fn review_form<const OF_EDIT: bool>(
+pub async fn review_form<const OF_EDIT: bool>(
     State(state): State<AppState>,
     headers: HeaderMap,
     ReviewerOf(r): ReviewerOf,
@@ -114,7 +114,7 @@ struct ModerationQueuePage {
 
 /// The moderation queue of a contest. Members and judges get 403 (organizer pages are not
 /// theirs, `Staff`); an organizer of another unit gets 404 (`OrganizerOf`).
-pub(super) async fn moderation_queue(
+pub async fn moderation_queue(
     State(state): State<AppState>,
     ctx: Ctx,
     _: Staff,

@@ -36,7 +36,7 @@ struct EntryPage {
 
 /// The edit of `id` its viewer may see: a proposed edit is not public, only its author and
 /// the organizers see it.
-pub(super) async fn visible_revision(
+pub async fn visible_revision(
     db: &sqlx::PgPool,
     access: Access,
     id: Uuid,
@@ -67,7 +67,7 @@ fn share_meta(e: &EntryRow, media: &[MediaView], base: &str, url: &str) -> Vec<(
     meta
 }
 
-pub(super) async fn entry_page(
+pub async fn entry_page(
     State(state): State<AppState>,
     ctx: Ctx,
     headers: HeaderMap,
@@ -113,7 +113,7 @@ pub(super) async fn entry_page(
 }
 
 /// A QR code of the entry's public address, as SVG, to print for events.
-pub(super) async fn qr(
+pub async fn qr(
     State(state): State<AppState>,
     ctx: Ctx,
     headers: HeaderMap,
@@ -146,7 +146,7 @@ impl MinePage {
     }
 }
 
-pub(super) async fn my_entries(
+pub async fn my_entries(
     State(state): State<AppState>,
     ctx: Ctx,
     SignedIn(user): SignedIn,

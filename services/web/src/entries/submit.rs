@@ -19,7 +19,7 @@ use crate::page::{Ctx, Page, PageError, render};
 
 /// The entry form as HTML sends it (enter and edit).
 #[derive(Debug, Deserialize)]
-pub(super) struct EntryForm {
+pub struct EntryForm {
     #[serde(default)]
     pub title: String,
     #[serde(default)]
@@ -59,7 +59,7 @@ async fn contest(state: &AppState, slug: &str) -> Result<ContestRow, PageError> 
 }
 
 /// The form, with why the member may not enter (if so) above it.
-pub(super) async fn enter_form(
+pub async fn enter_form(
     State(state): State<AppState>,
     ctx: Ctx,
     SignedIn(user): SignedIn,
@@ -82,7 +82,7 @@ pub(super) async fn enter_form(
 }
 
 /// Saves the draft and goes on to the upload; a refusal shows the form again, text kept.
-pub(super) async fn enter(
+pub async fn enter(
     State(state): State<AppState>,
     ctx: Ctx,
     SignedIn(user): SignedIn,
@@ -111,7 +111,7 @@ struct UploadPage {
 }
 
 /// The upload page of the author's draft: the file kinds the contest takes.
-pub(super) async fn upload_page(ctx: Ctx, author: AuthorOf) -> Response {
+pub async fn upload_page(ctx: Ctx, author: AuthorOf) -> Response {
     let AuthorOf(OnEntry {
         entry: e,
         contest: c,

@@ -21,7 +21,7 @@ struct HomePage {
     live_now: Vec<LiveNow>,
 }
 
-pub(super) async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
+pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, PageError> {
     let rows = all(&state.db).await?;
     let (mut open, mut voting, mut upcoming) = (Vec::new(), Vec::new(), Vec::new());
     for c in rows {
@@ -46,7 +46,7 @@ pub(super) async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
 }
 
 /// Stores the chosen language in a cookie for a year and goes back to where the visitor was.
-pub(super) async fn switch_language(Path(code): Path<String>, headers: HeaderMap) -> Response {
+pub async fn switch_language(Path(code): Path<String>, headers: HeaderMap) -> Response {
     let lang = Lang::parse(&code).unwrap_or_default();
     // Only a same-site path is followed back, never an absolute URL from the header.
     let back = headers
