@@ -16,9 +16,7 @@ use crate::domain::contests::spec::ContestSpec;
 use crate::domain::contests::{ContestRow, all, by_id, by_slug};
 
 /// `GET /api/v1/contests`.
-pub async fn list(
-    State(state): State<AppState>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn list(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let rows = all(&state.db).await?;
     Ok(Json(
         json!({"contests": rows.iter().map(ContestRow::json).collect::<Vec<_>>()}),
