@@ -61,7 +61,10 @@ pub async fn contest_by_slug(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Resul
     .await
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, sqlx::Type)]
+/// Where an entry is in its life: the SQL enum `entry_status`, the same set (a test in the
+/// web crate's `domain::entries::lifecycle` compares the two). Who may move an entry from
+/// which status to which is written down once, in that module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, sqlx::Type)]
 #[sqlx(type_name = "entry_status", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum EntryStatus {
@@ -72,6 +75,42 @@ pub enum EntryStatus {
     Approved,
     Rejected,
     Withdrawn,
+}
+
+impl EntryStatus {
+    /// Every status, in the order of the lifecycle.
+    pub const ALL: [Self; 7] = [
+        Self::Draft,
+        Self::Uploading,
+        Self::Processing,
+        Self::PendingReview,
+        Self::Approved,
+        Self::Rejected,
+        Self::Withdrawn,
+    ];
+
+    /// The SQL and JSON name (`pending_review`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Uploading => "uploading",
+            Self::Processing => "processing",
+            Self::PendingReview => "pending_review",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for EntryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -1,7 +1,7 @@
 //! Dates and numbers the Vietnamese way (dd/mm/yyyy, 1.234.567), always in Asia/Ho_Chi_Minh,
 //! which is where contests run whatever the server's clock zone is.
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Ho_Chi_Minh;
 use hoithi_core::i18n::Lang;
 
@@ -20,22 +20,8 @@ pub fn datetime_local(at: &DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// A time as typed: RFC 3339 with an offset, or a local time (no offset) in Vietnam.
-pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for fmt in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"] {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Ho_Chi_Minh
-                .from_local_datetime(&naive)
-                .single()
-                .map(|t| t.with_timezone(&Utc));
-        }
-    }
-    None
-}
+/// A time as typed (the rule lives with contests, whose dates it reads).
+pub use crate::domain::contests::time::parse_time;
 
 pub fn number(lang: Lang, n: i64) -> String {
     let sep = match lang {
@@ -45,7 +31,7 @@ pub fn number(lang: Lang, n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(c);

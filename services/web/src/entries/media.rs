@@ -1,39 +1,48 @@
 //! Serves an entry's media renditions to whoever may see the entry.
 
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hoithi_core::AppState;
+use hoithi_core::api_error::ApiError;
+use hoithi_core::auth::CurrentUser;
 use uuid::Uuid;
+
+use crate::domain::entries::{media, visible_entry};
+use crate::security::MaybeUser;
+
+/// Whether `user` may see the entry of a media asset.
+async fn visible_asset(
+    state: &AppState,
+    user: Option<&CurrentUser>,
+    asset: Uuid,
+) -> sqlx::Result<bool> {
+    match media::entry_of(&state.db, asset).await? {
+        Some(entry) => Ok(visible_entry(&state.db, user, entry).await?.is_some()),
+        None => Ok(false),
+    }
+}
 
 /// Serves a rendition to whoever may see its entry, passing `Range` through so videos seek.
 pub async fn serve(
     State(state): State<AppState>,
-    crate::security::MaybeUser(user): crate::security::MaybeUser,
+    MaybeUser(user): MaybeUser,
     Path((asset, file)): Path<(Uuid, String)>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, ApiError> {
     if file.contains("..") || file.starts_with('/') || file.len() > 300 {
-        return StatusCode::NOT_FOUND.into_response();
+        return Ok(StatusCode::NOT_FOUND.into_response());
     }
-    let entry: Option<Uuid> =
-        match sqlx::query_scalar("select entry_id from media_asset where media_asset_id = $1")
-            .bind(asset)
-            .fetch_optional(&state.db)
-            .await
-        {
-            Ok(e) => e,
-            Err(e) => return hoithi_core::api_error::ApiError::from(e).into_response(),
-        };
-    let Some(entry) = entry else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    match super::visible_entry(&state.db, user.as_ref(), entry).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return hoithi_core::api_error::ApiError::from(e).into_response(),
+    if !visible_asset(&state, user.as_ref(), asset).await? {
+        return Ok(StatusCode::NOT_FOUND.into_response());
     }
+    Ok(rendition(&state, asset, &file, &headers).await)
+}
+
+/// The rendition `file` of `asset` from the object store, streamed (404 when absent).
+async fn rendition(state: &AppState, asset: Uuid, file: &str, headers: &HeaderMap) -> Response {
     let key = format!("{}{file}", hoithi_core::media::renditions_prefix(asset));
     let mut req = state
         .storage
@@ -41,53 +50,57 @@ pub async fn serve(
         .get_object()
         .bucket(&state.storage.bucket)
         .key(&key);
-    let range = headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    if let Some(r) = &range {
-        req = req.range(r);
+    if let Some(range) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        req = req.range(range);
     }
-    let obj = match req.send().await {
-        Ok(o) => o,
+    match req.send().await {
+        Ok(obj) => stream(obj, file),
         Err(e) => {
-            if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
-                return StatusCode::NOT_FOUND.into_response();
+            if !e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
+                tracing::warn!(error = %e, key, "rendition read failed");
             }
-            tracing::warn!(error = %e, key, "rendition read failed");
-            return StatusCode::NOT_FOUND.into_response();
+            StatusCode::NOT_FOUND.into_response()
         }
-    };
+    }
+}
+
+/// The object as a response: its type from the file name, its length and range.
+fn stream(obj: GetObjectOutput, file: &str) -> Response {
     let status = if obj.content_range().is_some() {
         StatusCode::PARTIAL_CONTENT
     } else {
         StatusCode::OK
     };
-    let mime = mime_guess::from_path(&file).first_or_octet_stream();
     let mime = if file.ends_with(".m3u8") {
         "application/vnd.apple.mpegurl".to_owned()
     } else {
-        mime.essence_str().to_owned()
+        mime_guess::from_path(file)
+            .first_or_octet_stream()
+            .essence_str()
+            .to_owned()
     };
     let mut res = Response::builder().status(status);
-    let h = res.headers_mut().expect("builder has headers");
-    if let Ok(v) = HeaderValue::from_str(&mime) {
-        h.insert(header::CONTENT_TYPE, v);
-    }
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=300"),
-    );
-    if let Some(len) = obj.content_length()
-        && let Ok(v) = HeaderValue::from_str(&len.to_string())
-    {
-        h.insert(header::CONTENT_LENGTH, v);
-    }
-    if let Some(cr) = obj.content_range()
-        && let Ok(v) = HeaderValue::from_str(cr)
-    {
-        h.insert(header::CONTENT_RANGE, v);
+    if let Some(h) = res.headers_mut() {
+        if let Ok(v) = HeaderValue::from_str(&mime) {
+            h.insert(header::CONTENT_TYPE, v);
+        }
+        h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=300"),
+        );
+        if let Some(v) = obj
+            .content_length()
+            .and_then(|n| HeaderValue::try_from(n.to_string()).ok())
+        {
+            h.insert(header::CONTENT_LENGTH, v);
+        }
+        if let Some(v) = obj
+            .content_range()
+            .and_then(|r| HeaderValue::from_str(r).ok())
+        {
+            h.insert(header::CONTENT_RANGE, v);
+        }
     }
     let stream = tokio_util::io::ReaderStream::new(obj.body.into_async_read());
     res.body(Body::from_stream(stream))

@@ -1,10 +1,18 @@
 //! Contests as the rules see them: the row every surface reads, its phase at a moment, and the
-//! queries that load it. No HTTP here.
+//! queries that load it; the organizer's description of a contest (`spec`) and its creation
+//! (`create`), early closes and reopens of phases (`phases`). No HTTP here.
+
+pub mod create;
+pub mod phases;
+pub mod refusal;
+pub mod spec;
+pub mod time;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgExecutor;
 
+/// Where a contest is at a moment, from its dates alone (`ContestRow::phase_at`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {

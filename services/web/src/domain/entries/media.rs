@@ -157,6 +157,14 @@ pub async fn for_entry(db: impl PgExecutor<'_>, entry_id: Uuid) -> sqlx::Result<
     Ok(rows.iter().map(view).collect())
 }
 
+/// The entry a media asset belongs to.
+pub async fn entry_of(db: impl PgExecutor<'_>, asset: Uuid) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar("select entry_id from media_asset where media_asset_id = $1")
+        .bind(asset)
+        .fetch_optional(db)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

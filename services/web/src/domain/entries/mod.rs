@@ -1,9 +1,16 @@
 //! Entries as the rules see them: the row every surface reads, who may see an entry, who may
-//! see its author, and its media. No HTTP here.
+//! see its author, and its media; the lifecycle (`lifecycle`), entering a contest (`submit`),
+//! the organizer's review (`review`), edits (`revision`) and lists. No HTTP here.
 
 pub mod author;
 pub mod gallery;
+pub mod lifecycle;
+pub mod lists;
 pub mod media;
+pub mod refusal;
+pub mod review;
+pub mod revision;
+pub mod submit;
 
 use chrono::Utc;
 use hoithi_core::auth::CurrentUser;
@@ -33,20 +40,9 @@ pub struct EntryRow {
 }
 
 impl EntryRow {
+    /// The status's SQL name, as templates compare and show it.
     pub fn status_str(&self) -> &'static str {
-        status_str(self.status)
-    }
-}
-
-pub fn status_str(s: EntryStatus) -> &'static str {
-    match s {
-        EntryStatus::Draft => "draft",
-        EntryStatus::Uploading => "uploading",
-        EntryStatus::Processing => "processing",
-        EntryStatus::PendingReview => "pending_review",
-        EntryStatus::Approved => "approved",
-        EntryStatus::Rejected => "rejected",
-        EntryStatus::Withdrawn => "withdrawn",
+        self.status.as_str()
     }
 }
 

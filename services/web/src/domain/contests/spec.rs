@@ -1,11 +1,12 @@
 //! A contest as the organizer's form, `POST /api/v1/contests` and `create-contest`'s TOML
-//! describe it: one set of fields, one validation with a code per field, one insert.
+//! describe it: one set of fields, and one validation that reports every broken rule with its
+//! field (`create` stores what passes).
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sqlx::PgConnection;
 
-use crate::format::parse_time;
+use super::refusal::{ContestRefusal as R, FieldError};
+use super::time::parse_time;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,22 +78,8 @@ pub struct Limits {
     pub upload_grace_minutes: Option<i32>,
 }
 
-/// A broken rule: the field it belongs to and a stable code (the API's `code`, and the
-/// page's message key `contest.error.<code>`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub code: &'static str,
-}
-
-impl std::fmt::Display for FieldError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.code)
-    }
-}
-
-fn err(field: &'static str, code: &'static str) -> FieldError {
-    FieldError { field, code }
+fn err(field: &'static str, refusal: R) -> FieldError {
+    FieldError::new(field, refusal)
 }
 
 /// A spec that passed validation, ready to insert.
@@ -106,9 +93,9 @@ pub struct ValidContest {
     pub unit: Option<String>,
     pub eligible_units: Vec<String>,
     pub kinds: Vec<String>,
-    pub submission: (DateTime<Utc>, DateTime<Utc>),
-    pub judging: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    pub voting: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    pub submission: Span,
+    pub judging: Option<Span>,
+    pub voting: Option<Span>,
     pub results_at: Option<DateTime<Utc>>,
     pub max_photo_bytes: i64,
     pub max_video_bytes: i64,
@@ -123,23 +110,26 @@ pub struct ValidContest {
 
 const MIB: i64 = 1024 * 1024;
 
+/// An opening and a closing time.
+pub type Span = (DateTime<Utc>, DateTime<Utc>);
+
 fn window(
     w: &Window,
     opens: &'static str,
     closes: &'static str,
     errors: &mut Vec<FieldError>,
-) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+) -> Option<Span> {
     let o = parse_time(&w.opens_at);
     let c = parse_time(&w.closes_at);
     if o.is_none() {
-        errors.push(err(opens, "invalid-time"));
+        errors.push(err(opens, R::InvalidTime));
     }
     if c.is_none() {
-        errors.push(err(closes, "invalid-time"));
+        errors.push(err(closes, R::InvalidTime));
     }
     let (o, c) = (o?, c?);
     if c <= o {
-        errors.push(err(closes, "closes-before-opens"));
+        errors.push(err(closes, R::ClosesBeforeOpens));
         return None;
     }
     Some((o, c))
@@ -150,131 +140,138 @@ fn optional_window(
     opens: &'static str,
     closes: &'static str,
     errors: &mut Vec<FieldError>,
-) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+) -> Option<Span> {
     let w = w.filter(|w| !(w.opens_at.trim().is_empty() && w.closes_at.trim().is_empty()))?;
     window(w, opens, closes, errors)
+}
+
+/// The texts of a spec, trimmed and checked.
+struct Texts {
+    slug: String,
+    title: String,
+    description: String,
+    rules: String,
+    cover_url: Option<String>,
+}
+
+/// The phases of a spec, checked for order (the submission window is required).
+struct Dates {
+    submission: Option<Span>,
+    judging: Option<Span>,
+    voting: Option<Span>,
+    results_at: Option<DateTime<Utc>>,
+}
+
+/// The limits of a spec, defaults filled in and bounds checked.
+struct Bounds {
+    max_photo_bytes: i64,
+    max_video_bytes: i64,
+    max_video_seconds: i32,
+    max_entries_per_member: i32,
+    upload_grace_minutes: i32,
+}
+
+fn trimmed(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
 }
 
 impl ContestSpec {
     /// Checks every field and reports every broken rule at once.
     pub fn validate(&self) -> Result<ValidContest, Vec<FieldError>> {
         let mut errors = Vec::new();
+        let texts = self.texts(&mut errors);
+        let kinds = self.checked_kinds(&mut errors);
+        let dates = self.phases.dates(&mut errors);
+        let bounds = self.limits.clone().unwrap_or_default().bounds(&mut errors);
+        let settings = self.settings(&mut errors);
+        let Some(submission) = dates.submission else {
+            return Err(errors);
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ValidContest {
+            slug: texts.slug,
+            title: texts.title,
+            description: texts.description,
+            rules: texts.rules,
+            cover_url: texts.cover_url,
+            unit: trimmed(self.unit.as_deref()),
+            eligible_units: self
+                .eligible_units
+                .iter()
+                .flatten()
+                .filter_map(|u| trimmed(Some(u.as_str())))
+                .collect(),
+            kinds,
+            submission,
+            judging: dates.judging,
+            voting: dates.voting,
+            results_at: dates.results_at,
+            max_photo_bytes: bounds.max_photo_bytes,
+            max_video_bytes: bounds.max_video_bytes,
+            max_video_seconds: bounds.max_video_seconds,
+            max_entries_per_member: bounds.max_entries_per_member,
+            upload_grace_minutes: bounds.upload_grace_minutes,
+            requires_moderation: self.requires_moderation.unwrap_or(true),
+            blind_judging: self.blind_judging.unwrap_or(false),
+            hide_author: self.hide_author.unwrap_or(false),
+            settings,
+        })
+    }
+
+    fn texts(&self, errors: &mut Vec<FieldError>) -> Texts {
         let slug = self.slug.trim().to_owned();
         if hoithi_core::domain::Slug::parse(&slug).is_err() {
-            errors.push(err("slug", "invalid-slug"));
+            errors.push(err("slug", R::InvalidSlug));
         }
         let title = self.title.trim().to_owned();
         if title.is_empty() {
-            errors.push(err("title", "title-required"));
+            errors.push(err("title", R::TitleRequired));
         } else if title.chars().count() > 200 {
-            errors.push(err("title", "title-too-long"));
+            errors.push(err("title", R::TitleTooLong));
         }
         let description = self.description.clone().unwrap_or_default();
         if description.chars().count() > 20000 {
-            errors.push(err("description", "description-too-long"));
+            errors.push(err("description", R::DescriptionTooLong));
         }
         let rules = self.rules.clone().unwrap_or_default();
         if rules.chars().count() > 50000 {
-            errors.push(err("rules", "rules-too-long"));
+            errors.push(err("rules", R::RulesTooLong));
         }
-        let cover_url = self
-            .cover_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .map(str::to_owned);
+        let cover_url = trimmed(self.cover_url.as_deref());
         if let Some(u) = &cover_url
             && (!(u.starts_with("https://") || u.starts_with('/'))
                 || u.len() > 2000
                 || u.starts_with("//"))
         {
-            errors.push(err("cover_url", "invalid-cover-url"));
+            errors.push(err("cover_url", R::InvalidCoverUrl));
         }
+        Texts {
+            slug,
+            title,
+            description,
+            rules,
+            cover_url,
+        }
+    }
+
+    fn checked_kinds(&self, errors: &mut Vec<FieldError>) -> Vec<String> {
         let mut kinds: Vec<String> = self.kinds.iter().map(|k| k.trim().to_owned()).collect();
         kinds.sort();
         kinds.dedup();
         if kinds.is_empty() {
-            errors.push(err("kinds", "kinds-required"));
+            errors.push(err("kinds", R::KindsRequired));
         } else if kinds.iter().any(|k| k != "video" && k != "photo") {
-            errors.push(err("kinds", "invalid-kind"));
+            errors.push(err("kinds", R::InvalidKind));
         }
+        kinds
+    }
 
-        let submission = window(
-            &self.phases.submission,
-            "submission_opens_at",
-            "submission_closes_at",
-            &mut errors,
-        );
-        let judging = optional_window(
-            self.phases.judging.as_ref(),
-            "judging_opens_at",
-            "judging_closes_at",
-            &mut errors,
-        );
-        let voting = optional_window(
-            self.phases.voting.as_ref(),
-            "voting_opens_at",
-            "voting_closes_at",
-            &mut errors,
-        );
-        let results_at = match self.phases.results_at.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(s) => {
-                let t = parse_time(s);
-                if t.is_none() {
-                    errors.push(err("results_at", "invalid-time"));
-                }
-                t
-            }
-        };
-        // Judging and voting start after submission closes (they may run side by side);
-        // results come after everything else.
-        if let Some((_, sub_close)) = submission {
-            if let Some((o, _)) = judging
-                && o < sub_close
-            {
-                errors.push(err("judging_opens_at", "overlaps-submission"));
-            }
-            if let Some((o, _)) = voting
-                && o < sub_close
-            {
-                errors.push(err("voting_opens_at", "overlaps-submission"));
-            }
-        }
-        if let Some(r) = results_at {
-            let last = [submission, judging, voting]
-                .iter()
-                .flatten()
-                .map(|(_, c)| *c)
-                .max();
-            if last.is_some_and(|l| r < l) {
-                errors.push(err("results_at", "results-before-phases-end"));
-            }
-        }
-
-        let limits = self.limits.clone().unwrap_or_default();
-        let max_photo_bytes = limits.max_photo_bytes.unwrap_or(30 * MIB);
-        if !(1..=200 * MIB).contains(&max_photo_bytes) {
-            errors.push(err("max_photo_bytes", "invalid-limit"));
-        }
-        let max_video_bytes = limits.max_video_bytes.unwrap_or(1536 * MIB);
-        if !(1..=20 * 1024 * MIB).contains(&max_video_bytes) {
-            errors.push(err("max_video_bytes", "invalid-limit"));
-        }
-        let max_video_seconds = limits.max_video_seconds.unwrap_or(180);
-        if !(1..=4 * 3600).contains(&max_video_seconds) {
-            errors.push(err("max_video_seconds", "invalid-limit"));
-        }
-        let max_entries_per_member = limits.max_entries_per_member.unwrap_or(1);
-        if !(1..=100).contains(&max_entries_per_member) {
-            errors.push(err("max_entries_per_member", "invalid-limit"));
-        }
-        // Long enough for a video started just before the close on a slow line, short enough
-        // that entries cannot keep arriving for days (at most a day).
-        let upload_grace_minutes = limits.upload_grace_minutes.unwrap_or(30);
-        if !(0..=1440).contains(&upload_grace_minutes) {
-            errors.push(err("upload_grace_minutes", "invalid-limit"));
-        }
+    /// The placeholders the judging and voting features read from `settings`.
+    fn settings(&self, errors: &mut Vec<FieldError>) -> serde_json::Value {
         let mut settings = serde_json::Map::new();
         if let Some(c) = &self.criteria {
             settings.insert("criteria".into(), serde_json::Value::Array(c.clone()));
@@ -294,54 +291,11 @@ impl ContestSpec {
                 .as_object()
                 .is_some_and(|fields| fields.iter().all(|(k, x)| policy.get(k) == Some(x)));
             if !exact {
-                errors.push(err("vote_policy", "invalid-vote-policy"));
+                errors.push(err("vote_policy", R::InvalidVotePolicy));
             }
             settings.insert("voting".into(), policy);
         }
-        let unit = self
-            .unit
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .map(str::to_owned);
-        let eligible_units: Vec<String> = self
-            .eligible_units
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|u| u.trim().to_owned())
-            .filter(|u| !u.is_empty())
-            .collect();
-
-        let Some(submission) = submission else {
-            return Err(errors);
-        };
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        Ok(ValidContest {
-            slug,
-            title,
-            description,
-            rules,
-            cover_url,
-            unit,
-            eligible_units,
-            kinds,
-            submission,
-            judging,
-            voting,
-            results_at,
-            max_photo_bytes,
-            max_video_bytes,
-            max_video_seconds,
-            max_entries_per_member,
-            upload_grace_minutes,
-            requires_moderation: self.requires_moderation.unwrap_or(true),
-            blind_judging: self.blind_judging.unwrap_or(false),
-            hide_author: self.hide_author.unwrap_or(false),
-            settings: serde_json::Value::Object(settings),
-        })
+        serde_json::Value::Object(settings)
     }
 
     /// Reads `create-contest`'s TOML. TOML's own date-times are taken as RFC 3339 strings,
@@ -350,6 +304,121 @@ impl ContestSpec {
         let value: toml::Value = toml::from_str(text)?;
         let json = toml_to_json(value);
         Ok(serde_json::from_value(json)?)
+    }
+}
+
+impl Phases {
+    /// Judging and voting start after submission closes (they may run side by side); results
+    /// come after everything else.
+    fn dates(&self, errors: &mut Vec<FieldError>) -> Dates {
+        let submission = window(
+            &self.submission,
+            "submission_opens_at",
+            "submission_closes_at",
+            errors,
+        );
+        let judging = optional_window(
+            self.judging.as_ref(),
+            "judging_opens_at",
+            "judging_closes_at",
+            errors,
+        );
+        let voting = optional_window(
+            self.voting.as_ref(),
+            "voting_opens_at",
+            "voting_closes_at",
+            errors,
+        );
+        let results_at = trimmed(self.results_at.as_deref()).and_then(|s| {
+            let t = parse_time(&s);
+            if t.is_none() {
+                errors.push(err("results_at", R::InvalidTime));
+            }
+            t
+        });
+        if let Some((_, sub_close)) = submission {
+            if judging.is_some_and(|(o, _)| o < sub_close) {
+                errors.push(err("judging_opens_at", R::OverlapsSubmission));
+            }
+            if voting.is_some_and(|(o, _)| o < sub_close) {
+                errors.push(err("voting_opens_at", R::OverlapsSubmission));
+            }
+        }
+        let last = [submission, judging, voting]
+            .iter()
+            .flatten()
+            .map(|(_, c)| *c)
+            .max();
+        if let (Some(r), Some(last)) = (results_at, last)
+            && r < last
+        {
+            errors.push(err("results_at", R::ResultsBeforePhasesEnd));
+        }
+        Dates {
+            submission,
+            judging,
+            voting,
+            results_at,
+        }
+    }
+}
+
+/// `value` (or `default`) when it lies in `range`; else the refusal on `field`.
+fn bounded<T: PartialOrd + Copy>(
+    value: Option<T>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    field: &'static str,
+    errors: &mut Vec<FieldError>,
+) -> T {
+    let value = value.unwrap_or(default);
+    if !range.contains(&value) {
+        errors.push(err(field, R::InvalidLimit));
+    }
+    value
+}
+
+impl Limits {
+    fn bounds(&self, errors: &mut Vec<FieldError>) -> Bounds {
+        Bounds {
+            max_photo_bytes: bounded(
+                self.max_photo_bytes,
+                30 * MIB,
+                1..=200 * MIB,
+                "max_photo_bytes",
+                errors,
+            ),
+            max_video_bytes: bounded(
+                self.max_video_bytes,
+                1536 * MIB,
+                1..=20 * 1024 * MIB,
+                "max_video_bytes",
+                errors,
+            ),
+            max_video_seconds: bounded(
+                self.max_video_seconds,
+                180,
+                1..=4 * 3600,
+                "max_video_seconds",
+                errors,
+            ),
+            max_entries_per_member: bounded(
+                self.max_entries_per_member,
+                1,
+                1..=100,
+                "max_entries_per_member",
+                errors,
+            ),
+            // Long enough for a video started just before the close on a slow line, short
+            // enough that entries cannot keep arriving for days (at most a day).
+            upload_grace_minutes: bounded(
+                self.upload_grace_minutes,
+                30,
+                0..=1440,
+                "upload_grace_minutes",
+                errors,
+            ),
+        }
     }
 }
 
@@ -369,97 +438,15 @@ fn toml_to_json(v: toml::Value) -> serde_json::Value {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum InsertError {
-    #[error("{0}")]
-    Field(FieldError),
-    #[error(transparent)]
-    Other(#[from] sqlx::Error),
-}
-
-async fn unit_id(conn: &mut PgConnection, slug: &str) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("select unit_id from unit where slug = $1")
-        .bind(slug)
-        .fetch_optional(conn)
-        .await
-}
-
-/// The unit id the contest belongs to (checked separately for the organizer's scope).
-pub async fn resolve_unit(
-    conn: &mut PgConnection,
-    c: &ValidContest,
-) -> Result<Option<i64>, InsertError> {
-    match &c.unit {
-        None => Ok(None),
-        Some(slug) => unit_id(conn, slug)
-            .await?
-            .map(Some)
-            .ok_or(InsertError::Field(err("unit", "unknown-unit"))),
-    }
-}
-
-pub async fn insert(
-    conn: &mut PgConnection,
-    c: &ValidContest,
-    unit: Option<i64>,
-    created_by: Option<i64>,
-) -> Result<i64, InsertError> {
-    let mut eligible = Vec::new();
-    for slug in &c.eligible_units {
-        eligible.push(
-            unit_id(conn, slug)
-                .await?
-                .ok_or(InsertError::Field(err("eligible_units", "unknown-unit")))?,
-        );
-    }
-    let result = sqlx::query_scalar(
-        "insert into contest (slug, title, description, rules, cover_url, unit_id, eligible_unit_ids, kinds,
-            submission_opens_at, submission_closes_at, judging_opens_at, judging_closes_at,
-            voting_opens_at, voting_closes_at, results_at, max_photo_bytes, max_video_bytes,
-            max_video_seconds, max_entries_per_member, requires_moderation, blind_judging,
-            hide_author, settings, created_by, upload_grace_minutes)
-         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
-         returning contest_id",
-    )
-    .bind(&c.slug)
-    .bind(&c.title)
-    .bind(&c.description)
-    .bind(&c.rules)
-    .bind(&c.cover_url)
-    .bind(unit)
-    .bind((!eligible.is_empty()).then_some(eligible))
-    .bind(&c.kinds)
-    .bind(c.submission.0)
-    .bind(c.submission.1)
-    .bind(c.judging.map(|w| w.0))
-    .bind(c.judging.map(|w| w.1))
-    .bind(c.voting.map(|w| w.0))
-    .bind(c.voting.map(|w| w.1))
-    .bind(c.results_at)
-    .bind(c.max_photo_bytes)
-    .bind(c.max_video_bytes)
-    .bind(c.max_video_seconds)
-    .bind(c.max_entries_per_member)
-    .bind(c.requires_moderation)
-    .bind(c.blind_judging)
-    .bind(c.hide_author)
-    .bind(&c.settings)
-    .bind(created_by)
-    .bind(c.upload_grace_minutes)
-    .fetch_one(conn)
-    .await;
-    match result {
-        Ok(id) => Ok(id),
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("contest_slug_key") => {
-            Err(InsertError::Field(err("slug", "slug-taken")))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The broken rule `code` on `field`.
+    fn err(field: &'static str, code: &str) -> FieldError {
+        let refusal = R::ALL.into_iter().find(|r| r.code() == code).unwrap();
+        FieldError::new(field, refusal)
+    }
 
     fn spec() -> ContestSpec {
         ContestSpec::from_toml(

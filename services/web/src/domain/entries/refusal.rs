@@ -1,0 +1,85 @@
+//! Why the rules say no to an entry: created, edited, withdrawn or reviewed. Each refusal has a
+//! stable code (the JSON API's `error.code`, and the catalog key `refusal.<code>` in
+//! `web/i18n/areas/entries.*.toml`); the web side gives each its HTTP status. Who may not even
+//! see an entry is not a refusal here: the access extractors answer that (404, or 403 for a
+//! visible entry one may not review).
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryRefusal {
+    TitleRequired,
+    TitleTooLong,
+    DescriptionTooLong,
+    EmailNotVerified,
+    SubmissionClosed,
+    NotEligible,
+    MaxEntriesReached,
+    /// Withdrawn, or the contest no longer takes entries.
+    NotEditable,
+    NotReviewable,
+    ReasonRequired,
+    ReasonTooLong,
+    InvalidDecision,
+    /// The author changed the entry while the organizer read it.
+    EntryChanged,
+    NoPendingEdit,
+    /// The author saved a newer edit while the organizer read the old one.
+    EditChanged,
+}
+
+impl EntryRefusal {
+    pub const ALL: [Self; 15] = [
+        Self::TitleRequired,
+        Self::TitleTooLong,
+        Self::DescriptionTooLong,
+        Self::EmailNotVerified,
+        Self::SubmissionClosed,
+        Self::NotEligible,
+        Self::MaxEntriesReached,
+        Self::NotEditable,
+        Self::NotReviewable,
+        Self::ReasonRequired,
+        Self::ReasonTooLong,
+        Self::InvalidDecision,
+        Self::EntryChanged,
+        Self::NoPendingEdit,
+        Self::EditChanged,
+    ];
+
+    /// The stable code. (The HTTP status of each refusal is the web side's answer:
+    /// `crate::entries::refusal`.)
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::TitleRequired => "title-required",
+            Self::TitleTooLong => "title-too-long",
+            Self::DescriptionTooLong => "description-too-long",
+            Self::EmailNotVerified => "email-not-verified",
+            Self::SubmissionClosed => "submission-closed",
+            Self::NotEligible => "not-eligible",
+            Self::MaxEntriesReached => "max-entries-reached",
+            Self::NotEditable => "not-editable",
+            Self::NotReviewable => "not-reviewable",
+            Self::ReasonRequired => "reason-required",
+            Self::ReasonTooLong => "reason-too-long",
+            Self::InvalidDecision => "invalid-decision",
+            Self::EntryChanged => "entry-changed",
+            Self::NoPendingEdit => "no-pending-edit",
+            Self::EditChanged => "edit-changed",
+        }
+    }
+}
+
+/// What an entry operation ends with when it does not succeed: a refusal of the rules, or a
+/// failure of the database. The web side converts both (`?` in handlers).
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    #[error("refused: {}", .0.code())]
+    Refused(EntryRefusal),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<EntryRefusal> for EntryError {
+    fn from(r: EntryRefusal) -> Self {
+        Self::Refused(r)
+    }
+}

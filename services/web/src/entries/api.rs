@@ -1,0 +1,138 @@
+//! The entries' JSON API: create a draft, read an entry, review it or its edit.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hoithi_core::AppState;
+use hoithi_core::api_error::ApiError;
+use hoithi_core::auth::CurrentUser;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::review::{Decided, ReviewBody, decide};
+use super::show::visible_revision;
+use crate::access::author::ApiReviewerOf;
+use crate::domain::contests::{self, ContestRow};
+use crate::domain::entries::media::{self, MediaView};
+use crate::domain::entries::revision::RevisionRow;
+use crate::domain::entries::submit::create_entry;
+use crate::domain::entries::{EntryRow, author, entry, visible_entry};
+use crate::security::MaybeUser;
+
+/// What the API shows of an entry, and to whom.
+struct EntryJson<'a> {
+    e: &'a EntryRow,
+    c: &'a ContestRow,
+    media: &'a [MediaView],
+    show_author: bool,
+    revision: Option<&'a RevisionRow>,
+}
+
+impl EntryJson<'_> {
+    /// `title` and `description` are always the reviewed text; the author and organizers
+    /// also get the edit that waits for review (or was refused) as `revision`.
+    fn json(&self) -> serde_json::Value {
+        let e = self.e;
+        let mut body = json!({
+            "id": e.entry_id,
+            "contest": self.c.slug,
+            "title": e.title,
+            "description": e.description,
+            "status": e.status,
+            "reason": e.reason,
+            "author": if self.show_author { json!({"name": e.author_name, "unit": e.unit_name}) } else { json!(null) },
+            "media": self.media,
+        });
+        if let Some(r) = self.revision {
+            body["revision"] = r.json();
+        }
+        body
+    }
+}
+
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(b)| b)
+        .map_err(|e| ApiError::invalid("invalid-json", e.body_text()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewEntry {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// `POST /api/v1/contests/{slug}/entries`: a draft entry (201).
+pub async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+    body: Result<Json<NewEntry>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let body = json_body(body)?;
+    let c = contests::by_slug(&state.db, &slug)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the contest"))?;
+    let id = create_entry(&state.db, &user, &c, &body.title, &body.description).await?;
+    let e = entry(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the entry"))?;
+    let view = EntryJson {
+        e: &e,
+        c: &c,
+        media: &[],
+        show_author: true,
+        revision: None,
+    };
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/v1/entries/{id}"))],
+        Json(view.json()),
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/entries/{id}`: the entry, to whoever may see it.
+pub async fn get(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("the entry"))?;
+    let (e, c, access) = visible_entry(&state.db, user.as_ref(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the entry"))?;
+    let media = media::for_entry(&state.db, id).await?;
+    let show_author = author::may_see_author(&state.db, user.as_ref(), &c, &e).await?;
+    let revision = visible_revision(&state.db, access, id).await?;
+    let view = EntryJson {
+        e: &e,
+        c: &c,
+        media: &media,
+        show_author,
+        revision: revision.as_ref(),
+    };
+    Ok(Json(view.json()))
+}
+
+/// `POST /api/v1/entries/{id}/review` (`ENTRY`): the entry's new status;
+/// `POST /api/v1/entries/{id}/revision/review` (`EDIT`): the decided edit.
+pub async fn review<const OF_EDIT: bool>(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiReviewerOf(r): ApiReviewerOf,
+    body: Result<Json<ReviewBody>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let body = json_body(body)?;
+    let id = r.entry.entry_id;
+    Ok(Json(
+        match decide(&state, &headers, &r, &body, OF_EDIT).await? {
+            Decided::Entry(status) => json!({"id": id, "status": status}),
+            Decided::Edit(edit) => json!({"id": id, "revision": edit.json()}),
+        },
+    ))
+}
