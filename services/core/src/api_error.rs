@@ -66,9 +66,23 @@ pub trait Refusal {
     fn code(&self) -> &'static str;
     fn status(&self) -> StatusCode;
 
+    /// The catalog's namespace for an area whose codes another area also uses with another
+    /// meaning (`Some("entry")`: the sentence is `refusal.entry.<code>`); `None` for most.
+    fn area(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The catalog key of the sentence.
     fn key(&self) -> String {
-        format!("refusal.{}", self.code())
+        refusal_key(self.area(), self.code())
+    }
+}
+
+/// `refusal.<code>`, or `refusal.<area>.<code>` for a namespaced area.
+pub fn refusal_key(area: Option<&str>, code: &str) -> String {
+    match area {
+        Some(area) => format!("refusal.{area}.{code}"),
+        None => format!("refusal.{code}"),
     }
 }
 

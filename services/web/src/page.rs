@@ -225,9 +225,10 @@ pub enum PageError {
     Forbidden,
     SignIn,
     /// A refusal of the rules (`hoithi_core::api_error::Refusal`): its status, and the page
-    /// says the sentence `refusal.<code>` in the visitor's language.
+    /// says its sentence (`Refusal::key`) in the visitor's language.
     Refused {
         status: StatusCode,
+        area: Option<&'static str>,
         code: &'static str,
     },
     Internal(anyhow::Error),
@@ -237,6 +238,7 @@ impl PageError {
     pub fn refused(refusal: &impl hoithi_core::api_error::Refusal) -> Self {
         Self::Refused {
             status: refusal.status(),
+            area: refusal.area(),
             code: refusal.code(),
         }
     }
@@ -274,7 +276,7 @@ impl From<anyhow::Error> for PageError {
 enum ErrorKind {
     NotFound,
     Forbidden,
-    Refused(&'static str),
+    Refused(Option<&'static str>, &'static str),
     Internal,
 }
 
@@ -283,7 +285,7 @@ impl ErrorKind {
         match self {
             Self::NotFound => "error.not-found".to_owned(),
             Self::Forbidden => "error.forbidden".to_owned(),
-            Self::Refused(code) => format!("refusal.{code}"),
+            Self::Refused(area, code) => hoithi_core::api_error::refusal_key(area, code),
             Self::Internal => "error.internal".to_owned(),
         }
     }
@@ -298,7 +300,7 @@ impl IntoResponse for PageError {
             Self::SignIn => return axum::response::Redirect::to("/login").into_response(),
             Self::NotFound => (StatusCode::NOT_FOUND, ErrorKind::NotFound),
             Self::Forbidden => (StatusCode::FORBIDDEN, ErrorKind::Forbidden),
-            Self::Refused { status, code } => (status, ErrorKind::Refused(code)),
+            Self::Refused { status, area, code } => (status, ErrorKind::Refused(area, code)),
             Self::Internal(err) => {
                 tracing::error!(error = format!("{err:#}"), "page failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorKind::Internal)

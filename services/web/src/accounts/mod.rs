@@ -18,10 +18,6 @@ use crate::domain::people::refusal::{AccountRefusal, UnitRefusal};
 
 crate::page_refusals!(AccountRefusal, UnitRefusal);
 
-// Used by other areas (voting's voter codes, contests' and judging's forms); they can name the
-// domain and security modules directly instead.
-pub(crate) use crate::domain::people::units::unit_choices;
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(

@@ -220,7 +220,7 @@ pub async fn new_form(
         &NewContestPage {
             page: ctx.page("contest.new.title"),
             form: ContestForm::defaults(),
-            units: crate::accounts::unit_choices(&state.db).await?,
+            units: crate::domain::people::units::unit_choices(&state.db).await?,
             errors: vec![],
         },
     ))
@@ -250,7 +250,7 @@ pub async fn create_from_form(
             page: ctx.page("contest.new.title"),
             errors: form_errors(&ctx, errors),
             form,
-            units: crate::accounts::unit_choices(&state.db).await?,
+            units: crate::domain::people::units::unit_choices(&state.db).await?,
         },
     ))
 }

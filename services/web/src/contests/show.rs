@@ -72,7 +72,7 @@ async fn gallery_for(
     let seed = ctx.visitor_seed();
     shuffle_for_voter(&c.settings, voting_open, &seed, &mut entries, |e| e.id);
     let units = if shown {
-        crate::accounts::unit_choices(&state.db).await?
+        crate::domain::people::units::unit_choices(&state.db).await?
     } else {
         Vec::new()
     };

@@ -60,6 +60,12 @@ impl VoteRefusal {
 }
 
 impl Refusal for VoteRefusal {
+    /// Entries use some of the same codes (`not-eligible`, `reason-required`,
+    /// `invalid-decision`) with other sentences: votes' are `refusal.vote.<code>`.
+    fn area(&self) -> Option<&'static str> {
+        Some("vote")
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::Unavailable => "voting-unavailable",
