@@ -360,7 +360,9 @@ async fn a_draft_autosaves_submit_locks_it_and_an_organizer_reopens_it_with_ever
     .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.json()["scores"][c[0].to_string()], 8.5);
-    let trail: Vec<(String, Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
+    // One audit row: field, old value, new value, who changed it.
+    type AuditRow = (String, Option<String>, Option<String>, Option<i64>);
+    let trail: Vec<AuditRow> = sqlx::query_as(
         "select field, old_value, new_value, actor_id from judge_score_audit order by judge_score_audit_id",
     )
     .fetch_all(&fx.env.db)

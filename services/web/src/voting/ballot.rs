@@ -79,7 +79,7 @@ async fn resolve_user(
         if let Some(user) = rt.cached_user(&key, now) {
             return Ok(user);
         }
-        if let Some(user) = auth::user_for_token(&state, &token).await? {
+        if let Some(user) = auth::user_for_token(state, &token).await? {
             rt.cache_user(key, user.clone(), now);
             return Ok(user);
         }
