@@ -9,6 +9,7 @@ pub mod contest;
 pub mod db;
 pub mod domain;
 pub mod embedded;
+pub mod entry_lifecycle;
 pub mod i18n;
 pub mod job;
 pub mod media;

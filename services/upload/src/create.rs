@@ -11,6 +11,7 @@ use hoithi_core::AppState;
 use hoithi_core::api_error::ApiError;
 use hoithi_core::auth::CurrentUser;
 use hoithi_core::contest::{Contest, EntryStatus, contest_by_id, entry_by_id};
+use hoithi_core::entry_lifecycle::{self, Actor};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -236,12 +237,13 @@ async fn record(
         }
         Err(e) => return Err(e.into()),
     };
-    sqlx::query(
-        "update entry set status = 'uploading' where entry_id = $1 and status in ('draft', 'uploading')",
-    )
-    .bind(entry_id)
-    .execute(&mut *tx)
-    .await?;
+    let to = EntryStatus::Uploading;
+    sqlx::query("update entry set status = $2 where entry_id = $1 and status = any($3)")
+        .bind(entry_id)
+        .bind(to)
+        .bind(entry_lifecycle::sources(Actor::Upload, to))
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     for old in freed {
         flow::cleanup(st, old).await;

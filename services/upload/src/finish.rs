@@ -3,6 +3,8 @@
 
 use hoithi_core::AppState;
 use hoithi_core::api_error::ApiError;
+use hoithi_core::contest::EntryStatus;
+use hoithi_core::entry_lifecycle::{self, Actor};
 use hoithi_core::job::{KIND_PROCESS_MEDIA, ProcessMedia, enqueue};
 use hoithi_core::media::MediaKind;
 use sqlx::PgConnection;
@@ -123,11 +125,14 @@ async fn attach(tx: &mut PgConnection, row: &UploadRow) -> Result<(), ApiError> 
         Some(&format!("process-media:{}", row.media_asset_id)),
     )
     .await?;
+    let to = EntryStatus::Processing;
     sqlx::query(
-        "update entry set status = 'processing', submitted_at = coalesce(submitted_at, now())
-         where entry_id = $1 and status = 'uploading'",
+        "update entry set status = $2, submitted_at = coalesce(submitted_at, now())
+         where entry_id = $1 and status = any($3)",
     )
     .bind(row.entry_id)
+    .bind(to)
+    .bind(entry_lifecycle::sources(Actor::Upload, to))
     .execute(&mut *tx)
     .await?;
     sqlx::query(

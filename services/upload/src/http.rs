@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use hoithi_core::AppState;
 use hoithi_core::api_error::ApiError;
 use hoithi_core::auth::CurrentUser;
+use hoithi_core::contest::EntryStatus;
+use hoithi_core::entry_lifecycle::{self, Actor};
 use uuid::Uuid;
 
 use crate::protocol::{self, err, upload_not_found};
@@ -343,11 +345,14 @@ pub async fn delete(
         };
         repo::set_status(&st.db, row.upload_id, UploadStatus::Terminated).await?;
         repo::release(&st.db, row.upload_id, token).await?;
+        let to = EntryStatus::Draft;
         sqlx::query(
-            "update entry set status = 'draft' where entry_id = $1 and status = 'uploading'
+            "update entry set status = $2 where entry_id = $1 and status = any($3)
                and not exists (select 1 from upload where entry_id = $1 and status in ('active', 'completing', 'completed'))",
         )
         .bind(row.entry_id)
+        .bind(to)
+        .bind(entry_lifecycle::sources(Actor::Upload, to))
         .execute(&st.db)
         .await?;
         flow::cleanup(&st, row.upload_id).await;

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow};
 use aws_sdk_s3::primitives::ByteStream;
 use hoithi_core::AppState;
+use hoithi_core::contest::EntryStatus;
+use hoithi_core::entry_lifecycle::{self, Actor};
 use hoithi_core::media::MediaStatus;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -426,14 +428,24 @@ async fn record_success(
     .bind(MediaStatus::Ready)
     .fetch_one(&mut *tx)
     .await?;
+    // Both targets have the same sources in the lifecycle table (processing).
+    debug_assert_eq!(
+        entry_lifecycle::sources(Actor::Worker, EntryStatus::PendingReview),
+        entry_lifecycle::sources(Actor::Worker, EntryStatus::Approved)
+    );
     sqlx::query(
-        "update entry e set status = case when c.requires_moderation
-                    then 'pending_review'::entry_status else 'approved'::entry_status end,
+        "update entry e set status = case when c.requires_moderation then $2 else $3 end,
                 reason = null
          from contest c
-         where e.entry_id = $1 and c.contest_id = e.contest_id and e.status = 'processing'",
+         where e.entry_id = $1 and c.contest_id = e.contest_id and e.status = any($4)",
     )
     .bind(entry_id)
+    .bind(EntryStatus::PendingReview)
+    .bind(EntryStatus::Approved)
+    .bind(entry_lifecycle::sources(
+        Actor::Worker,
+        EntryStatus::PendingReview,
+    ))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -460,11 +472,14 @@ pub async fn record_failure(
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(entry_id) = entry_id {
+        let to = EntryStatus::Draft;
         sqlx::query(
-            "update entry set status = 'draft', reason = $2 where entry_id = $1 and status = 'processing'",
+            "update entry set status = $3, reason = $2 where entry_id = $1 and status = any($4)",
         )
         .bind(entry_id)
         .bind(error)
+        .bind(to)
+        .bind(entry_lifecycle::sources(Actor::Worker, to))
         .execute(&mut *tx)
         .await?;
     }

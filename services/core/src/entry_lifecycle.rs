@@ -1,0 +1,122 @@
+//! Who may move an entry from which status to which: the one table of the entry lifecycle,
+//! used by every crate that changes `entry.status` — the web crate's handlers ask it before a
+//! move (`hoithi_web::domain::entries::lifecycle::transition`), and every `update` of a status,
+//! the upload service's and the worker's included, is guarded with [`sources`]
+//! (`status = any($n)`), so a status that changed meanwhile is not overwritten.
+//!
+//! | actor     | from                                   | to                        |
+//! |-----------|----------------------------------------|---------------------------|
+//! | upload    | draft, uploading                       | uploading                 |
+//! | upload    | uploading                              | draft (upload ended), processing |
+//! | worker    | processing                             | pending_review, approved (no moderation), draft (failed) |
+//! | author    | any but withdrawn                      | withdrawn                 |
+//! | author    | rejected                               | pending_review (edited)   |
+//! | organizer | pending_review, approved, rejected     | approved, rejected        |
+
+use crate::contest::EntryStatus;
+
+/// Who moves an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// The member who made the entry.
+    Author,
+    /// An organizer of the contest (or an admin): the review.
+    Organizer,
+    /// The upload service, as bytes arrive or an upload ends.
+    Upload,
+    /// The media worker, once the files are processed.
+    Worker,
+}
+
+impl Actor {
+    pub const ALL: [Self; 4] = [Self::Author, Self::Organizer, Self::Upload, Self::Worker];
+}
+
+/// Whether `actor` may move an entry from `from` to `to` (the table above).
+pub fn allows(actor: Actor, from: EntryStatus, to: EntryStatus) -> bool {
+    use EntryStatus::{Approved, Draft, PendingReview, Processing, Rejected, Uploading, Withdrawn};
+    match actor {
+        Actor::Author => {
+            (from != Withdrawn && to == Withdrawn) || (from == Rejected && to == PendingReview)
+        }
+        Actor::Organizer => {
+            matches!(from, PendingReview | Approved | Rejected) && matches!(to, Approved | Rejected)
+        }
+        Actor::Upload => matches!(
+            (from, to),
+            (Draft | Uploading, Uploading) | (Uploading, Draft | Processing)
+        ),
+        Actor::Worker => from == Processing && matches!(to, PendingReview | Approved | Draft),
+    }
+}
+
+/// The statuses from which `actor` may move an entry to `to`: the guard of an `update`
+/// (`status = any($n)`).
+pub fn sources(actor: Actor, to: EntryStatus) -> Vec<EntryStatus> {
+    EntryStatus::ALL
+        .into_iter()
+        .filter(|from| allows(actor, *from, to))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Actor, allows, sources};
+    use crate::contest::EntryStatus::{
+        self, Approved, Draft, PendingReview, Processing, Rejected, Uploading, Withdrawn,
+    };
+
+    /// Every move that is allowed; every other (actor, from, to) is refused.
+    const ALLOWED: &[(Actor, EntryStatus, EntryStatus)] = &[
+        (Actor::Upload, Draft, Uploading),
+        (Actor::Upload, Uploading, Uploading),
+        (Actor::Upload, Uploading, Draft),
+        (Actor::Upload, Uploading, Processing),
+        (Actor::Worker, Processing, PendingReview),
+        (Actor::Worker, Processing, Approved),
+        (Actor::Worker, Processing, Draft),
+        (Actor::Author, Draft, Withdrawn),
+        (Actor::Author, Uploading, Withdrawn),
+        (Actor::Author, Processing, Withdrawn),
+        (Actor::Author, PendingReview, Withdrawn),
+        (Actor::Author, Approved, Withdrawn),
+        (Actor::Author, Rejected, Withdrawn),
+        (Actor::Author, Rejected, PendingReview),
+        (Actor::Organizer, PendingReview, Approved),
+        (Actor::Organizer, PendingReview, Rejected),
+        (Actor::Organizer, Approved, Approved),
+        (Actor::Organizer, Approved, Rejected),
+        (Actor::Organizer, Rejected, Approved),
+        (Actor::Organizer, Rejected, Rejected),
+    ];
+
+    #[test]
+    fn every_actor_moves_an_entry_only_along_the_table() {
+        let mut wrong = Vec::new();
+        for actor in Actor::ALL {
+            for from in EntryStatus::ALL {
+                for to in EntryStatus::ALL {
+                    let expected = ALLOWED.contains(&(actor, from, to));
+                    if allows(actor, from, to) != expected {
+                        wrong.push(format!("{actor:?}: {from} -> {to}, expected {expected}"));
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[test]
+    fn a_withdrawn_entry_never_moves_again_and_the_guards_follow_the_table() {
+        for actor in Actor::ALL {
+            for to in EntryStatus::ALL {
+                assert!(!allows(actor, Withdrawn, to), "{actor:?} -> {to}");
+            }
+        }
+        assert_eq!(
+            sources(Actor::Organizer, Approved),
+            vec![PendingReview, Approved, Rejected]
+        );
+        assert_eq!(sources(Actor::Author, PendingReview), vec![Rejected]);
+    }
+}
