@@ -6,73 +6,101 @@
 //!
 //! Judges and authors have their own extractors beside this one (`judge`, `author`).
 
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use hoithi_core::AppState;
+
+use crate::domain::access::organizes;
+use crate::domain::contests::{ContestRow, by_slug};
+
+/// A page extractor `$page` and an API extractor `$api` of the route's contest `{slug}`,
+/// letting through whom `$rule(db, user, contest)` allows: each receives that person and the
+/// contest. Nobody signed in: the sign-in page (pages) or 401 (API); anyone the rule refuses:
+/// 404, as for a contest that does not exist.
+macro_rules! contest_extractors {
+    ($(#[$page_doc:meta])* $page:ident, $(#[$api_doc:meta])* $api:ident, $rule:path) => {
+        $(#[$page_doc])*
+        #[derive(Debug, Clone)]
+        pub struct $page {
+            pub user: hoithi_core::auth::CurrentUser,
+            pub contest: $crate::domain::contests::ContestRow,
+        }
+
+        impl axum::extract::FromRequestParts<hoithi_core::AppState> for $page {
+            type Rejection = $crate::page::PageError;
+
+            async fn from_request_parts(
+                parts: &mut axum::http::request::Parts,
+                state: &hoithi_core::AppState,
+            ) -> Result<Self, Self::Rejection> {
+                use $crate::page::PageError;
+                let user = parts
+                    .extensions
+                    .get::<hoithi_core::auth::CurrentUser>()
+                    .cloned()
+                    .ok_or(PageError::SignIn)?;
+                let contest = $crate::access::route_contest(parts, state)
+                    .await?
+                    .ok_or(PageError::NotFound)?;
+                if !$rule(&state.db, &user, &contest).await? {
+                    return Err(PageError::NotFound);
+                }
+                Ok(Self { user, contest })
+            }
+        }
+
+        $(#[$api_doc])*
+        #[derive(Debug, Clone)]
+        pub struct $api {
+            pub user: hoithi_core::auth::CurrentUser,
+            pub contest: $crate::domain::contests::ContestRow,
+        }
+
+        impl axum::extract::FromRequestParts<hoithi_core::AppState> for $api {
+            type Rejection = hoithi_core::api_error::ApiError;
+
+            async fn from_request_parts(
+                parts: &mut axum::http::request::Parts,
+                state: &hoithi_core::AppState,
+            ) -> Result<Self, Self::Rejection> {
+                use hoithi_core::api_error::ApiError;
+                let user =
+                    hoithi_core::auth::CurrentUser::from_request_parts(parts, state).await?;
+                let not_found = || ApiError::not_found("the contest");
+                let contest = $crate::access::route_contest(parts, state)
+                    .await?
+                    .ok_or_else(not_found)?;
+                if !$rule(&state.db, &user, &contest).await? {
+                    return Err(not_found());
+                }
+                Ok(Self { user, contest })
+            }
+        }
+    };
+}
+
 pub mod admin;
 pub mod author;
 pub mod client;
 pub mod judge;
 pub mod public;
 
-use axum::extract::{FromRequestParts, RawPathParams};
-use axum::http::request::Parts;
-use hoithi_core::AppState;
-use hoithi_core::api_error::ApiError;
-use hoithi_core::auth::CurrentUser;
+contest_extractors!(
+    /// An organizer's page of the contest `{slug}`.
+    OrganizerOf,
+    /// An organizer's API call on the contest `{slug}` (session or bearer token).
+    ApiOrganizerOf,
+    organizes
+);
 
-use crate::domain::access::organizes;
-use crate::domain::contests::{ContestRow, by_slug};
-use crate::page::PageError;
-
-/// An organizer's page of the contest `{slug}`.
-#[derive(Debug, Clone)]
-pub struct OrganizerOf {
-    pub user: CurrentUser,
-    pub contest: ContestRow,
-}
-
-impl FromRequestParts<AppState> for OrganizerOf {
-    type Rejection = PageError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
-        let user = parts
-            .extensions
-            .get::<CurrentUser>()
-            .cloned()
-            .ok_or(PageError::SignIn)?;
-        let slug = route_param(parts, state, "slug")
-            .await
-            .ok_or(PageError::NotFound)?;
-        let contest = by_slug(&state.db, &slug)
-            .await?
-            .ok_or(PageError::NotFound)?;
-        if !organizes(&state.db, &user, &contest).await? {
-            return Err(PageError::NotFound);
-        }
-        Ok(Self { user, contest })
-    }
-}
-
-/// An organizer's API call on the contest `{slug}` (session or bearer token).
-#[derive(Debug, Clone)]
-pub struct ApiOrganizerOf {
-    pub user: CurrentUser,
-    pub contest: ContestRow,
-}
-
-impl FromRequestParts<AppState> for ApiOrganizerOf {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
-        let slug = route_param(parts, state, "slug")
-            .await
-            .ok_or_else(|| ApiError::not_found("the contest"))?;
-        let contest = by_slug(&state.db, &slug)
-            .await?
-            .ok_or_else(|| ApiError::not_found("the contest"))?;
-        if !organizes(&state.db, &user, &contest).await? {
-            return Err(ApiError::not_found("the contest"));
-        }
-        Ok(Self { user, contest })
+/// The contest of the route's `{slug}`, if there is one.
+pub async fn route_contest(
+    parts: &mut Parts,
+    state: &AppState,
+) -> sqlx::Result<Option<ContestRow>> {
+    match route_param(parts, state, "slug").await {
+        Some(slug) => by_slug(&state.db, &slug).await,
+        None => Ok(None),
     }
 }
 
