@@ -13,7 +13,7 @@ use hoithi_core::contest::{Contest, contest_by_id};
 use uuid::Uuid;
 
 use crate::digest::ResumableSha256;
-use crate::flow::refuse;
+use crate::ending::refuse;
 use crate::protocol::{Checksum, ChunkHasher, err};
 use crate::repo::{self, Progress, UploadRow};
 use crate::rules::{check_kind, lost_lease, not_recorded};

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::http::{BASE_PATH, MAX_SIZE, drain_unread, finish_response, http_date, run_append, set};
 use crate::protocol::{self, err};
 use crate::sniff::Kind;
-use crate::{flow, repo, rules};
+use crate::{ending, repo, rules};
 
 pub async fn create(
     State(st): State<AppState>,
@@ -246,7 +246,7 @@ async fn record(
         .await?;
     tx.commit().await?;
     for old in freed {
-        flow::cleanup(st, old).await;
+        ending::cleanup(st, old).await;
     }
     Ok((upload_id, expires_at))
 }

@@ -10,7 +10,7 @@ use hoithi_core::media::MediaKind;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::flow::cleanup;
+use crate::ending::cleanup;
 use crate::repo::{self, UploadRow, UploadStatus};
 use crate::rules::entry_not_uploading;
 use crate::store;

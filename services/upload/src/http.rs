@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::protocol::{self, err, upload_not_found};
 use crate::repo::{self, UploadRow, UploadStatus};
-use crate::{finish, flow, rules};
+use crate::{ending, finish, flow, rules};
 
 /// Refused before a contest is even looked at; each contest sets its own, lower, limits.
 pub const MAX_SIZE: i64 = 8 * 1024 * 1024 * 1024;
@@ -355,7 +355,7 @@ pub async fn delete(
         .bind(entry_lifecycle::sources(Actor::Upload, to))
         .execute(&st.db)
         .await?;
-        flow::cleanup(&st, row.upload_id).await;
+        ending::cleanup(&st, row.upload_id).await;
         Ok(StatusCode::NO_CONTENT.into_response())
     }
     .await;

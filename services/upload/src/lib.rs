@@ -4,6 +4,7 @@
 mod append;
 mod create;
 mod digest;
+mod ending;
 mod finish;
 mod flow;
 mod http;
