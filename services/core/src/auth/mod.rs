@@ -14,8 +14,10 @@ use crate::AppState;
 use crate::api_error::ApiError;
 use crate::domain::Role;
 
+mod credential;
 mod touch;
 
+pub use credential::Credential;
 pub use touch::Toucher;
 
 /// How long a bearer token lives.
@@ -64,15 +66,6 @@ pub async fn user_for_token(state: &AppState, token: &str) -> sqlx::Result<Optio
         return Ok(None);
     }
     user_for_credential(state, Credential::ApiToken, token_hash(token)).await
-}
-
-/// A credential a user is found by: its hash is the key of its table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Credential {
-    /// A bearer token of an API client (`api_token`).
-    ApiToken,
-    /// A signed-in browser's session cookie (`web_session`).
-    WebSession,
 }
 
 /// The user's columns and whether the credential was last used over a minute ago.

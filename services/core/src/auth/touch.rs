@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{PgConnection, PgPool};
 
-use super::Credential;
+use super::credential::Credential;
 
 /// Keys whose "last used" time is due, waiting for the next write.
 #[derive(Default)]
