@@ -8,14 +8,15 @@ use sqlx::{PgConnection, PgExecutor, PgPool};
 
 use super::refusal::UnitRefusal;
 
-/// Whether `unit` is `ancestor` or below it.
+/// Whether `unit` is `ancestor` or below it. Compile-checked: every organizer route asks it.
 pub async fn is_within(db: impl PgExecutor<'_>, unit: i64, ancestor: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists (select 1 from unit u, unit a
-          where u.unit_id = $1 and a.unit_id = $2 and (u.path = a.path or u.path like a.path || '/%'))",
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from unit u, unit a
+            where u.unit_id = $1 and a.unit_id = $2
+              and (u.path = a.path or u.path like a.path || '/%')) as "within!""#,
+        unit,
+        ancestor,
     )
-    .bind(unit)
-    .bind(ancestor)
     .fetch_one(db)
     .await
 }
