@@ -121,6 +121,49 @@ async fn zero_config_starts_keeps_its_data_across_restarts_and_survives_sigkill(
     assert!(server.stop().success());
 }
 
+/// A clone in a folder only root can enter (root's home): the first start with no settings
+/// becomes ready. As root the private PostgreSQL runs as `postgres`, who cannot enter the
+/// folder, so its cluster lives under /var/lib/hoithi and the data folder's `pg` links there;
+/// the second start follows the link to the same data.
+#[tokio::test]
+async fn a_data_folder_only_root_can_enter_starts_with_no_settings_and_again() {
+    use std::os::unix::fs::PermissionsExt;
+    let root_only = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(root_only.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let data = root_only.path().join("clone/data");
+
+    let server = Server::start(hoithi(&data)).await;
+    let (status, out, err) = create_user(&data, "an@example.vn");
+    assert!(status.success(), "{out}{err}");
+    assert!(server.stop().success());
+
+    let pg = data.join("pg");
+    let link = std::fs::read_link(&pg);
+    if nix::unistd::Uid::effective().is_root() {
+        let cluster = link.expect("as root, data/pg links to the cluster PostgreSQL can enter");
+        assert!(cluster.starts_with("/var/lib/hoithi"), "{cluster:?}");
+        assert!(cluster.join("PG_VERSION").exists());
+    } else {
+        assert!(
+            link.is_err(),
+            "not root: PostgreSQL runs as us, the cluster stays in data/pg"
+        );
+        assert!(pg.join("PG_VERSION").exists());
+    }
+
+    // The second start finds the same cluster: the account made above is there.
+    let server = Server::start(hoithi(&data)).await;
+    let (status, _, err) = create_user(&data, "an@example.vn");
+    assert!(
+        !status.success() && last_line(&err).contains("already exists"),
+        "the user of the first start is still there: {err}"
+    );
+    assert!(server.stop().success());
+    if let Ok(cluster) = std::fs::read_link(&pg) {
+        std::fs::remove_dir_all(cluster).unwrap();
+    }
+}
+
 #[tokio::test]
 async fn configured_mode_uses_the_given_postgresql_and_s3_and_starts_neither() {
     let env = TestEnv::new().await;

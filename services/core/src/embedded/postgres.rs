@@ -58,6 +58,10 @@ impl EmbeddedPostgres {
             );
         }
         let owner = cluster_owner()?;
+        let dir = match &owner {
+            Some(owner) => place_for(&dir, owner)?,
+            None => dir,
+        };
 
         if !dir.join("PG_VERSION").exists() {
             init_cluster(&bin, &dir, owner.as_ref())?;
@@ -263,6 +267,53 @@ fn init_cluster(bin: &Path, dir: &Path, owner: Option<&User>) -> anyhow::Result<
         .with_context(|| format!("cannot move the new cluster to {}", dir.display()))?;
     tracing::info!(dir = %dir.display(), "initialised a private PostgreSQL cluster");
     Ok(())
+}
+
+/// Where clusters live whose data folder PostgreSQL's user cannot enter.
+const UNREACHABLE_DATA_HOME: &str = "/var/lib/hoithi";
+
+/// Where the cluster of the data folder's `dir` lives when PostgreSQL runs as `owner`: in the
+/// data folder when the owner can reach it; else (a folder only root can enter, such as a
+/// clone in root's home) in `/var/lib/hoithi/pg-<hash of the path>`, with `dir` a symbolic
+/// link to it, so the next start, an operator's `ls -l` and a backup find it. A cluster that
+/// already sits in an unreachable `dir` is left where it is (the start then says how to fix it).
+fn place_for(dir: &Path, owner: &User) -> anyhow::Result<PathBuf> {
+    if let Ok(target) = fs::read_link(dir) {
+        let parent = dir.parent().unwrap_or(Path::new("/"));
+        return Ok(parent.join(target));
+    }
+    if dir.exists() || check_reachable(dir, owner).is_ok() {
+        return Ok(dir.to_path_buf());
+    }
+    let home = Path::new(UNREACHABLE_DATA_HOME);
+    fs::create_dir_all(home).with_context(|| {
+        format!(
+            "cannot create {}; set HOITHI_DATA to a folder the user '{}' can enter",
+            home.display(),
+            owner.name
+        )
+    })?;
+    let cluster = home.join(format!(
+        "pg-{:016x}",
+        fnv1a(dir.as_os_str().as_encoded_bytes())
+    ));
+    std::os::unix::fs::symlink(&cluster, dir)
+        .with_context(|| format!("cannot link {} to {}", dir.display(), cluster.display()))?;
+    tracing::warn!(
+        data = %dir.display(),
+        cluster = %cluster.display(),
+        "PostgreSQL runs as the user '{}', who cannot enter the data folder: its private cluster lives in {} (the data folder's pg links to it)",
+        owner.name,
+        cluster.display()
+    );
+    Ok(cluster)
+}
+
+/// FNV-1a: a name for a path that stays the same across builds and Rust versions.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The owner needs to pass through every folder above the cluster.
