@@ -496,6 +496,64 @@ async fn patches_check_offset_content_type_owner_checksum_and_length() {
     );
 }
 
+/// The attack: a caller without credentials probes the tus routes with no `Tus-Resumable`.
+/// Authentication is answered first (401), so the header checks reveal nothing about an
+/// upload to a stranger, and the API says what a client must fix first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_out_callers_get_401_before_any_tus_header_check() {
+    let s = setup(&["photo"]).await;
+    let entry = s.env.draft_entry(s.contest, s.user).await;
+    let location = s.tus.created(entry, 10, "image/jpeg").await;
+    let url = s.tus.url(&location);
+    let http = &s.tus.http;
+    let requests = [
+        (
+            "POST",
+            http.post(format!("{}/api/v1/uploads", s.server.url))
+                .header("Upload-Length", "10"),
+        ),
+        ("HEAD", http.head(&url)),
+        (
+            "PATCH",
+            http.patch(&url)
+                .header("Upload-Offset", "0")
+                .header("Content-Type", "application/json")
+                .body("x"),
+        ),
+        ("DELETE", http.delete(&url)),
+    ];
+    for (method, req) in requests {
+        let res = req.send().await.unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::UNAUTHORIZED,
+            "{method} without credentials"
+        );
+        assert_eq!(
+            res.headers()["tus-resumable"],
+            "1.0.0",
+            "{method} keeps the tus header"
+        );
+    }
+    // With credentials the missing header is still the client's first fault.
+    let res = http
+        .delete(&url)
+        .bearer_auth(&s.tus.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(res).await,
+        (
+            StatusCode::PRECONDITION_FAILED,
+            "tus-resumable-missing".into()
+        )
+    );
+    // Nothing the stranger sent changed the upload.
+    let (status, _, _) = upload_row(&s.env, &location).await;
+    assert_eq!(status, "active");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn content_that_is_not_an_allowed_photo_or_video_is_refused_and_removed() {
     let s = setup(&["photo"]).await;

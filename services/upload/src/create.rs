@@ -38,8 +38,8 @@ async fn create_inner(
     user: Result<CurrentUser, ApiError>,
     body: &mut Option<Body>,
 ) -> Result<Response, ApiError> {
-    protocol::check_resumable(headers)?;
     let user = user?;
+    protocol::check_resumable(headers)?;
     let request = Creation::read(headers)?;
     let contest = check_entry(st, &user, &request).await?;
     let (upload_id, expires_at) = record(st, &user, &request, &contest).await?;

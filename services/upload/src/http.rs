@@ -138,8 +138,8 @@ pub async fn head(
     user: Result<CurrentUser, ApiError>,
 ) -> Response {
     let result = async {
-        protocol::check_resumable(&headers)?;
         let user = user?;
+        protocol::check_resumable(&headers)?;
         let mut row = load(&st, &id, &user).await?;
         if row.status == UploadStatus::Completing {
             finish::finish(&st, row.upload_id).await?;
@@ -171,8 +171,8 @@ pub async fn patch(
 ) -> Response {
     let mut body = Some(body);
     let result = async {
-        protocol::check_resumable(&headers)?;
         let user = user?;
+        protocol::check_resumable(&headers)?;
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -325,8 +325,8 @@ pub async fn delete(
     user: Result<CurrentUser, ApiError>,
 ) -> Response {
     let result = async {
-        protocol::check_resumable(&headers)?;
         let user = user?;
+        protocol::check_resumable(&headers)?;
         let row = load(&st, &id, &user).await?;
         if row.status != UploadStatus::Active {
             return Err(err(
