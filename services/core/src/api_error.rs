@@ -6,6 +6,62 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+/// A JSON request body whose refusals are the API's errors: a body that is not JSON, lacks
+/// `Content-Type: application/json` or has the wrong fields is a 422 `invalid-json` naming
+/// the fault, in the same `{"error": …}` shape as every other refusal (axum's own rejection
+/// is plain text with 400 or 415).
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::invalid("invalid-json", e.body_text()))?;
+        if has_nul(&value) {
+            return Err(nul_in_text());
+        }
+        serde_json::from_value(value)
+            .map(Self)
+            .map_err(|e| ApiError::invalid("invalid-json", e.to_string()))
+    }
+}
+
+/// Whether any string (or key) in `v` holds a NUL, which PostgreSQL cannot store in text.
+pub fn has_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(a) => a.iter().any(has_nul),
+        serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
+/// A JSON body read from bytes (for handlers that take the raw body): 422 `invalid-body`
+/// when it is not JSON or has the wrong fields, 422 `nul-character` when a text holds a NUL.
+pub fn json_from_slice<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let invalid = |e: serde_json::Error| {
+        ApiError::invalid("invalid-body", format!("the JSON body is not valid: {e}"))
+    };
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
+    if has_nul(&value) {
+        return Err(nul_in_text());
+    }
+    serde_json::from_value(value).map_err(invalid)
+}
+
+fn nul_in_text() -> ApiError {
+    ApiError::invalid(
+        "nul-character",
+        "text may not contain the NUL character (\\u0000)",
+    )
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,

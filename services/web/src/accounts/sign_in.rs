@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use hoithi_core::AppState;
-use hoithi_core::api_error::{ApiError, Refusal};
+use hoithi_core::api_error::{ApiError, JsonBody, Refusal};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -125,7 +125,7 @@ pub async fn api_sign_in(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Json(body): Json<ApiSignIn>,
+    JsonBody(body): JsonBody<ApiSignIn>,
 ) -> Result<Response, ApiError> {
     let id = match authenticate(
         &state.db,

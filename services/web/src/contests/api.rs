@@ -1,12 +1,11 @@
 //! The contests' JSON API: list, read, create.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hoithi_core::AppState;
-use hoithi_core::api_error::ApiError;
+use hoithi_core::api_error::{ApiError, JsonBody};
 use serde_json::json;
 
 use super::refusal::field_errors;
@@ -38,9 +37,8 @@ pub async fn get(
 pub async fn create(
     State(state): State<AppState>,
     ApiStaff(user): ApiStaff,
-    body: Result<Json<ContestSpec>, JsonRejection>,
+    JsonBody(spec): JsonBody<ContestSpec>,
 ) -> Result<Response, ApiError> {
-    let Json(spec) = body.map_err(|e| ApiError::invalid("invalid-json", e.body_text()))?;
     let id = match create_contest(&state.db, Some(&user), &spec).await? {
         Ok(id) => id,
         Err(errors) => return Ok(field_errors(&errors)),

@@ -1,12 +1,11 @@
 //! The entries' JSON API: create a draft, read an entry, review it or its edit.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hoithi_core::AppState;
-use hoithi_core::api_error::ApiError;
+use hoithi_core::api_error::{ApiError, JsonBody};
 use hoithi_core::auth::CurrentUser;
 use serde::Deserialize;
 use serde_json::json;
@@ -53,11 +52,6 @@ impl EntryJson<'_> {
     }
 }
 
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(b)| b)
-        .map_err(|e| ApiError::invalid("invalid-json", e.body_text()))
-}
-
 #[derive(Debug, Deserialize)]
 pub struct NewEntry {
     #[serde(default)]
@@ -71,9 +65,8 @@ pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(slug): Path<String>,
-    body: Result<Json<NewEntry>, JsonRejection>,
+    JsonBody(body): JsonBody<NewEntry>,
 ) -> Result<Response, ApiError> {
-    let body = json_body(body)?;
     let c = contests::by_slug(&state.db, &slug)
         .await?
         .ok_or_else(|| ApiError::not_found("the contest"))?;
@@ -125,9 +118,8 @@ pub async fn review<const OF_EDIT: bool>(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiReviewerOf(r): ApiReviewerOf,
-    body: Result<Json<ReviewBody>, JsonRejection>,
+    JsonBody(body): JsonBody<ReviewBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let body = json_body(body)?;
     let id = r.entry.entry_id;
     Ok(Json(
         match decide(&state, &headers, &r, &body, OF_EDIT).await? {

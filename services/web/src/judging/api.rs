@@ -2,11 +2,10 @@
 //! and sheets (404 for anything not assigned, nothing written), results and publishing.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use hoithi_core::AppState;
-use hoithi_core::api_error::ApiError;
+use hoithi_core::api_error::{ApiError, JsonBody};
 use hoithi_core::auth::CurrentUser;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -36,20 +35,14 @@ pub struct InviteBody {
     conflict_units: Vec<String>,
 }
 
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(b)| b)
-        .map_err(|e| ApiError::invalid("invalid-json", e.body_text()))
-}
-
 /// Invites a judge (mail through the outbox) and assigns them: all entries they may score
 /// in the current round, or the listed ones.
 pub async fn invite(
     State(state): State<AppState>,
     ApiOrganizerOf { user, contest }: ApiOrganizerOf,
     headers: HeaderMap,
-    body: Result<Json<InviteBody>, JsonRejection>,
+    JsonBody(body): JsonBody<InviteBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let body = json_body(body)?;
     let email =
         hoithi_core::domain::Email::parse(&body.email).map_err(|_| JudgingRefusal::InvalidEmail)?;
     let conflict = judges::unit_ids(&state.db, &body.conflict_units)
@@ -152,10 +145,9 @@ pub async fn save(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
-    body: Result<Json<ScoresBody>, JsonRejection>,
+    JsonBody(body): JsonBody<ScoresBody>,
 ) -> Result<Json<Value>, ApiError> {
     let s = own_sheet(&state.db, &user, &id).await?;
-    let body = json_body(body)?;
     let mut scores = Vec::new();
     for (k, v) in body.scores {
         scores.push((k, score_value(v)?));

@@ -62,6 +62,7 @@ pub(crate) fn unsafe_method(m: &Method) -> bool {
     !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+#[cfg(test)]
 fn form_field(body: &[u8], name: &str) -> Option<String> {
     form_urlencoded_pairs(body)
         .into_iter()
@@ -179,9 +180,23 @@ async fn carries(request: &mut Request, expected: &str) -> Result<(), Response> 
     let Ok(bytes) = to_bytes(body, FORM_LIMIT).await else {
         return Err(StatusCode::PAYLOAD_TOO_LARGE.into_response());
     };
-    let ok = form_field(&bytes, "_csrf").is_some_and(|t| same(&t, expected));
+    let pairs = form_urlencoded_pairs(&bytes);
+    let ok = pairs
+        .iter()
+        .find(|(k, _)| k == "_csrf")
+        .is_some_and(|(_, t)| same(t, expected));
+    if !ok {
+        return Err(forbidden_csrf());
+    }
+    // PostgreSQL cannot store a NUL in text: refused here with a sentence, not a 500 later.
+    if pairs
+        .iter()
+        .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(crate::security::nul_refused(false));
+    }
     *request.body_mut() = Body::from(bytes);
-    if ok { Ok(()) } else { Err(forbidden_csrf()) }
+    Ok(())
 }
 
 /// Gives the browser its new CSRF cookie.

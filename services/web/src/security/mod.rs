@@ -7,6 +7,7 @@
 //! - `csrf`: the signed token of page forms; `origin`: the rule for API writes;
 //! - `headers`: CSP, HSTS and the other headers of every response.
 
+mod api_rejections;
 pub mod cookies;
 pub mod csrf;
 pub mod headers;
@@ -33,6 +34,7 @@ pub use crate::domain::people::sessions::{
 pub fn layers(router: Router, state: AppState) -> Router {
     router
         .layer(middleware::map_response(crate::page::render_errors))
+        .layer(middleware::map_response(api_rejections::as_json))
         .layer(middleware::from_fn_with_state(state, guard))
 }
 
@@ -51,6 +53,10 @@ async fn guarded(state: AppState, mut request: Request, next: Next) -> anyhow::R
     let path = request.uri().path();
     let is_api = path.starts_with("/api/");
     let is_static = path.starts_with("/static/") || path == "/healthz" || path == "/readyz";
+
+    if has_nul(request.uri()) {
+        return Ok(nul_refused(is_api));
+    }
 
     let by_cookie = sessions::attach_user(&state, &mut request, secure).await?;
 
@@ -77,4 +83,33 @@ async fn guarded(state: AppState, mut request: Request, next: Next) -> anyhow::R
     }
     headers::apply(response.headers_mut(), secure);
     Ok(response)
+}
+
+/// Whether the path or query carries an escaped NUL (`%00`), which decodes to a character
+/// PostgreSQL cannot store in text: every such request is refused before any handler.
+fn has_nul(uri: &axum::http::Uri) -> bool {
+    let contains = |s: &str| {
+        s.as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"%00"))
+    };
+    contains(uri.path()) || uri.query().is_some_and(contains)
+}
+
+/// 400 for text with a NUL in it: the API's error, or a sentence for a page.
+pub(crate) fn nul_refused(api: bool) -> Response {
+    if api {
+        return hoithi_core::api_error::ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "nul-character",
+            "text may not contain the NUL character",
+        )
+        .into_response();
+    }
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        hoithi_core::i18n::text(hoithi_core::i18n::Lang::Vi, "error.nul-character").to_owned(),
+    )
+        .into_response()
 }

@@ -89,9 +89,7 @@ async fn api_create(
     ApiPublicOrganizerOf { user, contest: c }: ApiPublicOrganizerOf,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let input: StreamInput = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::invalid("invalid-body", format!("the JSON body is not valid: {e}"))
-    })?;
+    let input: StreamInput = hoithi_core::api_error::json_from_slice(&body)?;
     let new = match input.validate(Utc::now()) {
         Ok(new) => new,
         Err(errors) => return Ok(field_errors(&errors)),

@@ -7,10 +7,8 @@ use serde::Deserialize;
 use crate::domain::voting::policy::VotePolicy;
 
 pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid("invalid-body", format!("the JSON body is not valid: {e}")))
+    hoithi_core::api_error::json_from_slice(body)
 }
-
 /// The policy form of the organizers' page.
 #[derive(Debug, Deserialize)]
 pub struct PolicyForm {
