@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -124,27 +124,52 @@ async fn cast_vote(
             }
         }
     }
-    let vote = new_vote(entry_id, user.app_user_id, ip, &parts);
-    let outcome = match rt.ingest(vote).await? {
-        Ok(outcome) => outcome,
-        // Not queued or not written: safe to retry.
-        Err(refusal) => return Ok(retry_after(refusal, 1)),
-    };
-    match outcome {
-        Outcome::Counted { .. } => Ok((
+    match ingest(&rt, entry_id, user.app_user_id, ip, &parts.headers).await? {
+        Ballot::Counted => Ok((
             StatusCode::CREATED,
             Json(json!({"entry_id": entry_id, "counted": true})),
         )
             .into_response()),
-        Outcome::AlreadyVoted => Err(VoteRefusal::AlreadyVoted.into()),
-        Outcome::Refused(code) => Err(VoteRefusal::of_outcome(code)
-            .map_or_else(|| ApiError::not_found("the entry"), ApiError::from)),
+        // Not queued or not written: safe to retry.
+        Ballot::Retry(refusal) => Ok(retry_after(refusal, 1)),
+        Ballot::Refused(refusal) => Err(refusal.into()),
+        Ballot::NotFound => Err(ApiError::not_found("the entry")),
     }
 }
 
-fn new_vote(entry_id: Uuid, voter_id: i64, ip: Option<IpAddr>, parts: &Parts) -> NewVote {
-    let user_agent_hash = parts
-        .headers
+/// What became of one vote past admission.
+pub(super) enum Ballot {
+    Counted,
+    /// Not queued or not written: safe to retry at once.
+    Retry(VoteRefusal),
+    /// The rules refuse it (already voted, closed, not approved, a limit, the roster…).
+    Refused(VoteRefusal),
+    NotFound,
+}
+
+/// The one way a vote reaches the ingest (the batcher's exact statement: policy, limits and
+/// tally), for the API and the entry page's form alike. The caller has admitted the voter
+/// (`Runtime::admit`) and checked that their email is verified.
+pub(super) async fn ingest(
+    rt: &Runtime,
+    entry_id: Uuid,
+    voter_id: i64,
+    ip: Option<IpAddr>,
+    headers: &HeaderMap,
+) -> sqlx::Result<Ballot> {
+    let vote = new_vote(entry_id, voter_id, ip, headers);
+    Ok(match rt.ingest(vote).await? {
+        Err(refusal) => Ballot::Retry(refusal),
+        Ok(Outcome::Counted { .. }) => Ballot::Counted,
+        Ok(Outcome::AlreadyVoted) => Ballot::Refused(VoteRefusal::AlreadyVoted),
+        Ok(Outcome::Refused(code)) => {
+            VoteRefusal::of_outcome(code).map_or(Ballot::NotFound, Ballot::Refused)
+        }
+    })
+}
+
+fn new_vote(entry_id: Uuid, voter_id: i64, ip: Option<IpAddr>, headers: &HeaderMap) -> NewVote {
+    let user_agent_hash = headers
         .get(header::USER_AGENT)
         .map(|ua| Sha256::digest(ua.as_bytes())[..16].to_vec());
     NewVote {
