@@ -138,7 +138,7 @@ async fn cast_vote(
 }
 
 /// What became of one vote past admission.
-pub(super) enum Ballot {
+pub enum Ballot {
     Counted,
     /// Not queued or not written: safe to retry at once.
     Retry(VoteRefusal),
@@ -150,7 +150,7 @@ pub(super) enum Ballot {
 /// The one way a vote reaches the ingest (the batcher's exact statement: policy, limits and
 /// tally), for the API and the entry page's form alike. The caller has admitted the voter
 /// (`Runtime::admit`) and checked that their email is verified.
-pub(super) async fn ingest(
+pub async fn ingest(
     rt: &Runtime,
     entry_id: Uuid,
     voter_id: i64,

@@ -119,7 +119,7 @@ impl CodeError {
     }
 
     /// The number of the page's sentence (`{seconds}` or `{left}`), 0 when it has none.
-    pub(super) fn arg(&self) -> i64 {
+    pub fn arg(&self) -> i64 {
         match self {
             Self::TooManyCodes { wait } => *wait,
             Self::Wrong { attempts_left } => i64::from(*attempts_left),
