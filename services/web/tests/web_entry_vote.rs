@@ -460,3 +460,67 @@ async fn share_tags_use_the_configured_public_url_and_the_1280_rendition_whateve
     let tag = &res.body[at..at + res.body[at..].find('>').unwrap()];
     assert!(tag.contains("1280"), "{tag}");
 }
+
+#[tokio::test]
+async fn the_panel_hides_totals_when_the_contest_does_and_says_when_voting_opens() {
+    let Voting {
+        env,
+        mut client,
+        _stop,
+    } = voting().await;
+    let (contest, slug, entries) = env.contest_in_voting(1).await;
+    let entry = entries[0];
+    vote_by_code(&mut client, &env, entry, "an-tong@example.vn").await;
+    let (_, admin) = env.user(Role::Admin).await;
+    let res = client
+        .api(
+            "PUT",
+            &format!("/api/v1/contests/{slug}/vote-policy"),
+            Some(&admin),
+            Some(serde_json::json!({"hide_totals": true})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let mut anon = Client::new(env.state());
+    let res = anon.get(&format!("/entries/{entry}")).await;
+    assert!(
+        res.body
+            .contains("Số phiếu được công bố sau khi bình chọn kết thúc."),
+        "{}",
+        res.body
+    );
+    assert!(!res.body.contains("entry-votes"));
+    // Hidden for the voter who voted too, while still confirming their vote.
+    let res = client
+        .post_form(&format!("/entries/{entry}/vote"), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let res = client.get(&format!("/entries/{entry}")).await;
+    assert!(res.body.contains("Hôm nay bạn đã dùng hết phiếu cho"));
+    assert!(!res.body.contains("entry-votes"));
+
+    // Before the window: when it opens, and no form to send a code yet.
+    sqlx::query(
+        "update contest set voting_opens_at = now() + interval '2 days',
+                            voting_closes_at = now() + interval '3 days'
+         where contest_id = $1",
+    )
+    .bind(contest)
+    .execute(&env.db)
+    .await
+    .unwrap();
+    let res = anon.get(&format!("/entries/{entry}")).await;
+    assert!(res.body.contains("Bình chọn mở lúc "), "{}", res.body);
+    assert!(!res.body.contains("/vote/code"));
+    let res = client
+        .post_form(&format!("/entries/{entry}/vote"), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let res = client.get(&format!("/entries/{entry}")).await;
+    assert!(
+        res.body.contains("Chưa đến thời gian bình chọn."),
+        "{}",
+        res.body
+    );
+    assert_eq!(votes(&env, entry).await, (1, 1));
+}
