@@ -2,7 +2,8 @@
 //! Voting where a shared link lands, in Debian's Chromium at 390 px (Playwright from npm, in
 //! tests/browser) against the real binary: a signed-out friend opens an entry's link, confirms
 //! their email with the mailed code on that page and the vote is counted on that entry in at
-//! most 4 taps; a returning voter votes on another entry in 1; the same without JavaScript.
+//! most 4 taps; a returning voter votes on another entry in 1 (the page solving the
+//! proof-of-work challenge it is asked for); the same without JavaScript.
 //! Screenshots are kept in $CARGO_TARGET_DIR/artifacts/browser-entry-vote.
 
 mod common;
@@ -45,6 +46,10 @@ async fn a_shared_entry_link_takes_a_signed_out_phone_to_a_counted_vote_in_four_
 
     let mut cmd = hoithi(data.path());
     configured(&mut cmd, &env);
+    // One vote per voter before the proof-of-work challenge: the returning vote must be
+    // solved by the page's script, still in one tap.
+    cmd.env("HOITHI_VOTE_CHALLENGE_VOTER_BURST", "1")
+        .env("HOITHI_VOTE_CHALLENGE_VOTER_RATE", "0.001");
     let server = Server::start(cmd).await;
     let shots = artifacts();
     let _ = std::fs::remove_dir_all(&shots);
@@ -93,6 +98,14 @@ async fn a_shared_entry_link_takes_a_signed_out_phone_to_a_counted_vote_in_four_
         .unwrap();
         assert_eq!(votes, 1, "{e}");
     }
+    let solved: i64 = sqlx::query_scalar("select count(*) from vote_challenge_used")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        solved, 2,
+        "the returning vote and the one over the limit were solved"
+    );
     for shot in [
         "js-01-shared-link",
         "js-02-code-sent",

@@ -524,3 +524,75 @@ async fn the_panel_hides_totals_when_the_contest_does_and_says_when_voting_opens
     );
     assert_eq!(votes(&env, entry).await, (1, 1));
 }
+
+/// What vote.js does: the number whose hash with the salt is the challenge, as the payload.
+fn solve(c: &serde_json::Value) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let salt = c["salt"].as_str().unwrap();
+    let target = c["challenge"].as_str().unwrap();
+    let max = c["maxnumber"].as_u64().unwrap();
+    let number = (0..=max)
+        .find(|n| {
+            let hash = Sha256::digest(format!("{salt}{n}").as_bytes());
+            hash.iter().map(|b| format!("{b:02x}")).collect::<String>() == target
+        })
+        .expect("a solution below maxnumber");
+    let json = serde_json::json!({
+        "algorithm": c["algorithm"], "challenge": target, "number": number,
+        "salt": salt, "signature": c["signature"],
+    });
+    base64::engine::general_purpose::STANDARD.encode(json.to_string())
+}
+
+#[tokio::test]
+async fn above_normal_rates_the_entry_page_vote_needs_a_solved_challenge_like_the_api() {
+    let Voting {
+        env,
+        mut client,
+        _stop,
+    } = voting_with(&[
+        ("HOITHI_VOTE_CHALLENGE_VOTER_BURST", "1"),
+        ("HOITHI_VOTE_CHALLENGE_VOTER_RATE", "0.001"),
+        ("HOITHI_VOTE_CHALLENGE_MAX_NUMBER", "2000"),
+    ])
+    .await;
+    let (_, _, entries) = env.contest_in_voting(3).await;
+    vote_by_code(&mut client, &env, entries[0], "nhanh-tay@example.vn").await;
+    assert_eq!(votes(&env, entries[0]).await, (1, 1));
+
+    // Past the burst: no vote without a solved challenge, and the panel asks the script.
+    let page = format!("/entries/{}", entries[1]);
+    let vote = format!("{page}/vote");
+    let res = client.post_form(&vote, &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let res = client.get(&page).await;
+    assert!(
+        res.body
+            .contains("Đang có rất nhiều phiếu từ mạng của bạn."),
+        "{}",
+        res.body
+    );
+    assert!(res.body.contains("data-busy"));
+    let res = client
+        .post_form(&vote, &[("challenge", "bm90LWEtcHJvb2Y")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(votes(&env, entries[1]).await, (0, 0));
+
+    // Solved: counted; the same solution a second time is spent.
+    let c = client.get("/api/v1/vote-challenge").await.json();
+    let proof = solve(&c);
+    client.post_form(&vote, &[("challenge", &proof)]).await;
+    let res = client.get(&page).await;
+    assert!(res.body.contains("Đã ghi nhận phiếu cho"), "{}", res.body);
+    assert_eq!(votes(&env, entries[1]).await, (1, 1));
+    let third = format!("/entries/{}/vote", entries[2]);
+    client.post_form(&third, &[("challenge", &proof)]).await;
+    let res = client.get(&format!("/entries/{}", entries[2])).await;
+    assert!(
+        res.body
+            .contains("Đang có rất nhiều phiếu từ mạng của bạn.")
+    );
+    assert_eq!(votes(&env, entries[2]).await, (0, 0));
+}

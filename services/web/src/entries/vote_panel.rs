@@ -32,6 +32,8 @@ pub struct VotePanel {
     pub email: Option<String>,
     /// The last form's note: (good news?, sentence).
     pub note: Option<(bool, String)>,
+    /// The vote waits for a proof of work (entry-vote.js solves one and sends it again).
+    pub busy: bool,
 }
 
 impl VotePanel {
@@ -77,6 +79,8 @@ impl VotePanel {
             .and_then(|v| Note::parse(&v))
             .filter(|n| n.scope == e.entry_id.to_string());
         let had_note = note.is_some();
+        // The key voting/entry_vote.rs leaves when a vote needs a solved challenge.
+        let busy = note.as_ref().is_some_and(|n| n.key == "entry-vote.busy");
         let note = note.map(|n| (n.is_success(), note_text(lang, &n, e, now)));
         Ok((
             Self {
@@ -87,6 +91,7 @@ impl VotePanel {
                 can_vote,
                 email,
                 note,
+                busy,
             },
             had_note,
         ))

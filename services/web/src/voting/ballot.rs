@@ -181,6 +181,28 @@ fn new_vote(entry_id: Uuid, voter_id: i64, ip: Option<IpAddr>, headers: &HeaderM
     }
 }
 
+/// Spends `payload` if it is a fresh, solved challenge; else the code of why it is not (the
+/// API's and the entry page's vote alike).
+pub async fn spend_challenge(
+    state: &AppState,
+    payload: Option<&str>,
+) -> sqlx::Result<Result<(), &'static str>> {
+    let Some(payload) = payload else {
+        return Ok(Err("challenge-required"));
+    };
+    let key = state.secrets.get(&state.db, "vote-challenge").await?;
+    Ok(match challenge::check(&key, payload, Utc::now()) {
+        Ok((c, expires)) => {
+            if challenge::spend(&state.db, &c, expires).await? {
+                Ok(())
+            } else {
+                Err("challenge-used")
+            }
+        }
+        Err(code) => Err(code),
+    })
+}
+
 /// `None` when the request carries a fresh, solved challenge (now spent); otherwise the 428
 /// answer with a new challenge to solve.
 async fn require_challenge(
@@ -188,23 +210,15 @@ async fn require_challenge(
     rt: &Runtime,
     parts: &Parts,
 ) -> Result<Option<Response>, ApiError> {
-    let key = state.secrets.get(&state.db, "vote-challenge").await?;
-    let code = match parts
+    let payload = parts
         .headers
         .get("x-vote-challenge")
-        .and_then(|v| v.to_str().ok())
-    {
-        None => "challenge-required",
-        Some(payload) => match challenge::check(&key, payload, Utc::now()) {
-            Ok((c, expires)) => {
-                if challenge::spend(&state.db, &c, expires).await? {
-                    return Ok(None);
-                }
-                "challenge-used"
-            }
-            Err(code) => code,
-        },
+        .and_then(|v| v.to_str().ok());
+    let code = match spend_challenge(state, payload).await? {
+        Ok(()) => return Ok(None),
+        Err(code) => code,
     };
+    let key = state.secrets.get(&state.db, "vote-challenge").await?;
     let body = json!({
         "error": {
             "code": code,

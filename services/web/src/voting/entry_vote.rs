@@ -39,6 +39,13 @@ pub fn router() -> Router<AppState> {
         .route("/entries/{id}/vote/other-email", post(other_email))
 }
 
+/// The vote button's form: a solved proof-of-work challenge when the page was asked for one
+/// (entry-vote.js solves it; without JavaScript the voter waits a minute).
+#[derive(Debug, Default, Deserialize)]
+struct VoteForm {
+    challenge: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct CodeForm {
     #[serde(default)]
@@ -68,6 +75,9 @@ fn back(entry: Uuid, cookies: &[String]) -> Response {
     res
 }
 
+/// The note that asks for a proof of work (the panel marks itself `data-busy` for the script).
+const BUSY: &str = "entry-vote.busy";
+
 fn note_cookie(secure: bool, entry: Uuid, key: &str, arg: i64) -> String {
     let value = Note::new(entry, key, arg).cookie_value();
     cookie_header(vote_note_cookie_name(secure), &value, 120, secure)
@@ -80,6 +90,7 @@ async fn cast(
     ip: Option<IpAddr>,
     headers: &HeaderMap,
     entry: Uuid,
+    challenge: Option<&str>,
 ) -> Result<(String, i64), PageError> {
     let rt = Runtime::of(state).ok_or_else(|| PageError::refused(&VoteRefusal::Unavailable))?;
     match rt.admit(voter_id, ip, Instant::now()) {
@@ -88,8 +99,12 @@ async fn cast(
             let seconds = wait.as_secs_f64().ceil() as i64;
             return Ok(("entry-vote.slow-down".into(), seconds.max(1)));
         }
-        // The API asks for a proof of work here; a plain form cannot do one, so it waits.
-        Admission::Unusual => return Ok(("entry-vote.busy".into(), 0)),
+        // Above normal rates the vote needs a solved challenge, as the API's does.
+        Admission::Unusual => {
+            if ballot::spend_challenge(state, challenge).await?.is_err() {
+                return Ok((BUSY.into(), 0));
+            }
+        }
     }
     Ok(
         match ballot::ingest(&rt, entry, voter_id, ip, headers).await? {
@@ -116,11 +131,13 @@ async fn vote(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Form(form): Form<VoteForm>,
 ) -> Result<Response, PageError> {
     let entry = public_entry(&state, &id).await?;
     let secure = is_secure(&state, &headers);
+    let challenge = form.challenge.as_deref().filter(|c| !c.is_empty());
     let (key, arg) = match ctx.user.as_ref().filter(|u| u.is_verified()) {
-        Some(user) => cast(&state, user.app_user_id, ip, &headers, entry).await?,
+        Some(user) => cast(&state, user.app_user_id, ip, &headers, entry, challenge).await?,
         // Signed out (or not verified): the page's email form is the way in.
         None => ("entry-vote.verify-first".into(), 0),
     };
@@ -179,7 +196,7 @@ async fn verify(
         delete_session(&state.db, &old).await?;
     }
     let token = create_session(&state.db, user_id).await?;
-    let (key, arg) = cast(&state, user_id, ip, &headers, entry).await?;
+    let (key, arg) = cast(&state, user_id, ip, &headers, entry, None).await?;
     let mut res =
         crate::security::signed_in(&state, &headers, &token, &format!("/entries/{entry}#vote"));
     for c in [
