@@ -340,6 +340,54 @@ pub fn safe_next(next: Option<&str>) -> String {
     .to_owned()
 }
 
+/// A note a form leaves for the page it redirects to, shown there once (what became of a
+/// vote cast from an entry page): the thing it is about, a catalogue key and one number for
+/// the sentence's placeholder, in a short-lived cookie `{scope}:{key}:{arg}`. Only keys under
+/// `NOTE_PREFIXES` are read back, so a planted cookie cannot show other texts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub scope: String,
+    pub key: String,
+    pub arg: i64,
+}
+
+/// The catalogue keys a note may name.
+const NOTE_PREFIXES: [&str; 3] = ["entry-vote.", "voter.error.", "refusal.vote."];
+
+impl Note {
+    pub fn new(scope: impl std::fmt::Display, key: &str, arg: i64) -> Self {
+        Self {
+            scope: scope.to_string(),
+            key: key.to_owned(),
+            arg,
+        }
+    }
+
+    pub fn cookie_value(&self) -> String {
+        format!("{}:{}:{}", self.scope, self.key, self.arg)
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        let mut parts = value.splitn(3, ':');
+        let scope = parts.next()?;
+        let key = parts.next()?;
+        let arg = parts.next()?.parse().ok()?;
+        let fine = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 80
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        };
+        (fine(scope) && fine(key) && NOTE_PREFIXES.iter().any(|p| key.starts_with(p)))
+            .then(|| Self::new(scope, key, arg))
+    }
+
+    /// Whether the note is one of good news (else a refusal or a mistake).
+    pub fn is_success(&self) -> bool {
+        self.key == "entry-vote.counted"
+    }
+}
+
 pub fn no_store(mut res: Response) -> Response {
     res.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -11,6 +11,7 @@ mod refusal;
 mod review;
 mod show;
 mod submit;
+mod vote_panel;
 
 use axum::Router;
 use axum::routing::{get, post};

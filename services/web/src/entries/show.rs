@@ -3,19 +3,21 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hoithi_core::AppState;
 use hoithi_core::contest::EntryStatus;
 use uuid::Uuid;
 
+use super::vote_panel::VotePanel;
 use crate::access::author::SignedIn;
 use crate::domain::contests::ContestRow;
 use crate::domain::entries::lifecycle::author_may_change;
 use crate::domain::entries::media::{self, MediaView};
 use crate::domain::entries::revision::{self, RevisionRow};
 use crate::domain::entries::{Access, EntryRow, author, lists, visible_entry};
-use crate::page::{Ctx, Page, PageError, qr_svg, render};
+use crate::page::{Ctx, Page, PageError, no_store, qr_svg, render};
+use crate::security::cookies::vote_note_cookie_name;
 
 #[derive(Template)]
 #[template(path = "entries/entry.html")]
@@ -32,6 +34,39 @@ struct EntryPage {
     url: String,
     /// The latest edit that waits for review or was refused (author and organizers only).
     revision: Option<RevisionRow>,
+    /// Approved: shown to everyone, so it has share buttons and its vote panel.
+    public: bool,
+    vote: Option<VotePanel>,
+}
+
+/// The page of an entry its visitor may not see (withdrawn, refused, waiting for review, or
+/// no such entry): a 404 that says so and leads to the contest, without the entry's title or
+/// media.
+#[derive(Template)]
+#[template(path = "entries/hidden.html")]
+struct HiddenPage {
+    page: Page,
+    /// The contest of an entry that exists.
+    contest: Option<(String, String)>,
+}
+
+async fn hidden_page(state: &AppState, ctx: &Ctx, id: Option<Uuid>) -> Result<Response, PageError> {
+    let contest = match id {
+        Some(id) => match crate::domain::entries::entry(&state.db, id).await? {
+            Some(e) => crate::domain::contests::by_id(&state.db, e.contest_id)
+                .await?
+                .map(|c| (c.slug, c.title)),
+            None => None,
+        },
+        None => None,
+    };
+    Ok(no_store(render(
+        StatusCode::NOT_FOUND,
+        &HiddenPage {
+            page: ctx.page("entry.hidden.title"),
+            contest,
+        },
+    )))
 }
 
 /// The edit of `id` its viewer may see: a proposed edit is not public, only its author and
@@ -60,11 +95,33 @@ fn share_meta(e: &EntryRow, media: &[MediaView], base: &str, url: &str) -> Vec<(
         ("twitter:card".into(), "summary_large_image".into()),
         ("twitter:title".into(), e.title.clone()),
     ];
-    if let Some(img) = media.iter().find_map(|m| m.largest().map(str::to_owned)) {
+    if let Some(img) = media.iter().find_map(share_image) {
         meta.push(("og:image".into(), format!("{base}{img}")));
         meta.push(("twitter:image".into(), format!("{base}{img}")));
     }
     meta
+}
+
+/// The picture a shared link shows: a video's poster, or the photo's rendition closest to
+/// 1280 px wide (the widest below it, else the narrowest above).
+fn share_image(m: &MediaView) -> Option<String> {
+    if !m.is_ready() {
+        return None;
+    }
+    if let Some(p) = &m.poster_url {
+        return Some(p.clone());
+    }
+    let below = m
+        .images
+        .iter()
+        .filter(|i| i.width <= 1280)
+        .max_by_key(|i| i.width);
+    let above = m
+        .images
+        .iter()
+        .filter(|i| i.width > 1280)
+        .min_by_key(|i| i.width);
+    below.or(above).map(|i| i.url.clone())
 }
 
 pub async fn entry_page(
@@ -73,10 +130,13 @@ pub async fn entry_page(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id = Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
-    let (e, c, access) = visible_entry(&state.db, ctx.user.as_ref(), id)
-        .await?
-        .ok_or(PageError::NotFound)?;
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return hidden_page(&state, &ctx, None).await;
+    };
+    let Some((e, c, access)) = visible_entry(&state.db, ctx.user.as_ref(), id).await? else {
+        return hidden_page(&state, &ctx, Some(id)).await;
+    };
+    let public = e.status == EntryStatus::Approved;
     let media = media::for_entry(&state.db, id).await?;
     let show_author = author::may_see_author(&state.db, ctx.user.as_ref(), &c, &e).await?;
     let revision = visible_revision(&state.db, access, id).await?;
@@ -84,11 +144,20 @@ pub async fn entry_page(
     let url = format!("{base}/entries/{id}");
     let mut page = ctx.page("entry.title");
     page.title.clone_from(&e.title);
-    page.meta = share_meta(&e, &media, &base, &url);
+    if public {
+        page.meta = share_meta(&e, &media, &base, &url);
+    }
+    let (vote, had_note) = if public {
+        let (panel, had_note) =
+            VotePanel::load(&state, &headers, ctx.user.as_ref(), ctx.lang, &e, &c).await?;
+        (Some(panel), had_note)
+    } else {
+        (None, false)
+    };
     let processing = matches!(e.status, EntryStatus::Uploading | EntryStatus::Processing)
         || media.iter().any(|m| m.status == "processing");
     let can_edit = access == Access::Author && author_may_change(&e, &c);
-    Ok(render(
+    let mut res = render(
         StatusCode::OK,
         &EntryPage {
             page,
@@ -106,10 +175,22 @@ pub async fn entry_page(
             processing,
             media,
             url,
+            public,
+            vote,
             e,
             c,
         },
-    ))
+    );
+    if had_note {
+        // The note is shown once; the page is the visitor's own then.
+        let secure = crate::security::is_secure(&state, &headers);
+        let gone = crate::security::cookie_header(vote_note_cookie_name(secure), "", 0, secure);
+        if let Ok(v) = HeaderValue::from_str(&gone) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+        res = no_store(res);
+    }
+    Ok(res)
 }
 
 /// A QR code of the entry's public address, as SVG, to print for events.

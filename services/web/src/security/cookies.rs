@@ -47,3 +47,42 @@ pub fn cookie_header(name: &str, value: &str, max_age: i64, secure: bool) -> Str
     }
     c
 }
+
+/// The email a voter asked a sign-in code for on an entry page, kept until the code is used
+/// so the page (any entry's) shows the code field; 10 minutes, the code's life.
+pub fn vote_email_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-hoithi-vote-email"
+    } else {
+        "hoithi-vote-email"
+    }
+}
+
+/// A note a vote form leaves for the entry page it returns to (`page::Note`), shown once.
+pub fn vote_note_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-hoithi-vote-note"
+    } else {
+        "hoithi-vote-note"
+    }
+}
+
+/// The pending voter email of the request (see `vote_email_cookie_name`).
+pub fn vote_email(headers: &HeaderMap, secure: bool) -> Option<String> {
+    use base64::Engine;
+    let raw = cookie(headers, vote_email_cookie_name(secure))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()?;
+    String::from_utf8(bytes)
+        .ok()
+        .filter(|e| e.len() <= 254 && e.contains('@'))
+}
+
+/// The `Set-Cookie` value keeping `email` (empty: clearing it).
+pub fn vote_email_cookie(email: &str, secure: bool) -> String {
+    use base64::Engine;
+    let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(email);
+    let max_age = if email.is_empty() { 0 } else { 600 };
+    cookie_header(vote_email_cookie_name(secure), &value, max_age, secure)
+}

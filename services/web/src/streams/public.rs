@@ -89,8 +89,9 @@ async fn stream_page(
     };
     let mut page = ctx.page("streams.title");
     page.title = format!("{} · {}", s.title, c.title);
+    // The emailed-code sign-in of voters (no password), back to this page after.
     let login_href = format!(
-        "/login?next=/contests/{}/streams/{}",
+        "/vote/sign-in?next=/contests/{}/streams/{}",
         c.slug, s.contest_stream_id
     );
     let res = render(

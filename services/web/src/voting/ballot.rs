@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -124,27 +124,52 @@ async fn cast_vote(
             }
         }
     }
-    let vote = new_vote(entry_id, user.app_user_id, ip, &parts);
-    let outcome = match rt.ingest(vote).await? {
-        Ok(outcome) => outcome,
-        // Not queued or not written: safe to retry.
-        Err(refusal) => return Ok(retry_after(refusal, 1)),
-    };
-    match outcome {
-        Outcome::Counted { .. } => Ok((
+    match ingest(&rt, entry_id, user.app_user_id, ip, &parts.headers).await? {
+        Ballot::Counted => Ok((
             StatusCode::CREATED,
             Json(json!({"entry_id": entry_id, "counted": true})),
         )
             .into_response()),
-        Outcome::AlreadyVoted => Err(VoteRefusal::AlreadyVoted.into()),
-        Outcome::Refused(code) => Err(VoteRefusal::of_outcome(code)
-            .map_or_else(|| ApiError::not_found("the entry"), ApiError::from)),
+        // Not queued or not written: safe to retry.
+        Ballot::Retry(refusal) => Ok(retry_after(refusal, 1)),
+        Ballot::Refused(refusal) => Err(refusal.into()),
+        Ballot::NotFound => Err(ApiError::not_found("the entry")),
     }
 }
 
-fn new_vote(entry_id: Uuid, voter_id: i64, ip: Option<IpAddr>, parts: &Parts) -> NewVote {
-    let user_agent_hash = parts
-        .headers
+/// What became of one vote past admission.
+pub enum Ballot {
+    Counted,
+    /// Not queued or not written: safe to retry at once.
+    Retry(VoteRefusal),
+    /// The rules refuse it (already voted, closed, not approved, a limit, the roster…).
+    Refused(VoteRefusal),
+    NotFound,
+}
+
+/// The one way a vote reaches the ingest (the batcher's exact statement: policy, limits and
+/// tally), for the API and the entry page's form alike. The caller has admitted the voter
+/// (`Runtime::admit`) and checked that their email is verified.
+pub async fn ingest(
+    rt: &Runtime,
+    entry_id: Uuid,
+    voter_id: i64,
+    ip: Option<IpAddr>,
+    headers: &HeaderMap,
+) -> sqlx::Result<Ballot> {
+    let vote = new_vote(entry_id, voter_id, ip, headers);
+    Ok(match rt.ingest(vote).await? {
+        Err(refusal) => Ballot::Retry(refusal),
+        Ok(Outcome::Counted { .. }) => Ballot::Counted,
+        Ok(Outcome::AlreadyVoted) => Ballot::Refused(VoteRefusal::AlreadyVoted),
+        Ok(Outcome::Refused(code)) => {
+            VoteRefusal::of_outcome(code).map_or(Ballot::NotFound, Ballot::Refused)
+        }
+    })
+}
+
+fn new_vote(entry_id: Uuid, voter_id: i64, ip: Option<IpAddr>, headers: &HeaderMap) -> NewVote {
+    let user_agent_hash = headers
         .get(header::USER_AGENT)
         .map(|ua| Sha256::digest(ua.as_bytes())[..16].to_vec());
     NewVote {
@@ -156,6 +181,28 @@ fn new_vote(entry_id: Uuid, voter_id: i64, ip: Option<IpAddr>, parts: &Parts) ->
     }
 }
 
+/// Spends `payload` if it is a fresh, solved challenge; else the code of why it is not (the
+/// API's and the entry page's vote alike).
+pub async fn spend_challenge(
+    state: &AppState,
+    payload: Option<&str>,
+) -> sqlx::Result<Result<(), &'static str>> {
+    let Some(payload) = payload else {
+        return Ok(Err("challenge-required"));
+    };
+    let key = state.secrets.get(&state.db, "vote-challenge").await?;
+    Ok(match challenge::check(&key, payload, Utc::now()) {
+        Ok((c, expires)) => {
+            if challenge::spend(&state.db, &c, expires).await? {
+                Ok(())
+            } else {
+                Err("challenge-used")
+            }
+        }
+        Err(code) => Err(code),
+    })
+}
+
 /// `None` when the request carries a fresh, solved challenge (now spent); otherwise the 428
 /// answer with a new challenge to solve.
 async fn require_challenge(
@@ -163,23 +210,15 @@ async fn require_challenge(
     rt: &Runtime,
     parts: &Parts,
 ) -> Result<Option<Response>, ApiError> {
-    let key = state.secrets.get(&state.db, "vote-challenge").await?;
-    let code = match parts
+    let payload = parts
         .headers
         .get("x-vote-challenge")
-        .and_then(|v| v.to_str().ok())
-    {
-        None => "challenge-required",
-        Some(payload) => match challenge::check(&key, payload, Utc::now()) {
-            Ok((c, expires)) => {
-                if challenge::spend(&state.db, &c, expires).await? {
-                    return Ok(None);
-                }
-                "challenge-used"
-            }
-            Err(code) => code,
-        },
+        .and_then(|v| v.to_str().ok());
+    let code = match spend_challenge(state, payload).await? {
+        Ok(()) => return Ok(None),
+        Err(code) => code,
     };
+    let key = state.secrets.get(&state.db, "vote-challenge").await?;
     let body = json!({
         "error": {
             "code": code,

@@ -1,10 +1,12 @@
 //! Voting over HTTP: the ballot (`POST /api/v1/entries/{id}/votes`, tallies, challenges),
-//! voters' sign-in by emailed code and member numbers, the public vote page, and the
+//! voters' sign-in by emailed code and member numbers, the public vote page, the vote forms
+//! of the entry page (code and vote on the page a shared link opens), and the
 //! organizers' pages and API (policy, review, invalidations, roster, claims). The rules, the
 //! queries and the vote runtime (batcher, live hub, limits) are in `domain::voting`.
 
 mod ballot;
 mod claims;
+mod entry_vote;
 mod forms;
 mod invalidations;
 mod members;
@@ -30,6 +32,7 @@ pub use crate::domain::voting::runtime::Background;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(ballot::router())
+        .merge(entry_vote::router())
         .merge(invalidations::router())
         .merge(policy_api::router())
         .merge(voters::router())

@@ -118,6 +118,15 @@ impl CodeError {
         }
     }
 
+    /// The number of the page's sentence (`{seconds}` or `{left}`), 0 when it has none.
+    pub fn arg(&self) -> i64 {
+        match self {
+            Self::TooManyCodes { wait } => *wait,
+            Self::Wrong { attempts_left } => i64::from(*attempts_left),
+            _ => 0,
+        }
+    }
+
     fn retry_after(&self) -> Option<i64> {
         match self {
             Self::TooManyCodes { wait } => Some(*wait),

@@ -524,3 +524,13 @@ pub async fn check_tallies(
 
 #[cfg(test)]
 mod tests;
+
+/// The valid votes of one entry.
+pub async fn entry_votes(db: &PgPool, entry_id: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select coalesce((select votes from vote_tally where entry_id = $1), 0)::int8",
+    )
+    .bind(entry_id)
+    .fetch_one(db)
+    .await
+}
