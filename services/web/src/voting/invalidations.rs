@@ -33,6 +33,11 @@ async fn invalidate(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let request: InvalidationRequest = json_body(&body)?;
     let (criteria, reason) = request.checked()?;
+    if let Some(voter) = criteria.voter_id
+        && !repo::account_exists(&state.db, voter).await?
+    {
+        return Err(VoteRefusal::UnknownVoter.into());
+    }
     let id = contest.contest_id;
     let (id, votes) = repo::invalidate(&state.db, id, &criteria, &reason, user.app_user_id).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id, "votes": votes}))))

@@ -38,6 +38,7 @@ pub enum VoteRefusal {
     NotListed,
     NotAClaimant,
     UnknownAccount,
+    UnknownVoter,
     AccountUnverified,
     MemberNumberSet,
 }
@@ -94,6 +95,7 @@ impl Refusal for VoteRefusal {
             Self::NotListed => "not-listed",
             Self::NotAClaimant => "not-a-claimant",
             Self::UnknownAccount => "unknown-account",
+            Self::UnknownVoter => "unknown-voter",
             Self::AccountUnverified => "account-unverified",
             Self::MemberNumberSet => "member-number-set",
         }
@@ -126,7 +128,8 @@ impl Refusal for VoteRefusal {
             | Self::InvalidDecision
             | Self::InvalidMemberNumber
             | Self::NotAClaimant
-            | Self::UnknownAccount => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::UnknownAccount
+            | Self::UnknownVoter => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 }
@@ -159,6 +162,7 @@ pub const ALL: [VoteRefusal; 28] = [
     VoteRefusal::NotListed,
     VoteRefusal::NotAClaimant,
     VoteRefusal::UnknownAccount,
+    VoteRefusal::UnknownVoter,
     VoteRefusal::AccountUnverified,
     VoteRefusal::MemberNumberSet,
 ];

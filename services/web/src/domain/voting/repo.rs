@@ -299,6 +299,14 @@ pub async fn contest_by_slug(db: &PgPool, slug: &str) -> sqlx::Result<Option<Vot
     .await
 }
 
+/// Whether an account with this id exists (an invalidation names its voter by id).
+pub async fn account_exists(db: &PgPool, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists (select 1 from app_user where app_user_id = $1)")
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
 /// Which votes an invalidation covers; at least one criterion is set.
 #[derive(Debug, Clone)]
 pub struct Criteria {
