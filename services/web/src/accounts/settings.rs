@@ -19,6 +19,7 @@ use crate::access::client::ClientIp;
 use crate::domain::people::accounts::{self, SignIn, authenticate};
 use crate::domain::people::refusal::AccountRefusal;
 use crate::domain::people::tokens::{self, TokenRow};
+use crate::domain::privacy::consent::{self, ConsentRow};
 use crate::page::{Ctx, Page, PageError, no_store, render};
 use crate::security::sessions::Browser;
 
@@ -41,6 +42,7 @@ struct AccountPage {
     tokens: Vec<TokenRow>,
     notice: String,
     error: String,
+    consents: Vec<ConsentRow>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -60,6 +62,7 @@ async fn account_page(
     };
     let has_password = accounts::has_password(&state.db, user.app_user_id).await?;
     let tokens = tokens::api_tokens_of(&state.db, user.app_user_id).await?;
+    let consents = consent::of_user(&state.db, user.app_user_id).await?;
     Ok(no_store(render(
         status,
         &AccountPage {
@@ -70,6 +73,7 @@ async fn account_page(
             tokens,
             notice,
             error,
+            consents,
         },
     )))
 }
@@ -83,6 +87,7 @@ async fn page(
     let notice = match q.notice.as_deref() {
         Some("password-changed") => ctx.t("account.page.password-changed").to_owned(),
         Some("token-revoked") => ctx.t("account.page.token-revoked").to_owned(),
+        Some("consent-withdrawn") => ctx.t("privacy.account.withdrawn-done").to_owned(),
         _ => String::new(),
     };
     account_page(&state, &ctx, StatusCode::OK, notice, String::new()).await

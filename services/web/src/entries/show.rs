@@ -74,9 +74,13 @@ pub async fn entry_page(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
-    let (e, c, access) = visible_entry(&state.db, ctx.user.as_ref(), id)
+    let (mut e, c, access) = visible_entry(&state.db, ctx.user.as_ref(), id)
         .await?
         .ok_or(PageError::NotFound)?;
+    // A child's name is shortened for everyone but the child and the organizers.
+    if access == Access::Public {
+        e.author_name = e.public_author_name();
+    }
     let media = media::for_entry(&state.db, id).await?;
     let show_author = author::may_see_author(&state.db, ctx.user.as_ref(), &c, &e).await?;
     let revision = visible_revision(&state.db, access, id).await?;
