@@ -469,3 +469,659 @@ async fn an_adult_gives_a_birth_date_once_and_needs_no_guardian() {
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
 }
+
+/// Columns of the schema that point at a person or hold personal data, as the catalog tells:
+/// foreign keys to `app_user`, addresses, and columns named like emails, names, birth dates,
+/// member numbers, filenames or ids of people.
+async fn personal_columns(env: &TestEnv) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "select c.table_name::text, c.column_name::text
+         from information_schema.columns c
+         join information_schema.tables t
+           on t.table_schema = c.table_schema and t.table_name = c.table_name
+         where c.table_schema = 'public' and t.table_type = 'BASE TABLE'
+           and c.table_name <> '_sqlx_migrations'
+           and (c.udt_name in ('inet', 'cidr')
+                or c.column_name ~ '(email|phone|birth|name$|member_number|password|filename|user_agent|throttle_key|voter_id|author_id|judge_id|owner_id|actor_id|subject_id|_by$|snapshot)'
+                or (c.table_name = 'vote_roster' and c.column_name = 'value')
+                or exists (
+                    select 1 from pg_constraint k
+                    join pg_attribute a on a.attrelid = k.conrelid and a.attnum = any(k.conkey)
+                    where k.contype = 'f' and k.confrelid = 'app_user'::regclass
+                      and k.conrelid = (select r.oid from pg_class r
+                                        where r.relname = c.table_name
+                                          and r.relnamespace = 'public'::regnamespace)
+                      and a.attname = c.column_name))
+         order by 1, 2",
+    )
+    .fetch_all(&env.db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn every_personal_column_of_the_schema_is_mapped() {
+    use hoithi_web::domain::privacy::registry::{COLUMNS, mapped};
+    let env = TestEnv::new().await;
+    let found = personal_columns(&env).await;
+    assert!(found.len() > 40, "the scan finds the schema: {found:?}");
+    let missing: Vec<String> = found
+        .iter()
+        .filter(|(t, c)| !mapped(t, c))
+        .map(|(t, c)| format!("{t}.{c}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "personal data without an export and deletion mapping in domain::privacy::registry: {missing:?}"
+    );
+    // And the map names no column that does not exist.
+    let all: Vec<(String, String)> = sqlx::query_as(
+        "select table_name::text, column_name::text from information_schema.columns
+         where table_schema = 'public'",
+    )
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    for c in COLUMNS {
+        assert!(
+            all.iter().any(|(t, n)| t == c.table && n == c.column),
+            "{}.{} is mapped but not in the schema",
+            c.table,
+            c.column
+        );
+    }
+}
+
+const MARK_EMAIL: &str = "xoa.han@example.vn";
+const MARK_NAME: &str = "Lê Thị Xóa Hẳn";
+const MARK_MEMBER: &str = "DV-777";
+const MARK_IP: &str = "203.0.113.77";
+const MARK_TEXT: &str = "Mô tả riêng tư";
+
+/// A person with a row in as many tables as a real one reaches: registered, verified and
+/// signed in through the pages, an API token, two entries (one in published results), files
+/// in storage, votes both ways, roster rows, a code, a judge invitation, a throttle counter.
+struct Person {
+    env: TestEnv,
+    c: Client,
+    id: i64,
+    published: uuid::Uuid,
+    unpublished: uuid::Uuid,
+    published_keys: Vec<String>,
+    unpublished_keys: Vec<String>,
+    slug_a: String,
+}
+
+async fn put(env: &TestEnv, key: &str) {
+    env.storage
+        .client
+        .put_object()
+        .bucket(&env.storage.bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn exists(env: &TestEnv, key: &str) -> bool {
+    env.storage
+        .client
+        .head_object()
+        .bucket(&env.storage.bucket)
+        .key(key)
+        .send()
+        .await
+        .is_ok()
+}
+
+async fn files_of(env: &TestEnv, entry: uuid::Uuid) -> Vec<String> {
+    let asset = uuid::Uuid::new_v4();
+    let original = format!("originals/{asset}");
+    let rendition = format!("media/{asset}/photo-400.jpg");
+    sqlx::query(
+        "insert into media_asset (media_asset_id, entry_id, kind, status, original_key, original_bytes,
+                                  original_sha256, original_filename, renditions)
+         values ($1, $2, 'photo', 'ready', $3, 1, repeat('a', 64), 'anh-cua-toi.jpg',
+                 jsonb_build_object('images', jsonb_build_array(jsonb_build_object('width', 400,
+                     'jpeg', jsonb_build_object('key', $4::text, 'url', '/' || $4::text)))))",
+    )
+    .bind(asset)
+    .bind(entry)
+    .bind(&original)
+    .bind(&rendition)
+    .execute(&env.db)
+    .await
+    .unwrap();
+    put(env, &original).await;
+    put(env, &rendition).await;
+    vec![original, rendition]
+}
+
+async fn person() -> Person {
+    let env = TestEnv::new().await;
+    units(&env).await;
+    let (contest_a, slug_a) = contest_of(&env, "hcm").await;
+    let (contest_b, slug_b) = contest_of(&env, "hcm").await;
+    let mut c = Client::new(env.state());
+    let res = c
+        .post_form(
+            "/register",
+            &[
+                ("email", MARK_EMAIL),
+                ("name", MARK_NAME),
+                ("password", PASSWORD),
+                ("unit", "q1-a"),
+                ("consent", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let verify = last_link(&env, MARK_EMAIL).await;
+    c.get(&verify).await;
+    let id = user_id(&env, MARK_EMAIL).await;
+    let mut entries = Vec::new();
+    for (slug, title) in [(&slug_a, "Bài đã công bố"), (&slug_b, "Bài chưa công bố")] {
+        let res = c
+            .post_form(
+                &format!("/contests/{slug}/enter"),
+                &[
+                    ("title", title),
+                    ("description", MARK_TEXT),
+                    ("consent", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+        entries.push(
+            res.location()
+                .trim_start_matches("/entries/")
+                .trim_end_matches("/upload")
+                .parse::<uuid::Uuid>()
+                .unwrap(),
+        );
+    }
+    let (published, unpublished) = (entries[0], entries[1]);
+    let published_keys = files_of(&env, published).await;
+    let mut unpublished_keys = files_of(&env, unpublished).await;
+    let upload_key = format!("uploads/{unpublished}/file");
+    put(&env, &upload_key).await;
+    unpublished_keys.push(upload_key.clone());
+    sqlx::query(
+        "insert into upload (upload_id, owner_id, entry_id, media_asset_id, object_key, upload_length,
+                             kind, filename, expires_at)
+         values (gen_random_uuid(), $1, $2, gen_random_uuid(), $3, 1, 'photo', 'anh-cua-toi.jpg', now() + interval '1 day')",
+    )
+    .bind(id)
+    .bind(unpublished)
+    .bind(&upload_key)
+    .execute(&env.db)
+    .await
+    .unwrap();
+    sqlx::query("update entry set status = 'approved' where entry_id = $1")
+        .bind(published)
+        .execute(&env.db)
+        .await
+        .unwrap();
+    let res = c
+        .api(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(serde_json::json!({"email": MARK_EMAIL, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    // Another member's entry the person votes for, and a vote for the person's entry.
+    let (other, _) = env.user(Role::Member).await;
+    let theirs = env.draft_entry(contest_a, other).await;
+    let setup = [
+        "update app_user set member_number = $2 where app_user_id = $1",
+        "insert into vote (contest_id, entry_id, voter_id, vote_day, ip, ip_network, user_agent_hash)
+         select contest_id, entry_id, $1, current_date, $3::inet, '203.0.113.0/24', '\\x01'
+         from entry where entry_id = $4",
+        "insert into vote (contest_id, entry_id, voter_id, vote_day) select contest_id, entry_id, $5, current_date
+         from entry where entry_id = $6",
+        "insert into sign_in_address (app_user_id, ip) values ($1, $3::inet)",
+        "insert into voter_code (email, code_hash, ip, expires_at)
+         select email, '\\x00', $3::inet, now() + interval '1 hour' from app_user where app_user_id = $1",
+        "insert into vote_roster (contest_id, kind, value) select contest_id, 'member', $2 from entry where entry_id = $6",
+        "insert into vote_roster (contest_id, kind, value) select contest_id, 'email', email
+         from entry, app_user where entry_id = $6 and app_user_id = $1",
+        "insert into member_decision (contest_id, member_number, app_user_id, decision)
+         select contest_id, $2, $1, 'confirmed' from entry where entry_id = $6",
+        "insert into contest_judge (contest_id, email)
+         select contest_id, email from entry, app_user where entry_id = $4 and app_user_id = $1",
+        "insert into login_throttle (throttle_key, failures) select 'login-account:' || email, 1
+         from app_user where app_user_id = $1",
+    ];
+    for sql in setup {
+        sqlx::query(sql)
+            .bind(id)
+            .bind(MARK_MEMBER)
+            .bind(MARK_IP)
+            .bind(theirs)
+            .bind(other)
+            .bind(published)
+            .execute(&env.db)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    // Published results of contest A name the person.
+    let round: i64 = sqlx::query_scalar(
+        "insert into judging_round (contest_id, number, name) values ($1, 1, 'Chung kết')
+         returning judging_round_id",
+    )
+    .bind(contest_a)
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    let snapshot = serde_json::json!({"round": 1, "entries": [
+        {"id": published, "rank": 1, "title": "Bài đã công bố", "author": MARK_NAME, "unit": "Chi đoàn A", "votes": 1, "combined": 9.5},
+        {"id": theirs, "rank": 2, "title": "Bài dự thi", "author": "Người Thử", "unit": null, "votes": 0, "combined": 7.0},
+    ]});
+    sqlx::query(
+        "insert into judging_result (judging_round_id, contest_id, snapshot) values ($1, $2, $3)",
+    )
+    .bind(round)
+    .bind(contest_a)
+    .bind(&snapshot)
+    .execute(&env.db)
+    .await
+    .unwrap();
+    let _ = contest_b;
+    Person {
+        env,
+        c,
+        id,
+        published,
+        unpublished,
+        published_keys,
+        unpublished_keys,
+        slug_a,
+    }
+}
+
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut files = std::collections::BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let mut s = String::new();
+        f.read_to_string(&mut s).unwrap();
+        files.insert(f.name().unwrap().to_string(), s);
+    }
+    files
+}
+
+async fn get_bytes(c: &mut Client, uri: &str) -> (StatusCode, Vec<u8>, String) {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let cookies = c
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let req = Request::get(uri)
+        .header(header::COOKIE, cookies)
+        .body(Body::empty())
+        .unwrap();
+    let res = c.app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let kind = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, body, kind)
+}
+
+#[tokio::test]
+async fn the_export_holds_every_row_about_the_person_and_no_secret() {
+    use hoithi_web::domain::privacy::registry::{COLUMNS, Key};
+    let mut p = person().await;
+    let (status, bytes, kind) = get_bytes(&mut p.c, "/account/data.zip").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(kind, "application/zip");
+    let files = unzip(&bytes);
+    let mut reached = 0;
+    for col in COLUMNS.iter().filter(|c| c.key != Key::None) {
+        let condition = match col.key {
+            Key::User => format!("{} = $1", col.column),
+            _ => format!(
+                "lower({}::text) = any(array[lower($2), lower($3)])",
+                col.column
+            ),
+        };
+        let in_db: i64 = sqlx::query_scalar(&format!(
+            "select count(*) from {} where {condition}",
+            col.table
+        ))
+        .bind(p.id)
+        .bind(MARK_EMAIL)
+        .bind(MARK_MEMBER)
+        .fetch_one(&p.env.db)
+        .await
+        .unwrap();
+        let name = format!("tables/{}.{}.json", col.table, col.column);
+        let json: serde_json::Value =
+            serde_json::from_str(files.get(&name).unwrap_or_else(|| panic!("{name}"))).unwrap();
+        assert_eq!(
+            json.as_array().unwrap().len() as i64,
+            in_db,
+            "{name}: every row about the person"
+        );
+        if in_db > 0 {
+            reached += 1;
+        }
+    }
+    assert!(reached >= 16, "the fixture reaches most tables: {reached}");
+    let profile = &files["profile.json"];
+    assert!(profile.contains(MARK_NAME) && profile.contains(MARK_MEMBER));
+    let all: String = files.values().cloned().collect();
+    assert!(
+        !all.contains("password_hash") && !all.contains("$argon2"),
+        "no secret"
+    );
+    assert!(!all.contains("token_hash") && !all.contains("session_hash"));
+    let entries = &files["entries.json"];
+    assert!(entries.contains("Bài chưa công bố") && entries.contains("/media/"));
+    assert!(files["entries.csv"].contains("Bài đã công bố"));
+    assert!(
+        files["votes.csv"].lines().count() == 2,
+        "{}",
+        files["votes.csv"]
+    );
+    assert!(files.contains_key("README.txt"));
+    // Signed out: sent to sign in; the export is audited.
+    let mut anon = Client::new(p.env.state());
+    let (status, _, _) = get_bytes(&mut anon, "/account/data.zip").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from privacy_audit where subject_id = $1 and action = 'export'",
+    )
+    .bind(p.id)
+    .fetch_one(&p.env.db)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+}
+
+/// Rows anywhere in the schema that still hold one of the person's identifying values.
+async fn traces(env: &TestEnv) -> Vec<String> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "select table_name::text from information_schema.tables
+         where table_schema = 'public' and table_type = 'BASE TABLE' and table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    let marks: Vec<String> = [
+        MARK_EMAIL,
+        "Xóa Hẳn",
+        MARK_MEMBER,
+        MARK_IP,
+        MARK_TEXT,
+        "Bài chưa công bố",
+        "anh-cua-toi",
+    ]
+    .iter()
+    .map(|m| format!("%{m}%"))
+    .collect();
+    let mut found = Vec::new();
+    for t in tables {
+        let n: i64 = sqlx::query_scalar(&format!(
+            "select count(*) from {t} x where x::text ilike any($1)"
+        ))
+        .bind(&marks)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+        if n > 0 {
+            found.push(format!("{t}: {n}"));
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn deleting_an_account_leaves_no_personal_data_while_published_results_add_up() {
+    use hoithi_web::domain::privacy::erase;
+    let mut p = person().await;
+    let env = &p.env;
+    let votes_before: (i64, i64) =
+        sqlx::query_as("select count(*), count(distinct voter_id) from vote")
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    let page = p.c.get("/account").await;
+    assert!(page.body.contains("Xóa tài khoản") && page.body.contains("Tải dữ liệu của tôi"));
+    // A wrong password asks for nothing; a cross-site post neither.
+    let res =
+        p.c.post_form("/account/delete", &[("password", "sai rồi")])
+            .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let res =
+        p.c.post_raw(
+            "/account/delete",
+            &[("_csrf", "x".into()), ("password", PASSWORD.into())],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let asked: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("select deletion_requested_at from app_user where app_user_id = $1")
+            .bind(p.id)
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    assert!(asked.is_none());
+    // Asked, cancelled, asked again.
+    let res =
+        p.c.post_form("/account/delete", &[("password", PASSWORD)])
+            .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let page = p.c.get("/account").await;
+    assert!(
+        page.body.contains(r#"id="deletion-scheduled""#),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        p.c.post_form("/account/delete/cancel", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        !p.c.get("/account")
+            .await
+            .body
+            .contains(r#"id="deletion-scheduled""#)
+    );
+    p.c.post_form("/account/delete", &[("password", PASSWORD)])
+        .await;
+
+    // Within the grace period nothing is due.
+    let due = erase::delete_due(&env.db, &env.storage, 7, true)
+        .await
+        .unwrap();
+    assert!(due.is_empty());
+    sqlx::query("update app_user set deletion_requested_at = now() - interval '8 days' where app_user_id = $1")
+        .bind(p.id)
+        .execute(&env.db)
+        .await
+        .unwrap();
+    // A dry run lists it and changes nothing.
+    let due = erase::delete_due(&env.db, &env.storage, 7, true)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!((due[0].app_user_id, due[0].unpublished_entries), (p.id, 1));
+    assert!(!traces(env).await.is_empty());
+    for k in &p.unpublished_keys {
+        assert!(exists(env, k).await, "{k} kept by the dry run");
+    }
+    // The real run.
+    let done = erase::delete_due(&env.db, &env.storage, 7, false)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 1);
+    let left = traces(env).await;
+    assert!(left.is_empty(), "personal data left: {left:?}");
+    for k in &p.unpublished_keys {
+        assert!(!exists(env, k).await, "{k} deleted from storage");
+    }
+    for k in &p.published_keys {
+        assert!(exists(env, k).await, "{k} of a published result kept");
+    }
+    // Rows the map says go are gone.
+    for sql in [
+        "select count(*) from web_session where app_user_id = $1",
+        "select count(*) from api_token where app_user_id = $1",
+        "select count(*) from consent where app_user_id = $1",
+        "select count(*) from sign_in_address where app_user_id = $1",
+        "select count(*) from upload where owner_id = $1",
+        "select count(*) from member_decision where app_user_id = $1",
+    ] {
+        let n: i64 = sqlx::query_scalar(sql)
+            .bind(p.id)
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{sql}");
+    }
+    // Published results still add up: the same entries, ranks and votes, the author "(đã xóa)".
+    let votes_after: (i64, i64) =
+        sqlx::query_as("select count(*), count(distinct voter_id) from vote")
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    assert_eq!(votes_before, votes_after);
+    let snapshot: serde_json::Value = sqlx::query_scalar("select snapshot from judging_result")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    let entries = snapshot["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["id"], p.published.to_string());
+    assert_eq!(entries[0]["author"], "(đã xóa)");
+    assert_eq!(entries[0]["votes"], 1);
+    assert_eq!(entries[1]["author"], "Người Thử");
+    let published: (String, String) =
+        sqlx::query_as("select title, status::text from entry where entry_id = $1")
+            .bind(p.published)
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        published,
+        ("Bài đã công bố".to_owned(), "approved".to_owned())
+    );
+    let gone: String = sqlx::query_scalar("select status::text from entry where entry_id = $1")
+        .bind(p.unpublished)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(gone, "withdrawn");
+    // The public page of the published entry shows "(đã xóa)"; the person cannot sign in.
+    let mut anon = Client::new(env.state());
+    let page = anon.get(&format!("/entries/{}", p.published)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("(đã xóa)"));
+    assert_eq!(p.c.get("/account").await.status, StatusCode::SEE_OTHER);
+    let res = anon.login(MARK_EMAIL, PASSWORD).await;
+    assert_ne!(res.status, StatusCode::SEE_OTHER);
+    let audit: Vec<String> = sqlx::query_scalar(
+        "select action from privacy_audit where subject_id = $1 order by privacy_audit_id",
+    )
+    .bind(p.id)
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        audit,
+        [
+            "delete-requested",
+            "delete-cancelled",
+            "delete-requested",
+            "deleted"
+        ]
+    );
+    // A second run finds nothing to do.
+    assert!(
+        erase::delete_due(&env.db, &env.storage, 7, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let _ = &p.slug_a;
+}
+
+#[tokio::test]
+async fn organizers_act_on_requests_only_for_people_of_their_units() {
+    let p = person().await;
+    let env = &p.env;
+    let (_, _, hcm) = user_in(env, Role::Organizer, Some("hcm")).await;
+    let (_, _, hn) = user_in(env, Role::Organizer, Some("hn")).await;
+    let (_, _, member) = user_in(env, Role::Member, Some("q1")).await;
+    let mut m = Client::new(env.state());
+    m.login(&member, PASSWORD).await;
+    assert_eq!(
+        m.get("/organize/privacy").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut other = Client::new(env.state());
+    other.login(&hn, PASSWORD).await;
+    let res = other
+        .post_form(
+            "/organize/privacy/delete",
+            &[("email", MARK_EMAIL), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::NOT_FOUND,
+        "outside their units: as if nobody"
+    );
+    let res = other
+        .post_form("/organize/privacy/export", &[("email", MARK_EMAIL)])
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let mut org = Client::new(env.state());
+    org.login(&hcm, PASSWORD).await;
+    assert_eq!(org.get("/organize/privacy").await.status, StatusCode::OK);
+    let res = org
+        .post_form("/organize/privacy/export", &[("email", MARK_EMAIL)])
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.headers.get("content-type").unwrap(), "application/zip");
+    let res = org
+        .post_form(
+            "/organize/privacy/delete",
+            &[
+                ("email", MARK_EMAIL),
+                ("reason", "Phụ huynh gọi điện yêu cầu"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.body.contains(r#"id="privacy-notice""#));
+    let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "select action, actor_id from privacy_audit where subject_id = $1 order by privacy_audit_id",
+    )
+    .bind(p.id)
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    let org_id = user_id(env, &hcm).await;
+    assert_eq!(
+        rows,
+        [
+            ("export".to_owned(), Some(org_id)),
+            ("delete-requested".to_owned(), Some(org_id))
+        ]
+    );
+}

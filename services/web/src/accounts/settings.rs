@@ -20,6 +20,7 @@ use crate::domain::people::accounts::{self, SignIn, authenticate};
 use crate::domain::people::refusal::AccountRefusal;
 use crate::domain::people::tokens::{self, TokenRow};
 use crate::domain::privacy::consent::{self, ConsentRow};
+use crate::domain::privacy::erase;
 use crate::page::{Ctx, Page, PageError, no_store, render};
 use crate::security::sessions::Browser;
 
@@ -43,6 +44,9 @@ struct AccountPage {
     notice: String,
     error: String,
     consents: Vec<ConsentRow>,
+    /// When the asked deletion of the account will be carried out.
+    deletion_at: Option<chrono::DateTime<chrono::Utc>>,
+    grace_days: i64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,6 +67,8 @@ async fn account_page(
     let has_password = accounts::has_password(&state.db, user.app_user_id).await?;
     let tokens = tokens::api_tokens_of(&state.db, user.app_user_id).await?;
     let consents = consent::of_user(&state.db, user.app_user_id).await?;
+    let grace = state.config.account_deletion_days;
+    let deletion_at = erase::scheduled(&state.db, user.app_user_id, grace).await?;
     Ok(no_store(render(
         status,
         &AccountPage {
@@ -74,6 +80,8 @@ async fn account_page(
             notice,
             error,
             consents,
+            deletion_at,
+            grace_days: grace,
         },
     )))
 }
@@ -88,6 +96,9 @@ async fn page(
         Some("password-changed") => ctx.t("account.page.password-changed").to_owned(),
         Some("token-revoked") => ctx.t("account.page.token-revoked").to_owned(),
         Some("consent-withdrawn") => ctx.t("privacy.account.withdrawn-done").to_owned(),
+        Some("delete-asked") => ctx.t("privacy.account.delete-asked").to_owned(),
+        Some("delete-cancelled") => ctx.t("privacy.account.delete-cancelled").to_owned(),
+        Some("delete-wrong-password") => ctx.t("refusal.wrong-password").to_owned(),
         _ => String::new(),
     };
     account_page(&state, &ctx, StatusCode::OK, notice, String::new()).await

@@ -1,9 +1,11 @@
 //! Personal data over HTTP: a guardian's consent page (`guardian`), and the person's own
-//! requests from the account page (`account`): withdrawing consent. The rules and queries
+//! requests from the account page (`account`): withdrawing consent, downloading their data,
+//! deleting the account; and organizers acting on a request for someone else (`organizer`). The rules and queries
 //! are in `domain::privacy`.
 
 mod account;
 mod guardian;
+mod organizer;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -16,4 +18,10 @@ pub fn router() -> Router<AppState> {
             get(guardian::page).post(guardian::agree),
         )
         .route("/account/consent/withdraw", post(account::withdraw))
+        .route("/account/data.zip", get(account::download))
+        .route("/account/delete", post(account::delete))
+        .route("/account/delete/cancel", post(account::cancel))
+        .route("/organize/privacy", get(organizer::page))
+        .route("/organize/privacy/export", post(organizer::export))
+        .route("/organize/privacy/delete", post(organizer::delete))
 }

@@ -118,11 +118,7 @@ pub struct Withdrawn {
 
 /// Withdraws every consent of `user_id` still in force and, with it, every entry of theirs
 /// that is not withdrawn yet (the author's own move in the lifecycle). Audited.
-pub async fn withdraw_all(
-    db: &PgPool,
-    user_id: i64,
-    ip: Option<IpAddr>,
-) -> sqlx::Result<Withdrawn> {
+pub async fn withdraw_all(db: &PgPool, user_id: i64) -> sqlx::Result<Withdrawn> {
     let mut tx = db.begin().await?;
     let consents = sqlx::query(
         "update consent set withdrawn_at = now() where app_user_id = $1 and withdrawn_at is null",
@@ -137,10 +133,7 @@ pub async fn withdraw_all(
          values ($1, $1, 'consent-withdrawn', $2)",
     )
     .bind(user_id)
-    .bind(format!(
-        "{consents} consents, {entries} entries withdrawn{}",
-        ip.map(|ip| format!(", from {ip}")).unwrap_or_default()
-    ))
+    .bind(format!("{consents} consents, {entries} entries withdrawn"))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

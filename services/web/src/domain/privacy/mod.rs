@@ -7,4 +7,5 @@ pub mod erase;
 pub mod export;
 pub mod guardian;
 pub mod names;
+pub mod registry;
 pub mod retention;
