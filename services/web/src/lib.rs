@@ -16,7 +16,7 @@ pub mod judging;
 pub mod live;
 pub mod mail;
 pub mod page;
-mod privacy;
+pub mod privacy;
 pub mod security;
 pub mod streams;
 pub mod units;

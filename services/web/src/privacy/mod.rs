@@ -7,6 +7,9 @@ mod account;
 mod guardian;
 mod organizer;
 
+pub use crate::domain::privacy::erase::{Due, delete_due as delete_accounts};
+pub use crate::domain::privacy::retention::{Retained, apply as apply_retention};
+
 use axum::Router;
 use axum::routing::{get, post};
 use hoithi_core::AppState;

@@ -131,7 +131,7 @@ pub async fn delete_due(
 
 /// The storage keys of the files of `entries`: each original and everything under the
 /// asset's `media/{id}/`.
-async fn object_keys(
+pub async fn object_keys(
     db: &PgPool,
     storage: &Storage,
     entries: &[Uuid],
@@ -356,7 +356,8 @@ pub async fn erase_account(db: &PgPool, storage: &Storage, user_id: i64) -> anyh
     Ok(())
 }
 
-/// Carries out due deletions once at start and then every hour until `shutdown`.
+/// Carries out due deletions and contests' retention (`retention::apply`) once at start and
+/// then every hour until `shutdown`.
 pub async fn run_periodically(
     db: PgPool,
     storage: Storage,
@@ -374,6 +375,15 @@ pub async fn run_periodically(
                 }
             }
             Err(err) => tracing::error!(error = %err, "deleting accounts failed"),
+        }
+        match super::retention::apply(&db, &storage, false).await {
+            Ok(done) => {
+                for c in done {
+                    tracing::info!(contest = %c.slug, entries = c.entries, voters = c.voters,
+                        "applied the contest's retention after results");
+                }
+            }
+            Err(err) => tracing::error!(error = %err, "applying retention failed"),
         }
         tokio::select! {
             () = shutdown.cancelled() => return,
