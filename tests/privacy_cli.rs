@@ -2,13 +2,13 @@
 //! The scheduled erasures of personal data with the real binary (issue 22):
 //! `hoithi admin delete-accounts` carries out deletions past their grace period and
 //! `hoithi admin apply-retention` each contest's retention after results; with `--dry-run`
-//! both only say what they would do.
+//! both only say what they would do; the web role runs them at start and then hourly.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{configured, hoithi, run};
+use common::{Server, configured, hoithi, run};
 use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use uuid::Uuid;
@@ -115,6 +115,28 @@ async fn delete_accounts_waits_for_the_grace_period_and_a_dry_run_changes_nothin
     );
     assert!(!email_of(&env, recent).await.1, "still in its grace period");
     assert!(cli(&env, "delete-accounts", &[]).contains("0 accounts"));
+
+    // The running server does it on its own (at start, then hourly).
+    sqlx::query(
+        "update app_user set deletion_requested_at = now() - interval '8 days' where app_user_id = $1",
+    )
+    .bind(recent)
+    .execute(&env.db)
+    .await
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = hoithi(data.path());
+    configured(&mut cmd, &env);
+    let server = Server::start(cmd).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !email_of(&env, recent).await.1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not delete the account"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.stop();
 }
 
 #[tokio::test]

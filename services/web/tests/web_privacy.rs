@@ -1125,3 +1125,39 @@ async fn organizers_act_on_requests_only_for_people_of_their_units() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_child_cannot_make_the_platform_mail_a_guardian_address_without_end() {
+    let (env, slug, _, mut child, _) = child_fixture(false).await;
+    let uri = format!("/contests/{slug}/enter");
+    let born = born_years_ago(14);
+    let fields = [
+        ("title", "Lần nữa"),
+        ("consent", "1"),
+        ("birth_date", born.as_str()),
+        ("guardian_name", "Người Lạ"),
+        ("guardian_email", "nguoi.la@example.vn"),
+    ];
+    let mut refused = None;
+    for round in 0..8 {
+        let res = child.post_form(&uri, &fields).await;
+        if res.status == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some((round, res.body));
+            break;
+        }
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+        let id = res
+            .location()
+            .trim_start_matches("/entries/")
+            .trim_end_matches("/upload")
+            .to_owned();
+        let res = child
+            .post_form(&format!("/entries/{id}/withdraw"), &[])
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    }
+    let (round, body) = refused.expect("the mail limit stops it");
+    assert_eq!(round, 5, "five mails to one address, then a wait");
+    assert!(body.contains(r#"id="guardian-error""#), "{body}");
+    assert_eq!(outbox(&env, "nguoi.la@example.vn").await.len(), 5);
+}

@@ -104,6 +104,7 @@ pub async fn create(
         &body.title,
         &body.description,
         &agreement,
+        &state.config.limits,
     )
     .await?;
     if let Some(link) = &created.guardian {

@@ -32,6 +32,7 @@ impl Refusal for EntryRefusal {
             | Self::NoPendingEdit
             | Self::EditChanged
             | Self::GuardianPending => StatusCode::CONFLICT,
+            Self::TooManyMails => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -88,7 +89,7 @@ impl FormErrors {
                 birth_date: message,
                 ..Self::default()
             },
-            EntryRefusal::GuardianRequired => Self {
+            EntryRefusal::GuardianRequired | EntryRefusal::TooManyMails => Self {
                 guardian: message,
                 ..Self::default()
             },

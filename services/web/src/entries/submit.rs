@@ -168,6 +168,7 @@ pub async fn enter(
         &form.title,
         &form.description,
         &agreement,
+        &state.config.limits,
     );
     match created.await {
         Ok(created) => {

@@ -32,10 +32,12 @@ pub enum EntryRefusal {
     GuardianRequired,
     /// The entry waits for its guardian's consent and cannot be approved yet.
     GuardianPending,
+    /// Too many mails to the guardian's address (or from this address) for now.
+    TooManyMails,
 }
 
 impl EntryRefusal {
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::TitleRequired,
         Self::TitleTooLong,
         Self::DescriptionTooLong,
@@ -55,6 +57,7 @@ impl EntryRefusal {
         Self::BirthDateRequired,
         Self::GuardianRequired,
         Self::GuardianPending,
+        Self::TooManyMails,
     ];
 
     /// The stable code. (The HTTP status of each refusal is the web side's answer:
@@ -80,6 +83,7 @@ impl EntryRefusal {
             Self::BirthDateRequired => "birth-date-required",
             Self::GuardianRequired => "guardian-required",
             Self::GuardianPending => "guardian-pending",
+            Self::TooManyMails => "too-many-guardian-mails",
         }
     }
 }

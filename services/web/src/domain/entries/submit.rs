@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::refusal::{EntryError, EntryRefusal};
 use crate::domain::contests::{ContestRow, Phase};
+use crate::domain::people::throttle;
 use crate::domain::people::units::is_within;
 use crate::domain::privacy::consent::{self, Kind, PRIVACY_VERSION};
 use crate::domain::privacy::guardian::{self, Guardian, GuardianLink};
@@ -119,6 +120,7 @@ pub async fn create_entry(
     title: &str,
     description: &str,
     agreement: &Agreement,
+    limits: &throttle::Limits,
 ) -> Result<Created, EntryError> {
     let text = EntryText::parse(title, description)?;
     may_enter(db, user, c).await?;
@@ -140,6 +142,15 @@ pub async fn create_entry(
     } else {
         None
     };
+    // The guardian's mail counts like every other mail the platform sends on someone's
+    // behalf (an entry withdrawn and made again must not mail a stranger without end).
+    if let Some(g) = &guardian
+        && throttle::take(db, &throttle::mail_counters(limits, &g.email, agreement.ip))
+            .await?
+            .is_some()
+    {
+        return Err(EntryRefusal::TooManyMails.into());
+    }
     let mut tx = db.begin().await?;
     sqlx::query("select 1 from contest where contest_id = $1 for update")
         .bind(c.contest_id)

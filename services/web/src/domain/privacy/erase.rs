@@ -1,20 +1,17 @@
 //! "Xóa tài khoản": a deletion is asked for (by the person, or by an organizer on their
 //! behalf), waits a grace period in which it can be cancelled, and is then carried out by
-//! the hourly job (`delete_due`, also `hoithi admin delete-accounts`): the account row is
+//! the hourly job (`schedule`; also `hoithi admin delete-accounts`): the account row is
 //! anonymised (votes, scores and published results keep pointing at it), its sign-in state,
 //! consents, codes and mail are deleted, its entries that are in no published result are
 //! emptied and their files deleted from storage, and published results show the author as
 //! "(đã xóa)". Each step is audited in `privacy_audit`. What happens to each column is
 //! mapped in `registry`.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use hoithi_core::contest::EntryStatus;
 use hoithi_core::entry_lifecycle::{Actor, sources};
 use hoithi_core::storage::Storage;
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// The name a deleted account shows under.
@@ -354,40 +351,4 @@ pub async fn erase_account(db: &PgPool, storage: &Storage, user_id: i64) -> anyh
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// Carries out due deletions and contests' retention (`retention::apply`) once at start and
-/// then every hour until `shutdown`.
-pub async fn run_periodically(
-    db: PgPool,
-    storage: Storage,
-    grace_days: i64,
-    shutdown: CancellationToken,
-) {
-    loop {
-        match delete_due(&db, &storage, grace_days, false).await {
-            Ok(done) => {
-                for d in done {
-                    tracing::info!(
-                        user = d.app_user_id,
-                        "deleted an account after its grace period"
-                    );
-                }
-            }
-            Err(err) => tracing::error!(error = %err, "deleting accounts failed"),
-        }
-        match super::retention::apply(&db, &storage, false).await {
-            Ok(done) => {
-                for c in done {
-                    tracing::info!(contest = %c.slug, entries = c.entries, voters = c.voters,
-                        "applied the contest's retention after results");
-                }
-            }
-            Err(err) => tracing::error!(error = %err, "applying retention failed"),
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
-        }
-    }
 }

@@ -9,3 +9,4 @@ pub mod guardian;
 pub mod names;
 pub mod registry;
 pub mod retention;
+pub mod schedule;

@@ -188,7 +188,7 @@ pub fn start(state: &AppState, settings: Settings, shutdown: CancellationToken) 
     // The other hourly erasures of personal data (issue 22): accounts past their grace
     // period, and each contest's retention after results.
     tasks.push(tokio::spawn(
-        crate::domain::privacy::erase::run_periodically(
+        crate::domain::privacy::schedule::run_periodically(
             state.db.clone(),
             (*state.storage).clone(),
             state.config.account_deletion_days,
