@@ -1092,7 +1092,12 @@ async fn organizers_act_on_requests_only_for_people_of_their_units() {
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     let mut org = Client::new(env.state());
     org.login(&hcm, PASSWORD).await;
-    assert!(org.get("/organize").await.body.contains(r#"href="/organize/privacy""#));
+    assert!(
+        org.get("/organize")
+            .await
+            .body
+            .contains(r#"href="/organize/privacy""#)
+    );
     assert_eq!(org.get("/organize/privacy").await.status, StatusCode::OK);
     let res = org
         .post_form("/organize/privacy/export", &[("email", MARK_EMAIL)])
