@@ -57,6 +57,7 @@ async function enter(page, title, description, file, kind, throttle, refused) {
   await page.getByRole("link", { name: "Gửi bài dự thi" }).click();
   await page.getByLabel("Tên bài dự thi").fill(title);
   await page.getByLabel("Mô tả").fill(description);
+  await page.getByRole("checkbox", { name: /đồng ý/ }).check();
   await Promise.all([page.waitForURL(/\/entries\/[0-9a-f-]+\/upload$/), page.getByRole("button", { name: /Lưu/ }).click()]);
   const id = page.url().match(/entries\/([0-9a-f-]+)\/upload/)[1];
   const form = page.locator("form[data-uploader]");
@@ -165,6 +166,7 @@ try {
     await page.getByLabel("Họ và tên").fill("Nguyễn Thị Hoa");
     await page.getByLabel("Mật khẩu").fill("mật khẩu của Hoa");
     await page.getByLabel(/Đơn vị/).selectOption(env("MEMBER_UNIT"));
+    await page.getByRole("checkbox", { name: /đồng ý/ }).check();
     await noHorizontalScroll(page);
     await shot(page, "02-register");
     await Promise.all([page.waitForURL(`${base}/?notice=registered`), page.getByRole("button", { name: "Đăng ký" }).click()]);

@@ -49,6 +49,7 @@ macro_rules! catalog_files {
             concat!("areas/entries.", $lang, ".toml"),
             concat!("areas/judging.", $lang, ".toml"),
             concat!("areas/voting.", $lang, ".toml"),
+            concat!("areas/privacy.", $lang, ".toml"),
         ]
         .into_iter()
         .zip([
@@ -57,6 +58,7 @@ macro_rules! catalog_files {
             include_str!(concat!("../../../web/i18n/areas/entries.", $lang, ".toml")),
             include_str!(concat!("../../../web/i18n/areas/judging.", $lang, ".toml")),
             include_str!(concat!("../../../web/i18n/areas/voting.", $lang, ".toml")),
+            include_str!(concat!("../../../web/i18n/areas/privacy.", $lang, ".toml")),
         ])
     };
 }

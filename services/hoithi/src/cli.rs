@@ -120,6 +120,20 @@ enum AdminTask {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Carry out the account deletions whose grace period (HOITHI_ACCOUNT_DELETION_DAYS) has
+    /// passed, as the web role does every hour, and show them.
+    DeleteAccounts {
+        /// Only show what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Apply each contest's retention after results (files of entries that won nothing,
+    /// accounts of code-only voters), as the web role does every hour, and show it.
+    ApplyRetention {
+        /// Only show what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 pub fn main() -> anyhow::Result<()> {
@@ -204,6 +218,8 @@ async fn admin(config: Config, task: AdminTask) -> anyhow::Result<()> {
             set_member_number(&config, email, number).await
         }
         AdminTask::EraseVoteIps { dry_run } => erase_vote_ips(&config, dry_run).await,
+        AdminTask::DeleteAccounts { dry_run } => delete_accounts(&config, dry_run).await,
+        AdminTask::ApplyRetention { dry_run } => apply_retention(&config, dry_run).await,
         AdminTask::CheckTallies { contest } => check_tallies(&config, contest).await,
     }
 }
@@ -316,6 +332,56 @@ async fn erase_vote_ips(config: &Config, dry_run: bool) -> anyhow::Result<()> {
         erased.len(),
         config.vote_dispute_days
     );
+    Ok(())
+}
+
+async fn delete_accounts(config: &Config, dry_run: bool) -> anyhow::Result<()> {
+    let services = Services::open(config, true).await?;
+    let days = config.account_deletion_days;
+    let result = match services.storage() {
+        Ok(storage) => {
+            hoithi_web::privacy::delete_accounts(&services.db, storage, days, dry_run).await
+        }
+        Err(e) => Err(e),
+    };
+    services.stop().await;
+    let done = result?;
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    for d in &done {
+        println!(
+            "account {}: {verb} (asked {}, {} unpublished entries)",
+            d.app_user_id,
+            d.requested_at.to_rfc3339(),
+            d.unpublished_entries
+        );
+    }
+    println!(
+        "{} accounts: {verb} ({days} days after they were asked)",
+        done.len()
+    );
+    Ok(())
+}
+
+async fn apply_retention(config: &Config, dry_run: bool) -> anyhow::Result<()> {
+    let services = Services::open(config, true).await?;
+    let result = match services.storage() {
+        Ok(storage) => hoithi_web::privacy::apply_retention(&services.db, storage, dry_run).await,
+        Err(e) => Err(e),
+    };
+    services.stop().await;
+    let done = result?;
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    for c in &done {
+        println!(
+            "contest {} ({}): {verb} the files of {} entries and {} code-only voters (results {})",
+            c.contest_id,
+            c.slug,
+            c.entries,
+            c.voters,
+            c.results_at.to_rfc3339()
+        );
+    }
+    println!("{} contests: {verb} what their retention says", done.len());
     Ok(())
 }
 

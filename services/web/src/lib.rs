@@ -16,6 +16,7 @@ pub mod judging;
 pub mod live;
 pub mod mail;
 pub mod page;
+pub mod privacy;
 pub mod security;
 pub mod streams;
 pub mod units;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(live::router())
         .merge(streams::router())
         .merge(judging::router())
+        .merge(privacy::router())
         .fallback(page::not_found)
 }
 

@@ -138,6 +138,7 @@ async fn pre_hijack(env: &TestEnv, victim: &str) -> (Client, String) {
                 ("email", victim),
                 ("name", "Tên kẻ gian đặt"),
                 ("password", ATTACKER_PASSWORD),
+                ("consent", "1"),
             ],
         )
         .await;
@@ -273,6 +274,7 @@ async fn whoever_registers_and_verifies_in_the_same_browser_keeps_their_password
             ("email", email),
             ("name", "Chính chủ"),
             ("password", "mật khẩu của tôi"),
+            ("consent", "1"),
         ],
     )
     .await;
@@ -468,6 +470,7 @@ async fn a_forged_host_never_reaches_a_mailed_link_with_or_without_a_public_url(
             ("email", "moi@example.vn"),
             ("name", "Mới"),
             ("password", "mật khẩu dài"),
+            ("consent", "1"),
         ],
     )
     .await;
@@ -716,6 +719,7 @@ async fn mail_is_limited_per_recipient_and_per_address_across_every_kind_of_mail
                 ("email", email.as_str()),
                 ("name", "Hàng loạt"),
                 ("password", "mật khẩu dài"),
+                ("consent", "1"),
             ],
         )
         .await;

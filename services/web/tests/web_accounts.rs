@@ -33,6 +33,7 @@ async fn registering_signs_in_and_mails_a_one_time_verification_link() {
                 ("email", " An@Example.VN "),
                 ("name", "Nguyễn An"),
                 ("password", "mật khẩu dài"),
+                ("consent", "1"),
                 ("unit", "q1"),
             ],
         )
@@ -71,6 +72,7 @@ async fn a_bad_registration_keeps_what_was_typed_and_says_why_next_to_each_field
                 ("email", "not-an-email"),
                 ("name", "Trần <b>Bình</b>"),
                 ("password", "short"),
+                ("consent", "1"),
             ],
         )
         .await;
@@ -95,6 +97,7 @@ async fn a_bad_registration_keeps_what_was_typed_and_says_why_next_to_each_field
                 ("email", email.as_str()),
                 ("name", "A"),
                 ("password", "12345678"),
+                ("consent", "1"),
             ],
         )
         .await;

@@ -265,7 +265,7 @@ async fn an_organizer_closes_submission_early_and_reopens_it_and_both_are_logged
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let entry = json!({"title": "Muộn", "description": ""});
+    let entry = json!({"title": "Muộn", "description": "", "consent": true});
     let late = c
         .api(
             "POST",
@@ -353,7 +353,7 @@ async fn members_enter_within_the_limits_and_eligibility_of_a_contest() {
         .unwrap();
     let mut c = Client::new(env.state());
     let uri = format!("/api/v1/contests/{slug}/entries");
-    let body = json!({"title": " Bình minh trên sông ", "description": "Ảnh chụp lúc 5 giờ"});
+    let body = json!({"title": " Bình minh trên sông ", "description": "Ảnh chụp lúc 5 giờ", "consent": true});
     let res = c.api("POST", &uri, Some(&member), Some(body.clone())).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let created = res.json();
@@ -429,7 +429,11 @@ async fn the_entry_page_form_saves_the_draft_first_and_keeps_text_on_errors() {
     let res = c
         .post_form(
             &format!("/contests/{slug}/enter"),
-            &[("title", "Quê hương"), ("description", "Đã gõ rồi")],
+            &[
+                ("title", "Quê hương"),
+                ("description", "Đã gõ rồi"),
+                ("consent", "1"),
+            ],
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);

@@ -160,6 +160,7 @@ async fn register(env: &TestEnv, email: &str) -> Client {
                 ("email", email),
                 ("name", "Người Đăng Ký"),
                 ("password", PASSWORD),
+                ("consent", "1"),
             ],
         )
         .await;

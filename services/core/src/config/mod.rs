@@ -61,6 +61,9 @@ pub struct Config {
     /// Days after a contest's results during which votes can be disputed; voters' addresses
     /// are erased after it (`HOITHI_VOTE_DISPUTE_DAYS`, default 30).
     pub vote_dispute_days: i64,
+    /// Days between a request to delete an account and its deletion, during which it can be
+    /// cancelled (`HOITHI_ACCOUNT_DELETION_DAYS`, default 7).
+    pub account_deletion_days: i64,
     /// Where `/metrics` (and a detailed `/readyz`) are served for operators, apart from the
     /// public site (`HOITHI_METRICS_LISTEN`, default 127.0.0.1:9464; `off`: nowhere).
     pub metrics_listen: Option<SocketAddr>,
@@ -119,6 +122,7 @@ impl Config {
             worker_concurrency: worker_concurrency(get)?,
             trusted_proxies: trusted_proxies(get)?,
             vote_dispute_days: vote_dispute_days(get)?,
+            account_deletion_days: days(get, "HOITHI_ACCOUNT_DELETION_DAYS", 7)?,
             metrics_listen: metrics_listen(get)?,
             limits: Limits::from_lookup(get),
             votes: Settings::from_lookup(get)?,
@@ -180,6 +184,17 @@ fn trusted_proxies(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Vec<
         })?);
     }
     Ok(trusted_proxies)
+}
+
+/// A whole number of days from 0 to 3650 in `name`, or `default`.
+fn days(get: &impl Fn(&str) -> Option<String>, name: &str, default: i64) -> anyhow::Result<i64> {
+    Ok(match get(name) {
+        None => default,
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if (0..=3650).contains(&n) => n,
+            _ => bail!("{name}={v:?} must be a whole number of days from 0 to 3650"),
+        },
+    })
 }
 
 fn vote_dispute_days(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<i64> {

@@ -45,6 +45,14 @@ fn trusted_proxies_and_the_dispute_window_are_read_and_nonsense_named() {
     assert!(inside("::ffff:10.1.1.1"));
     assert!(!inside("192.168.1.8") && !inside("11.0.0.1") && !inside("fe80::1"));
     assert_eq!(config(&[]).unwrap().vote_dispute_days, 30);
+    assert_eq!(config(&[]).unwrap().account_deletion_days, 7);
+    assert_eq!(
+        config(&[("HOITHI_ACCOUNT_DELETION_DAYS", "0")])
+            .unwrap()
+            .account_deletion_days,
+        0
+    );
+    assert!(config(&[("HOITHI_ACCOUNT_DELETION_DAYS", "-1")]).is_err());
     assert!(config(&[]).unwrap().trusted_proxies.is_empty());
     for bad in ["10.0.0.0/33", "proxy.local", "1.2.3.4/x"] {
         let err = config(&[("TRUSTED_PROXIES", bad)]).unwrap_err().to_string();

@@ -17,6 +17,7 @@ use super::wait::wait_page;
 use crate::access::client::ClientIp;
 use crate::domain::people::throttle;
 use crate::domain::people::units::unit_choices;
+use crate::domain::privacy::consent::{self, Kind};
 use crate::page::{Ctx, Page, PageError, render};
 use crate::security::sessions::Browser;
 
@@ -27,6 +28,7 @@ struct RegisterPage {
     form: RegisterForm,
     units: Vec<(String, String)>,
     errors: Vec<(&'static str, String)>,
+    privacy_version: &'static str,
 }
 
 impl RegisterPage {
@@ -48,6 +50,9 @@ pub struct RegisterForm {
     password: String,
     #[serde(default)]
     unit: String,
+    /// The privacy notice's box: `1` when ticked.
+    #[serde(default)]
+    consent: String,
 }
 
 /// The form again with `errors` beside its fields (the password is the one thing not sent
@@ -71,6 +76,7 @@ async fn form_page(
             form,
             units,
             errors,
+            privacy_version: consent::PRIVACY_VERSION,
         },
     ))
 }
@@ -104,7 +110,12 @@ fn parse_form(ctx: &Ctx, form: &RegisterForm) -> Result<NewUser, Vec<(&'static s
     let password = Password::parse(&form.password)
         .map_err(|e| check("password", e))
         .ok();
-    let (Some(email), Some(name), Some(password)) = (email, name, password) else {
+    if !consent::ticked(&form.consent) {
+        errors.push(("consent", ctx.t("privacy.consent.required").to_owned()));
+    }
+    let (Some(email), Some(name), Some(password), true) =
+        (email, name, password, errors.is_empty())
+    else {
         return Err(errors);
     };
     Ok(NewUser {
@@ -136,6 +147,8 @@ pub async fn register(
     let email = new.email.as_str().to_owned();
     let error = match create_user(&state.db, new).await {
         Ok(user_id) => {
+            let v = consent::PRIVACY_VERSION;
+            consent::record(&state.db, user_id, Kind::Privacy, v, None, None, ip).await?;
             send_verification(&state, user_id, &email, &ctx).await?;
             // The browser's previous session (another account's) ends, as at sign-in.
             let to = "/?notice=registered";

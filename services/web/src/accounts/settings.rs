@@ -19,6 +19,8 @@ use crate::access::client::ClientIp;
 use crate::domain::people::accounts::{self, SignIn, authenticate};
 use crate::domain::people::refusal::AccountRefusal;
 use crate::domain::people::tokens::{self, TokenRow};
+use crate::domain::privacy::consent::{self, ConsentRow};
+use crate::domain::privacy::erase;
 use crate::page::{Ctx, Page, PageError, no_store, render};
 use crate::security::sessions::Browser;
 
@@ -41,6 +43,10 @@ struct AccountPage {
     tokens: Vec<TokenRow>,
     notice: String,
     error: String,
+    consents: Vec<ConsentRow>,
+    /// When the asked deletion of the account will be carried out.
+    deletion_at: Option<chrono::DateTime<chrono::Utc>>,
+    grace_days: i64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -60,6 +66,9 @@ async fn account_page(
     };
     let has_password = accounts::has_password(&state.db, user.app_user_id).await?;
     let tokens = tokens::api_tokens_of(&state.db, user.app_user_id).await?;
+    let consents = consent::of_user(&state.db, user.app_user_id).await?;
+    let grace = state.config.account_deletion_days;
+    let deletion_at = erase::scheduled(&state.db, user.app_user_id, grace).await?;
     Ok(no_store(render(
         status,
         &AccountPage {
@@ -70,6 +79,9 @@ async fn account_page(
             tokens,
             notice,
             error,
+            consents,
+            deletion_at,
+            grace_days: grace,
         },
     )))
 }
@@ -83,6 +95,10 @@ async fn page(
     let notice = match q.notice.as_deref() {
         Some("password-changed") => ctx.t("account.page.password-changed").to_owned(),
         Some("token-revoked") => ctx.t("account.page.token-revoked").to_owned(),
+        Some("consent-withdrawn") => ctx.t("privacy.account.withdrawn-done").to_owned(),
+        Some("delete-asked") => ctx.t("privacy.account.delete-asked").to_owned(),
+        Some("delete-cancelled") => ctx.t("privacy.account.delete-cancelled").to_owned(),
+        Some("delete-wrong-password") => ctx.t("refusal.wrong-password").to_owned(),
         _ => String::new(),
     };
     account_page(&state, &ctx, StatusCode::OK, notice, String::new()).await

@@ -61,6 +61,9 @@ pub struct ContestForm {
     pub upload_grace_minutes: String,
     pub requires_moderation: Option<String>,
     pub hide_author: Option<String>,
+    pub requires_birth_date: Option<String>,
+    #[serde(default)]
+    pub retention_days: String,
 }
 
 /// A number as typed (dots and commas between thousands allowed); empty is `None`.
@@ -164,6 +167,9 @@ impl ContestForm {
             requires_moderation: Some(self.requires_moderation.is_some()),
             blind_judging: None,
             hide_author: Some(self.hide_author.is_some()),
+            requires_birth_date: Some(self.requires_birth_date.is_some()),
+            retention_days: number(&self.retention_days, "retention_days", &mut errors)
+                .map(|d| i32::try_from(d).unwrap_or(i32::MAX)),
             criteria: None,
             weights: None,
             vote_policy: None,

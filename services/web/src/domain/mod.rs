@@ -8,5 +8,6 @@ pub mod contests;
 pub mod entries;
 pub mod judging;
 pub mod people;
+pub mod privacy;
 pub mod streams;
 pub mod voting;

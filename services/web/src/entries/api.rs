@@ -14,10 +14,12 @@ use uuid::Uuid;
 use super::review::{Decided, ReviewBody, decide};
 use super::show::visible_revision;
 use crate::access::author::ApiReviewerOf;
+use crate::access::client::ClientIp;
 use crate::domain::contests::{self, ContestRow};
+use crate::domain::entries::Access;
 use crate::domain::entries::media::{self, MediaView};
 use crate::domain::entries::revision::RevisionRow;
-use crate::domain::entries::submit::create_entry;
+use crate::domain::entries::submit::{Agreement, create_entry};
 use crate::domain::entries::{EntryRow, author, entry, visible_entry};
 use crate::security::MaybeUser;
 
@@ -58,19 +60,50 @@ pub struct NewEntry {
     title: String,
     #[serde(default)]
     description: String,
+    /// The entrant agreed to the privacy notice and the contest's rules (required).
+    #[serde(default)]
+    consent: bool,
+    /// `YYYY-MM-DD`, when the contest requires a birth date.
+    #[serde(default)]
+    birth_date: String,
+    #[serde(default)]
+    guardian_name: String,
+    #[serde(default)]
+    guardian_email: String,
 }
 
 /// `POST /api/v1/contests/{slug}/entries`: a draft entry (201).
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
+    ClientIp(ip): ClientIp,
     Path(slug): Path<String>,
     JsonBody(body): JsonBody<NewEntry>,
 ) -> Result<Response, ApiError> {
     let c = contests::by_slug(&state.db, &slug)
         .await?
         .ok_or_else(|| ApiError::not_found("the contest"))?;
-    let id = create_entry(&state.db, &user, &c, &body.title, &body.description).await?;
+    let agreement = Agreement {
+        consent: body.consent,
+        ip,
+        birth_date: body.birth_date.clone(),
+        guardian_name: body.guardian_name.clone(),
+        guardian_email: body.guardian_email.clone(),
+    };
+    let created = create_entry(
+        &state.db,
+        &user,
+        &c,
+        &body.title,
+        &body.description,
+        &agreement,
+        &state.config.limits,
+    )
+    .await?;
+    if let Some(link) = &created.guardian {
+        super::submit::mail_guardian(&state, link).await?;
+    }
+    let id = created.entry_id;
     let e = entry(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("the entry"))?;
@@ -96,9 +129,13 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("the entry"))?;
-    let (e, c, access) = visible_entry(&state.db, user.as_ref(), id)
+    let (mut e, c, access) = visible_entry(&state.db, user.as_ref(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("the entry"))?;
+    // A child's name is shortened for everyone but the child and the organizers.
+    if access == Access::Public {
+        e.author_name = e.public_author_name();
+    }
     let media = media::for_entry(&state.db, id).await?;
     let show_author = author::may_see_author(&state.db, user.as_ref(), &c, &e).await?;
     let revision = visible_revision(&state.db, access, id).await?;

@@ -66,7 +66,11 @@ pub async fn edit_form(
         Some(r) if r.is_pending() => (r.title, r.description),
         _ => (on.entry.title.clone(), on.entry.description.clone()),
     };
-    let form = EntryForm { title, description };
+    let form = EntryForm {
+        title,
+        description,
+        ..EntryForm::default()
+    };
     Ok(edit_page(&ctx, on, form, None))
 }
 

@@ -19,7 +19,10 @@ impl Refusal for EntryRefusal {
             | Self::DescriptionTooLong
             | Self::ReasonRequired
             | Self::ReasonTooLong
-            | Self::InvalidDecision => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::InvalidDecision
+            | Self::ConsentRequired
+            | Self::BirthDateRequired
+            | Self::GuardianRequired => StatusCode::UNPROCESSABLE_ENTITY,
             // Something the person sees but may not change (`domain::access`).
             Self::EmailNotVerified | Self::NotEligible | Self::NotEditable => StatusCode::FORBIDDEN,
             Self::SubmissionClosed
@@ -27,7 +30,9 @@ impl Refusal for EntryRefusal {
             | Self::NotReviewable
             | Self::EntryChanged
             | Self::NoPendingEdit
-            | Self::EditChanged => StatusCode::CONFLICT,
+            | Self::EditChanged
+            | Self::GuardianPending => StatusCode::CONFLICT,
+            Self::TooManyMails => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -59,6 +64,9 @@ pub struct FormErrors {
     pub title: String,
     pub description: String,
     pub blocked: String,
+    pub consent: String,
+    pub birth_date: String,
+    pub guardian: String,
 }
 
 impl FormErrors {
@@ -71,6 +79,18 @@ impl FormErrors {
             },
             EntryRefusal::DescriptionTooLong => Self {
                 description: message,
+                ..Self::default()
+            },
+            EntryRefusal::ConsentRequired => Self {
+                consent: message,
+                ..Self::default()
+            },
+            EntryRefusal::BirthDateRequired => Self {
+                birth_date: message,
+                ..Self::default()
+            },
+            EntryRefusal::GuardianRequired | EntryRefusal::TooManyMails => Self {
+                guardian: message,
                 ..Self::default()
             },
             _ => Self {

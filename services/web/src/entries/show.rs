@@ -133,10 +133,14 @@ pub async fn entry_page(
     let Ok(id) = Uuid::parse_str(&id) else {
         return hidden_page(&state, &ctx, None).await;
     };
-    let Some((e, c, access)) = visible_entry(&state.db, ctx.user.as_ref(), id).await? else {
+    let Some((mut e, c, access)) = visible_entry(&state.db, ctx.user.as_ref(), id).await? else {
         return hidden_page(&state, &ctx, Some(id)).await;
     };
     let public = e.status == EntryStatus::Approved;
+    // A child's name is shortened for everyone but the child and the organizers.
+    if access == Access::Public {
+        e.author_name = e.public_author_name();
+    }
     let media = media::for_entry(&state.db, id).await?;
     let show_author = author::may_see_author(&state.db, ctx.user.as_ref(), &c, &e).await?;
     let revision = visible_revision(&state.db, access, id).await?;

@@ -11,19 +11,63 @@ use serde::Deserialize;
 
 use super::refusal::FormErrors;
 use crate::access::author::{AuthorOf, OnEntry, SignedIn};
+use crate::access::client::ClientIp;
 use crate::domain::contests::{self, ContestRow};
 use crate::domain::entries::EntryRow;
 use crate::domain::entries::refusal::EntryError;
-use crate::domain::entries::submit::{create_entry, may_enter};
+use crate::domain::entries::submit::{Agreement, create_entry, may_enter};
+use crate::domain::privacy::consent;
+use crate::domain::privacy::guardian::{self, GuardianLink};
 use crate::page::{Ctx, Page, PageError, render};
 
+/// Whether the entry form asks `user_id` for a birth date: only when the contest needs one
+/// and the account has none yet (collect the least).
+async fn asks_birth_date(state: &AppState, c: &ContestRow, user_id: i64) -> sqlx::Result<bool> {
+    if !c.requires_birth_date {
+        return Ok(false);
+    }
+    let none: bool =
+        sqlx::query_scalar("select birth_date is null from app_user where app_user_id = $1")
+            .bind(user_id)
+            .fetch_one(&state.db)
+            .await?;
+    Ok(none)
+}
+
+/// Mails a child's guardian the link that lets the entry go on.
+pub async fn mail_guardian(state: &AppState, link: &GuardianLink) -> sqlx::Result<()> {
+    let Some(request) = guardian::request(&state.db, &link.token).await? else {
+        return Ok(());
+    };
+    let origin = crate::mail::origin(&state.config);
+    let url = format!("{origin}/guardian/{}", link.token);
+    let (subject, body) = guardian::mail_text(&request, &url);
+    crate::mail::queue(
+        &state.db,
+        &link.guardian.email,
+        "guardian-consent",
+        &subject,
+        &body,
+    )
+    .await
+}
+
 /// The entry form as HTML sends it (enter and edit).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct EntryForm {
     #[serde(default)]
     pub title: String,
     #[serde(default)]
     pub description: String,
+    /// The consent box (privacy notice and rules); `1` when ticked.
+    #[serde(default)]
+    pub consent: String,
+    #[serde(default)]
+    pub birth_date: String,
+    #[serde(default)]
+    pub guardian_name: String,
+    #[serde(default)]
+    pub guardian_email: String,
 }
 
 #[derive(Template)]
@@ -36,18 +80,39 @@ struct EnterPage {
     title_error: String,
     description_error: String,
     blocked: String,
+    consent_error: String,
+    birth_date_error: String,
+    guardian_error: String,
+    /// The birth date is asked (the contest requires it and the account has none yet).
+    ask_birth_date: bool,
+    form: EntryForm,
+    privacy_version: &'static str,
+    rules_version: String,
 }
 
 impl EnterPage {
-    fn new(ctx: &Ctx, c: ContestRow, form: EntryForm, errors: FormErrors) -> Self {
+    fn new(
+        ctx: &Ctx,
+        c: ContestRow,
+        form: EntryForm,
+        errors: FormErrors,
+        ask_birth_date: bool,
+    ) -> Self {
         Self {
             page: ctx.page("entry.new.title"),
+            rules_version: consent::rules_version(&c.rules),
+            privacy_version: consent::PRIVACY_VERSION,
             c,
-            title: form.title,
-            description: form.description,
+            title: form.title.clone(),
+            description: form.description.clone(),
             title_error: errors.title,
             description_error: errors.description,
             blocked: errors.blocked,
+            consent_error: errors.consent,
+            birth_date_error: errors.birth_date,
+            guardian_error: errors.guardian,
+            ask_birth_date,
+            form,
         }
     }
 }
@@ -71,13 +136,11 @@ pub async fn enter_form(
         Err(EntryError::Refused(r)) => FormErrors::of(&ctx, r),
         Err(EntryError::Db(e)) => return Err(e.into()),
     };
-    let empty = EntryForm {
-        title: String::new(),
-        description: String::new(),
-    };
+    let empty = EntryForm::default();
+    let ask = asks_birth_date(&state, &c, user.app_user_id).await?;
     Ok(render(
         StatusCode::OK,
-        &EnterPage::new(&ctx, c, empty, errors),
+        &EnterPage::new(&ctx, c, empty, errors, ask),
     ))
 }
 
@@ -86,16 +149,40 @@ pub async fn enter(
     State(state): State<AppState>,
     ctx: Ctx,
     SignedIn(user): SignedIn,
+    ClientIp(ip): ClientIp,
     Path(slug): Path<String>,
     Form(form): Form<EntryForm>,
 ) -> Result<Response, PageError> {
     let c = contest(&state, &slug).await?;
-    match create_entry(&state.db, &user, &c, &form.title, &form.description).await {
-        Ok(id) => Ok(Redirect::to(&format!("/entries/{id}/upload")).into_response()),
+    let agreement = Agreement {
+        consent: consent::ticked(&form.consent),
+        ip,
+        birth_date: form.birth_date.clone(),
+        guardian_name: form.guardian_name.clone(),
+        guardian_email: form.guardian_email.clone(),
+    };
+    let created = create_entry(
+        &state.db,
+        &user,
+        &c,
+        &form.title,
+        &form.description,
+        &agreement,
+        &state.config.limits,
+    );
+    match created.await {
+        Ok(created) => {
+            if let Some(link) = &created.guardian {
+                mail_guardian(&state, link).await?;
+            }
+            let id = created.entry_id;
+            Ok(Redirect::to(&format!("/entries/{id}/upload")).into_response())
+        }
         Err(EntryError::Refused(r)) => {
             let status = hoithi_core::api_error::Refusal::status(&r);
             let errors = FormErrors::of(&ctx, r);
-            Ok(render(status, &EnterPage::new(&ctx, c, form, errors)))
+            let ask = asks_birth_date(&state, &c, user.app_user_id).await?;
+            Ok(render(status, &EnterPage::new(&ctx, c, form, errors, ask)))
         }
         Err(EntryError::Db(e)) => Err(e.into()),
     }

@@ -254,6 +254,7 @@ async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table
         "judging.col.status",
         "judging.col.submitted-at",
         "judging.col.votes",
+        "privacy.col.consent",
     ]
     .iter()
     .map(|k| h(k))
@@ -270,6 +271,7 @@ async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table
                 Cell::Text(h(&format!("status.{}", e.status))),
                 time(e.submitted_at),
                 Cell::Num(e.votes as f64),
+                Cell::Text(h(&format!("privacy.consent-state.{}", e.consent))),
             ]
         })
         .collect();

@@ -67,6 +67,11 @@ pub struct ContestRow {
     pub hide_author: bool,
     pub settings: serde_json::Value,
     pub upload_grace_minutes: i32,
+    /// Entrants give their birth date; a child's entry then waits for a guardian.
+    pub requires_birth_date: bool,
+    /// Days after results before the media of entries that won nothing, and the addresses of
+    /// code-only voters, are deleted (`None`: kept).
+    pub retention_days: Option<i32>,
 }
 
 const ROW_SQL: &str =
@@ -75,7 +80,7 @@ const ROW_SQL: &str =
     c.submission_opens_at, c.submission_closes_at, c.judging_opens_at, c.judging_closes_at,
     c.voting_opens_at, c.voting_closes_at, c.results_at, c.max_photo_bytes, c.max_video_bytes,
     c.max_video_seconds, c.max_entries_per_member, c.requires_moderation, c.blind_judging,
-    c.hide_author, c.settings, c.upload_grace_minutes
+    c.hide_author, c.settings, c.upload_grace_minutes, c.requires_birth_date, c.retention_days
     from contest c left join unit u using (unit_id)";
 
 fn within(o: Option<DateTime<Utc>>, c: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {

@@ -218,6 +218,8 @@ mod tests {
             hide_author: false,
             settings: serde_json::json!({}),
             upload_grace_minutes: 30,
+            requires_birth_date: false,
+            retention_days: None,
         }
     }
 

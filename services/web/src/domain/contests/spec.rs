@@ -39,6 +39,13 @@ pub struct ContestSpec {
     pub blind_judging: Option<bool>,
     #[serde(default)]
     pub hide_author: Option<bool>,
+    /// Entrants give a birth date; under 16 their entry waits for a guardian's consent.
+    #[serde(default)]
+    pub requires_birth_date: Option<bool>,
+    /// Days after results before non-winners' media and code-only voters' emails are deleted
+    /// (0 to 3650; none: kept).
+    #[serde(default)]
+    pub retention_days: Option<i32>,
     /// Placeholders the judging and voting features read from `settings`.
     #[serde(default)]
     pub criteria: Option<Vec<serde_json::Value>>,
@@ -105,6 +112,8 @@ pub struct ValidContest {
     pub requires_moderation: bool,
     pub blind_judging: bool,
     pub hide_author: bool,
+    pub requires_birth_date: bool,
+    pub retention_days: Option<i32>,
     pub settings: serde_json::Value,
 }
 
@@ -186,6 +195,10 @@ impl ContestSpec {
         let dates = self.phases.dates(&mut errors);
         let bounds = self.limits.clone().unwrap_or_default().bounds(&mut errors);
         let settings = self.settings(&mut errors);
+        let retention_days = self.retention_days;
+        if retention_days.is_some_and(|d| !(0..=3650).contains(&d)) {
+            errors.push(err("retention_days", R::InvalidLimit));
+        }
         let Some(submission) = dates.submission else {
             return Err(errors);
         };
@@ -218,6 +231,8 @@ impl ContestSpec {
             requires_moderation: self.requires_moderation.unwrap_or(true),
             blind_judging: self.blind_judging.unwrap_or(false),
             hide_author: self.hide_author.unwrap_or(false),
+            requires_birth_date: self.requires_birth_date.unwrap_or(false),
+            retention_days,
             settings,
         })
     }

@@ -49,10 +49,11 @@ pub async fn gallery(
     for e in rows {
         let media = media::for_entry(db, e.entry_id).await?.into_iter().next();
         let show = policy.may_see(e.author_id);
+        let author = show.then(|| e.public_author_name());
         items.push(GalleryItem {
             id: e.entry_id,
             title: e.title,
-            author: show.then_some(e.author_name),
+            author,
             unit: if show { e.unit_name } else { None },
             media,
         });

@@ -37,6 +37,12 @@ pub struct EntryRow {
     /// A digest of the title and description: a review names the text it saw, so an edit
     /// made while the organizer was reading is not approved unseen.
     pub text_digest: String,
+    /// The author gave a birth date less than 16 years ago: public pages shorten their name.
+    pub author_minor: bool,
+    /// The entry waits for a guardian's consent (never public meanwhile).
+    pub guardian_pending: bool,
+    /// `None` when no guardian was asked; else whether the guardian agreed.
+    pub guardian_given: Option<bool>,
 }
 
 impl EntryRow {
@@ -44,11 +50,33 @@ impl EntryRow {
     pub fn status_str(&self) -> &'static str {
         self.status.as_str()
     }
+
+    /// The catalog key of the entry's guardian consent state, for organizers: empty when no
+    /// guardian was asked.
+    pub fn guardian_state(&self) -> &'static str {
+        match self.guardian_given {
+            None => "",
+            Some(false) => "privacy.state.waiting",
+            Some(true) => "privacy.state.given",
+        }
+    }
+
+    /// The author's name as people other than the author and organizers see it: a child's
+    /// shortened (`domain::privacy::names::shortened`).
+    pub fn public_author_name(&self) -> String {
+        if self.author_minor {
+            crate::domain::privacy::names::shortened(&self.author_name)
+        } else {
+            self.author_name.clone()
+        }
+    }
 }
 
 pub const ENTRY_SQL: &str = "select e.entry_id, e.contest_id, e.author_id, e.title, e.description, e.status, e.reason,
     a.display_name as author_name, a.email::text as author_email, u.name as unit_name, e.created_at,
-    md5(e.title || chr(31) || e.description) as text_digest
+    md5(e.title || chr(31) || e.description) as text_digest,
+    coalesce(a.birth_date > current_date - interval '16 years', false) as author_minor, e.guardian_pending,
+    (select g.given_at is not null from guardian_consent g where g.entry_id = e.entry_id) as guardian_given
     from entry e join app_user a on a.app_user_id = e.author_id left join unit u on u.unit_id = a.unit_id";
 
 pub async fn entry(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<EntryRow>> {

@@ -24,10 +24,20 @@ pub enum EntryRefusal {
     NoPendingEdit,
     /// The author saved a newer edit while the organizer read the old one.
     EditChanged,
+    /// The privacy notice and the contest's rules were not agreed to.
+    ConsentRequired,
+    /// The contest asks for a birth date and none (or an impossible one) was given.
+    BirthDateRequired,
+    /// A child's entry names no parent or guardian (or not a valid email for one).
+    GuardianRequired,
+    /// The entry waits for its guardian's consent and cannot be approved yet.
+    GuardianPending,
+    /// Too many mails to the guardian's address (or from this address) for now.
+    TooManyMails,
 }
 
 impl EntryRefusal {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 20] = [
         Self::TitleRequired,
         Self::TitleTooLong,
         Self::DescriptionTooLong,
@@ -43,6 +53,11 @@ impl EntryRefusal {
         Self::EntryChanged,
         Self::NoPendingEdit,
         Self::EditChanged,
+        Self::ConsentRequired,
+        Self::BirthDateRequired,
+        Self::GuardianRequired,
+        Self::GuardianPending,
+        Self::TooManyMails,
     ];
 
     /// The stable code. (The HTTP status of each refusal is the web side's answer:
@@ -64,6 +79,11 @@ impl EntryRefusal {
             Self::EntryChanged => "entry-changed",
             Self::NoPendingEdit => "no-pending-edit",
             Self::EditChanged => "edit-changed",
+            Self::ConsentRequired => "consent-required",
+            Self::BirthDateRequired => "birth-date-required",
+            Self::GuardianRequired => "guardian-required",
+            Self::GuardianPending => "guardian-pending",
+            Self::TooManyMails => "too-many-guardian-mails",
         }
     }
 }

@@ -57,17 +57,23 @@ pub async fn decide(
     decision: &Decision,
     seen: Option<&str>,
 ) -> Result<EntryStatus, EntryError> {
-    let row: Option<(EntryStatus, String)> = sqlx::query_as(
-        "select status, md5(title || chr(31) || description) from entry where entry_id = $1 for update",
+    let row: Option<(EntryStatus, String, bool)> = sqlx::query_as(
+        "select status, md5(title || chr(31) || description), guardian_pending
+         from entry where entry_id = $1 for update",
     )
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((from, digest)) = row else {
+    let Some((from, digest, guardian_pending)) = row else {
         return Err(EntryRefusal::NotReviewable.into());
     };
     let to = decision.status();
     transition(Actor::Organizer, from, to)?;
+    // A child's entry is not approved before its guardian agreed (the database holds it back
+    // too: `entry_guardian_hold`); rejecting it is allowed.
+    if guardian_pending && to == EntryStatus::Approved {
+        return Err(EntryRefusal::GuardianPending.into());
+    }
     if seen
         .map(str::trim)
         .is_some_and(|seen| !seen.is_empty() && seen != digest)

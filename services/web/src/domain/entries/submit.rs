@@ -1,6 +1,9 @@
 //! Entering a contest: the text of an entry, who may enter, and the draft saved before any
 //! upload (so a failed upload never loses what was typed).
 
+use std::net::IpAddr;
+
+use chrono::NaiveDate;
 use hoithi_core::auth::CurrentUser;
 use hoithi_core::contest::EntryStatus;
 use sqlx::PgPool;
@@ -8,7 +11,53 @@ use uuid::Uuid;
 
 use super::refusal::{EntryError, EntryRefusal};
 use crate::domain::contests::{ContestRow, Phase};
+use crate::domain::people::throttle;
 use crate::domain::people::units::is_within;
+use crate::domain::privacy::consent::{self, Kind, PRIVACY_VERSION};
+use crate::domain::privacy::guardian::{self, Guardian, GuardianLink};
+use crate::domain::privacy::names;
+
+/// What the entrant agreed to and told about themselves with the entry: the consent box
+/// (privacy notice and rules), where from, and, when the contest asks, a birth date and for a
+/// child the parent or guardian who must agree.
+#[derive(Debug, Clone, Default)]
+pub struct Agreement {
+    pub consent: bool,
+    pub ip: Option<IpAddr>,
+    /// As typed (`YYYY-MM-DD`); read only when the contest requires a birth date.
+    pub birth_date: String,
+    pub guardian_name: String,
+    pub guardian_email: String,
+}
+
+/// A new entry, and the guardian's link to mail when the entrant is a child.
+#[derive(Debug)]
+pub struct Created {
+    pub entry_id: Uuid,
+    pub guardian: Option<GuardianLink>,
+}
+
+/// The birth date the contest needs: the stored one, else the one typed (a real date in the
+/// past, after 1900). `None` when the contest does not ask.
+fn birth_date(
+    c: &ContestRow,
+    stored: Option<NaiveDate>,
+    typed: &str,
+    today: NaiveDate,
+) -> Result<Option<NaiveDate>, EntryRefusal> {
+    if !c.requires_birth_date {
+        return Ok(None);
+    }
+    if let Some(d) = stored {
+        return Ok(Some(d));
+    }
+    let lowest = NaiveDate::from_ymd_opt(1900, 1, 2).unwrap_or(NaiveDate::MIN);
+    NaiveDate::parse_from_str(typed.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| *d <= today && *d >= lowest)
+        .map(Some)
+        .ok_or(EntryRefusal::BirthDateRequired)
+}
 
 /// A title and description that passed the rules, trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,17 +109,48 @@ pub async fn may_enter(db: &PgPool, user: &CurrentUser, c: &ContestRow) -> Resul
     Err(EntryRefusal::NotEligible.into())
 }
 
-/// Creates a draft entry under every rule; the contest row is locked so two tabs cannot
-/// both take the last free place.
+/// Creates a draft entry under every rule, with the consent it was given under; the contest
+/// row is locked so two tabs cannot both take the last free place. A child's entry (under
+/// 16, in a contest that asks for a birth date) waits for its guardian: the link to mail is
+/// returned.
 pub async fn create_entry(
     db: &PgPool,
     user: &CurrentUser,
     c: &ContestRow,
     title: &str,
     description: &str,
-) -> Result<Uuid, EntryError> {
+    agreement: &Agreement,
+    limits: &throttle::Limits,
+) -> Result<Created, EntryError> {
     let text = EntryText::parse(title, description)?;
     may_enter(db, user, c).await?;
+    if !agreement.consent {
+        return Err(EntryRefusal::ConsentRequired.into());
+    }
+    let stored: Option<NaiveDate> =
+        sqlx::query_scalar("select birth_date from app_user where app_user_id = $1")
+            .bind(user.app_user_id)
+            .fetch_one(db)
+            .await?;
+    let today = chrono::Utc::now().date_naive();
+    let born = birth_date(c, stored, &agreement.birth_date, today)?;
+    let guardian = if names::is_minor(born, today) {
+        Some(
+            Guardian::parse(&agreement.guardian_name, &agreement.guardian_email)
+                .ok_or(EntryRefusal::GuardianRequired)?,
+        )
+    } else {
+        None
+    };
+    // The guardian's mail counts like every other mail the platform sends on someone's
+    // behalf (an entry withdrawn and made again must not mail a stranger without end).
+    if let Some(g) = &guardian
+        && throttle::take(db, &throttle::mail_counters(limits, &g.email, agreement.ip))
+            .await?
+            .is_some()
+    {
+        return Err(EntryRefusal::TooManyMails.into());
+    }
     let mut tx = db.begin().await?;
     sqlx::query("select 1 from contest where contest_id = $1 for update")
         .bind(c.contest_id)
@@ -87,6 +167,15 @@ pub async fn create_entry(
     if count >= i64::from(c.max_entries_per_member) {
         return Err(EntryRefusal::MaxEntriesReached.into());
     }
+    if stored.is_none()
+        && let Some(born) = born
+    {
+        sqlx::query("update app_user set birth_date = $2 where app_user_id = $1")
+            .bind(user.app_user_id)
+            .bind(born)
+            .execute(&mut *tx)
+            .await?;
+    }
     let id = hoithi_core::contest::create_draft_entry(
         &mut *tx,
         c.contest_id,
@@ -95,8 +184,38 @@ pub async fn create_entry(
         &text.description,
     )
     .await?;
+    let uid = user.app_user_id;
+    let ip = agreement.ip;
+    consent::record(
+        &mut *tx,
+        uid,
+        Kind::Privacy,
+        PRIVACY_VERSION,
+        Some(c.contest_id),
+        Some(id),
+        ip,
+    )
+    .await?;
+    let rules = consent::rules_version(&c.rules);
+    consent::record(
+        &mut *tx,
+        uid,
+        Kind::Rules,
+        &rules,
+        Some(c.contest_id),
+        Some(id),
+        ip,
+    )
+    .await?;
+    let link = match guardian {
+        Some(g) => Some(guardian::hold(&mut tx, id, &g).await?),
+        None => None,
+    };
     tx.commit().await?;
-    Ok(id)
+    Ok(Created {
+        entry_id: id,
+        guardian: link,
+    })
 }
 
 #[cfg(test)]

@@ -81,7 +81,11 @@ fn entry_line(c: &ContestRow, comp: &Computed, r: &super::math::EntryResult) -> 
         "id": r.id,
         "rank": r.rank,
         "title": e.title,
-        "author": (!c.hide_author).then(|| e.author_name.clone()),
+        "author": (!c.hide_author).then(|| if e.author_minor {
+            crate::domain::privacy::names::shortened(&e.author_name)
+        } else {
+            e.author_name.clone()
+        }),
         "unit": if c.hide_author { None } else { e.unit_name.clone() },
         "judges": r.judges.iter().map(|j| json!({
             "judge": comp.judge_no(j.judge),

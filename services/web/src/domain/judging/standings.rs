@@ -22,6 +22,8 @@ pub struct ResultEntry {
     pub votes: i64,
     pub submitted_at: DateTime<Utc>,
     pub advanced: bool,
+    /// The author is under 16: the public snapshot shortens their name.
+    pub author_minor: bool,
 }
 
 pub async fn result_entries(
@@ -31,7 +33,8 @@ pub async fn result_entries(
     sqlx::query_as(
         "select e.entry_id, e.title, au.display_name as author_name, au.email::text as author_email,
                 un.name as unit_name, coalesce(t.votes, 0) as votes,
-                coalesce(e.submitted_at, e.created_at) as submitted_at, re.advanced
+                coalesce(e.submitted_at, e.created_at) as submitted_at, re.advanced,
+                coalesce(au.birth_date > current_date - interval '16 years', false) as author_minor
          from round_entry re join entry e using (entry_id)
          join app_user au on au.app_user_id = e.author_id
          left join unit un on un.unit_id = au.unit_id
@@ -202,6 +205,9 @@ pub struct ListedEntry {
     pub status: String,
     pub submitted_at: DateTime<Utc>,
     pub votes: i64,
+    /// The consent state: `privacy` (the entrant's own consent recorded), `guardian-waiting`,
+    /// `guardian-given`, or `none` (entries made before consent was recorded, or withdrawn).
+    pub consent: String,
 }
 
 pub async fn listed_entries(
@@ -211,9 +217,15 @@ pub async fn listed_entries(
     sqlx::query_as(
         "select e.entry_id, e.title, a.display_name as author_name, a.email::text as author_email,
                 u.name as unit_name, e.status::text as status,
-                coalesce(e.submitted_at, e.created_at) as submitted_at, coalesce(t.votes, 0) as votes
+                coalesce(e.submitted_at, e.created_at) as submitted_at, coalesce(t.votes, 0) as votes,
+                case when g.entry_id is not null and g.given_at is null then 'guardian-waiting'
+                     when g.given_at is not null then 'guardian-given'
+                     when exists (select 1 from consent k where k.entry_id = e.entry_id
+                                  and k.kind = 'privacy' and k.withdrawn_at is null) then 'privacy'
+                     else 'none' end as consent
          from entry e join app_user a on a.app_user_id = e.author_id
          left join unit u on u.unit_id = a.unit_id left join vote_tally t on t.entry_id = e.entry_id
+         left join guardian_consent g on g.entry_id = e.entry_id
          where e.contest_id = $1 and e.status <> 'draft' order by e.created_at",
     )
     .bind(contest_id)

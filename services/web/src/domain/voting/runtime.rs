@@ -185,6 +185,16 @@ pub fn start(state: &AppState, settings: Settings, shutdown: CancellationToken) 
         state.config.vote_dispute_days,
         shutdown.clone(),
     )));
+    // The other hourly erasures of personal data (issue 22): accounts past their grace
+    // period, and each contest's retention after results.
+    tasks.push(tokio::spawn(
+        crate::domain::privacy::schedule::run_periodically(
+            state.db.clone(),
+            (*state.storage).clone(),
+            state.config.account_deletion_days,
+            shutdown.clone(),
+        ),
+    ));
     let ingest_db = ingest_pool(&state.db, &settings);
     let (batcher, task) = Batcher::start(ingest_db.clone(), &settings, hub.clone(), shutdown);
     tasks.push(task);
