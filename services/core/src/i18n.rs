@@ -47,6 +47,7 @@ macro_rules! catalog_files {
             concat!($lang, ".toml"),
             concat!("areas/people.", $lang, ".toml"),
             concat!("areas/entries.", $lang, ".toml"),
+            concat!("areas/gallery.", $lang, ".toml"),
             concat!("areas/judging.", $lang, ".toml"),
             concat!("areas/voting.", $lang, ".toml"),
         ]
@@ -55,6 +56,7 @@ macro_rules! catalog_files {
             include_str!(concat!("../../../web/i18n/", $lang, ".toml")),
             include_str!(concat!("../../../web/i18n/areas/people.", $lang, ".toml")),
             include_str!(concat!("../../../web/i18n/areas/entries.", $lang, ".toml")),
+            include_str!(concat!("../../../web/i18n/areas/gallery.", $lang, ".toml")),
             include_str!(concat!("../../../web/i18n/areas/judging.", $lang, ".toml")),
             include_str!(concat!("../../../web/i18n/areas/voting.", $lang, ".toml")),
         ])

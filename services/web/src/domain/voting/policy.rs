@@ -106,6 +106,16 @@ impl VotePolicy {
         }
     }
 
+    /// Whether vote totals may be shown at `now`: always, unless the policy hides them
+    /// until voting closes (`closes_at`; hidden for good when it never does).
+    pub fn totals_public(
+        &self,
+        closes_at: Option<chrono::DateTime<chrono::Utc>>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        !(self.hide_totals && closes_at.is_none_or(|c| now < c))
+    }
+
     /// The JSON stored under `settings.voting` (and answered by the API).
     pub fn to_json(self) -> Value {
         serde_json::json!({
