@@ -557,6 +557,15 @@ mod tests {
     }
 
     #[test]
+    fn a_voters_shuffle_is_stable_and_voters_spread_over_all_shuffles() {
+        assert_eq!(shuffle_of("user:7"), shuffle_of("user:7"));
+        let used: std::collections::HashSet<i16> =
+            (0..400).map(|i| shuffle_of(&format!("user:{i}"))).collect();
+        assert_eq!(used.len(), usize::from(SHUFFLES));
+        assert!(used.iter().all(|k| (0..i16::from(SHUFFLES)).contains(k)));
+    }
+
+    #[test]
     fn most_voted_is_never_chosen_while_totals_are_hidden() {
         assert_eq!(Sort::choose("votes", true, false), Sort::Random);
         assert_eq!(Sort::choose("votes", false, false), Sort::Newest);
