@@ -47,13 +47,15 @@ impl Cards {
     }
 }
 
-/// The cards of `c` for this visitor: `params` as asked (a forged `after` is a 400 page).
+/// The cards of `c` for this visitor: `params` as asked (a forged `after` is a 400 page);
+/// `with_votes`: the page shows vote totals where they are public.
 pub async fn load(
     state: &AppState,
     ctx: &Ctx,
     c: &ContestRow,
     params: &GalleryParams,
     now: DateTime<Utc>,
+    with_votes: bool,
 ) -> Result<Cards, PageError> {
     let authors = AuthorPolicy::load(&state.db, ctx.user.as_ref(), c).await?;
     // While voting, each voter sees the entries in their own order (position bias).
@@ -62,13 +64,14 @@ pub async fn load(
     let policy = VotePolicy::from_settings(&c.settings);
     let shuffling = voting_open && policy.shuffle;
     let totals_public = policy.totals_public(c.voting_closes_at, now);
-    let req = GalleryRequest::new(
+    let mut req = GalleryRequest::new(
         params,
         &authors,
         &ctx.visitor_seed(),
         shuffling,
         totals_public,
     )?;
+    req.with_votes = with_votes && totals_public;
     let page = gallery(&state.db, c.contest_id, &authors, &req).await?;
     let units = if authors.sees_all() {
         crate::domain::people::units::unit_choices(&state.db).await?

@@ -572,3 +572,83 @@ async fn public_media_is_immutable_under_a_versioned_url_and_private_media_stays
     let res = bare.get(&url).await;
     assert_eq!(res.headers[header::CACHE_CONTROL], "private, no-store");
 }
+
+/// Every `marker{uuid}` of the pages from `first` on, following "Xem thêm".
+async fn walk_ids(client: &mut Client, first: &str, marker: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut url = first.to_owned();
+    for _ in 0..50 {
+        let res = client.get(&url).await;
+        assert_eq!(res.status, StatusCode::OK, "{url}: {}", res.body);
+        seen.extend(
+            res.body
+                .split(marker)
+                .skip(1)
+                .map(|s| s.chars().take(36).collect::<String>()),
+        );
+        match next_link(&res.body) {
+            Some(next) => url = next,
+            None => return seen,
+        }
+    }
+    panic!("more than 50 pages from {first}");
+}
+
+#[tokio::test]
+async fn the_moderation_queue_and_a_members_own_entries_page_past_the_old_limit_of_200() {
+    let fx = fixture().await;
+    // 230 entries waiting for review, one author with all of them and the rest.
+    sqlx::query(
+        "insert into entry (contest_id, author_id, title, status)
+         select $1, (select author_id from entry where contest_id = $1 order by number limit 1),
+                'Chờ duyệt ' || g, 'pending_review' from generate_series(1, 230) g",
+    )
+    .bind(fx.contest_id)
+    .execute(&fx.env.db)
+    .await
+    .unwrap();
+    let (pending, author_email, authored): (i64, String, i64) = sqlx::query_as(
+        "select (select count(*) from entry where contest_id = $1 and status = 'pending_review'),
+                a.email::text, (select count(*) from entry where author_id = a.app_user_id)
+         from app_user a where a.app_user_id =
+              (select author_id from entry where contest_id = $1 order by number limit 1)",
+    )
+    .bind(fx.contest_id)
+    .fetch_one(&fx.env.db)
+    .await
+    .unwrap();
+    assert!(pending > 200 && authored > 200);
+
+    let (_, _, admin) = user_in(&fx.env, Role::Admin, None).await;
+    let mut organizer = Client::new(fx.env.state());
+    organizer.login(&admin, PASSWORD).await;
+    let queue = walk_ids(
+        &mut organizer,
+        &format!("/organize/contests/{}/queue", fx.slug),
+        "id=\"entry-",
+    )
+    .await;
+    let unique: BTreeSet<&String> = queue.iter().collect();
+    assert_eq!(unique.len(), queue.len(), "an entry twice in the queue");
+    assert_eq!(
+        queue.len() as i64,
+        pending,
+        "every waiting entry is in the queue"
+    );
+    let res = organizer
+        .get(&format!("/organize/contests/{}/queue?after=-3", fx.slug))
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+
+    let mut author = Client::new(fx.env.state());
+    author.login(&author_email, PASSWORD).await;
+    let mine = walk_ids(
+        &mut author,
+        "/me/entries",
+        "<li class=\"card\"><a href=\"/entries/",
+    )
+    .await;
+    let unique: BTreeSet<&String> = mine.iter().collect();
+    assert_eq!(unique.len(), mine.len(), "an entry twice in my entries");
+    assert_eq!(mine.len() as i64, authored, "every own entry is listed");
+}

@@ -43,7 +43,7 @@ pub async fn contest_page(
         Some(u) => organizes(&state.db, u, &c).await?,
         None => false,
     };
-    let g = crate::cards::load(&state, &ctx, &c, &params, now).await?;
+    let g = crate::cards::load(&state, &ctx, &c, &params, now, false).await?;
     let live_now = live_now(&state.db, Some(c.contest_id)).await?;
     let mut page = ctx.page("contest.title");
     page.title.clone_from(&c.title);

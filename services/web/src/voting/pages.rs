@@ -54,7 +54,7 @@ async fn vote_page(
     let open = contest.voting_opens_at.is_some_and(|o| o <= now)
         && contest.voting_closes_at.is_none_or(|c| now < c);
     let policy = VotePolicy::from_settings(&contest.settings);
-    let g = crate::cards::load(&state, &ctx, &contest, &params, now).await?;
+    let g = crate::cards::load(&state, &ctx, &contest, &params, now, true).await?;
     let show_totals = g.totals_public;
     let mut page = ctx.page("vote.title");
     page.title = format!("{} — {}", page.title, contest.title);

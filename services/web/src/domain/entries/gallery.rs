@@ -221,6 +221,9 @@ pub struct GalleryRequest {
     /// The shuffle of the random order.
     pub k: i16,
     pub after: Option<Cursor>,
+    /// Read the cards' vote totals (the vote page where totals are public; most voted
+    /// reads them anyway). The contest page does not show them.
+    pub with_votes: bool,
 }
 
 impl GalleryRequest {
@@ -257,6 +260,7 @@ impl GalleryRequest {
             sort,
             k,
             after,
+            with_votes: false,
         })
     }
 
@@ -342,11 +346,15 @@ pub async fn gallery(
     });
     qb.push(
         " join app_user a on a.app_user_id = e.author_id
-          left join unit u on u.unit_id = a.unit_id
-          cross join lateral (select coalesce(sum(ts.votes), 0)::int8 as votes
-                              from vote_tally_shard ts where ts.entry_id = e.entry_id) t
-          where e.status = 'approved' and e.contest_id = ",
+          left join unit u on u.unit_id = a.unit_id",
     );
+    qb.push(if req.with_votes || req.sort == Sort::Votes {
+        " cross join lateral (select coalesce(sum(ts.votes), 0)::int8 as votes
+                              from vote_tally_shard ts where ts.entry_id = e.entry_id) t"
+    } else {
+        " cross join (select 0::int8 as votes) t"
+    });
+    qb.push(" where e.status = 'approved' and e.contest_id = ");
     qb.push_bind(contest_id);
     if req.sort == Sort::Random {
         qb.push(" and s.contest_id = ")
