@@ -48,7 +48,9 @@ pub enum Sort {
     Newest,
     /// By entry number, 0001 first.
     Number,
-    /// Most valid votes first; only offered where totals are public.
+    /// Most valid votes first; only offered where totals are public. Totals move while
+    /// voting is open, so an entry voted for between two pages may move across the cursor
+    /// (seen twice or not at all in that walk); the other orders are fixed.
     Votes,
     /// The viewer's own stable random order (position bias while voting).
     Random,
