@@ -7,6 +7,7 @@ mod accounts;
 mod admin;
 mod api_doc;
 mod assets;
+pub mod cards;
 pub mod contests;
 pub mod domain;
 mod entries;

@@ -25,7 +25,30 @@ async fn visible_asset(
     }
 }
 
+/// How long a shared cache may keep a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caching {
+    /// A rendition of an approved entry under its current versioned URL: the bytes under
+    /// that URL never change (a changed rendition gets a new version), so any cache keeps it.
+    Immutable,
+    /// Anything else (an entry not approved, an old or unversioned URL): checked per request
+    /// and kept by nobody.
+    Private,
+}
+
+impl Caching {
+    const fn header(self) -> &'static str {
+        match self {
+            Self::Immutable => "public, max-age=31536000, immutable",
+            Self::Private => "private, no-store",
+        }
+    }
+}
+
 /// Serves a rendition to whoever may see its entry, passing `Range` through so videos seek.
+/// A rendition of an approved entry under its current version (`/media/{asset}/v/{version}/…`,
+/// the URLs pages write) is public and immutable; everything else keeps the entry's access
+/// check and is not stored. (The session layer sets no CSRF cookie on `/media/`.)
 pub async fn serve(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -35,14 +58,31 @@ pub async fn serve(
     if file.contains("..") || file.starts_with('/') || file.len() > 300 {
         return Ok(StatusCode::NOT_FOUND.into_response());
     }
-    if !visible_asset(&state, user.as_ref(), asset).await? {
+    let (version, name) = media::split_version(&file);
+    if name.is_empty() || name.starts_with('/') {
         return Ok(StatusCode::NOT_FOUND.into_response());
     }
-    Ok(rendition(&state, asset, &file, &headers).await)
+    let Some((public, current)) = media::public_version(&state.db, asset).await? else {
+        return Ok(StatusCode::NOT_FOUND.into_response());
+    };
+    let caching = if public && version == Some(current.as_str()) {
+        Caching::Immutable
+    } else if visible_asset(&state, user.as_ref(), asset).await? {
+        Caching::Private
+    } else {
+        return Ok(StatusCode::NOT_FOUND.into_response());
+    };
+    Ok(rendition(&state, asset, name, &headers, caching).await)
 }
 
 /// The rendition `file` of `asset` from the object store, streamed (404 when absent).
-async fn rendition(state: &AppState, asset: Uuid, file: &str, headers: &HeaderMap) -> Response {
+async fn rendition(
+    state: &AppState,
+    asset: Uuid,
+    file: &str,
+    headers: &HeaderMap,
+    caching: Caching,
+) -> Response {
     let key = format!("{}{file}", hoithi_core::media::renditions_prefix(asset));
     let mut req = state
         .storage
@@ -54,7 +94,7 @@ async fn rendition(state: &AppState, asset: Uuid, file: &str, headers: &HeaderMa
         req = req.range(range);
     }
     match req.send().await {
-        Ok(obj) => stream(obj, file),
+        Ok(obj) => stream(obj, file, caching),
         Err(e) => {
             if !e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
                 tracing::warn!(error = %e, key, "rendition read failed");
@@ -65,7 +105,7 @@ async fn rendition(state: &AppState, asset: Uuid, file: &str, headers: &HeaderMa
 }
 
 /// The object as a response: its type from the file name, its length and range.
-fn stream(obj: GetObjectOutput, file: &str) -> Response {
+fn stream(obj: GetObjectOutput, file: &str, caching: Caching) -> Response {
     let status = if obj.content_range().is_some() {
         StatusCode::PARTIAL_CONTENT
     } else {
@@ -87,7 +127,7 @@ fn stream(obj: GetObjectOutput, file: &str) -> Response {
         h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
         h.insert(
             header::CACHE_CONTROL,
-            HeaderValue::from_static("private, max-age=300"),
+            HeaderValue::from_static(caching.header()),
         );
         if let Some(v) = obj
             .content_length()

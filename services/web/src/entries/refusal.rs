@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use hoithi_core::api_error::{ApiError, Refusal};
 
+use crate::domain::entries::gallery::BadCursor;
 use crate::domain::entries::refusal::{EntryError, EntryRefusal};
 use crate::page::{Ctx, PageError};
 
@@ -37,7 +38,18 @@ impl Refusal for EntryRefusal {
     }
 }
 
-crate::page_refusals!(EntryRefusal);
+/// A page cursor (`?after=`) this server did not write: a clear 400 page, not a failure.
+impl Refusal for BadCursor {
+    fn code(&self) -> &'static str {
+        "bad-cursor"
+    }
+
+    fn status(&self) -> StatusCode {
+        StatusCode::BAD_REQUEST
+    }
+}
+
+crate::page_refusals!(EntryRefusal, BadCursor);
 
 impl From<EntryError> for PageError {
     fn from(e: EntryError) -> Self {

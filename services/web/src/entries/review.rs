@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use hoithi_core::AppState;
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::access::OrganizerOf;
 use crate::access::author::{OnEntry, ReviewerOf, Staff};
 use crate::domain::contests::ContestRow;
+use crate::domain::entries::gallery::BadCursor;
 use crate::domain::entries::media::MediaView;
 use crate::domain::entries::refusal::EntryError;
 use crate::domain::entries::review::{self, Decision};
@@ -108,23 +109,41 @@ struct ModerationQueuePage {
     c: ContestRow,
     /// Entries waiting for review, with their media.
     entries: Vec<(EntryRow, Vec<MediaView>)>,
+    /// `?after=…` of the next page of the queue, when there is one.
+    next: Option<String>,
     /// Edits of public entries waiting for review: the entry (its reviewed text) and the edit.
     edits: Vec<(EntryRow, RevisionRow)>,
 }
 
-/// The moderation queue of a contest. Members and judges get 403 (organizer pages are not
+/// `?after=` of a list's later page.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct After {
+    #[serde(default)]
+    after: String,
+}
+
+impl After {
+    pub fn after(&self) -> &str {
+        self.after.trim()
+    }
+}
+
+/// The moderation queue of a contest, a page at a time. Members and judges get 403 (organizer pages are not
 /// theirs, `Staff`); an organizer of another unit gets 404 (`OrganizerOf`).
 pub async fn moderation_queue(
     State(state): State<AppState>,
     ctx: Ctx,
     _: Staff,
     OrganizerOf { contest: c, .. }: OrganizerOf,
+    Query(page_at): Query<After>,
 ) -> Result<Response, PageError> {
-    let entries = lists::awaiting_review(&state.db, c.contest_id)
-        .await?
-        .into_iter()
-        .map(|q| (q.entry, q.media))
-        .collect();
+    let after = match page_at.after() {
+        "" => None,
+        s => Some(s.parse::<i32>().ok().filter(|n| *n > 0).ok_or(BadCursor)?),
+    };
+    let (queued, next) = lists::awaiting_review(&state.db, c.contest_id, after).await?;
+    let entries = queued.into_iter().map(|q| (q.entry, q.media)).collect();
+    let next = next.map(|n| format!("after={n}"));
     let edits = revision::pending_in_contest(&state.db, c.contest_id)
         .await?
         .into_iter()
@@ -138,6 +157,7 @@ pub async fn moderation_queue(
             page,
             c,
             entries,
+            next,
             edits,
         },
     ))

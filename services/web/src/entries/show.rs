@@ -2,7 +2,7 @@
 //! it before), its QR code, and a member's own entries.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hoithi_core::AppState;
@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::vote_panel::VotePanel;
 use crate::access::author::SignedIn;
 use crate::domain::contests::ContestRow;
+use crate::domain::entries::gallery::BadCursor;
 use crate::domain::entries::lifecycle::author_may_change;
 use crate::domain::entries::media::{self, MediaView};
 use crate::domain::entries::revision::{self, RevisionRow};
@@ -223,6 +224,8 @@ struct MinePage {
     entries: Vec<(EntryRow, String, String)>,
     /// Entries with an edit waiting for review.
     awaiting: Vec<Uuid>,
+    /// `?after=…` of the next page, when there is one.
+    next: Option<String>,
 }
 
 impl MinePage {
@@ -235,18 +238,25 @@ pub async fn my_entries(
     State(state): State<AppState>,
     ctx: Ctx,
     SignedIn(user): SignedIn,
+    Query(page_at): Query<super::review::After>,
 ) -> Result<Response, PageError> {
-    let entries = lists::by_author(&state.db, user.app_user_id)
-        .await?
+    let after = match page_at.after() {
+        "" => None,
+        s => Some(lists::OwnCursor::parse(s).ok_or(BadCursor)?),
+    };
+    let (own, next) = lists::by_author(&state.db, user.app_user_id, after).await?;
+    let entries = own
         .into_iter()
         .map(|o| (o.entry, o.contest_slug, o.contest_title))
         .collect();
+    let next = next.map(|n| format!("after={}", n.encode()));
     let awaiting = lists::with_pending_edit(&state.db, user.app_user_id).await?;
     Ok(render(
         StatusCode::OK,
         &MinePage {
             page: ctx.page("entry.mine.title"),
             entries,
+            next,
             awaiting,
         },
     ))

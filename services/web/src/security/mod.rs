@@ -52,7 +52,12 @@ async fn guarded(state: AppState, mut request: Request, next: Next) -> anyhow::R
     let secure = is_secure(&state, request.headers());
     let path = request.uri().path();
     let is_api = path.starts_with("/api/");
-    let is_static = path.starts_with("/static/") || path == "/healthz" || path == "/readyz";
+    // Media takes no form and needs no CSRF token: no cookie is set on its responses, so a
+    // shared cache may keep the public ones (`entries::media`).
+    let is_static = path.starts_with("/static/")
+        || path.starts_with("/media/")
+        || path == "/healthz"
+        || path == "/readyz";
 
     if has_nul(request.uri()) {
         return Ok(nul_refused(is_api));

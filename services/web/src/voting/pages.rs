@@ -4,16 +4,16 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::Utc;
 use hoithi_core::AppState;
 
-use crate::domain::entries::gallery::{GalleryItem, gallery};
-use crate::domain::voting::policy::{VotePolicy, shuffle_for_voter};
-use crate::domain::voting::repo;
+use crate::cards::Cards;
+use crate::domain::entries::gallery::GalleryParams;
+use crate::domain::voting::policy::VotePolicy;
 use crate::page::{Ctx, Page, PageError, render};
 
 pub fn router() -> Router<AppState> {
@@ -31,7 +31,7 @@ struct VotePage {
     /// Signed in with a verified email: the buttons vote; otherwise they lead to sign-in.
     can_vote: bool,
     signed_in_unverified: bool,
-    entries: Vec<(GalleryItem, i64)>,
+    g: Cards,
     policy: VotePolicy,
 }
 
@@ -45,6 +45,7 @@ async fn vote_page(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(slug): Path<String>,
+    Query(params): Query<GalleryParams>,
 ) -> Result<Response, PageError> {
     let contest = crate::domain::contests::by_slug(&state.db, &slug)
         .await?
@@ -53,33 +54,8 @@ async fn vote_page(
     let open = contest.voting_opens_at.is_some_and(|o| o <= now)
         && contest.voting_closes_at.is_none_or(|c| now < c);
     let policy = VotePolicy::from_settings(&contest.settings);
-    let show_totals = !(policy.hide_totals && contest.voting_closes_at.is_none_or(|c| now < c));
-    let authors =
-        crate::domain::entries::author::AuthorPolicy::load(&state.db, ctx.user.as_ref(), &contest)
-            .await?;
-    let mut items = gallery(&state.db, contest.contest_id, &authors, "", "").await?;
-    shuffle_for_voter(
-        &contest.settings,
-        open,
-        &ctx.visitor_seed(),
-        &mut items,
-        |i| i.id,
-    );
-    let tally = if show_totals {
-        repo::tally(&state.db, contest.contest_id).await?.entries
-    } else {
-        Vec::new()
-    };
-    let entries = items
-        .into_iter()
-        .map(|item| {
-            let votes = tally
-                .iter()
-                .find(|t| t.id == item.id)
-                .map_or(0, |t| t.votes);
-            (item, votes)
-        })
-        .collect();
+    let g = crate::cards::load(&state, &ctx, &contest, &params, now, true).await?;
+    let show_totals = g.totals_public;
     let mut page = ctx.page("vote.title");
     page.title = format!("{} — {}", page.title, contest.title);
     Ok(render(
@@ -92,7 +68,7 @@ async fn vote_page(
             title: contest.title,
             open,
             show_totals,
-            entries,
+            g,
             policy,
         },
     ))

@@ -24,6 +24,8 @@ use crate::domain::contests::{self, ContestRow};
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EntryRow {
     pub entry_id: Uuid,
+    /// The entry's public number in its contest ("Bài số 0142").
+    pub number: i32,
     pub contest_id: i64,
     pub author_id: i64,
     pub title: String,
@@ -70,9 +72,19 @@ impl EntryRow {
             self.author_name.clone()
         }
     }
+
+    /// The number as people write it: "0142".
+    pub fn number_label(&self) -> String {
+        number_label(self.number)
+    }
 }
 
-pub const ENTRY_SQL: &str = "select e.entry_id, e.contest_id, e.author_id, e.title, e.description, e.status, e.reason,
+/// "0142": an entry number as people write it, four digits at least.
+pub fn number_label(n: i32) -> String {
+    format!("{n:04}")
+}
+
+pub const ENTRY_SQL: &str = "select e.entry_id, e.number, e.contest_id, e.author_id, e.title, e.description, e.status, e.reason,
     a.display_name as author_name, a.email::text as author_email, u.name as unit_name, e.created_at,
     md5(e.title || chr(31) || e.description) as text_digest,
     coalesce(a.birth_date > current_date - interval '16 years', false) as author_minor, e.guardian_pending,

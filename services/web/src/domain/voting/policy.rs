@@ -106,6 +106,16 @@ impl VotePolicy {
         }
     }
 
+    /// Whether vote totals may be shown at `now`: always, unless the policy hides them
+    /// until voting closes (`closes_at`; hidden for good when it never does).
+    pub fn totals_public(
+        &self,
+        closes_at: Option<chrono::DateTime<chrono::Utc>>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        !(self.hide_totals && closes_at.is_none_or(|c| now < c))
+    }
+
     /// The JSON stored under `settings.voting` (and answered by the API).
     pub fn to_json(self) -> Value {
         serde_json::json!({
@@ -118,17 +128,6 @@ impl VotePolicy {
             "roster": self.roster,
         })
     }
-}
-
-/// The stable position of an entry in a voter's own gallery order: a hash of both, so each
-/// voter sees a different order (no entry always first) that does not move between visits.
-pub fn shuffle_key(seed: &str, entry_id: uuid::Uuid) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(seed.as_bytes());
-    h.update(b"|");
-    h.update(entry_id.as_bytes());
-    h.finalize().into()
 }
 
 /// The network a voter's address belongs to for rate limits and fraud review: the /24 of an
@@ -201,20 +200,6 @@ pub fn parse_network(s: &str) -> Option<String> {
 /// (`state.config.votes`); re-exported here so the voting code keeps its names.
 pub use hoithi_core::config::{Ingest, Rate, Settings};
 
-/// Puts `items` in the voter's own stable order when the policy shuffles and voting is open;
-/// otherwise leaves them as they are. `seed` names the voter (or the browser).
-pub fn shuffle_for_voter<T>(
-    settings: &serde_json::Value,
-    voting_open: bool,
-    seed: &str,
-    items: &mut [T],
-    id: impl Fn(&T) -> uuid::Uuid,
-) {
-    if voting_open && VotePolicy::from_settings(settings).shuffle {
-        items.sort_by_cached_key(|item| shuffle_key(seed, id(item)));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -251,18 +236,6 @@ mod tests {
         };
         let fields: Vec<&str> = bad.validate().unwrap_err().iter().map(|e| e.0).collect();
         assert_eq!(fields, ["per_day", "per_contest", "per_round", "round"]);
-    }
-
-    #[test]
-    fn the_shuffle_is_stable_per_voter_and_differs_between_voters() {
-        let entries: Vec<uuid::Uuid> = (0..20).map(|_| uuid::Uuid::new_v4()).collect();
-        let order = |seed: &str| {
-            let mut e = entries.clone();
-            e.sort_by_key(|id| shuffle_key(seed, *id));
-            e
-        };
-        assert_eq!(order("voter-1"), order("voter-1"));
-        assert_ne!(order("voter-1"), order("voter-2"));
     }
 
     #[test]

@@ -135,7 +135,7 @@ impl Refusal for VoteRefusal {
 }
 
 /// Every refusal, for the test that each has its sentences.
-pub const ALL: [VoteRefusal; 28] = [
+pub const ALL: [VoteRefusal; 29] = [
     VoteRefusal::Unavailable,
     VoteRefusal::NotEligible,
     VoteRefusal::RateLimited,
