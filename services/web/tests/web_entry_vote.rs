@@ -25,6 +25,16 @@ async fn mailed_code(env: &TestEnv, email: &str) -> String {
 }
 
 /// The entry's valid votes, as the tally (and a recount) say.
+/// The entry's public number as people read it ("0007"): the notes name it.
+async fn number_of(env: &TestEnv, entry: Uuid) -> String {
+    let n: i32 = sqlx::query_scalar("select number from entry where entry_id = $1")
+        .bind(entry)
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    format!("{n:04}")
+}
+
 async fn votes(env: &TestEnv, entry: Uuid) -> (i64, i64) {
     let tally: i64 = sqlx::query_scalar(
         "select coalesce((select votes from vote_tally where entry_id = $1), 0)::int8",
@@ -140,8 +150,10 @@ async fn a_signed_out_visitor_votes_on_the_shared_entry_by_code_and_a_returning_
     assert_eq!(votes(&env, river).await, (0, 0));
     let res = client.get(&page).await;
     assert!(
-        res.body
-            .contains("Đã ghi nhận phiếu cho «Hoa sen trong đầm». Cảm ơn bạn!"),
+        res.body.contains(&format!(
+            "Đã ghi nhận phiếu cho «Hoa sen trong đầm» (bài số {}). Cảm ơn bạn!",
+            number_of(&env, lotus).await
+        )),
         "{}",
         res.body
     );
@@ -167,9 +179,10 @@ async fn a_signed_out_visitor_votes_on_the_shared_entry_by_code_and_a_returning_
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     let res = client.get(&page).await;
     assert!(
-        res.body.contains(
-            "Hôm nay bạn đã dùng hết phiếu cho «Hoa sen trong đầm». Bạn có thể bình chọn lại từ"
-        ),
+        res.body.contains(&format!(
+            "Hôm nay bạn đã dùng hết phiếu cho «Hoa sen trong đầm» (bài số {}). Bạn có thể bình chọn lại từ",
+            number_of(&env, lotus).await
+        )),
         "{}",
         res.body
     );

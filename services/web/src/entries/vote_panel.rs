@@ -128,6 +128,7 @@ fn next_vote_day(now: DateTime<Utc>) -> DateTime<Utc> {
 fn note_text(lang: Lang, n: &Note, e: &EntryRow, now: DateTime<Utc>) -> String {
     i18n::text(lang, &n.key)
         .replace("{title}", &e.title)
+        .replace("{number}", &e.number_label())
         .replace(
             "{when}",
             &crate::format::datetime(lang, &next_vote_day(now)),
