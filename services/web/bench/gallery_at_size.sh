@@ -6,16 +6,20 @@
 #
 # Needs: cargo, psql (Debian's postgresql-client, installed with postgresql), curl, gzip and
 # wrk (`apt-get install wrk`). Settings (environment): SECONDS_EACH (20), CONNECTIONS (20),
-# VOTE_CONNECTIONS (64), VOTE_SECONDS (20), ENTRIES (2000), VOTERS (20000), KEEP=1 keeps the
-# data folder, EXPLAIN=1 prints the plans of the gallery statement, HOITHI_BIN=path uses that
-# binary instead of building one.
+# VOTE_CONNECTIONS (64), VOTE_SECONDS (20), ENTRIES (2000), VOTERS (20000), GOAL_VOTES (5000
+# votes/s each vote path must store, else the script fails after printing everything), KEEP=1
+# keeps the data folder, EXPLAIN=1 prints the plans of the gallery statement, HOITHI_BIN=path
+# uses that binary instead of building one.
 #
 # It prints, side by side, wrk's p50/p99 of a gallery page, the vote page and an entry page with
 # CONNECTIONS connections against a static file of the same server; the gzip size of a
 # gallery page; then voters casting votes (every request a distinct voter and entry, rate
-# limits off as in docs/benchmarks.md's voting section) and the recount: the stored votes,
-# the tally and the 201s wrk saw (in-flight requests at wrk's end may have been stored without
-# wrk seeing their answer: at most VOTE_CONNECTIONS of them).
+# limits off as in docs/benchmarks.md's voting section) by two paths one after the other: the
+# API (`POST /api/v1/entries/{id}/votes`, bearer tokens) and the entry page's vote button
+# (`POST /entries/{id}/vote`, session cookie and CSRF token, answered by a 303 back to the
+# entry: entry_votes.lua); and the recount: the stored votes, the tally and the answers wrk
+# saw (in-flight requests at wrk's end may have been stored without wrk seeing their answer:
+# at most VOTE_CONNECTIONS of them).
 set -euo pipefail
 
 SECONDS_EACH=${SECONDS_EACH:-20}
@@ -24,6 +28,7 @@ VOTE_CONNECTIONS=${VOTE_CONNECTIONS:-64}
 VOTE_SECONDS=${VOTE_SECONDS:-20}
 ENTRIES=${ENTRIES:-2000}
 VOTERS=${VOTERS:-20000}
+GOAL_VOTES=${GOAL_VOTES:-5000}
 
 for tool in cargo psql curl gzip wrk; do
     command -v "$tool" >/dev/null || { echo "needs $tool (wrk: apt-get install wrk)" >&2; exit 1; }
@@ -109,6 +114,12 @@ select 'v' || g || '@bench.vn', 'Cử tri ' || g, 'x', now() from generate_serie
 insert into api_token (token_hash, app_user_id, expires_at)
 select sha256(convert_to('bt' || substr(u.email, 2, position('@' in u.email) - 2), 'UTF8')),
        u.app_user_id, now() + interval '1 day'
+from app_user u where u.email like 'v%@bench.vn';
+-- Their browsers' sessions, as domain::people::sessions stores them: the cookie value
+-- ('ws' || n) is not kept, only its sha256 (security::sessions::attach_user looks it up).
+insert into web_session (session_hash, app_user_id, expires_at)
+select sha256(convert_to('ws' || substr(u.email, 2, position('@' in u.email) - 2), 'UTF8')),
+       u.app_user_id, now() + interval '30 days'
 from app_user u where u.email like 'v%@bench.vn';
 analyze;
 SQL
@@ -234,31 +245,103 @@ end
 LUA
 # Each thread counts i = id-1, id-1+T, id-1+2T, …: no two requests share a pair.
 threads=2
+stored() {
+    sql -c "select count(*) from vote v join contest c using (contest_id) where c.slug = 'bench-gallery' and v.valid"
+}
+field() { sed -E "s/.* $1=([^ ]*).*/\1/" <<<" $2"; }
+per_second() { awk -v c="$1" -v s="$2" 'BEGIN {printf "%d", c / s}'; }
+failed=()
 
 echo
-echo "### Votes: $VOTE_CONNECTIONS connections, ${VOTE_SECONDS} s, distinct voters"
+echo "### Votes: $VOTE_CONNECTIONS connections, ${VOTE_SECONDS} s each, distinct voters, API then entry pages"
 echo
+
+# 1. The API: bearer tokens, 201 Created.
 out=$(ENTRIES_FILE=$data/entries.txt VOTERS=$VOTERS THREADS=$threads wrk -t$threads -c"$VOTE_CONNECTIONS" -d"${VOTE_SECONDS}s" \
     --latency -s "$data/votes.lua" "$base")
 result=$(grep '^RESULT' <<<"$out")
-created=$(sed -E 's/.*created=([0-9]+).*/\1/' <<<"$result")
-other=$(sed -E 's/.*other=([0-9]+).*/\1/' <<<"$result")
-seconds=$(sed -E 's/.*seconds=([0-9.]+).*/\1/' <<<"$result")
-p50=$(sed -E 's/.*p50=([0-9.]+).*/\1/' <<<"$result")
-p99=$(sed -E 's/.*p99=([0-9.]+).*/\1/' <<<"$result")
+api_created=$(field created "$result")
+api_other=$(field other "$result")
+api_seconds=$(field seconds "$result")
+api_p50=$(field p50 "$result")
+api_p99=$(field p99 "$result")
 # The batcher commits within milliseconds; give in-flight batches time to land.
 sleep 3
-rows=$(sql -c "select count(*) from vote v join contest c using (contest_id) where c.slug = 'bench-gallery' and v.valid")
+api_rows=$(stored)
+api_inflight=$((api_rows - api_created))
+
+# 2. The entry page's vote button: the voter's session cookie and one CSRF token, read from
+# the cookie an entry page sets (the token is signed, not bound to a session, so every
+# simulated browser may carry the same one). Entries from the other end of the list: pairs
+# the API run did not use.
+curl -fs -c "$data/jar" -o /dev/null "$base/entries/$entry"
+csrf=$(awk '$6 == "hoithi-csrf" {print $7}' "$data/jar")
+[[ -n "$csrf" ]] || { echo "the entry page set no hoithi-csrf cookie" >&2; cat "$data/jar" >&2; exit 1; }
+page_vote() {
+    ENTRIES_FILE=$data/entries.txt VOTERS=$VOTERS THREADS=$threads CSRF=$csrf CSRF_COOKIE=hoithi-csrf \
+        SESSION_COOKIE=hoithi wrk -t$threads -c"$VOTE_CONNECTIONS" -d"$1" --latency \
+        -s "$root/services/web/bench/entry_votes.lua" "$base" | grep '^RESULT'
+}
+result=$(page_vote "${VOTE_SECONDS}s")
+page_counted=$(field counted "$result")
+page_refused=$(field refused "$result")
+page_other=$(field other "$result")
+page_wrong=$(field wrong_place "$result")
+page_seconds=$(field seconds "$result")
+page_p50=$(field p50 "$result")
+page_p99=$(field p99 "$result")
+page_why=$(field why "$result")
+sleep 3
+page_rows=$(($(stored) - api_rows))
+page_inflight=$((page_rows - page_counted))
+
+# 3. The counter must tell a refusal from a vote, as the page does (both are 303s to the entry):
+# the same requests again for 2 s (each thread replays the start of its sequence, pairs that
+# have voted today) must all be refused, counted 0, and store nothing.
+before=$(stored)
+replay=$(page_vote 2s)
+sleep 2
+replay_counted=$(field counted "$replay")
+replay_refused=$(field refused "$replay")
+replay_why=$(field why "$replay")
+replay_rows=$(($(stored) - before))
+
 tally=$(sql -c "select coalesce(sum(t.votes), 0) from vote_tally t join contest c using (contest_id) where c.slug = 'bench-gallery'")
-per_second=$(awk -v c="$created" -v s="$seconds" 'BEGIN {printf "%d", c / s}')
-inflight=$((rows - created))
-echo "| 201s | other answers | 201s/s | p50 ms | p99 ms | stored votes | tally sum | stored − 201s (in flight at wrk's end, ≤ $VOTE_CONNECTIONS) | tally = stored |"
+rows=$(stored)
+
+echo "| vote path | votes answered (201, or 303 with the note \"counted\") | refused | other answers | votes/s | p50 ms | p99 ms | stored votes of the run | stored − answered (in flight at wrk's end, ≤ $VOTE_CONNECTIONS) |"
 echo "|---|---|---|---|---|---|---|---|---|"
-echo "| $created | $other | $per_second | $p50 | $p99 | $rows | $tally | $inflight | $([[ $tally == "$rows" ]] && echo yes || echo NO) |"
-HOITHI_DATA=$data "$bin" admin check-tallies --contest bench-gallery >&2 || { echo "check-tallies found a difference" >&2; exit 1; }
-if [[ $tally != "$rows" || $inflight -lt 0 || $inflight -gt $VOTE_CONNECTIONS ]]; then
-    echo "recount failed" >&2
-    exit 1
-fi
+echo "| API \`POST /api/v1/entries/{id}/votes\` (bearer token) | $api_created | – | $api_other | $(per_second "$api_created" "$api_seconds") | $api_p50 | $api_p99 | $api_rows | $api_inflight |"
+echo "| entry page \`POST /entries/{id}/vote\` (session cookie, CSRF token, 303) | $page_counted | $page_refused | $page_other | $(per_second "$page_counted" "$page_seconds") | $page_p50 | $page_p99 | $page_rows | $page_inflight |"
+echo
+echo "Refusals the entry-page run saw: $page_refused (first note: $page_why); 303s not back to their entry: $page_wrong."
+echo "Replay of the entry-page run's first pairs for 2 s: $replay_refused refused (first note: $replay_why), $replay_counted counted, $replay_rows stored."
+echo "Both runs: $rows stored votes, tally sum $tally: tally = stored $([[ $tally == "$rows" ]] && echo yes || echo NO)."
+
+HOITHI_DATA=$data "$bin" admin check-tallies --contest bench-gallery >&2 || failed+=("check-tallies found a difference")
+[[ $tally == "$rows" ]] || failed+=("tally sum $tally ≠ stored votes $rows")
+for run in api page; do
+    inflight_var=${run}_inflight
+    inflight=${!inflight_var}
+    if ((inflight < 0 || inflight > VOTE_CONNECTIONS)); then
+        failed+=("$run run: stored − answered = $inflight, outside 0..$VOTE_CONNECTIONS")
+    fi
+done
+((page_refused == 0 && page_other == 0 && page_wrong == 0)) ||
+    failed+=("entry-page run: $page_refused refused, $page_other other answers, $page_wrong elsewhere")
+((replay_counted == 0 && replay_rows == 0 && replay_refused > 0)) ||
+    failed+=("replay: $replay_counted counted, $replay_rows stored, $replay_refused refused (expected 0, 0, > 0)")
+[[ $replay_why == *":entry-vote.limit-day:"* ]] || failed+=("replay's refusal note was $replay_why")
+for run in api page; do
+    rows_var=${run}_rows
+    seconds_var=${run}_seconds
+    rate=$(per_second "${!rows_var}" "${!seconds_var}")
+    ((rate >= GOAL_VOTES)) || failed+=("$run run stored $rate votes/s, below the goal of $GOAL_VOTES")
+done
+
 echo
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); commit $(git rev-parse --short HEAD)."
+if ((${#failed[@]})); then
+    printf 'FAILED: %s\n' "${failed[@]}" >&2
+    exit 1
+fi
