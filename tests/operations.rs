@@ -4,13 +4,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use common::{configured, hoithi, run};
-use hoithi_core::config::S3Settings;
 use hoithi_core::storage::Storage;
 use hoithi_core::testing::TestEnv;
 
@@ -103,28 +100,7 @@ async fn restore_refuses_a_folder_that_is_not_a_backup() {
 #[tokio::test]
 async fn serve_s3_runs_the_embedded_endpoint_alone_for_aws_sdk_clients() {
     let data = tempfile::tempdir().unwrap();
-    let mut cmd = hoithi(data.path());
-    cmd.args(["serve-s3", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = lines.next().expect("a line").unwrap();
-    let endpoint = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("the endpoint")
-        .to_owned();
-
-    let creds: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(data.path().join("s3-credentials.json")).unwrap())
-            .unwrap();
-    let storage = Storage::new(&S3Settings {
-        endpoint,
-        bucket: "hoithi".into(),
-        access_key_id: creds["access_key_id"].as_str().unwrap().into(),
-        secret_access_key: creds["secret_access_key"].as_str().unwrap().into(),
-        region: "us-east-1".into(),
-    });
+    let (mut child, storage) = common::serve_s3(data.path(), &[]);
     storage
         .client
         .put_object()

@@ -195,6 +195,34 @@ impl Drop for Server {
     }
 }
 
+/// `hoithi serve-s3` on a free port over `data`, and an aws-sdk-s3 client for it.
+pub fn serve_s3(data: &Path, extra_env: &[(&str, &str)]) -> (Child, hoithi_core::storage::Storage) {
+    let mut cmd = hoithi(data);
+    cmd.args(["serve-s3", "--listen", "127.0.0.1:0"])
+        .envs(extra_env.iter().copied())
+        .stdout(Stdio::piped());
+    let mut child = cmd.spawn().expect("start hoithi serve-s3");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = lines.next().expect("a line").expect("read the line");
+    let endpoint = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("the endpoint")
+        .to_owned();
+    let creds: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(data.join("s3-credentials.json")).expect("the credentials file"),
+    )
+    .expect("credentials JSON");
+    let storage = hoithi_core::storage::Storage::new(&hoithi_core::config::S3Settings {
+        endpoint,
+        bucket: "hoithi".into(),
+        access_key_id: creds["access_key_id"].as_str().expect("key").into(),
+        secret_access_key: creds["secret_access_key"].as_str().expect("secret").into(),
+        region: "us-east-1".into(),
+    });
+    (child, storage)
+}
+
 pub fn wait_with_timeout(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
     let deadline = Instant::now() + timeout;
     loop {

@@ -95,6 +95,7 @@ fn init_shared() -> Shared {
                         &dir.join("s3-credentials.json"),
                         "unused",
                         "127.0.0.1:0".parse().expect("address"),
+                        0,
                     )
                     .await
                     .expect("start the test S3 endpoint");

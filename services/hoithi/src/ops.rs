@@ -32,6 +32,7 @@ pub async fn serve_s3(config: Config, listen: SocketAddr) -> anyhow::Result<()> 
         &credentials,
         &config.embedded_bucket,
         listen,
+        config.s3_min_free_bytes,
     )
     .await?;
     let storage = hoithi_core::storage::Storage::new(&s3.settings);

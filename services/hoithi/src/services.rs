@@ -68,6 +68,7 @@ impl Services {
                         &config.data_dir.join("s3-credentials.json"),
                         &config.embedded_bucket,
                         "127.0.0.1:0".parse()?,
+                        config.s3_min_free_bytes,
                     )
                     .await?;
                     (s3.settings.clone(), Some(s3))

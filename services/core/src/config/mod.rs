@@ -47,6 +47,9 @@ pub struct Config {
     pub s3: Option<S3Settings>,
     /// Bucket name used with the embedded endpoint.
     pub embedded_bucket: String,
+    /// Bytes the embedded object store keeps free on its disk (`HOITHI_S3_MIN_FREE_MB`,
+    /// default 512): writes that would eat into them are refused with 503 SlowDown.
+    pub s3_min_free_bytes: u64,
     /// Where to look for `initdb`/`postgres`; `None` searches `/usr/lib/postgresql/*/bin`.
     pub pg_bin_dir: Option<PathBuf>,
     pub log_format: LogFormat,
@@ -115,6 +118,7 @@ impl Config {
             database_url: get("DATABASE_URL"),
             s3: s3_settings(get)?,
             embedded_bucket: "hoithi".to_owned(),
+            s3_min_free_bytes: s3_min_free_bytes(get)?,
             pg_bin_dir: get("HOITHI_PG_BIN_DIR").map(PathBuf::from),
             log_format: log_format(get)?,
             public_url: get("HOITHI_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
@@ -187,6 +191,16 @@ fn trusted_proxies(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Vec<
 }
 
 /// A whole number of days from 0 to 3650 in `name`, or `default`.
+fn s3_min_free_bytes(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<u64> {
+    Ok(match get("HOITHI_S3_MIN_FREE_MB") {
+        None => 512 << 20,
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n <= 1 << 30 => n << 20,
+            _ => bail!("HOITHI_S3_MIN_FREE_MB={v:?} must be a whole number of MiB"),
+        },
+    })
+}
+
 fn days(get: &impl Fn(&str) -> Option<String>, name: &str, default: i64) -> anyhow::Result<i64> {
     Ok(match get(name) {
         None => default,

@@ -53,6 +53,14 @@ fn trusted_proxies_and_the_dispute_window_are_read_and_nonsense_named() {
         0
     );
     assert!(config(&[("HOITHI_ACCOUNT_DELETION_DAYS", "-1")]).is_err());
+    assert_eq!(config(&[]).unwrap().s3_min_free_bytes, 512 << 20);
+    assert_eq!(
+        config(&[("HOITHI_S3_MIN_FREE_MB", "0")])
+            .unwrap()
+            .s3_min_free_bytes,
+        0
+    );
+    assert!(config(&[("HOITHI_S3_MIN_FREE_MB", "half")]).is_err());
     assert!(config(&[]).unwrap().trusted_proxies.is_empty());
     for bad in ["10.0.0.0/33", "proxy.local", "1.2.3.4/x"] {
         let err = config(&[("TRUSTED_PROXIES", bad)]).unwrap_err().to_string();

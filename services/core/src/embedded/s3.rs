@@ -28,12 +28,14 @@ pub struct EmbeddedS3 {
 
 impl EmbeddedS3 {
     /// Serves `root` on `listen` (port 0 picks one) with the credentials kept in
-    /// `credentials_file`, generated on first use.
+    /// `credentials_file`, generated on first use; writes are refused while fewer than
+    /// `min_free` bytes would stay free on its disk.
     pub async fn start(
         root: &Path,
         credentials_file: &Path,
         bucket: &str,
         listen: SocketAddr,
+        min_free: u64,
     ) -> anyhow::Result<Self> {
         tokio::fs::create_dir_all(root).await.with_context(|| {
             format!(
@@ -42,9 +44,7 @@ impl EmbeddedS3 {
             )
         })?;
         let creds = load_or_create_credentials(credentials_file)?;
-        let fs = s3s_fs::FileSystem::new(root).map_err(|e| {
-            anyhow::anyhow!("cannot open the object folder {}: {e:?}", root.display())
-        })?;
+        let fs = super::durable::DurableFs::new(root, min_free)?;
         let mut builder = s3s::service::S3ServiceBuilder::new(fs);
         builder.set_auth(s3s::auth::SimpleAuth::from_single(
             creds.access_key_id.clone(),
