@@ -29,6 +29,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     }
 }
 
+/// Whether the signed-in person judges a contest (put into page requests by `security`).
+#[derive(Debug, Clone, Copy)]
+pub struct Judges(pub bool);
+
 /// Everything a page handler needs about the request: language, user (if signed in), and
 /// the CSRF token its forms carry.
 #[derive(Debug, Clone)]
@@ -36,6 +40,8 @@ pub struct Ctx {
     pub lang: Lang,
     pub user: Option<CurrentUser>,
     pub csrf: String,
+    /// Whether the user judges a contest (the navigation's judging link).
+    pub judges: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -51,6 +57,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
                 .get::<CsrfToken>()
                 .map(|t| t.0.clone())
                 .unwrap_or_default(),
+            judges: parts.extensions.get::<Judges>().is_some_and(|j| j.0),
         })
     }
 }
@@ -63,6 +70,7 @@ impl Ctx {
             user: self.user.clone(),
             csrf: self.csrf.clone(),
             meta: Vec::new(),
+            judges: self.judges,
         }
     }
 
@@ -92,6 +100,8 @@ pub struct Page {
     pub csrf: String,
     /// `<meta property=… content=…>` pairs (Open Graph, Twitter cards).
     pub meta: Vec<(String, String)>,
+    /// Whether the user judges a contest: the navigation links to their sheets.
+    pub judges: bool,
 }
 
 impl Page {
@@ -102,6 +112,7 @@ impl Page {
             user: None,
             csrf: String::new(),
             meta: Vec::new(),
+            judges: false,
         }
     }
 

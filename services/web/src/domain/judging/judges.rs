@@ -219,6 +219,18 @@ pub async fn contests_judged(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Res
     .await
 }
 
+/// Whether `user_id` judges any contest: the navigation's "Chấm thi" link (one indexed
+/// look-up per page).
+pub async fn judges_any(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(&format!(
+        "select exists (select 1 from contest_judge cj join app_user u on {ACTS_AS_JUDGE}
+                        where cj.app_user_id = $1)"
+    ))
+    .bind(user_id)
+    .fetch_one(db)
+    .await
+}
+
 /// The account with an address (any role): the judges a reassignment names.
 pub async fn account_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar("select app_user_id from app_user where email = $1")
