@@ -61,7 +61,7 @@ try {
   if (!(await org.locator("#round-state").innerText()).includes("Đang chấm")) throw new Error("round did not open");
   await org.locator("#judge-email").fill(need("JUDGE_EMAIL"));
   await org.getByRole("button", { name: "Mời chấm" }).click();
-  await org.getByText("Đã gửi thư mời giám khảo.").waitFor();
+  await org.getByText(/^Đã gửi thư mời giám khảo\./).waitFor();
   await org.locator("#mode").selectOption("all");
   await org.getByRole("button", { name: "Phân công", exact: true }).click();
   await org.getByText("Đã phân công.").waitFor();
