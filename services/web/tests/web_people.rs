@@ -781,3 +781,135 @@ async fn refusals_on_pages_are_sentences_never_codes() {
         );
     }
 }
+
+/// A contest of hcm with two approved entries and round 1 set up: the organizer's client,
+/// the slug, and the entries' (id, number).
+async fn judged_contest(env: &TestEnv) -> (Client, String, Vec<(uuid::Uuid, i32)>) {
+    units(env).await;
+    let (mut org, _, _) = signed_in(env, Role::Organizer, Some("hcm")).await;
+    let (contest_id, slug) = contest_of(env, "hcm").await;
+    let mut entries = Vec::new();
+    for _ in 0..2 {
+        let (author, _, _) = user_in(env, Role::Member, Some("hn")).await;
+        let entry = env.draft_entry(contest_id, author).await;
+        set_status(env, entry, "approved").await;
+        let number: i32 = sqlx::query_scalar("select number from entry where entry_id = $1")
+            .bind(entry)
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+        entries.push((entry, number));
+    }
+    let res = org
+        .post_form(
+            &format!("/organize/contests/{slug}/judging/setup"),
+            &[
+                ("round", "1"),
+                ("name", "Vòng 1"),
+                ("crit_name_0", "Nội dung"),
+                ("crit_max_0", "10"),
+                ("judges_weight", "100"),
+                ("vote_scaling", "top_share"),
+                ("judge_basis", "raw"),
+                ("tie_0", "earlier"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    (org, slug, entries)
+}
+
+async fn assigned_to(env: &TestEnv, email: &str) -> Vec<uuid::Uuid> {
+    sqlx::query_scalar(
+        "select a.entry_id from judge_assignment a join app_user u on u.app_user_id = a.judge_id
+         where u.email = $1 and a.active order by a.entry_id",
+    )
+    .bind(email)
+    .fetch_all(&env.db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn inviting_a_judge_assigns_the_chosen_entries_in_the_same_step_now_or_on_acceptance() {
+    let env = TestEnv::new().await;
+    let (mut org, slug, entries) = judged_contest(&env).await;
+    let invite = format!("/organize/contests/{slug}/judging/judges");
+
+    // An address with a confirmed account: every entry, at once.
+    let (_, _, known) = user_in(&env, Role::Member, None).await;
+    let res = org
+        .post_form(
+            &invite,
+            &[("round", "1"), ("email", &known), ("assign", "all")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(res.body.contains("giao bài"), "{}", res.body);
+    assert_eq!(assigned_to(&env, &known).await.len(), 2);
+
+    // A new address: the entry picked by its number, once the judge accepts.
+    let fresh = "giam-khao-moi@example.vn";
+    let number = entries[1].1.to_string();
+    let res = org
+        .post_form(
+            &invite,
+            &[
+                ("round", "1"),
+                ("email", fresh),
+                ("assign", "entries"),
+                ("entries", &number),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(res.body.contains("khi họ nhận lời"), "{}", res.body);
+    // A number that is no entry is refused in words.
+    let res = org
+        .post_form(
+            &invite,
+            &[
+                ("round", "1"),
+                ("email", fresh),
+                ("assign", "entries"),
+                ("entries", "99999"),
+            ],
+        )
+        .await;
+    assert!(res.status.is_client_error(), "{}", res.body);
+    no_code(&res.body, "judging-choice-invalid");
+
+    hoithi_core::account::create_user(
+        &env.db,
+        hoithi_core::account::NewUser {
+            email: hoithi_core::domain::Email::parse(fresh).unwrap(),
+            password: hoithi_core::domain::Password::parse(PASSWORD).unwrap(),
+            name: hoithi_core::domain::DisplayName::parse("Giám Khảo Mới").unwrap(),
+            role: Role::Member,
+            unit_slug: None,
+            email_verified: true,
+        },
+    )
+    .await
+    .unwrap();
+    let mails = outbox(&env, fresh).await;
+    let body = &mails.last().unwrap().2;
+    let at = body.find("/judging/").unwrap();
+    let path: String = body[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let mut judge = Client::new(env.state());
+    assert_eq!(
+        judge.login(fresh, PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        assigned_to(&env, fresh).await.is_empty(),
+        "not before accepting"
+    );
+    let res = judge.post_form(&path, &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(assigned_to(&env, fresh).await, vec![entries[1].0]);
+    assert!(judge.get("/").await.body.contains("nav-judging"));
+}

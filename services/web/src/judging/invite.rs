@@ -9,6 +9,7 @@ use hoithi_core::AppState;
 use hoithi_core::auth::CurrentUser;
 
 use crate::domain::contests::{self, ContestRow};
+use crate::domain::judging::assign::{self, Mode};
 use crate::domain::judging::judges::{self, Invited};
 use crate::page::{Ctx, Page, PageError, render};
 
@@ -126,6 +127,17 @@ pub async fn accept(
         && judges::accept_invite(&state.db, &slug, &token, user.app_user_id).await?
     {
         tracing::info!(contest = %slug, judge = user.app_user_id, "judge invitation accepted");
+        // The organizer's assignment made with the invitation, now that there is a judge.
+        if let Some(c) = contests::by_slug(&state.db, &slug).await?
+            && let Some((round_id, email, entries)) =
+                judges::take_assign_on_accept(&state.db, c.contest_id, user.app_user_id).await?
+        {
+            let mode = match entries {
+                None => Mode::Judge { email },
+                Some(entries) => Mode::Entries { email, entries },
+            };
+            assign::assign(&state.db, round_id, &mode).await?;
+        }
         return Ok(Redirect::to(&format!("/judging/{slug}")).into_response());
     }
     // Not accepted: the page says why (and the token stays for the right account).
