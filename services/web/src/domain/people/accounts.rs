@@ -26,6 +26,10 @@ pub enum SignIn {
     Wait(i64),
 }
 
+/// The password of an account an organizer invited, until its owner sets one (see
+/// `no_password`); proving the mailbox keeps the name and unit the organizer gave it.
+pub const INVITED: &str = "!invited";
+
 /// A password hash that is no hash ('!…': an account with no password of its own yet).
 pub fn no_password(hash: &str) -> bool {
     hash.starts_with('!')
@@ -201,7 +205,7 @@ pub async fn prove_mailbox(conn: &mut PgConnection, user_id: i64) -> sqlx::Resul
     .bind(user_id)
     .bind(fresh_name(&email))
     // An organizer's invitation (no registrant chose anything): its name and unit stay.
-    .bind(super::directory::INVITED)
+    .bind(INVITED)
     .execute(&mut *conn)
     .await?;
     end_sessions_and_tokens(conn, user_id).await?;

@@ -8,6 +8,7 @@ use hoithi_core::auth::CurrentUser;
 use hoithi_core::domain::Role;
 use sqlx::{PgConnection, PgExecutor, PgPool};
 
+use super::accounts::INVITED;
 use super::refusal::PeopleRefusal;
 use super::sessions::end_sessions_and_tokens;
 use super::units::subtree_sql;
@@ -409,12 +410,8 @@ pub async fn set_member_number(
             .bind(new)
             .execute(&mut *tx)
             .await?;
-        let detail = format!(
-            "{} → {}",
-            subject.member_number.as_deref().unwrap_or("—"),
-            new.unwrap_or("—")
-        );
-        record(&mut tx, id, actor.app_user_id, "member-number", &detail).await?;
+        // The number itself is personal data: the record says that it changed, not to what.
+        record(&mut tx, id, actor.app_user_id, "member-number", "").await?;
     }
     tx.commit().await?;
     Ok(Ok(Changed::Done))
@@ -437,10 +434,6 @@ pub async fn verification_resent(
     tx.commit().await?;
     Ok(Ok(Changed::Done))
 }
-
-/// The password of an invited account until its owner sets one (`accounts::no_password`);
-/// proving the mailbox keeps the unit an organizer invited it to.
-pub const INVITED: &str = "!invited";
 
 /// Makes the account of an invited person: `email` in the unit `unit` (a slug the inviter
 /// may use), a member with no password and an unproven mailbox. Returns its id; the caller
