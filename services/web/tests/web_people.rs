@@ -913,3 +913,93 @@ async fn inviting_a_judge_assigns_the_chosen_entries_in_the_same_step_now_or_on_
     assert_eq!(assigned_to(&env, fresh).await, vec![entries[1].0]);
     assert!(judge.get("/").await.body.contains("nav-judging"));
 }
+
+#[tokio::test]
+async fn a_judge_with_no_account_registers_from_the_invitation_and_the_verification_link_brings_them_back()
+ {
+    let env = TestEnv::new().await;
+    let (mut org, slug, entries) = judged_contest(&env).await;
+    let judge_email = "chua-co-tai-khoan@example.vn";
+    let res = org
+        .post_form(
+            &format!("/organize/contests/{slug}/judging/judges"),
+            &[("round", "1"), ("email", judge_email), ("assign", "all")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let body = &outbox(&env, judge_email).await.last().unwrap().2.clone();
+    let at = body.find("/judging/").unwrap();
+    let path: String = body[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+
+    let mut judge = Client::new(env.state());
+    let page = judge.get(&path).await;
+    assert!(page.body.contains("/register"), "{}", page.body);
+    let res = judge
+        .post_form(
+            "/register",
+            &[
+                ("email", judge_email),
+                ("name", "Giám Khảo"),
+                ("password", "mật khẩu dài"),
+                ("consent", "1"),
+                ("unit", "hcm"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let mail = outbox(&env, judge_email)
+        .await
+        .into_iter()
+        .find(|m| m.0 == "verify-email")
+        .expect("a verification mail");
+    let at = mail.2.find("/verify-email/").unwrap();
+    let link: String = mail.2[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let res = judge.get(&link).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(res.location(), path, "back to the invitation");
+    let page = judge.get(&path).await;
+    assert!(page.body.contains("accept-invite"), "{}", page.body);
+    assert_eq!(
+        judge.post_form(&path, &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(assigned_to(&env, judge_email).await.len(), entries.len());
+
+    // A planted way back that leaves the site is not followed.
+    let (id, _, email) = user_in(&env, Role::Member, None).await;
+    sqlx::query("update app_user set email_verified_at = null where app_user_id = $1")
+        .bind(id)
+        .execute(&env.db)
+        .await
+        .unwrap();
+    let mut other = Client::new(env.state());
+    assert_eq!(
+        other.login(&email, PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    other.post_form("/verify-email", &[]).await;
+    let mail = outbox(&env, &email).await.into_iter().last().unwrap();
+    let at = mail.2.find("/verify-email/").unwrap();
+    let link: String = mail.2[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    // base64url of "//evil.example"
+    other.cookies.insert(
+        "hoithi-return-to".to_owned(),
+        "Ly9ldmlsLmV4YW1wbGU".to_owned(),
+    );
+    let res = other.get(&link).await;
+    assert_eq!(
+        res.status,
+        StatusCode::OK,
+        "the plain page: {}",
+        res.location()
+    );
+}
