@@ -152,6 +152,13 @@ impl Page {
         self.user.as_ref().is_some_and(|u| u.role == Role::Admin)
     }
 
+    /// Whether the people pages are theirs: an admin, or an organizer of a unit.
+    pub fn manages_people(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| {
+            u.role == Role::Admin || (u.role == Role::Organizer && u.unit_id.is_some())
+        })
+    }
+
     pub fn is_organizer(&self) -> bool {
         self.user
             .as_ref()
