@@ -1003,3 +1003,41 @@ async fn a_judge_with_no_account_registers_from_the_invitation_and_the_verificat
         res.location()
     );
 }
+
+#[tokio::test]
+async fn staff_resend_a_verification_mail_to_an_unverified_person_only_and_within_the_mail_limits()
+{
+    let env = TestEnv::new().await;
+    let (mut admin, _, _) = signed_in(&env, Role::Admin, None).await;
+    let (person, _, email) = user_in(&env, Role::Member, None).await;
+    let res = admin
+        .post_form(&format!("/admin/people/{person}/verification"), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "verified already");
+    no_code(&res.body, "person-already-verified");
+    sqlx::query("update app_user set email_verified_at = null where app_user_id = $1")
+        .bind(person)
+        .execute(&env.db)
+        .await
+        .unwrap();
+    let res = admin
+        .post_form(&format!("/admin/people/{person}/verification"), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let mails = outbox(&env, &email).await;
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].2.contains("/verify-email/"));
+    let mut limited = false;
+    for _ in 0..20 {
+        let res = admin
+            .post_form(&format!("/admin/people/{person}/verification"), &[])
+            .await;
+        if res.status == StatusCode::TOO_MANY_REQUESTS {
+            no_code(&res.body, "person-too-much-mail");
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "no flood of mail to one address");
+    assert!(outbox(&env, &email).await.len() < 20);
+}

@@ -16,10 +16,12 @@ use hoithi_core::auth::CurrentUser;
 use serde::Deserialize;
 
 use crate::access::author::Staff;
+use crate::access::client::ClientIp;
 use crate::domain::people::directory::{
     self, AuditRow, Changed, PAGE_SIZE, Person, Scope, parse_role,
 };
 use crate::domain::people::refusal::PeopleRefusal;
+use crate::domain::people::throttle;
 use crate::domain::people::tokens::{self, Purpose};
 use crate::domain::people::units::unit_choices_within;
 use crate::page::{Ctx, Page, PageError, no_store, render};
@@ -371,13 +373,21 @@ async fn verification(
     State(state): State<AppState>,
     Staff(user): Staff,
     ctx: Ctx,
+    ClientIp(ip): ClientIp,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let scope = scope(&user)?;
-    let result = directory::verification_resent(&state.db, &user, id).await?;
-    if result == Ok(Changed::Done)
-        && let Some(p) = directory::person(&state.db, scope, id).await?
-    {
+    let Some(p) = directory::person(&state.db, scope, id).await? else {
+        return Err(PageError::NotFound);
+    };
+    // Staff send under the same mail limits as the person would: no flood to one address.
+    let counters = throttle::mail_counters(&state.config.limits, &p.email, ip);
+    let result = if throttle::take(&state.db, &counters).await?.is_some() {
+        Err(PeopleRefusal::TooMuchMail)
+    } else {
+        directory::verification_resent(&state.db, &user, id).await?
+    };
+    if result == Ok(Changed::Done) {
         mail_verification(&state, &ctx, id, &p.email, false).await?;
     }
     answer(&state, &ctx, &user, id, result, "verification-sent").await

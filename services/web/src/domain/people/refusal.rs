@@ -89,6 +89,8 @@ pub enum PeopleRefusal {
     AlreadyRegistered,
     /// The account has proven its email already.
     AlreadyVerified,
+    /// Too much mail to this address lately: later.
+    TooMuchMail,
 }
 
 impl Refusal for PeopleRefusal {
@@ -103,6 +105,7 @@ impl Refusal for PeopleRefusal {
             Self::InvalidEmail => "person-email-invalid",
             Self::AlreadyRegistered => "person-already-registered",
             Self::AlreadyVerified => "person-already-verified",
+            Self::TooMuchMail => "person-too-much-mail",
         }
     }
 
@@ -112,6 +115,7 @@ impl Refusal for PeopleRefusal {
                 StatusCode::CONFLICT
             }
             Self::AdminOnly | Self::DisableSelf => StatusCode::FORBIDDEN,
+            Self::TooMuchMail => StatusCode::TOO_MANY_REQUESTS,
             Self::UnitOutOfScope
             | Self::OrganizerWithoutUnit
             | Self::InvalidMemberNumber
@@ -121,7 +125,7 @@ impl Refusal for PeopleRefusal {
 }
 
 /// Every variant, for the tests that every one has its sentences.
-pub const PEOPLE_REFUSALS: [PeopleRefusal; 9] = [
+pub const PEOPLE_REFUSALS: [PeopleRefusal; 10] = [
     PeopleRefusal::LastAdmin,
     PeopleRefusal::AdminOnly,
     PeopleRefusal::UnitOutOfScope,
@@ -131,6 +135,7 @@ pub const PEOPLE_REFUSALS: [PeopleRefusal; 9] = [
     PeopleRefusal::InvalidEmail,
     PeopleRefusal::AlreadyRegistered,
     PeopleRefusal::AlreadyVerified,
+    PeopleRefusal::TooMuchMail,
 ];
 
 #[cfg(test)]
