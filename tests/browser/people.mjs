@@ -54,9 +54,9 @@ try {
   await admin.getByLabel("Đơn vị", { exact: true }).selectOption(env("UNIT"));
   await Promise.all([admin.waitForURL(/notice=saved/), admin.locator("#save-access").click()]);
   const role = await admin.locator("#person-role").innerText();
-  if (role.trim() !== "Người tổ chức") throw new Error(`the role shown is ${role}`);
+  if (role.trim() !== "Ban tổ chức") throw new Error(`the role shown is ${role}`);
   const history = await admin.locator("#history").innerText();
-  if (!history.includes("Thành viên → Người tổ chức")) throw new Error(`no history: ${history}`);
+  if (!history.includes("Thành viên → Ban tổ chức")) throw new Error(`no history: ${history}`);
   await noHorizontalScroll(admin);
   await shot(admin, "02-person-promoted");
 

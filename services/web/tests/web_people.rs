@@ -110,7 +110,7 @@ async fn an_admin_finds_a_member_and_makes_them_organizer_of_a_unit_with_the_cha
     let page = admin.get(res.location()).await;
     assert!(page.body.contains("Đã lưu."), "{}", page.body);
     assert!(
-        page.body.contains("Thành viên → Người tổ chức"),
+        page.body.contains("Thành viên → Ban tổ chức"),
         "{}",
         page.body
     );

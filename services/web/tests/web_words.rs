@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 /// The spelling not to use, and the one the product uses.
-const FORBIDDEN: [(&str, &str); 12] = [
+const FORBIDDEN: [(&str, &str); 14] = [
     ("Xoá", "Xóa"),
     ("xoá", "xóa"),
     ("huỷ", "hủy"),
@@ -20,6 +20,9 @@ const FORBIDDEN: [(&str, &str); 12] = [
     ("Đăng Ký", "Đăng ký"),
     ("Đăng Xuất", "Đăng xuất"),
     ("Mật Khẩu", "Mật khẩu"),
+    // The organizers of a unit are its "ban tổ chức", as the navigation says.
+    ("Người tổ chức", "Ban tổ chức"),
+    ("Organiser", "Organizer"),
 ];
 
 /// English words a Vietnamese text must not carry for these things.
