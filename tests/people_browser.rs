@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! The people pages on a phone-width page in Debian's Chromium against the real binary (issue
 //! 18): an admin finds a member, makes them organizer of a unit, and that person then sees the
-//! organizer dashboard. Screenshots are kept in $CARGO_TARGET_DIR/artifacts/browser-people.
+//! organizer dashboard; the admin imports units from a CSV (a bad line named first).
+//! Screenshots are kept in $CARGO_TARGET_DIR/artifacts/browser-people.
 
 mod common;
 
@@ -80,7 +81,9 @@ async fn an_admin_makes_a_member_organizer_of_a_unit_on_a_phone_and_they_see_the
     for shot in [
         "01-people-search",
         "02-person-promoted",
-        "03-organizer-dashboard",
+        "03-units-bad-line",
+        "04-units-imported",
+        "05-organizer-dashboard",
     ] {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
     }
