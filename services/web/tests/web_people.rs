@@ -395,6 +395,38 @@ async fn a_disabled_account_is_signed_out_its_api_token_refused_at_once_and_it_c
         )
         .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    // Nor through a voter's emailed code.
+    let mut voter = Client::new(env.state());
+    let res = voter
+        .api(
+            "POST",
+            "/api/v1/voters/codes",
+            None,
+            Some(serde_json::json!({"email": member_email})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
+    let mail = outbox(&env, &member_email)
+        .await
+        .into_iter()
+        .last()
+        .unwrap();
+    let code: String = mail
+        .2
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_owned();
+    let res = voter
+        .api(
+            "POST",
+            "/api/v1/voters/sessions",
+            None,
+            Some(serde_json::json!({"email": member_email, "code": code})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+    assert_eq!(res.json()["error"]["code"], "account-disabled");
     let page = admin.get(&format!("/admin/people/{member_id}")).await;
     assert!(
         page.body.contains("Khóa tài khoản"),
