@@ -348,14 +348,9 @@ pub async fn render_errors(ctx: Ctx, res: Response) -> Response {
 /// Only a same-site path is followed, never an absolute URL a visitor could craft, and
 /// never one with a control character (a decoded `%0A` cannot go into a `Location` header).
 pub fn safe_next(next: Option<&str>) -> String {
-    next.filter(|p| {
-        p.starts_with('/')
-            && !p.starts_with("//")
-            && !p.contains('\\')
-            && !p.chars().any(char::is_control)
-    })
-    .unwrap_or("/")
-    .to_owned()
+    next.filter(|p| crate::security::cookies::same_site_path(p))
+        .unwrap_or("/")
+        .to_owned()
 }
 
 /// A note a form leaves for the page it redirects to, shown there once (what became of a
