@@ -61,16 +61,16 @@ try {
   if (!(await org.locator("#round-state").innerText()).includes("Đang chấm")) throw new Error("round did not open");
   await org.locator("#judge-email").fill(need("JUDGE_EMAIL"));
   await org.getByRole("button", { name: "Mời chấm" }).click();
-  await org.getByText("Đã gửi thư mời giám khảo.").waitFor();
-  await org.locator("#mode").selectOption("all");
-  await org.getByRole("button", { name: "Phân công", exact: true }).click();
-  await org.getByText("Đã phân công.").waitFor();
+  // One step: the judge's address has a confirmed account, so the invitation assigns every
+  // entry of the round at once (the form's default).
+  await org.getByText(/^Đã mời giám khảo và giao bài\./).waitFor();
   await snap(org, "judging-01-setup");
 
   // 2. The judge, on a 390 px phone.
   const judge = await open({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
   await login(judge, need("JUDGE_EMAIL"), need("JUDGE_PASSWORD"));
-  await judge.goto(`${base}/judging`);
+  // The navigation's "Chấm thi" leads a judge to their contests.
+  await Promise.all([judge.waitForURL(/\/judging$/), judge.locator("#nav-judging").click()]);
   await judge.getByRole("link", { name: need("CONTEST_TITLE") }).click();
   await judge.waitForURL(new RegExp(`/judging/${slug}$`));
   await fitsWidth(judge, 390);

@@ -148,7 +148,7 @@ pub async fn ensure_first_admin(db: &PgPool) -> anyhow::Result<()> {
                 "First start: created the administrator {EMAIL} with the one-time password {password}"
             );
             println!(
-                "Sign in and change it, or create your own with: hoithi admin create-user --role admin …"
+                "Sign in and change it on the account page (/account); people, roles and units are managed at /admin/people and /admin/units"
             );
             Ok(())
         }

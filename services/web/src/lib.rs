@@ -17,6 +17,7 @@ pub mod judging;
 pub mod live;
 pub mod mail;
 pub mod page;
+mod people;
 pub mod privacy;
 pub mod security;
 pub mod streams;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(contests::router())
         .merge(entries::router())
         .merge(admin::router())
+        .merge(people::router())
         .merge(assets::router())
         .merge(voting::router())
         .merge(live::router())

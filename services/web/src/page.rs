@@ -29,6 +29,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLang {
     }
 }
 
+/// Whether the signed-in person judges a contest (put into page requests by `security`).
+#[derive(Debug, Clone, Copy)]
+pub struct Judges(pub bool);
+
 /// Everything a page handler needs about the request: language, user (if signed in), and
 /// the CSRF token its forms carry.
 #[derive(Debug, Clone)]
@@ -36,6 +40,8 @@ pub struct Ctx {
     pub lang: Lang,
     pub user: Option<CurrentUser>,
     pub csrf: String,
+    /// Whether the user judges a contest (the navigation's judging link).
+    pub judges: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -51,6 +57,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
                 .get::<CsrfToken>()
                 .map(|t| t.0.clone())
                 .unwrap_or_default(),
+            judges: parts.extensions.get::<Judges>().is_some_and(|j| j.0),
         })
     }
 }
@@ -63,6 +70,7 @@ impl Ctx {
             user: self.user.clone(),
             csrf: self.csrf.clone(),
             meta: Vec::new(),
+            judges: self.judges,
         }
     }
 
@@ -92,6 +100,8 @@ pub struct Page {
     pub csrf: String,
     /// `<meta property=… content=…>` pairs (Open Graph, Twitter cards).
     pub meta: Vec<(String, String)>,
+    /// Whether the user judges a contest: the navigation links to their sheets.
+    pub judges: bool,
 }
 
 impl Page {
@@ -102,6 +112,7 @@ impl Page {
             user: None,
             csrf: String::new(),
             meta: Vec::new(),
+            judges: false,
         }
     }
 
@@ -139,6 +150,13 @@ impl Page {
 
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.role == Role::Admin)
+    }
+
+    /// Whether the people pages are theirs: an admin, or an organizer of a unit.
+    pub fn manages_people(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| {
+            u.role == Role::Admin || (u.role == Role::Organizer && u.unit_id.is_some())
+        })
     }
 
     pub fn is_organizer(&self) -> bool {
@@ -330,14 +348,9 @@ pub async fn render_errors(ctx: Ctx, res: Response) -> Response {
 /// Only a same-site path is followed, never an absolute URL a visitor could craft, and
 /// never one with a control character (a decoded `%0A` cannot go into a `Location` header).
 pub fn safe_next(next: Option<&str>) -> String {
-    next.filter(|p| {
-        p.starts_with('/')
-            && !p.starts_with("//")
-            && !p.contains('\\')
-            && !p.chars().any(char::is_control)
-    })
-    .unwrap_or("/")
-    .to_owned()
+    next.filter(|p| crate::security::cookies::same_site_path(p))
+        .unwrap_or("/")
+        .to_owned()
 }
 
 /// A note a form leaves for the page it redirects to, shown there once (what became of a

@@ -815,7 +815,7 @@ async fn results_combine_judges_and_votes_preview_then_publish_a_frozen_snapshot
         "Giám Khảo Một",
         "7,20",
         "6,25",
-        "Điểm chuẩn hoá",
+        "Điểm chuẩn hóa",
     ] {
         assert!(preview.body.contains(text), "{text}");
     }

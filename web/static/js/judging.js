@@ -44,7 +44,11 @@
         status.className = "hint saved";
       } else {
         return res.json().then(function (j) {
-          status.textContent = status.dataset.failed + (j && j.error ? " (" + j.error.code + ")" : "");
+          // The refusal's sentence in the page's language (the page carries them), never its
+          // code: "Chưa lưu được nháp: Điểm phải là số từ 0 đến …".
+          var code = j && j.error ? String(j.error.code) : "";
+          var sentence = /^[a-z0-9-]+$/.test(code) ? status.getAttribute("data-msg-" + code) : null;
+          status.textContent = status.dataset.failed + (sentence ? ": " + sentence : ".");
           status.className = "error";
         });
       }

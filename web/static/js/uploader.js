@@ -56,9 +56,9 @@
     'entry-not-draft': 'bài dự thi đã được nộp, không thay tệp được nữa.',
     unauthenticated: 'bạn cần đăng nhập lại.',
     'upload-expired': 'lần tải trước đã hết hạn, hãy tải lại từ đầu.',
-    'upload-terminated': 'lần tải này đã bị huỷ, hãy tải lại từ đầu.',
+    'upload-terminated': 'lần tải này đã bị hủy, hãy tải lại từ đầu.',
     'upload-refused': 'tệp đã bị từ chối, hãy chọn tệp khác.',
-    'upload-in-progress': 'bài dự thi này đang có một lần tải lên khác (ở thẻ hoặc thiết bị khác); hãy chờ nó xong hoặc huỷ nó rồi thử lại.',
+    'upload-in-progress': 'bài dự thi này đang có một lần tải lên khác (ở thẻ hoặc thiết bị khác); hãy chờ nó xong hoặc hủy nó rồi thử lại.',
     'entry-not-uploading': 'bài dự thi không còn chờ tệp (đã nộp, đã rút hoặc đã được duyệt).'
   };
 

@@ -1,7 +1,7 @@
 //! Email verification: the mailed link, what opening it does, and sending it again.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hoithi_core::AppState;
 
@@ -12,6 +12,7 @@ use crate::domain::people::refusal::AccountRefusal;
 use crate::domain::people::throttle;
 use crate::domain::people::tokens::{self, Purpose};
 use crate::page::{Ctx, PageError, message, no_store};
+use crate::security::{cookies, is_secure};
 
 /// A mail that carries a one-time link: its kind in the outbox, the link's path, and the
 /// catalog keys of its subject and of the sentence above the link.
@@ -64,11 +65,23 @@ pub async fn send_verification(
 pub async fn verify_email(
     State(state): State<AppState>,
     ctx: Ctx,
+    headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
     let session_user = ctx.user.as_ref().map(|u| u.app_user_id);
     match accounts::verify_email(&state.db, &token, session_user).await? {
-        Verified::Done => Ok(message(&ctx, StatusCode::OK, "account.verified")),
+        // Back to where the visitor was going before registering (an invitation link).
+        Verified::Done => match cookies::return_to(&headers, is_secure(&state, &headers)) {
+            Some(to) => {
+                let mut res = no_store(Redirect::to(&to).into_response());
+                let clear = cookies::clear_return_to_cookie(is_secure(&state, &headers));
+                if let Ok(v) = HeaderValue::from_str(&clear) {
+                    res.headers_mut().append(header::SET_COOKIE, v);
+                }
+                Ok(res)
+            }
+            None => Ok(message(&ctx, StatusCode::OK, "account.verified")),
+        },
         Verified::SetPassword(reset) => Ok(no_store(
             Redirect::to(&format!("/reset-password/{reset}?verified=1")).into_response(),
         )),

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/account", get(page))
         .route("/account/password", post(change_password))
+        .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
         .route("/api/v1/me/tokens", get(api_tokens))
         .route("/api/v1/me/tokens/{id}", delete(api_revoke))
@@ -47,6 +48,8 @@ struct AccountPage {
     /// When the asked deletion of the account will be carried out.
     deletion_at: Option<chrono::DateTime<chrono::Utc>>,
     grace_days: i64,
+    /// A token just made: shown this once (only its hash is kept).
+    new_token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -60,6 +63,17 @@ async fn account_page(
     status: StatusCode,
     notice: String,
     error: String,
+) -> Result<Response, PageError> {
+    account_page_with(state, ctx, status, notice, error, None).await
+}
+
+async fn account_page_with(
+    state: &AppState,
+    ctx: &Ctx,
+    status: StatusCode,
+    notice: String,
+    error: String,
+    new_token: Option<String>,
 ) -> Result<Response, PageError> {
     let Some(user) = &ctx.user else {
         return Err(PageError::SignIn);
@@ -82,6 +96,7 @@ async fn account_page(
             consents,
             deletion_at,
             grace_days: grace,
+            new_token,
         },
     )))
 }
@@ -154,6 +169,35 @@ async fn change_password(
     }
     let session = accounts::change_password(&state.db, user.app_user_id, &password).await?;
     Ok(browser.signed_in(&session, "/account?notice=password-changed"))
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// A new API token named by its owner, shown on the page this once.
+async fn create_token(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, PageError> {
+    let Some(user) = &ctx.user else {
+        return Ok(Redirect::to("/login?next=/account").into_response());
+    };
+    let label = tokens::token_label(Some(form.name.trim())).filter(|l| !l.is_empty());
+    let token = tokens::issue_api_token(&state.db, user.app_user_id, label).await?;
+    let notice = ctx.t("account.page.token-made").to_owned();
+    account_page_with(
+        &state,
+        &ctx,
+        StatusCode::OK,
+        notice,
+        String::new(),
+        Some(token),
+    )
+    .await
 }
 
 async fn revoke_token(

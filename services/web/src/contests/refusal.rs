@@ -37,7 +37,8 @@ pub fn field_errors(errors: &[FieldError]) -> Response {
         first.refusal.status(),
         Json(json!({"error": {
             "code": first.code(),
-            "message": first.to_string(),
+            // A sentence, as every API error's message; the field and code are beside it.
+            "message": hoithi_core::i18n::text(hoithi_core::i18n::Lang::En, &first.refusal.key()),
             "fields": fields,
         }})),
     )

@@ -9,6 +9,7 @@ use hoithi_core::AppState;
 use hoithi_core::auth::CurrentUser;
 
 use crate::domain::contests::{self, ContestRow};
+use crate::domain::judging::assign::{self, Mode};
 use crate::domain::judging::judges::{self, Invited};
 use crate::page::{Ctx, Page, PageError, render};
 
@@ -74,6 +75,7 @@ struct InvitePage {
 async fn invite_answer(
     state: &AppState,
     ctx: &Ctx,
+    headers: &HeaderMap,
     slug: &str,
     token: &str,
 ) -> Result<Response, PageError> {
@@ -96,7 +98,7 @@ async fn invite_answer(
         Some(_) => (StatusCode::OK, "accept"),
     };
     let here = format!("/judging/{slug}/invite/{token}");
-    Ok(crate::page::no_store(render(
+    let mut res = crate::page::no_store(render(
         status,
         &InvitePage {
             page: ctx.page("judging.invite.title"),
@@ -106,28 +108,51 @@ async fn invite_answer(
             state: which,
             here_encoded: url::form_urlencoded::byte_serialize(here.as_bytes()).collect(),
         },
-    )))
+    ));
+    // Someone who must still register or prove their mailbox comes back here from the
+    // verification link (`accounts::email`).
+    if matches!(which, "sign-in" | "verify-first") {
+        let secure = crate::security::is_secure(state, headers);
+        let cookie = crate::security::cookies::return_to_cookie(&here, secure);
+        if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+            res.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    Ok(res)
 }
 
 pub async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
+    headers: HeaderMap,
     Path((slug, token)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    invite_answer(&state, &ctx, &slug, &token).await
+    invite_answer(&state, &ctx, &headers, &slug, &token).await
 }
 
 pub async fn accept(
     State(state): State<AppState>,
     ctx: Ctx,
+    headers: HeaderMap,
     Path((slug, token)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     if let Some(user) = &ctx.user
         && judges::accept_invite(&state.db, &slug, &token, user.app_user_id).await?
     {
         tracing::info!(contest = %slug, judge = user.app_user_id, "judge invitation accepted");
+        // The organizer's assignment made with the invitation, now that there is a judge.
+        if let Some(c) = contests::by_slug(&state.db, &slug).await?
+            && let Some((round_id, email, entries)) =
+                judges::take_assign_on_accept(&state.db, c.contest_id, user.app_user_id).await?
+        {
+            let mode = match entries {
+                None => Mode::Judge { email },
+                Some(entries) => Mode::Entries { email, entries },
+            };
+            assign::assign(&state.db, round_id, &mode).await?;
+        }
         return Ok(Redirect::to(&format!("/judging/{slug}")).into_response());
     }
     // Not accepted: the page says why (and the token stays for the right account).
-    invite_answer(&state, &ctx, &slug, &token).await
+    invite_answer(&state, &ctx, &headers, &slug, &token).await
 }

@@ -170,8 +170,53 @@ async fn invite_by_form(
     let conflict = judges::unit_ids(&state.db, &slugs)
         .await?
         .ok_or(JudgingRefusal::UnknownUnit)?;
-    invite_judge(state, headers, c, email.as_str(), &conflict, by).await?;
-    Ok(Done::Said("judging.invited"))
+    // What to assign in the same step: nothing yet, every entry, or the entries numbered.
+    let entries = match field(f, "assign") {
+        "" => None,
+        "all" => Some(None),
+        "entries" => {
+            let numbers: Option<Vec<i32>> = field(f, "entries")
+                .split(|ch: char| ch == ',' || ch.is_whitespace())
+                .filter(|n| !n.is_empty())
+                .map(|n| n.trim_start_matches('#').parse().ok())
+                .collect();
+            let numbers = numbers
+                .filter(|n| !n.is_empty())
+                .ok_or(JudgingRefusal::ChoiceInvalid)?;
+            let found = judges::entries_by_number(&state.db, c.contest_id, &numbers)
+                .await?
+                .ok_or(JudgingRefusal::ChoiceInvalid)?;
+            Some(Some(found))
+        }
+        _ => return Err(JudgingRefusal::ChoiceInvalid.into()),
+    };
+    // No round set up yet: nothing to assign in (the page says to assign later).
+    let round = match entries {
+        Some(_) => rounds::pick(&state.db, c.contest_id, round_of(f)).await?,
+        None => None,
+    };
+    let invited = invite_judge(state, headers, c, email.as_str(), &conflict, by).await?;
+    let (Some(entries), Some(round)) = (entries, round) else {
+        return Ok(Done::Said("judging.invited"));
+    };
+    let email = email.as_str().to_owned();
+    if let judges::Invited::Pending { .. } = invited {
+        judges::assign_on_accept(
+            &state.db,
+            c.contest_id,
+            &email,
+            round.judging_round_id,
+            entries.as_deref(),
+        )
+        .await?;
+        return Ok(Done::Said("judging.invited-assign-on-accept"));
+    }
+    let mode = match entries {
+        None => Mode::Judge { email },
+        Some(entries) => Mode::Entries { email, entries },
+    };
+    assign::assign(&state.db, round.judging_round_id, &mode).await?;
+    Ok(Done::Said("judging.invited-assigned"))
 }
 
 /// The assignment form's mode, with a unit's slug looked up.

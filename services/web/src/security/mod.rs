@@ -64,6 +64,14 @@ async fn guarded(state: AppState, mut request: Request, next: Next) -> anyhow::R
     }
 
     let by_cookie = sessions::attach_user(&state, &mut request, secure).await?;
+    // A page for a signed-in person shows "Chấm thi" in its navigation to judges.
+    if by_cookie && !is_api && !is_static && request.method() == axum::http::Method::GET {
+        let judges = match request.extensions().get::<hoithi_core::auth::CurrentUser>() {
+            Some(u) => crate::domain::judging::judges::judges_any(&state.db, u.app_user_id).await?,
+            None => false,
+        };
+        request.extensions_mut().insert(crate::page::Judges(judges));
+    }
 
     if is_api
         && csrf::unsafe_method(request.method())

@@ -58,6 +58,8 @@ pub enum CodeError {
     TooManyAttempts,
     /// Staff accounts sign in with their password.
     UsePassword,
+    /// The account was disabled by an admin or organizer (the people pages).
+    Disabled,
     /// The API's body is not what it takes.
     Body(ApiError),
     Internal(anyhow::Error),
@@ -91,6 +93,7 @@ impl CodeError {
             Self::Expired => "code-expired",
             Self::TooManyAttempts => "too-many-attempts",
             Self::UsePassword => "use-password",
+            Self::Disabled => "account-disabled",
             Self::Body(e) => e.code,
             Self::Internal(_) => "internal",
         }
@@ -102,7 +105,7 @@ impl CodeError {
             Self::TooManyCodes { .. } | Self::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             Self::Wrong { .. } => StatusCode::UNAUTHORIZED,
             Self::Expired => StatusCode::GONE,
-            Self::UsePassword => StatusCode::FORBIDDEN,
+            Self::UsePassword | Self::Disabled => StatusCode::FORBIDDEN,
             Self::Body(e) => e.status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -326,16 +329,19 @@ async fn voter_account(
         .take(60)
         .collect();
     // An account that exists is only marked after the staff check.
-    let (user_id, role): (i64, Role) = sqlx::query_as(
+    let (user_id, role, disabled): (i64, Role, bool) = sqlx::query_as(
         "insert into app_user (email, display_name, password_hash, role, email_verified_at)
          values ($1, $2, '!voter-code', 'member', now())
          on conflict (email) do update set email = excluded.email
-         returning app_user_id, role",
+         returning app_user_id, role, disabled_at is not null",
     )
     .bind(email)
     .bind(if local.is_empty() { "Cử tri" } else { &local })
     .fetch_one(&mut **tx)
     .await?;
+    if disabled {
+        return Ok(Err(CodeError::Disabled));
+    }
     if role != Role::Member {
         return Ok(Err(CodeError::UsePassword));
     }

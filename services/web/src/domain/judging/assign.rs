@@ -74,6 +74,8 @@ pub enum Mode {
     Unit { email: String, unit_id: i64 },
     /// Explicit entries for one judge.
     Entries { email: String, entries: Vec<Uuid> },
+    /// One judge (by email) scores every entry they may.
+    Judge { email: String },
     /// Each entry gets `quorum` judges, the least loaded first.
     Even { quorum: usize },
 }
@@ -113,6 +115,17 @@ pub async fn assign(db: &sqlx::PgPool, round_id: i64, mode: &Mode) -> sqlx::Resu
                 return Ok(Assigned::default());
             };
             (of_judge(&pairs, judge, entries), Vec::new())
+        }
+        Mode::Judge { email } => {
+            let Some(judge) = judge_by_email(&mut *tx, round_id, email).await? else {
+                return Ok(Assigned::default());
+            };
+            let mine = pairs
+                .iter()
+                .filter(|(_, j, _)| *j == judge)
+                .map(|p| (p.0, p.1))
+                .collect();
+            (mine, Vec::new())
         }
         Mode::Even { quorum } => spread(&pairs, &existing, *quorum),
     };

@@ -173,6 +173,67 @@ pub async fn accept_invite(
     Ok(r.rows_affected() == 1)
 }
 
+/// The entries of contest `contest_id` with these numbers; `None` when a number is no entry.
+pub async fn entries_by_number(
+    db: impl PgExecutor<'_>,
+    contest_id: i64,
+    numbers: &[i32],
+) -> sqlx::Result<Option<Vec<uuid::Uuid>>> {
+    let found: Vec<uuid::Uuid> =
+        sqlx::query_scalar("select entry_id from entry where contest_id = $1 and number = any($2)")
+            .bind(contest_id)
+            .bind(numbers)
+            .fetch_all(db)
+            .await?;
+    let mut distinct = numbers.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    Ok((found.len() == distinct.len()).then_some(found))
+}
+
+/// Remembers what to assign the judge `email` of `contest_id` when they accept: round
+/// `round_id`, these entries (`None`: every entry they may score).
+pub async fn assign_on_accept(
+    db: impl PgExecutor<'_>,
+    contest_id: i64,
+    email: &str,
+    round_id: i64,
+    entries: Option<&[uuid::Uuid]>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update contest_judge set assign_round_id = $3, assign_entries = $4
+         where contest_id = $1 and email = $2",
+    )
+    .bind(contest_id)
+    .bind(email)
+    .bind(round_id)
+    .bind(entries)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// What to assign the judge `user_id` of `contest_id` now that they accepted (taken once):
+/// the round, the judge's address, and the entries (`None`: all they may score).
+pub async fn take_assign_on_accept(
+    db: impl PgExecutor<'_>,
+    contest_id: i64,
+    user_id: i64,
+) -> sqlx::Result<Option<(i64, String, Option<Vec<uuid::Uuid>>)>> {
+    sqlx::query_as(
+        "update contest_judge cj set assign_round_id = null, assign_entries = null
+         from (select contest_id, email, assign_round_id, assign_entries from contest_judge
+               where contest_id = $1 and app_user_id = $2 and assign_round_id is not null
+               for update) old
+         where cj.contest_id = old.contest_id and cj.email = old.email
+         returning old.assign_round_id, old.email::text, old.assign_entries",
+    )
+    .bind(contest_id)
+    .bind(user_id)
+    .fetch_optional(db)
+    .await
+}
+
 /// Whether `user_id` is a judge of the contest (see `ACTS_AS_JUDGE`).
 pub async fn is_judge(
     db: impl PgExecutor<'_>,
@@ -216,6 +277,18 @@ pub async fn contests_judged(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Res
     ))
     .bind(user_id)
     .fetch_all(db)
+    .await
+}
+
+/// Whether `user_id` judges any contest: the navigation's "Chấm thi" link (one indexed
+/// look-up per page).
+pub async fn judges_any(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(&format!(
+        "select exists (select 1 from contest_judge cj join app_user u on {ACTS_AS_JUDGE}
+                        where cj.app_user_id = $1)"
+    ))
+    .bind(user_id)
+    .fetch_one(db)
     .await
 }
 

@@ -26,6 +26,10 @@ pub enum SignIn {
     Wait(i64),
 }
 
+/// The password of an account an organizer invited, until its owner sets one (see
+/// `no_password`); proving the mailbox keeps the name and unit the organizer gave it.
+pub const INVITED: &str = "!invited";
+
 /// A password hash that is no hash ('!…': an account with no password of its own yet).
 pub fn no_password(hash: &str) -> bool {
     hash.starts_with('!')
@@ -48,7 +52,7 @@ async fn candidate(
     ip: Option<IpAddr>,
 ) -> sqlx::Result<Option<Candidate>> {
     let row: Option<(i64, String, bool)> = sqlx::query_as(
-        "select u.app_user_id, u.password_hash,
+        "select u.app_user_id, case when u.disabled_at is null then u.password_hash else '!disabled' end,
                 exists (select 1 from sign_in_address a
                         where a.app_user_id = u.app_user_id and a.ip = $2::inet)
          from app_user u where u.email = $1",
@@ -194,11 +198,14 @@ pub async fn prove_mailbox(conn: &mut PgConnection, user_id: i64) -> sqlx::Resul
     };
     sqlx::query(
         "update app_user set email_verified_at = now(), password_hash = '!mailbox-proven',
-                display_name = $2, unit_id = null
+                display_name = case when password_hash = $3 then display_name else $2 end,
+                unit_id = case when password_hash = $3 then unit_id end
          where app_user_id = $1",
     )
     .bind(user_id)
     .bind(fresh_name(&email))
+    // An organizer's invitation (no registrant chose anything): its name and unit stay.
+    .bind(INVITED)
     .execute(&mut *conn)
     .await?;
     end_sessions_and_tokens(conn, user_id).await?;

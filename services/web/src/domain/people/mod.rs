@@ -2,6 +2,7 @@
 //! mail, and the refusals of the area.
 
 pub mod accounts;
+pub mod directory;
 pub mod outbox;
 pub mod refusal;
 pub mod sessions;

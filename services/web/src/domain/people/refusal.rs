@@ -46,6 +46,8 @@ pub enum UnitRefusal {
     UnknownParent,
     /// Child units or contests still belong to it.
     InUse,
+    /// A unit moved below itself or one of its own descendants.
+    Cycle,
 }
 
 impl Refusal for UnitRefusal {
@@ -54,16 +56,87 @@ impl Refusal for UnitRefusal {
             Self::Invalid => "unit-invalid",
             Self::UnknownParent => "unit-parent-unknown",
             Self::InUse => "unit-in-use",
+            Self::Cycle => "unit-cycle",
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
-            Self::Invalid | Self::UnknownParent => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid | Self::UnknownParent | Self::Cycle => StatusCode::UNPROCESSABLE_ENTITY,
             Self::InUse => StatusCode::CONFLICT,
         }
     }
 }
+
+/// Why a change to a person (the people pages) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeopleRefusal {
+    /// The change would leave no active admin (the last one demoting or disabling themself).
+    LastAdmin,
+    /// Only an admin makes someone an admin (or changes an admin).
+    AdminOnly,
+    /// The unit chosen is not within the organizer's own unit (or does not exist).
+    UnitOutOfScope,
+    /// An organizer needs a unit to organize.
+    OrganizerWithoutUnit,
+    /// Nobody disables their own account from here.
+    DisableSelf,
+    /// A member number that breaks the rules.
+    InvalidMemberNumber,
+    /// An invitation's email is not an address.
+    InvalidEmail,
+    /// An invitation to an address that already has an account.
+    AlreadyRegistered,
+    /// The account has proven its email already.
+    AlreadyVerified,
+    /// Too much mail to this address lately: later.
+    TooMuchMail,
+}
+
+impl Refusal for PeopleRefusal {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::LastAdmin => "last-admin",
+            Self::AdminOnly => "admin-only",
+            Self::UnitOutOfScope => "person-unit-out-of-scope",
+            Self::OrganizerWithoutUnit => "organizer-without-unit",
+            Self::DisableSelf => "disable-self",
+            Self::InvalidMemberNumber => "person-member-number-invalid",
+            Self::InvalidEmail => "person-email-invalid",
+            Self::AlreadyRegistered => "person-already-registered",
+            Self::AlreadyVerified => "person-already-verified",
+            Self::TooMuchMail => "person-too-much-mail",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::LastAdmin | Self::AlreadyRegistered | Self::AlreadyVerified => {
+                StatusCode::CONFLICT
+            }
+            Self::AdminOnly | Self::DisableSelf => StatusCode::FORBIDDEN,
+            Self::TooMuchMail => StatusCode::TOO_MANY_REQUESTS,
+            Self::UnitOutOfScope
+            | Self::OrganizerWithoutUnit
+            | Self::InvalidMemberNumber
+            | Self::InvalidEmail => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+}
+
+/// Every variant, for the tests that every one has its sentences.
+pub const PEOPLE_REFUSALS: [PeopleRefusal; 10] = [
+    PeopleRefusal::LastAdmin,
+    PeopleRefusal::AdminOnly,
+    PeopleRefusal::UnitOutOfScope,
+    PeopleRefusal::OrganizerWithoutUnit,
+    PeopleRefusal::DisableSelf,
+    PeopleRefusal::InvalidMemberNumber,
+    PeopleRefusal::InvalidEmail,
+    PeopleRefusal::AlreadyRegistered,
+    PeopleRefusal::AlreadyVerified,
+    PeopleRefusal::TooMuchMail,
+];
 
 #[cfg(test)]
 mod tests {
@@ -82,11 +155,13 @@ mod tests {
             UnitRefusal::Invalid,
             UnitRefusal::UnknownParent,
             UnitRefusal::InUse,
+            UnitRefusal::Cycle,
         ];
         let all: Vec<(&str, String)> = accounts
             .iter()
             .map(|r| (r.code(), r.key()))
             .chain(units.iter().map(|r| (r.code(), r.key())))
+            .chain(PEOPLE_REFUSALS.iter().map(|r| (r.code(), r.key())))
             .collect();
         assert_eq!(
             all[0].0, "bad-credentials",

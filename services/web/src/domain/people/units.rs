@@ -44,6 +44,201 @@ pub async fn unit_choices(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, 
         .collect())
 }
 
+/// Units of the subtree of `root` (all with `None`) a staff member can pick: (slug, name
+/// indented by depth).
+pub async fn unit_choices_within(
+    db: impl PgExecutor<'_>,
+    root: Option<i64>,
+) -> sqlx::Result<Vec<(String, String)>> {
+    let sql = format!(
+        "select u.slug, u.name, u.path from unit u where $1::bigint is null or {} order by u.path",
+        subtree_sql("u.unit_id", 1)
+    );
+    let rows: Vec<(String, String, String)> = sqlx::query_as(&sql).bind(root).fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(slug, name, path)| {
+            let depth = path.matches('/').count();
+            (slug, format!("{}{name}", "— ".repeat(depth)))
+        })
+        .collect())
+}
+
+/// Renames the unit `slug`: `Ok(false)` when there is none.
+pub async fn rename_unit(
+    db: &PgPool,
+    slug: &str,
+    name: &str,
+) -> sqlx::Result<Result<bool, UnitRefusal>> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Ok(Err(UnitRefusal::Invalid));
+    }
+    let done = sqlx::query("update unit set name = $2 where slug = $1")
+        .bind(slug)
+        .bind(name)
+        .execute(db)
+        .await?;
+    Ok(Ok(done.rows_affected() > 0))
+}
+
+/// Moves the unit `slug` below `parent` (empty: to the top), with its whole subtree.
+/// `Ok(false)` when there is no such unit; a unit moved below itself or one of its own
+/// descendants is refused.
+pub async fn move_unit(
+    db: &PgPool,
+    slug: &str,
+    parent: &str,
+) -> sqlx::Result<Result<bool, UnitRefusal>> {
+    let mut tx = db.begin().await?;
+    // The tree is read and changed by one mover at a time.
+    sqlx::query("lock table unit in share row exclusive mode")
+        .execute(&mut *tx)
+        .await?;
+    let Some((id, path)): Option<(i64, String)> =
+        sqlx::query_as("select unit_id, path from unit where slug = $1")
+            .bind(slug)
+            .fetch_optional(&mut *tx)
+            .await?
+    else {
+        return Ok(Ok(false));
+    };
+    let parent = parent.trim();
+    let parent_id = if parent.is_empty() {
+        None
+    } else {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("select unit_id, path from unit where slug = $1")
+                .bind(parent)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((pid, ppath)) = row else {
+            return Ok(Err(UnitRefusal::UnknownParent));
+        };
+        if ppath == path || ppath.starts_with(&format!("{path}/")) {
+            return Ok(Err(UnitRefusal::Cycle));
+        }
+        Some(pid)
+    };
+    sqlx::query("update unit set parent_id = $2 where unit_id = $1")
+        .bind(id)
+        .bind(parent_id)
+        .execute(&mut *tx)
+        .await?;
+    if recompute_paths(&mut tx).await.is_err() {
+        return Ok(Err(UnitRefusal::Cycle));
+    }
+    tx.commit().await?;
+    Ok(Ok(true))
+}
+
+/// Why a line of a unit CSV cannot be imported (the catalog key `unit.csv.<code>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvProblem {
+    Fields,
+    Slug,
+    Name,
+    ParentSlug,
+    Quote,
+    ParentUnknown,
+    Repeated,
+}
+
+impl CsvProblem {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Fields => "fields",
+            Self::Slug => "slug",
+            Self::Name => "name",
+            Self::ParentSlug => "parent-slug",
+            Self::Quote => "quote",
+            Self::ParentUnknown => "parent-unknown",
+            Self::Repeated => "repeated",
+        }
+    }
+
+    /// The English reason (the CLI's).
+    fn english(self) -> &'static str {
+        match self {
+            Self::Fields => "expected slug,name,parent_slug",
+            Self::Slug => "the slug must be lowercase letters, digits and dashes",
+            Self::Name => "the name must have 1 to 200 characters",
+            Self::ParentSlug => "the parent slug is not a slug",
+            Self::Quote => "a quote is not closed",
+            Self::ParentUnknown => "the parent is neither a unit nor a line of the file",
+            Self::Repeated => "the slug is on an earlier line too",
+        }
+    }
+}
+
+/// One line of a unit CSV that cannot be imported: its number (from 1) and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadLine {
+    pub line: usize,
+    pub problem: CsvProblem,
+}
+
+/// Reads every line of a unit CSV: the rows (with their line numbers) and every bad line.
+pub fn read_csv(text: &str) -> (Vec<(usize, UnitRow)>, Vec<BadLine>) {
+    let mut rows: Vec<(usize, UnitRow)> = Vec::new();
+    let mut bad = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_start_matches('\u{feff}').trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fields = match split_csv_line(line) {
+            Ok(f) => f,
+            Err(_) => {
+                bad.push(BadLine {
+                    line: i + 1,
+                    problem: CsvProblem::Quote,
+                });
+                continue;
+            }
+        };
+        if i == 0 && fields.first().is_some_and(|f| f.trim() == "slug") {
+            continue;
+        }
+        match unit_row(&fields) {
+            Ok(row) if rows.iter().any(|(_, r)| r.slug == row.slug) => bad.push(BadLine {
+                line: i + 1,
+                problem: CsvProblem::Repeated,
+            }),
+            Ok(row) => rows.push((i + 1, row)),
+            Err(problem) => bad.push(BadLine {
+                line: i + 1,
+                problem,
+            }),
+        }
+    }
+    (rows, bad)
+}
+
+/// The lines of `rows` whose parent is neither an existing unit nor a row of the file.
+pub async fn unknown_parents(
+    db: impl PgExecutor<'_>,
+    rows: &[(usize, UnitRow)],
+) -> sqlx::Result<Vec<BadLine>> {
+    let parents: Vec<String> = rows.iter().filter_map(|(_, r)| r.parent.clone()).collect();
+    let known: Vec<String> = sqlx::query_scalar("select slug from unit where slug = any($1)")
+        .bind(&parents)
+        .fetch_all(db)
+        .await?;
+    Ok(rows
+        .iter()
+        .filter(|(_, r)| {
+            r.parent.as_ref().is_some_and(|p| {
+                !known.contains(p) && !rows.iter().any(|(_, other)| &other.slug == p)
+            })
+        })
+        .map(|(line, _)| BadLine {
+            line: *line,
+            problem: CsvProblem::ParentUnknown,
+        })
+        .collect())
+}
+
 /// A unit as the admin's list shows it.
 #[derive(Debug, Clone)]
 pub struct UnitSummary {
@@ -131,37 +326,27 @@ pub struct UnitRow {
 }
 
 /// Parses `slug,name,parent_slug` lines; a header line naming `slug` is skipped. Names may
-/// be quoted to hold commas.
+/// be quoted to hold commas. The first bad line is the error (`read_csv` names them all).
 pub fn parse_csv(text: &str) -> Result<Vec<UnitRow>, UnitError> {
-    let mut rows = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_start_matches('\u{feff}').trim();
-        if line.is_empty() {
-            continue;
-        }
-        let bad = |reason: &str| UnitError::Line {
-            line: i + 1,
-            reason: reason.to_owned(),
-        };
-        let fields = split_csv_line(line).map_err(|reason| bad(&reason))?;
-        if i == 0 && fields.first().is_some_and(|f| f.trim() == "slug") {
-            continue;
-        }
-        rows.push(unit_row(&fields).map_err(bad)?);
+    let (rows, bad) = read_csv(text);
+    if let Some(b) = bad.first() {
+        return Err(UnitError::Line {
+            line: b.line,
+            reason: b.problem.english().to_owned(),
+        });
     }
-    Ok(rows)
+    Ok(rows.into_iter().map(|(_, r)| r).collect())
 }
 
 /// The row of one line's fields, or why not.
-fn unit_row(fields: &[String]) -> Result<UnitRow, &'static str> {
+fn unit_row(fields: &[String]) -> Result<UnitRow, CsvProblem> {
     if !(2..=3).contains(&fields.len()) {
-        return Err("expected slug,name,parent_slug");
+        return Err(CsvProblem::Fields);
     }
-    let slug = Slug::parse(&fields[0])
-        .map_err(|_| "the slug must be lowercase letters, digits and dashes")?;
+    let slug = Slug::parse(&fields[0]).map_err(|_| CsvProblem::Slug)?;
     let name = fields[1].trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err("the name must have 1 to 200 characters");
+        return Err(CsvProblem::Name);
     }
     let parent = fields
         .get(2)
@@ -170,7 +355,7 @@ fn unit_row(fields: &[String]) -> Result<UnitRow, &'static str> {
         .map(|p| {
             Slug::parse(p)
                 .map(|s| s.as_str().to_owned())
-                .map_err(|_| "the parent slug is not a slug")
+                .map_err(|_| CsvProblem::ParentSlug)
         })
         .transpose()?;
     Ok(UnitRow {
@@ -313,5 +498,22 @@ mod tests {
         assert!(parse_csv("x,\"open").is_err());
         assert!(parse_csv("x").is_err());
         assert!(parse_csv("x,,").is_err());
+    }
+
+    #[test]
+    fn every_bad_line_is_named_with_its_reason() {
+        let (rows, bad) =
+            read_csv("slug,name,parent\nhcm,A,\nBad Slug,B,hcm\nq1,,hcm\nhcm,C,\nq2,\"open");
+        assert_eq!(rows.len(), 1);
+        let named: Vec<(usize, CsvProblem)> = bad.iter().map(|b| (b.line, b.problem)).collect();
+        assert_eq!(
+            named,
+            [
+                (3, CsvProblem::Slug),
+                (4, CsvProblem::Name),
+                (5, CsvProblem::Repeated),
+                (6, CsvProblem::Quote),
+            ]
+        );
     }
 }

@@ -119,6 +119,9 @@ pub const COLUMNS: &[Column] = &[
     c("contest_live_log", "app_user_id", User, Keep),
     c("privacy_audit", "subject_id", User, Keep),
     c("privacy_audit", "actor_id", User, Keep),
+    // Changes made from the people pages: bare ids (the member number is not written down).
+    c("people_audit", "subject_id", User, Keep),
+    c("people_audit", "actor_id", User, Keep),
     // Mail to the person (and a guardian's mail naming the child).
     c("outbox", "to_email", Email, Delete),
     // Names that are not people's.
