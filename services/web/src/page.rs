@@ -36,6 +36,21 @@ pub struct Ctx {
     pub lang: Lang,
     pub user: Option<CurrentUser>,
     pub csrf: String,
+    /// What a form just saved, from `?saved=<what>` after its redirect: the catalog key
+    /// `saved.<what>`, only when the catalog has it (a crafted link shows no other text).
+    pub saved: Option<String>,
+}
+
+/// The notice of `?saved=<what>` in `query`: `saved.<what>` when the catalog has that key.
+fn saved_notice(lang: Lang, query: Option<&str>) -> Option<String> {
+    let what = query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("saved="))?;
+    let fine = !what.is_empty()
+        && what.len() <= 40
+        && what.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+    let key = format!("saved.{what}");
+    (fine && i18n::text(lang, &key) != key).then_some(key)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -45,6 +60,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
         let PageLang(lang) = PageLang::from_request_parts(parts, state).await?;
         Ok(Self {
             lang,
+            saved: saved_notice(lang, parts.uri.query()),
             user: parts.extensions.get::<CurrentUser>().cloned(),
             csrf: parts
                 .extensions
@@ -63,6 +79,11 @@ impl Ctx {
             user: self.user.clone(),
             csrf: self.csrf.clone(),
             meta: Vec::new(),
+            saved: self
+                .saved
+                .as_deref()
+                .map(|k| i18n::text(self.lang, k).to_owned())
+                .unwrap_or_default(),
         }
     }
 
@@ -92,6 +113,8 @@ pub struct Page {
     pub csrf: String,
     /// `<meta property=… content=…>` pairs (Open Graph, Twitter cards).
     pub meta: Vec<(String, String)>,
+    /// "Đã lưu …": what the form before this page saved (empty for none).
+    pub saved: String,
 }
 
 impl Page {
@@ -102,6 +125,7 @@ impl Page {
             user: None,
             csrf: String::new(),
             meta: Vec::new(),
+            saved: String::new(),
         }
     }
 

@@ -34,10 +34,14 @@ pub enum EntryRefusal {
     GuardianPending,
     /// Too many mails to the guardian's address (or from this address) for now.
     TooManyMails,
+    /// Results are published: the entry is neither withdrawn nor restored any more.
+    ResultsPublished,
+    /// Only a withdrawn entry is restored.
+    NotWithdrawn,
 }
 
 impl EntryRefusal {
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 22] = [
         Self::TitleRequired,
         Self::TitleTooLong,
         Self::DescriptionTooLong,
@@ -58,6 +62,8 @@ impl EntryRefusal {
         Self::GuardianRequired,
         Self::GuardianPending,
         Self::TooManyMails,
+        Self::ResultsPublished,
+        Self::NotWithdrawn,
     ];
 
     /// The stable code. (The HTTP status of each refusal is the web side's answer:
@@ -84,6 +90,8 @@ impl EntryRefusal {
             Self::GuardianRequired => "guardian-required",
             Self::GuardianPending => "guardian-pending",
             Self::TooManyMails => "too-many-guardian-mails",
+            Self::ResultsPublished => "results-published",
+            Self::NotWithdrawn => "not-withdrawn",
         }
     }
 }

@@ -338,13 +338,27 @@ fn resolve_tie_break(typed: &[String], ids: &[Option<i64>]) -> Vec<String> {
         .collect()
 }
 
-/// Opens a round for scoring. Round 1 takes the contest's approved entries.
+/// Whether a round of `c` may open now: not while the contest still takes entries (the
+/// judges would score a field that is still changing).
+pub fn may_open(c: &crate::domain::contests::ContestRow) -> Result<(), JudgingRefusal> {
+    if Utc::now() < c.submission_closes_at {
+        return Err(JudgingRefusal::SubmissionStillOpen);
+    }
+    Ok(())
+}
+
+/// Opens a round for scoring (refused while submission is open). Round 1 takes the
+/// contest's approved entries.
 pub async fn open_round(
     db: &sqlx::PgPool,
+    c: &crate::domain::contests::ContestRow,
     round: &RoundRow,
 ) -> sqlx::Result<Result<(), JudgingRefusal>> {
     if round.opened_at.is_some() {
         return Ok(Err(JudgingRefusal::RoundAlreadyOpen));
+    }
+    if let Err(r) = may_open(c) {
+        return Ok(Err(r));
     }
     if criteria(db, round.judging_round_id).await?.is_empty() {
         return Ok(Err(JudgingRefusal::CriteriaRequired));
