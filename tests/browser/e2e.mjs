@@ -169,7 +169,7 @@ try {
     await page.getByRole("checkbox", { name: /đồng ý/ }).check();
     await noHorizontalScroll(page);
     await shot(page, "02-register");
-    await Promise.all([page.waitForURL(`${base}/?notice=registered`), page.getByRole("button", { name: "Đăng ký" }).click()]);
+    await Promise.all([page.waitForURL(`${base}/check-email`), page.getByRole("button", { name: "Đăng ký" }).click()]);
 
     // The admin reads the verification mail in the outbox.
     const admin = await browser.newContext(phone);
