@@ -151,10 +151,7 @@ async fn open_round(
     round: &RoundRow,
     f: &Fields,
 ) -> Result<Done, Stop> {
-    if round.opened_at.is_some() {
-        return Err(JudgingRefusal::RoundAlreadyOpen.into());
-    }
-    rounds::may_open(c)?;
+    rounds::check_open(&state.db, c, round).await??;
     if field(f, "confirm") != "1" {
         return Ok(Done::ConfirmOpen);
     }
