@@ -118,15 +118,20 @@ try {
   const preview = await org.locator("#results tbody tr td:nth-child(2)").allInnerTexts();
   console.log(`PREVIEW ${preview.join("|")}`);
   await snap(org, "judging-05-preview");
-  await org.locator("#publish").click();
-  await org.locator("#confirm").waitFor();
-  const asked = await org.locator("#ends-voting").innerText();
+  // On a 390 px phone, as the organizer who tried it.
+  const orgPhone = await open({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
+  await login(orgPhone, need("ORGANIZER_EMAIL"), need("ORGANIZER_PASSWORD"));
+  await orgPhone.goto(`${base}/organize/contests/${slug}/results`);
+  await orgPhone.locator("#publish").click();
+  await orgPhone.locator("#confirm").waitFor();
+  const asked = await orgPhone.locator("#ends-voting").innerText();
   if (!asked.includes("Bình chọn vẫn đang mở đến")) throw new Error(`confirm step: ${asked}`);
-  if (await org.locator("#published").count()) throw new Error("published without confirmation");
-  await snap(org, "judging-05b-confirm-publish");
-  await Promise.all([org.waitForURL(/results\?round=1/), org.locator("#confirm-publish").click()]);
-  await org.locator("#published").waitFor();
-  await org.getByText("Đã công bố kết quả.").waitFor();
+  if (await orgPhone.locator("#published").count()) throw new Error("published without confirmation");
+  await fitsWidth(orgPhone, 390);
+  await snap(orgPhone, "judging-05b-confirm-publish");
+  await Promise.all([orgPhone.waitForURL(/results\?round=1/), orgPhone.locator("#confirm-publish").click()]);
+  await orgPhone.locator("#published").waitFor();
+  await orgPhone.getByText("Đã công bố kết quả.").waitFor();
 
   // 5. The entrant reads the judge's comment on their entry page, at 390 px.
   await author.goto(entryUrl);

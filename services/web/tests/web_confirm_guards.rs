@@ -89,7 +89,10 @@ async fn member(fx: &Fx, unit: &str) -> (Client, i64, String, String) {
         &fx.env,
         Some("https://hoithi.example.vn"),
     ));
-    assert_eq!(c.login(&email, PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        c.login(&email, PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
     (c, id, token, email)
 }
 
@@ -129,7 +132,11 @@ async fn setup(fx: &mut Fx) {
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     assert!(res.location().contains("saved=judging-setup"));
     let page = fx.org.get(res.location()).await;
-    assert!(page.body.contains("Đã lưu thiết lập vòng chấm."), "{}", page.body);
+    assert!(
+        page.body.contains("Đã lưu thiết lập vòng chấm."),
+        "{}",
+        page.body
+    );
 }
 
 async fn open_judging(fx: &mut Fx) -> Res {
@@ -221,7 +228,11 @@ async fn publishing_while_voting_is_open_asks_to_end_it_and_only_a_confirmed_end
     let res = fx.org.post_form(&publish, &[("round", "1")]).await;
     assert_eq!(res.status, StatusCode::OK);
     assert!(res.body.contains("Bạn chắc chắn?"), "{}", res.body);
-    assert!(res.body.contains("Bình chọn vẫn đang mở đến"), "{}", res.body);
+    assert!(
+        res.body.contains("Bình chọn vẫn đang mở đến"),
+        "{}",
+        res.body
+    );
     assert!(res.body.contains(r#"name="end_voting" value="1""#));
     assert_eq!(published_count(&fx).await, 0);
     assert!(voting_open(&fx).await);
@@ -252,7 +263,10 @@ async fn publishing_while_voting_is_open_asks_to_end_it_and_only_a_confirmed_end
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     assert_eq!(published_count(&fx).await, 1);
-    assert!(!voting_open(&fx).await, "voting closed at the moment of publishing");
+    assert!(
+        !voting_open(&fx).await,
+        "voting closed at the moment of publishing"
+    );
     let logged: i64 = sqlx::query_scalar(
         "select count(*) from contest_phase_log where contest_id = $1 and phase = 'voting' and action = 'close'",
     )
@@ -266,13 +280,20 @@ async fn publishing_while_voting_is_open_asks_to_end_it_and_only_a_confirmed_end
     let mails = outbox(&fx.env, &author_email).await;
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert_eq!(mails[0].0, "results-published");
-    assert!(mails[0].2.contains(&format!("https://hoithi.example.vn/entries/{e}")));
+    assert!(
+        mails[0]
+            .2
+            .contains(&format!("https://hoithi.example.vn/entries/{e}"))
+    );
     assert!(mails[0].2.contains("Bố cục tốt, ánh sáng hơi gắt."));
     assert!(
         !mails[0].2.contains("Cô Giám Khảo Bí Mật"),
         "blind judging: no judge's name"
     );
-    assert!(!mails[0].2.contains("ghi chú riêng"), "the private note stays private");
+    assert!(
+        !mails[0].2.contains("ghi chú riêng"),
+        "the private note stays private"
+    );
 }
 
 #[tokio::test]
@@ -295,7 +316,11 @@ async fn two_publish_requests_at_the_same_instant_publish_once() {
     let mut statuses = [ra.status, rb.status];
     statuses.sort();
     assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
-    let refused = if ra.status == StatusCode::CONFLICT { ra } else { rb };
+    let refused = if ra.status == StatusCode::CONFLICT {
+        ra
+    } else {
+        rb
+    };
     assert_eq!(refused.json()["error"]["code"], "already-published");
     assert_eq!(published_count(&fx).await, 1);
     assert_eq!(outbox(&fx.env, &author_email).await.len(), 1, "one mail");
@@ -330,7 +355,11 @@ async fn judging_opens_only_after_submission_closes_and_only_once_confirmed() {
             &[("round", "1")],
         )
         .await;
-    assert_eq!(api_probe.status, StatusCode::CONFLICT, "no confirm step for a refusal");
+    assert_eq!(
+        api_probe.status,
+        StatusCode::CONFLICT,
+        "no confirm step for a refusal"
+    );
     assert!(!opened(&fx).await);
 
     // Closing submission now: asked first, then done.
@@ -342,18 +371,23 @@ async fn judging_opens_only_after_submission_closes_and_only_once_confirmed() {
     assert_eq!(res.status, StatusCode::OK);
     assert!(res.body.contains("Bạn chắc chắn?"), "{}", res.body);
     assert!(res.body.contains("ngừng nhận bài mới"), "{}", res.body);
-    let still: bool =
-        sqlx::query_scalar("select submission_closes_at > now() from contest where contest_id = $1")
-            .bind(fx.contest_id)
-            .fetch_one(&fx.env.db)
-            .await
-            .unwrap();
+    let still: bool = sqlx::query_scalar(
+        "select submission_closes_at > now() from contest where contest_id = $1",
+    )
+    .bind(fx.contest_id)
+    .fetch_one(&fx.env.db)
+    .await
+    .unwrap();
     assert!(still, "not closed before the confirmation");
     let res = fx
         .org
         .post_form(
             &phase,
-            &[("phase", "submission"), ("action", "close"), ("confirm", "1")],
+            &[
+                ("phase", "submission"),
+                ("action", "close"),
+                ("confirm", "1"),
+            ],
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
@@ -386,7 +420,9 @@ async fn a_withdrawn_entry_is_restored_by_its_author_only_and_not_after_results_
     let page = author_c.get(&format!("/entries/{e}")).await;
     assert!(page.body.contains(r#"id="withdraw""#), "{}", page.body);
     assert!(
-        !page.body.contains(&format!(r#"action="/entries/{e}/withdraw""#)),
+        !page
+            .body
+            .contains(&format!(r#"action="/entries/{e}/withdraw""#)),
         "no one-tap withdraw form on the entry page"
     );
 
@@ -394,7 +430,10 @@ async fn a_withdrawn_entry_is_restored_by_its_author_only_and_not_after_results_
     let step = author_c.get(&format!("/entries/{e}/withdraw")).await;
     assert_eq!(step.status, StatusCode::OK);
     assert!(step.body.contains("Bạn chắc chắn?"));
-    assert!(step.body.contains("khôi phục bài cho đến khi công bố kết quả"));
+    assert!(
+        step.body
+            .contains("khôi phục bài cho đến khi công bố kết quả")
+    );
     let uri = format!("/entries/{e}/withdraw");
     let res = author_c.post_form(&uri, &[]).await;
     assert_eq!(res.status, StatusCode::OK);
@@ -439,8 +478,15 @@ async fn a_withdrawn_entry_is_restored_by_its_author_only_and_not_after_results_
     let other_e = approved(&fx, author, "Phố cổ").await;
     setup(&mut fx).await;
     let phase = format!("/organize/contests/{}/phase", fx.slug);
-    let close = [("phase", "submission"), ("action", "close"), ("confirm", "1")];
-    assert_eq!(fx.org.post_form(&phase, &close).await.status, StatusCode::SEE_OTHER);
+    let close = [
+        ("phase", "submission"),
+        ("action", "close"),
+        ("confirm", "1"),
+    ];
+    assert_eq!(
+        fx.org.post_form(&phase, &close).await.status,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(open_judging(&mut fx).await.status, StatusCode::SEE_OTHER);
     let publish = format!("/organize/contests/{}/results/publish", fx.slug);
     let res = fx
@@ -472,9 +518,7 @@ async fn restoring_past_the_entry_limit_is_refused() {
     // Two more: the limit (2) is reached without the withdrawn one.
     approved(&fx, author, "Hai").await;
     approved(&fx, author, "Ba").await;
-    let res = c
-        .post_form(&format!("/entries/{first}/restore"), &[])
-        .await;
+    let res = c.post_form(&format!("/entries/{first}/restore"), &[]).await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert!(res.body.contains("số bài tối đa"), "{}", res.body);
     assert_eq!(status_of(&fx, first).await, "withdrawn");
@@ -488,8 +532,15 @@ async fn the_entrant_reads_judges_comments_once_results_are_published_and_nobody
     let e = approved(&fx, author, "Sông quê").await;
     setup(&mut fx).await;
     let phase = format!("/organize/contests/{}/phase", fx.slug);
-    let close = [("phase", "submission"), ("action", "close"), ("confirm", "1")];
-    assert_eq!(fx.org.post_form(&phase, &close).await.status, StatusCode::SEE_OTHER);
+    let close = [
+        ("phase", "submission"),
+        ("action", "close"),
+        ("confirm", "1"),
+    ];
+    assert_eq!(
+        fx.org.post_form(&phase, &close).await.status,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(open_judging(&mut fx).await.status, StatusCode::SEE_OTHER);
     let comment = "Màu sắc hài hoà, nên cắt bớt khoảng trời.";
     judge_scores(&mut fx, &[(e, comment)]).await;
@@ -521,7 +572,13 @@ async fn the_entrant_reads_judges_comments_once_results_are_published_and_nobody
     assert!(!res.body.contains(comment));
     assert!(!other.get("/me/entries").await.body.contains(comment));
     let mut anon = Client::new(fx.env.state());
-    assert!(!anon.get(&format!("/entries/{e}")).await.body.contains(comment));
+    assert!(
+        !anon
+            .get(&format!("/entries/{e}"))
+            .await
+            .body
+            .contains(comment)
+    );
 }
 
 #[tokio::test]
@@ -536,7 +593,11 @@ async fn an_unverified_member_is_told_to_verify_first_and_posting_creates_nothin
     let enter = format!("/contests/{}/enter", fx.slug);
     let page = c.get(&enter).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("Hãy xác minh email trước khi gửi bài"), "{}", page.body);
+    assert!(
+        page.body.contains("Hãy xác minh email trước khi gửi bài"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains(r#"action="/verify-email""#));
     assert!(!page.body.contains(r#"name="title""#), "no entry form");
     let res = c
@@ -574,7 +635,10 @@ async fn the_entry_limit_shows_before_the_form_and_at_the_limit_the_form_is_gone
     let page = c.get(&enter).await;
     assert!(page.body.contains("Bạn đã gửi 2/2 bài."), "{}", page.body);
     assert!(page.body.contains("gửi đủ số bài tối đa"), "{}", page.body);
-    assert!(!page.body.contains(r#"name="title""#), "no form at the limit");
+    assert!(
+        !page.body.contains(r#"name="title""#),
+        "no form at the limit"
+    );
     // A post anyway (an old tab) is refused with a clear sentence, nothing made.
     let res = c
         .post_form(
@@ -583,7 +647,11 @@ async fn the_entry_limit_shows_before_the_form_and_at_the_limit_the_form_is_gone
         )
         .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
-    assert!(res.body.contains("Bạn đã gửi đủ số bài tối đa"), "{}", res.body);
+    assert!(
+        res.body.contains("Bạn đã gửi đủ số bài tối đa"),
+        "{}",
+        res.body
+    );
     let made: i64 = sqlx::query_scalar("select count(*) from entry where author_id = $1")
         .bind(id)
         .fetch_one(&fx.env.db)
@@ -633,11 +701,13 @@ async fn the_contest_page_banner_gives_the_voting_close_and_the_schedule_is_on_t
     .await
     .unwrap();
     let (voting_closes, judging_closes): (chrono::DateTime<Utc>, chrono::DateTime<Utc>) =
-        sqlx::query_as("select voting_closes_at, judging_closes_at from contest where contest_id = $1")
-            .bind(fx.contest_id)
-            .fetch_one(&fx.env.db)
-            .await
-            .unwrap();
+        sqlx::query_as(
+            "select voting_closes_at, judging_closes_at from contest where contest_id = $1",
+        )
+        .bind(fx.contest_id)
+        .fetch_one(&fx.env.db)
+        .await
+        .unwrap();
     let mut anon = Client::new(fx.env.state());
     let page = anon.get(&format!("/contests/{}", fx.slug)).await;
     let banner_at = page.body.find(r#"id="phase-banner""#).unwrap();

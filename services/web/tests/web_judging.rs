@@ -39,7 +39,11 @@ async fn fixture() -> Fx {
     let res = org
         .post_form(
             &format!("/organize/contests/{slug}/phase"),
-            &[("phase", "submission"), ("action", "close"), ("confirm", "1")],
+            &[
+                ("phase", "submission"),
+                ("action", "close"),
+                ("confirm", "1"),
+            ],
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);

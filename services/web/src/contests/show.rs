@@ -61,8 +61,18 @@ fn schedule(c: &ContestRow, phase: Phase) -> Vec<ScheduleLine> {
         now: phase == Phase::Submission,
     }];
     for (name, p, opens, closes) in [
-        ("judging", Phase::Judging, c.judging_opens_at, c.judging_closes_at),
-        ("voting", Phase::Voting, c.voting_opens_at, c.voting_closes_at),
+        (
+            "judging",
+            Phase::Judging,
+            c.judging_opens_at,
+            c.judging_closes_at,
+        ),
+        (
+            "voting",
+            Phase::Voting,
+            c.voting_opens_at,
+            c.voting_closes_at,
+        ),
     ] {
         if let (Some(opens), Some(closes)) = (opens, closes) {
             lines.push(ScheduleLine {

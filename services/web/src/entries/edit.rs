@@ -15,7 +15,8 @@ use super::submit::EntryForm;
 use crate::access::author::{AuthorOf, OnEntry};
 use crate::domain::entries::EntryRow;
 use crate::domain::entries::lifecycle::{
-    check_author_may_change, restore as restore_entry, results_published, withdraw as withdraw_entry,
+    check_author_may_change, restore as restore_entry, results_published,
+    withdraw as withdraw_entry,
 };
 use crate::domain::entries::refusal::EntryRefusal;
 use crate::domain::entries::revision::{self, edits_need_review, save_edit};
@@ -119,8 +120,8 @@ impl Confirm {
 /// The confirm step of a withdrawal: what it does (leaves the gallery, the queue and
 /// judging; scores and votes kept but hidden; restorable until results are published).
 async fn withdraw_step(state: &AppState, ctx: &Ctx, on: OnEntry) -> Result<Response, PageError> {
-    let scored = crate::domain::entries::lifecycle::scored_or_voted(&state.db, on.entry.entry_id)
-        .await?;
+    let scored =
+        crate::domain::entries::lifecycle::scored_or_voted(&state.db, on.entry.entry_id).await?;
     let mut page = ctx.page("entry.withdraw.title");
     page.title = format!("{} · {}", page.title, on.entry.title);
     Ok(render(

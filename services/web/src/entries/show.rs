@@ -16,10 +16,10 @@ use crate::access::author::SignedIn;
 use crate::domain::contests::ContestRow;
 use crate::domain::entries::gallery::BadCursor;
 use crate::domain::entries::lifecycle::{author_may_change, results_published};
-use crate::domain::judging::feedback::{self, Feedback};
 use crate::domain::entries::media::{self, MediaView};
 use crate::domain::entries::revision::{self, RevisionRow};
 use crate::domain::entries::{Access, EntryRow, author, lists, visible_entry};
+use crate::domain::judging::feedback::{self, Feedback};
 use crate::page::{Ctx, Page, PageError, no_store, qr_svg, render};
 use crate::security::cookies::vote_note_cookie_name;
 

@@ -304,7 +304,9 @@ pub async fn save(
     };
     match saved {
         Ok(true) => Ok(Redirect::to(&format!("/judging/{slug}?saved=sheet")).into_response()),
-        Ok(false) => Ok(Redirect::to(&format!("/judging/{slug}/entries/{id}?saved=sheet")).into_response()),
+        Ok(false) => {
+            Ok(Redirect::to(&format!("/judging/{slug}/entries/{id}?saved=sheet")).into_response())
+        }
         Err(refusal) => {
             let refused = Refused { typed: &f, refusal };
             sheet_page(&state, &ctx, &judge, s, Some(refused)).await

@@ -202,7 +202,9 @@ async fn preview_page(
         message: String::new(),
         error,
         confirm_publish,
-        voting_closes: results::ends_voting(c).then_some(c.voting_closes_at).flatten(),
+        voting_closes: results::ends_voting(c)
+            .then_some(c.voting_closes_at)
+            .flatten(),
     };
     Ok(render(status, &view))
 }
@@ -251,7 +253,10 @@ pub async fn publish_form(
     Form(form): Form<RoundForm>,
 ) -> Result<Response, PageError> {
     let round = round(&state.db, &contest, form.number()).await?;
-    if published(&state.db, round.judging_round_id).await?.is_some() {
+    if published(&state.db, round.judging_round_id)
+        .await?
+        .is_some()
+    {
         let step = Step::Refused(JudgingRefusal::AlreadyPublished);
         return preview_page(&state, &ctx, &contest, round, step).await;
     }
@@ -261,7 +266,15 @@ pub async fn publish_form(
     let n = round.number;
     let end_voting = form.end_voting == "1";
     let id = round.judging_round_id;
-    match results::publish(&state.db, &contest, round.clone(), user.app_user_id, end_voting).await? {
+    match results::publish(
+        &state.db,
+        &contest,
+        round.clone(),
+        user.app_user_id,
+        end_voting,
+    )
+    .await?
+    {
         Ok(()) => {
             mail_entrants(&state, &headers, &contest, id).await?;
             let to = format!(
@@ -295,19 +308,29 @@ pub async fn mail_entrants(
     let subject = format!("{}: {}", t("results.mail.subject"), c.title);
     let mut tx = state.db.begin().await?;
     for (email, lines) in entrants {
-        let mut body = format!("{}
+        let mut body = format!(
+            "{}
 
 {}
-", t("results.mail.body"), c.title);
+",
+            t("results.mail.body"),
+            c.title
+        );
         for l in &lines {
-            body.push_str(&format!("
+            body.push_str(&format!(
+                "
 {}
 {base}/entries/{}
-", l.title, l.entry_id));
+",
+                l.title, l.entry_id
+            ));
             for f in feedback::for_entry(&mut *tx, l.entry_id).await? {
                 let who = f.judge.unwrap_or_else(|| t("feedback.judge").to_owned());
-                body.push_str(&format!("  {who}: {}
-", f.text));
+                body.push_str(&format!(
+                    "  {who}: {}
+",
+                    f.text
+                ));
             }
         }
         body.push_str(&format!(

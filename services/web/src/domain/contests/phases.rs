@@ -174,7 +174,11 @@ pub async fn log_change(
 }
 
 /// Whether a window from `opens` to `closes` is open at `now`.
-pub fn is_open(opens: Option<DateTime<Utc>>, closes: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+pub fn is_open(
+    opens: Option<DateTime<Utc>>,
+    closes: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
     matches!((opens, closes), (Some(o), Some(c)) if o <= now && now < c)
 }
 

@@ -166,7 +166,10 @@ mod tests {
         use super::restored_status;
         for from in EntryStatus::ALL {
             let to = restored_status(Some(from));
-            assert!(allows(Actor::Author, EntryStatus::Withdrawn, to), "{from} -> {to}");
+            assert!(
+                allows(Actor::Author, EntryStatus::Withdrawn, to),
+                "{from} -> {to}"
+            );
         }
         assert_eq!(restored_status(None), EntryStatus::Draft);
         assert_eq!(
