@@ -727,3 +727,50 @@ async fn the_contest_page_banner_gives_the_voting_close_and_the_schedule_is_on_t
     assert!(schedule.contains(&show(voting_closes)));
     assert!(schedule.contains("Asia/Ho_Chi_Minh"));
 }
+
+#[tokio::test]
+async fn deleting_a_livestream_asks_first_and_a_cross_site_form_deletes_nothing() {
+    let mut fx = fixture(At::Voting).await;
+    let now = Utc::now();
+    let body = json!({
+        "title": "Chung kết trực tiếp",
+        "url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+        "starts_at": (now + Duration::hours(1)).to_rfc3339(),
+        "ends_at": (now + Duration::hours(3)).to_rfc3339(),
+    });
+    let token = fx.org_token.clone();
+    let uri = format!("/api/v1/contests/{}/streams", fx.slug);
+    let res = fx.org.api("POST", &uri, Some(&token), Some(body)).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id = res.json()["id"].as_i64().unwrap();
+    let count = |fx: &Fx| {
+        let db = fx.env.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("select count(*) from contest_stream")
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let delete = format!("/organize/contests/{}/streams/{id}/delete", fx.slug);
+    let res = fx.org.post_form(&delete, &[]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.body.contains("Bạn chắc chắn?"), "{}", res.body);
+    assert!(res.body.contains("Không khôi phục được"));
+    assert_eq!(count(&fx).await, 1);
+    let res = fx
+        .org
+        .post_raw(&delete, &[("confirm", "1".to_owned())])
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "no CSRF token: refused");
+    assert_eq!(count(&fx).await, 1);
+    let res = fx.org.post_form(&delete, &[("confirm", "1")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(count(&fx).await, 0);
+    let page = fx.org.get(res.location()).await;
+    assert!(
+        page.body.contains("Đã xoá buổi phát trực tiếp."),
+        "{}",
+        page.body
+    );
+}
