@@ -774,3 +774,36 @@ async fn deleting_a_livestream_asks_first_and_a_cross_site_form_deletes_nothing(
         page.body
     );
 }
+
+#[tokio::test]
+async fn an_entry_withdrawn_with_the_authors_consent_is_not_restored() {
+    let fx = fixture(At::Submission).await;
+    let (mut c, author, _, _) = member(&fx, "q1").await;
+    let enter = format!("/contests/{}/enter", fx.slug);
+    let res = c
+        .post_form(
+            &enter,
+            &[
+                ("title", "Có đồng ý"),
+                ("description", ""),
+                ("consent", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let e: Uuid = sqlx::query_scalar("select entry_id from entry where author_id = $1")
+        .bind(author)
+        .fetch_one(&fx.env.db)
+        .await
+        .unwrap();
+    // Withdrawing consent withdraws the entry; that is not undone by "Khôi phục bài".
+    let res = c.post_form("/account/consent/withdraw", &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(status_of(&fx, e).await, "withdrawn");
+    let page = c.get(&format!("/entries/{e}")).await;
+    assert!(!page.body.contains(r#"id="restore""#), "{}", page.body);
+    let res = c.post_form(&format!("/entries/{e}/restore"), &[]).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.body.contains("không khôi phục được"), "{}", res.body);
+    assert_eq!(status_of(&fx, e).await, "withdrawn");
+}

@@ -34,7 +34,8 @@ impl Refusal for EntryRefusal {
             | Self::EditChanged
             | Self::GuardianPending
             | Self::ResultsPublished
-            | Self::NotWithdrawn => StatusCode::CONFLICT,
+            | Self::NotWithdrawn
+            | Self::NotRestorable => StatusCode::CONFLICT,
             Self::TooManyMails => StatusCode::TOO_MANY_REQUESTS,
         }
     }

@@ -175,7 +175,7 @@ pub async fn entry_page(
         let published = results_published(&state.db, c.contest_id).await?;
         (
             can_edit && !published,
-            e.status == EntryStatus::Withdrawn && !published,
+            e.status == EntryStatus::Withdrawn && e.withdrawn_from.is_some() && !published,
             feedback::for_entry(&state.db, id).await?,
         )
     } else {

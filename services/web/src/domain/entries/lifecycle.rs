@@ -84,7 +84,9 @@ pub async fn scored_or_voted(db: &PgPool, entry: uuid::Uuid) -> sqlx::Result<boo
 }
 
 /// Where a restored entry goes: the status it was withdrawn from; one withdrawn in the middle
-/// of an upload or of processing starts again as a draft (its files were not taken).
+/// of an upload or of processing starts again as a draft (its files were not taken). Only the
+/// author's own withdrawal is undone: entries withdrawn with the author's consent or account
+/// (the privacy flows) keep no status to go back to and stay withdrawn.
 pub fn restored_status(withdrawn_from: Option<EntryStatus>) -> EntryStatus {
     match withdrawn_from {
         Some(s @ (EntryStatus::PendingReview | EntryStatus::Approved | EntryStatus::Rejected)) => s,
@@ -99,6 +101,9 @@ pub fn restored_status(withdrawn_from: Option<EntryStatus>) -> EntryStatus {
 pub async fn restore(db: &PgPool, e: &EntryRow, c: &ContestRow) -> Result<EntryStatus, EntryError> {
     if e.status != EntryStatus::Withdrawn {
         return Err(EntryRefusal::NotWithdrawn.into());
+    }
+    if e.withdrawn_from.is_none() {
+        return Err(EntryRefusal::NotRestorable.into());
     }
     let mut tx = db.begin().await?;
     sqlx::query("select 1 from contest where contest_id = $1 for update")
@@ -125,7 +130,10 @@ pub async fn restore(db: &PgPool, e: &EntryRow, c: &ContestRow) -> Result<EntryS
     if others >= i64::from(c.max_entries_per_member) {
         return Err(EntryRefusal::MaxEntriesReached.into());
     }
-    let to = restored_status(from);
+    let Some(from) = from else {
+        return Err(EntryRefusal::NotRestorable.into());
+    };
+    let to = restored_status(Some(from));
     transition(Actor::Author, EntryStatus::Withdrawn, to)?;
     let moved = sqlx::query(
         "update entry set status = $2, withdrawn_from = null where entry_id = $1 and status = 'withdrawn'",

@@ -38,10 +38,12 @@ pub enum EntryRefusal {
     ResultsPublished,
     /// Only a withdrawn entry is restored.
     NotWithdrawn,
+    /// Withdrawn with the author's consent or account, not by the author's own withdrawal.
+    NotRestorable,
 }
 
 impl EntryRefusal {
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::TitleRequired,
         Self::TitleTooLong,
         Self::DescriptionTooLong,
@@ -64,6 +66,7 @@ impl EntryRefusal {
         Self::TooManyMails,
         Self::ResultsPublished,
         Self::NotWithdrawn,
+        Self::NotRestorable,
     ];
 
     /// The stable code. (The HTTP status of each refusal is the web side's answer:
@@ -92,6 +95,7 @@ impl EntryRefusal {
             Self::TooManyMails => "too-many-guardian-mails",
             Self::ResultsPublished => "results-published",
             Self::NotWithdrawn => "not-withdrawn",
+            Self::NotRestorable => "not-restorable",
         }
     }
 }
