@@ -204,7 +204,7 @@ try {
     await shot(page, "07-queue");
     for (const id of [photo, video]) {
       const item = page.locator(`#entry-${id}`);
-      await Promise.all([page.waitForURL(/\/queue$/), item.getByRole("button", { name: "Duyệt" }).click()]);
+      await Promise.all([page.waitForURL(/\/queue(\?saved=review)?$/), item.getByRole("button", { name: "Duyệt" }).click()]);
       await item.waitFor({ state: "detached" });
     }
     await page.getByText("Không có bài nào chờ duyệt.").waitFor();
