@@ -1,7 +1,10 @@
 #![allow(clippy::unwrap_used)] // reason: in a test a failed unwrap is the failure message
 //! Judging in Debian's Chromium (Playwright from npm, in tests/browser) against the real
-//! binary: the organizer sets up and opens a round and assigns a judge through the pages; the
-//! judge scores two entries on a 390 px phone; the organizer previews and publishes; the public
+//! binary: the organizer sets up and opens a round (after its confirm step) and assigns a judge
+//! through the pages; the judge scores two entries on a 390 px phone with a comment to each
+//! entrant; the entrant does not see it yet; the organizer presses "Công bố kết quả" while
+//! voting is open, is asked to confirm ending voting, confirms: voting closes and the results
+//! are published; the entrant then reads the comment on their entry page at 390 px; the public
 //! results page shows the ranking. Screenshots are kept in
 //! $CARGO_TARGET_DIR/artifacts/judging (or target/artifacts/judging).
 
@@ -66,9 +69,12 @@ async fn a_judge_scores_two_entries_on_a_phone_and_the_published_ranking_is_publ
     let now = chrono::Utc::now();
     let spec = hoithi_web::contests::spec::ContestSpec::from_toml(&format!(
         "slug = \"anh-dep-2026\"\ntitle = \"Ảnh đẹp tuổi trẻ 2026\"\nunit = \"hcm\"\nkinds = [\"photo\"]\n\
-         blind_judging = true\n[phases.submission]\nopens_at = \"{}\"\ncloses_at = \"{}\"\n",
+         blind_judging = true\n[phases.submission]\nopens_at = \"{}\"\ncloses_at = \"{}\"\n\
+         [phases.voting]\nopens_at = \"{}\"\ncloses_at = \"{}\"\n",
         (now - chrono::Duration::days(3)).to_rfc3339(),
         (now - chrono::Duration::days(1)).to_rfc3339(),
+        (now - chrono::Duration::hours(12)).to_rfc3339(),
+        (now + chrono::Duration::days(2)).to_rfc3339(),
     ))
     .unwrap();
     let contest = hoithi_web::contests::create(&env.db, None, &spec)
@@ -111,6 +117,9 @@ async fn a_judge_scores_two_entries_on_a_phone_and_the_published_ranking_is_publ
         .env("JUDGE_EMAIL", "giamkhao@example.vn")
         .env("JUDGE_PASSWORD", PASSWORD)
         .env("SCORES", scores)
+        .env("AUTHOR_EMAIL", "tacgia@example.vn")
+        .env("AUTHOR_PASSWORD", PASSWORD)
+        .env("COMMENTED", "Sông quê")
         .output()
         .expect("node (Node.js) runs the browser script");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -128,6 +137,19 @@ async fn a_judge_scores_two_entries_on_a_phone_and_the_published_ranking_is_publ
     };
     assert_eq!(line("PREVIEW "), "Sông quê|Bình minh trên phố");
     assert_eq!(line("RANKING "), "Sông quê|Bình minh trên phố");
+    assert_eq!(line("FEEDBACK "), "seen");
+    // Publishing ended the open voting at that moment, logged as an early close.
+    let (voting_over, logged): (bool, i64) = sqlx::query_as(
+        "select c.voting_closes_at <= now(),
+            (select count(*) from contest_phase_log l where l.contest_id = c.contest_id
+               and l.phase = 'voting' and l.action = 'close')
+         from contest c where c.slug = 'anh-dep-2026'",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert!(voting_over, "voting is closed");
+    assert_eq!(logged, 1);
 
     // What the pages did is in the database: two submitted sheets, audited, one snapshot.
     let submitted: i64 =
@@ -150,6 +172,8 @@ async fn a_judge_scores_two_entries_on_a_phone_and_the_published_ranking_is_publ
     for name in [
         "judging-02-queue",
         "judging-03-sheet-9",
+        "judging-05b-confirm-publish",
+        "judging-05c-feedback",
         "judging-06-public",
         "judging-07-print",
     ] {

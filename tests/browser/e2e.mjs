@@ -169,7 +169,7 @@ try {
     await page.getByRole("checkbox", { name: /đồng ý/ }).check();
     await noHorizontalScroll(page);
     await shot(page, "02-register");
-    await Promise.all([page.waitForURL(`${base}/?notice=registered`), page.getByRole("button", { name: "Đăng ký" }).click()]);
+    await Promise.all([page.waitForURL(`${base}/check-email`), page.getByRole("button", { name: "Đăng ký" }).click()]);
 
     // The admin reads the verification mail in the outbox.
     const admin = await browser.newContext(phone);
@@ -204,7 +204,7 @@ try {
     await shot(page, "07-queue");
     for (const id of [photo, video]) {
       const item = page.locator(`#entry-${id}`);
-      await Promise.all([page.waitForURL(/\/queue$/), item.getByRole("button", { name: "Duyệt" }).click()]);
+      await Promise.all([page.waitForURL(/\/queue(\?saved=review)?$/), item.getByRole("button", { name: "Duyệt" }).click()]);
       await item.waitFor({ state: "detached" });
     }
     await page.getByText("Không có bài nào chờ duyệt.").waitFor();

@@ -89,7 +89,7 @@ try {
     await page.getByRole("checkbox", { name: /đồng ý/ }).check();
     await noHorizontalScroll(page);
     await shot(page, "01-register-consent");
-    await Promise.all([page.waitForURL(`${base}/?notice=registered`), page.getByRole("button", { name: "Đăng ký" }).click()]);
+    await Promise.all([page.waitForURL(`${base}/check-email`), page.getByRole("button", { name: "Đăng ký" }).click()]);
     const { link } = await mailedLink("verify-email", childEmail, "/verify-email/");
     await page.goto(link);
     await page.getByText("Email của bạn đã được xác nhận").waitFor();

@@ -10,6 +10,7 @@
 //! | upload    | uploading                              | draft (upload ended), processing |
 //! | worker    | processing                             | pending_review, approved (no moderation), draft (failed) |
 //! | author    | any but withdrawn                      | withdrawn                 |
+//! | author    | withdrawn                              | draft, pending_review, approved, rejected (restore: the status it had, until results are published) |
 //! | author    | rejected                               | pending_review (edited)   |
 //! | organizer | pending_review, approved, rejected     | approved, rejected        |
 
@@ -37,7 +38,9 @@ pub fn allows(actor: Actor, from: EntryStatus, to: EntryStatus) -> bool {
     use EntryStatus::{Approved, Draft, PendingReview, Processing, Rejected, Uploading, Withdrawn};
     match actor {
         Actor::Author => {
-            (from != Withdrawn && to == Withdrawn) || (from == Rejected && to == PendingReview)
+            (from != Withdrawn && to == Withdrawn)
+                || (from == Rejected && to == PendingReview)
+                || (from == Withdrawn && matches!(to, Draft | PendingReview | Approved | Rejected))
         }
         Actor::Organizer => {
             matches!(from, PendingReview | Approved | Rejected) && matches!(to, Approved | Rejected)
@@ -82,6 +85,10 @@ mod tests {
         (Actor::Author, Approved, Withdrawn),
         (Actor::Author, Rejected, Withdrawn),
         (Actor::Author, Rejected, PendingReview),
+        (Actor::Author, Withdrawn, Draft),
+        (Actor::Author, Withdrawn, PendingReview),
+        (Actor::Author, Withdrawn, Approved),
+        (Actor::Author, Withdrawn, Rejected),
         (Actor::Organizer, PendingReview, Approved),
         (Actor::Organizer, PendingReview, Rejected),
         (Actor::Organizer, Approved, Approved),
@@ -107,16 +114,25 @@ mod tests {
     }
 
     #[test]
-    fn a_withdrawn_entry_never_moves_again_and_the_guards_follow_the_table() {
+    fn only_its_author_brings_a_withdrawn_entry_back_and_the_guards_follow_the_table() {
         for actor in Actor::ALL {
             for to in EntryStatus::ALL {
-                assert!(!allows(actor, Withdrawn, to), "{actor:?} -> {to}");
+                let back = actor == Actor::Author && to != Withdrawn;
+                let mid_way = matches!(to, Uploading | Processing);
+                assert_eq!(
+                    allows(actor, Withdrawn, to),
+                    back && !mid_way,
+                    "{actor:?} -> {to}"
+                );
             }
         }
         assert_eq!(
             sources(Actor::Organizer, Approved),
             vec![PendingReview, Approved, Rejected]
         );
-        assert_eq!(sources(Actor::Author, PendingReview), vec![Rejected]);
+        assert_eq!(
+            sources(Actor::Author, PendingReview),
+            vec![Rejected, Withdrawn]
+        );
     }
 }

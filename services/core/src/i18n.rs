@@ -52,6 +52,7 @@ macro_rules! catalog_files {
             concat!("areas/voting.", $lang, ".toml"),
             concat!("areas/privacy.", $lang, ".toml"),
             concat!("areas/admin.", $lang, ".toml"),
+            concat!("areas/confirm.", $lang, ".toml"),
         ]
         .into_iter()
         .zip([
@@ -63,6 +64,7 @@ macro_rules! catalog_files {
             include_str!(concat!("../../../web/i18n/areas/voting.", $lang, ".toml")),
             include_str!(concat!("../../../web/i18n/areas/privacy.", $lang, ".toml")),
             include_str!(concat!("../../../web/i18n/areas/admin.", $lang, ".toml")),
+            include_str!(concat!("../../../web/i18n/areas/confirm.", $lang, ".toml")),
         ])
     };
 }

@@ -42,6 +42,21 @@ pub struct Ctx {
     pub csrf: String,
     /// Whether the user judges a contest (the navigation's judging link).
     pub judges: bool,
+    /// What a form just saved, from `?saved=<what>` after its redirect: the catalog key
+    /// `saved.<what>`, only when the catalog has it (a crafted link shows no other text).
+    pub saved: Option<String>,
+}
+
+/// The notice of `?saved=<what>` in `query`: `saved.<what>` when the catalog has that key.
+fn saved_notice(lang: Lang, query: Option<&str>) -> Option<String> {
+    let what = query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("saved="))?;
+    let fine = !what.is_empty()
+        && what.len() <= 40
+        && what.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+    let key = format!("saved.{what}");
+    (fine && i18n::text(lang, &key) != key).then_some(key)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -51,6 +66,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
         let PageLang(lang) = PageLang::from_request_parts(parts, state).await?;
         Ok(Self {
             lang,
+            saved: saved_notice(lang, parts.uri.query()),
             user: parts.extensions.get::<CurrentUser>().cloned(),
             csrf: parts
                 .extensions
@@ -71,6 +87,11 @@ impl Ctx {
             csrf: self.csrf.clone(),
             meta: Vec::new(),
             judges: self.judges,
+            saved: self
+                .saved
+                .as_deref()
+                .map(|k| i18n::text(self.lang, k).to_owned())
+                .unwrap_or_default(),
         }
     }
 
@@ -102,6 +123,8 @@ pub struct Page {
     pub meta: Vec<(String, String)>,
     /// Whether the user judges a contest: the navigation links to their sheets.
     pub judges: bool,
+    /// "Đã lưu …": what the form before this page saved (empty for none).
+    pub saved: String,
 }
 
 impl Page {
@@ -113,6 +136,7 @@ impl Page {
             csrf: String::new(),
             meta: Vec::new(),
             judges: false,
+            saved: String::new(),
         }
     }
 

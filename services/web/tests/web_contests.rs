@@ -261,7 +261,11 @@ async fn an_organizer_closes_submission_early_and_reopens_it_and_both_are_logged
     let res = c
         .post_form(
             &format!("/organize/contests/{slug}/phase"),
-            &[("phase", "submission"), ("action", "close")],
+            &[
+                ("phase", "submission"),
+                ("action", "close"),
+                ("confirm", "1"),
+            ],
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
@@ -461,7 +465,9 @@ async fn the_entry_page_form_saves_the_draft_first_and_keeps_text_on_errors() {
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
-    let res = c.post_form(&format!("/entries/{id}/withdraw"), &[]).await;
+    let res = c
+        .post_form(&format!("/entries/{id}/withdraw"), &[("confirm", "1")])
+        .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     let (title, status): (String, String) =
         sqlx::query_as("select title, status::text from entry where entry_id = $1::uuid")

@@ -312,7 +312,7 @@ async fn closed_voting_unapproved_entries_and_cross_site_forms_are_refused() {
     let res = author_client.get(&format!("/entries/{other}")).await;
     assert!(res.body.contains("facebook.com/sharer"));
     let res = author_client
-        .post_form(&format!("/entries/{other}/withdraw"), &[])
+        .post_form(&format!("/entries/{other}/withdraw"), &[("confirm", "1")])
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let res = anon.get(&format!("/entries/{other}")).await;
@@ -330,7 +330,7 @@ async fn closed_voting_unapproved_entries_and_cross_site_forms_are_refused() {
     let res = admin
         .post_form(
             &format!("/organize/contests/{slug}/phase"),
-            &[("phase", "voting"), ("action", "close")],
+            &[("phase", "voting"), ("action", "close"), ("confirm", "1")],
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);

@@ -62,8 +62,19 @@ async fn judging() -> Judging {
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    // Judging opens once submission is closed, after its confirm step.
+    let phase = format!("/organize/contests/{slug}/phase");
+    let close = [
+        ("phase", "submission"),
+        ("action", "close"),
+        ("confirm", "1"),
+    ];
+    let res = org.post_form(&phase, &close).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let uri = format!("/organize/contests/{slug}/judging/open");
-    let res = org.post_form(&uri, &[("round", "1")]).await;
+    let res = org
+        .post_form(&uri, &[("round", "1"), ("confirm", "1")])
+        .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let criteria = sqlx::query_scalar(
         "select c.judging_criterion_id from judging_criterion c join judging_round r using (judging_round_id)

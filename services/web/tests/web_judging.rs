@@ -35,6 +35,18 @@ async fn fixture() -> Fx {
         org.login(&org_email, PASSWORD).await.status,
         StatusCode::SEE_OTHER
     );
+    // Judging opens only once submission is closed: the organizer closes it now.
+    let res = org
+        .post_form(
+            &format!("/organize/contests/{slug}/phase"),
+            &[
+                ("phase", "submission"),
+                ("action", "close"),
+                ("confirm", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     Fx {
         env,
         org,
@@ -98,7 +110,10 @@ async fn setup(fx: &mut Fx, extra: &[(&str, &str)]) -> Res {
 
 async fn open(fx: &mut Fx) {
     let uri = format!("/organize/contests/{}/judging/open", fx.slug);
-    let res = fx.org.post_form(&uri, &[("round", "1")]).await;
+    let res = fx
+        .org
+        .post_form(&uri, &[("round", "1"), ("confirm", "1")])
+        .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
 }
 
@@ -400,7 +415,7 @@ async fn a_draft_autosaves_submit_locks_it_and_an_organizer_reopens_it_with_ever
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    assert_eq!(res.location(), format!("/judging/{}", fx.slug));
+    assert_eq!(res.location(), format!("/judging/{}?saved=sheet", fx.slug));
     let res = put_scores(&mut j, &token, e, json!({"scores": scores(&c, 1.0, 1.0)})).await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert_eq!(res.json()["error"]["code"], "sheet-submitted");
@@ -1050,7 +1065,7 @@ async fn advancement_moves_exactly_the_top_n_then_the_entries_above_a_cutoff() {
         .org
         .post_form(
             &format!("/organize/contests/{}/judging/open", fx.slug),
-            &[("round", "2")],
+            &[("round", "2"), ("confirm", "1")],
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);

@@ -1158,7 +1158,7 @@ async fn a_child_cannot_make_the_platform_mail_a_guardian_address_without_end() 
             .trim_end_matches("/upload")
             .to_owned();
         let res = child
-            .post_form(&format!("/entries/{id}/withdraw"), &[])
+            .post_form(&format!("/entries/{id}/withdraw"), &[("confirm", "1")])
             .await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     }

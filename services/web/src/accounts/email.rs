@@ -89,6 +89,32 @@ pub async fn verify_email(
     }
 }
 
+#[derive(askama::Template)]
+#[template(path = "accounts/check_email.html")]
+struct CheckEmailPage {
+    page: crate::page::Page,
+    email: String,
+}
+
+/// After registering: "check your email to verify your account", with the address the
+/// link went to and a button that sends it again. A verified account goes home.
+pub async fn check_email(ctx: Ctx) -> Response {
+    let Some(user) = ctx.user.clone() else {
+        return Redirect::to("/login").into_response();
+    };
+    if user.is_verified() {
+        return Redirect::to("/").into_response();
+    }
+    let page = ctx.page("account.check-email.title");
+    no_store(crate::page::render(
+        StatusCode::OK,
+        &CheckEmailPage {
+            page,
+            email: user.email,
+        },
+    ))
+}
+
 pub async fn resend_verification(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout-everywhere", post(sign_in::sign_out_everywhere))
         .route("/verify-email/{token}", get(email::verify_email))
         .route("/verify-email", post(email::resend_verification))
+        .route("/check-email", get(email::check_email))
         .route(
             "/forgot-password",
             get(reset::forgot_form).post(reset::forgot),

@@ -151,7 +151,8 @@ pub async fn register(
             consent::record(&state.db, user_id, Kind::Privacy, v, None, None, ip).await?;
             send_verification(&state, user_id, &email, &ctx).await?;
             // The browser's previous session (another account's) ends, as at sign-in.
-            let to = "/?notice=registered";
+            // Next: the page that says to open the mailed link (with a way to resend it).
+            let to = "/check-email";
             return Ok(browser.sign_in(&state.db, user_id, to).await?);
         }
         Err(CreateUserError::EmailTaken(_)) => ("email", "account.error.email-taken"),

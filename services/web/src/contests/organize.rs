@@ -65,15 +65,19 @@ struct ManagePage {
     pending: i64,
     error: String,
     reopen_default: String,
+    /// The phase whose early close waits for confirmation (empty: none).
+    confirm_close: &'static str,
 }
 
-/// The contest's organizer page, with `error` above the phase form.
+/// The contest's organizer page, with `error` above the phase form, or the confirm step
+/// of closing the phase `confirm_close` now.
 async fn manage(
     state: &AppState,
     ctx: &Ctx,
     c: ContestRow,
     status: StatusCode,
     error: String,
+    confirm_close: Option<Window>,
 ) -> Result<Response, PageError> {
     let log = phases::log(&state.db, c.contest_id).await?;
     let pending = awaiting_review_count(&state.db, c.contest_id).await?;
@@ -89,6 +93,7 @@ async fn manage(
             log,
             pending,
             error,
+            confirm_close: confirm_close.map_or("", Window::as_str),
         },
     ))
 }
@@ -99,7 +104,7 @@ pub async fn manage_page(
     _: Staff,
     OrganizerOf { contest, .. }: OrganizerOf,
 ) -> Result<Response, PageError> {
-    manage(&state, &ctx, contest, StatusCode::OK, String::new()).await
+    manage(&state, &ctx, contest, StatusCode::OK, String::new(), None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +115,9 @@ pub struct PhaseForm {
     action: String,
     #[serde(default)]
     until: String,
+    /// `1` from the confirm step of an early close.
+    #[serde(default)]
+    confirm: String,
 }
 
 impl PhaseForm {
@@ -122,8 +130,9 @@ impl PhaseForm {
     }
 }
 
-/// Closes a phase now, or reopens it until a new date; a refusal shows the page again with
-/// why.
+/// Closes a phase now once confirmed (the first press shows what closing does; a phase that
+/// is not open is refused at once), or reopens it until a new date; a refusal shows the page
+/// again with why.
 pub async fn change_phase(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -132,17 +141,28 @@ pub async fn change_phase(
     Form(form): Form<PhaseForm>,
 ) -> Result<Response, PageError> {
     let refusal = match form.change(user.app_user_id) {
+        Ok(change) if change.action == Action::Close && form.confirm != "1" => {
+            match phases::new_close(&contest, change.window, change.action, Utc::now()) {
+                Ok(_) => {
+                    let window = Some(change.window);
+                    let ok = StatusCode::OK;
+                    return manage(&state, &ctx, contest, ok, String::new(), window).await;
+                }
+                Err(r) => Some(r),
+            }
+        }
         Ok(change) => phases::change(&state.db, &contest, &change).await?.err(),
         Err(r) => Some(r),
     };
     match refusal {
         None => {
-            let to = format!("/organize/contests/{}", contest.slug);
+            let to = format!("/organize/contests/{}?saved=phase", contest.slug);
             Ok(Redirect::to(&to).into_response())
         }
         Some(r) => {
             let msg = ctx.t(&r.key()).to_owned();
-            manage(&state, &ctx, contest, StatusCode::UNPROCESSABLE_ENTITY, msg).await
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            manage(&state, &ctx, contest, status, msg, None).await
         }
     }
 }

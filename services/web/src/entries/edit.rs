@@ -8,12 +8,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hoithi_core::AppState;
 use hoithi_core::api_error::Refusal;
+use serde::Deserialize;
 
 use super::refusal::FormErrors;
 use super::submit::EntryForm;
 use crate::access::author::{AuthorOf, OnEntry};
 use crate::domain::entries::EntryRow;
-use crate::domain::entries::lifecycle::{check_author_may_change, withdraw as withdraw_entry};
+use crate::domain::entries::lifecycle::{
+    check_author_may_change, restore as restore_entry, results_published,
+    withdraw as withdraw_entry,
+};
 use crate::domain::entries::refusal::EntryRefusal;
 use crate::domain::entries::revision::{self, edits_need_review, save_edit};
 use crate::domain::entries::submit::EntryText;
@@ -88,15 +92,84 @@ pub async fn edit(
     };
     let id = on.entry.entry_id;
     save_edit(&state.db, on.user.app_user_id, &on.contest, id, &text).await?;
-    Ok(Redirect::to(&format!("/entries/{id}")).into_response())
+    Ok(Redirect::to(&format!("/entries/{id}?saved=entry")).into_response())
 }
 
-/// Withdraws the entry for good (it leaves the gallery, the queue and judging).
-pub async fn withdraw(
+#[derive(Template)]
+#[template(path = "entries/withdraw.html")]
+struct WithdrawPage {
+    page: Page,
+    e: EntryRow,
+    /// Judges have scored it or people voted for it: what is kept, hidden, is said.
+    scored: bool,
+}
+
+/// A form that acts only once confirmed: `confirm=1` from the confirm step's button.
+#[derive(Debug, Default, Deserialize)]
+pub struct Confirm {
+    #[serde(default)]
+    confirm: String,
+}
+
+impl Confirm {
+    pub fn given(&self) -> bool {
+        self.confirm == "1"
+    }
+}
+
+/// The confirm step of a withdrawal: what it does (leaves the gallery, the queue and
+/// judging; scores and votes kept but hidden; restorable until results are published).
+async fn withdraw_step(state: &AppState, ctx: &Ctx, on: OnEntry) -> Result<Response, PageError> {
+    let scored =
+        crate::domain::entries::lifecycle::scored_or_voted(&state.db, on.entry.entry_id).await?;
+    let mut page = ctx.page("entry.withdraw.title");
+    page.title = format!("{} · {}", page.title, on.entry.title);
+    Ok(render(
+        StatusCode::OK,
+        &WithdrawPage {
+            page,
+            e: on.entry,
+            scored,
+        },
+    ))
+}
+
+/// `GET …/withdraw`: the confirm step.
+pub async fn withdraw_form(
     State(state): State<AppState>,
+    ctx: Ctx,
     author: AuthorOf,
 ) -> Result<Response, PageError> {
     let on = changeable(author)?;
+    if results_published(&state.db, on.contest.contest_id).await? {
+        return Err(EntryRefusal::ResultsPublished.into());
+    }
+    withdraw_step(&state, &ctx, on).await
+}
+
+/// Withdraws the entry once confirmed (else shows the confirm step); it can be restored
+/// until results are published.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    author: AuthorOf,
+    Form(confirm): Form<Confirm>,
+) -> Result<Response, PageError> {
+    let on = changeable(author)?;
+    if !confirm.given() {
+        return withdraw_step(&state, &ctx, on).await;
+    }
     withdraw_entry(&state.db, &on.entry).await?;
-    Ok(Redirect::to("/me/entries").into_response())
+    let id = on.entry.entry_id;
+    Ok(Redirect::to(&format!("/entries/{id}?saved=withdrawn")).into_response())
+}
+
+/// Brings a withdrawn entry back to the status it had (until results are published).
+pub async fn restore(
+    State(state): State<AppState>,
+    AuthorOf(on): AuthorOf,
+) -> Result<Response, PageError> {
+    restore_entry(&state.db, &on.entry, &on.contest).await?;
+    let id = on.entry.entry_id;
+    Ok(Redirect::to(&format!("/entries/{id}?saved=restored")).into_response())
 }

@@ -28,7 +28,11 @@ pub fn router() -> Router<AppState> {
         .route("/entries/{id}", get(show::entry_page))
         .route("/entries/{id}/upload", get(submit::upload_page))
         .route("/entries/{id}/edit", get(edit::edit_form).post(edit::edit))
-        .route("/entries/{id}/withdraw", post(edit::withdraw))
+        .route(
+            "/entries/{id}/withdraw",
+            get(edit::withdraw_form).post(edit::withdraw),
+        )
+        .route("/entries/{id}/restore", post(edit::restore))
         .route("/entries/{id}/review", post(review::review_form::<ENTRY>))
         .route(
             "/entries/{id}/revision/review",

@@ -32,7 +32,10 @@ impl Refusal for EntryRefusal {
             | Self::EntryChanged
             | Self::NoPendingEdit
             | Self::EditChanged
-            | Self::GuardianPending => StatusCode::CONFLICT,
+            | Self::GuardianPending
+            | Self::ResultsPublished
+            | Self::NotWithdrawn
+            | Self::NotRestorable => StatusCode::CONFLICT,
             Self::TooManyMails => StatusCode::TOO_MANY_REQUESTS,
         }
     }

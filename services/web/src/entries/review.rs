@@ -98,7 +98,7 @@ pub async fn review_form<const OF_EDIT: bool>(
     Form(form): Form<ReviewBody>,
 ) -> Result<Response, PageError> {
     decide(&state, &headers, &r, &form, OF_EDIT).await?;
-    let queue = format!("/organize/contests/{}/queue", r.contest.slug);
+    let queue = format!("/organize/contests/{}/queue?saved=review", r.contest.slug);
     Ok(Redirect::to(&queue).into_response())
 }
 

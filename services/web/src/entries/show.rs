@@ -1,6 +1,8 @@
 //! Showing entries: the entry page (public once approved; its author and the organizers see
 //! it before), its QR code, and a member's own entries.
 
+use std::collections::BTreeMap;
+
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -13,10 +15,11 @@ use super::vote_panel::VotePanel;
 use crate::access::author::SignedIn;
 use crate::domain::contests::ContestRow;
 use crate::domain::entries::gallery::BadCursor;
-use crate::domain::entries::lifecycle::author_may_change;
+use crate::domain::entries::lifecycle::{author_may_change, results_published};
 use crate::domain::entries::media::{self, MediaView};
 use crate::domain::entries::revision::{self, RevisionRow};
 use crate::domain::entries::{Access, EntryRow, author, lists, visible_entry};
+use crate::domain::judging::feedback::{self, Feedback};
 use crate::page::{Ctx, Page, PageError, no_store, qr_svg, render};
 use crate::security::cookies::vote_note_cookie_name;
 
@@ -38,6 +41,12 @@ struct EntryPage {
     /// Approved: shown to everyone, so it has share buttons and its vote panel.
     public: bool,
     vote: Option<VotePanel>,
+    /// The author may withdraw it (a link to the confirm step, apart from "edit").
+    can_withdraw: bool,
+    /// The author may bring it back (withdrawn, results not published).
+    can_restore: bool,
+    /// The judges' comments to the author, once results are published (the author only).
+    feedback: Vec<Feedback>,
 }
 
 /// The page of an entry its visitor may not see (withdrawn, refused, waiting for review, or
@@ -162,6 +171,16 @@ pub async fn entry_page(
     let processing = matches!(e.status, EntryStatus::Uploading | EntryStatus::Processing)
         || media.iter().any(|m| m.status == "processing");
     let can_edit = access == Access::Author && author_may_change(&e, &c);
+    let (can_withdraw, can_restore, feedback) = if access == Access::Author {
+        let published = results_published(&state.db, c.contest_id).await?;
+        (
+            can_edit && !published,
+            e.status == EntryStatus::Withdrawn && e.withdrawn_from.is_some() && !published,
+            feedback::for_entry(&state.db, id).await?,
+        )
+    } else {
+        (false, false, Vec::new())
+    };
     let mut res = render(
         StatusCode::OK,
         &EntryPage {
@@ -182,6 +201,9 @@ pub async fn entry_page(
             url,
             public,
             vote,
+            can_withdraw,
+            can_restore,
+            feedback,
             e,
             c,
         },
@@ -226,11 +248,17 @@ struct MinePage {
     awaiting: Vec<Uuid>,
     /// `?after=…` of the next page, when there is one.
     next: Option<String>,
+    /// The judges' comments on these entries, once results are published.
+    feedback: BTreeMap<Uuid, Vec<Feedback>>,
 }
 
 impl MinePage {
     fn awaits(&self, id: &Uuid) -> bool {
         self.awaiting.contains(id)
+    }
+
+    fn feedback_of(&self, id: &Uuid) -> &[Feedback] {
+        self.feedback.get(id).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -245,10 +273,12 @@ pub async fn my_entries(
         s => Some(lists::OwnCursor::parse(s).ok_or(BadCursor)?),
     };
     let (own, next) = lists::by_author(&state.db, user.app_user_id, after).await?;
-    let entries = own
+    let entries: Vec<(EntryRow, String, String)> = own
         .into_iter()
         .map(|o| (o.entry, o.contest_slug, o.contest_title))
         .collect();
+    let ids: Vec<Uuid> = entries.iter().map(|(e, _, _)| e.entry_id).collect();
+    let feedback = feedback::for_author(&state.db, user.app_user_id, &ids).await?;
     let next = next.map(|n| format!("after={}", n.encode()));
     let awaiting = lists::with_pending_edit(&state.db, user.app_user_id).await?;
     Ok(render(
@@ -258,6 +288,7 @@ pub async fn my_entries(
             entries,
             next,
             awaiting,
+            feedback,
         },
     ))
 }

@@ -15,7 +15,8 @@ use crate::access::client::ClientIp;
 use crate::domain::contests::{self, ContestRow};
 use crate::domain::entries::EntryRow;
 use crate::domain::entries::refusal::EntryError;
-use crate::domain::entries::submit::{Agreement, create_entry, may_enter};
+use crate::domain::entries::refusal::EntryRefusal;
+use crate::domain::entries::submit::{Agreement, create_entry, entries_sent, may_enter};
 use crate::domain::privacy::consent;
 use crate::domain::privacy::guardian::{self, GuardianLink};
 use crate::page::{Ctx, Page, PageError, render};
@@ -88,6 +89,12 @@ struct EnterPage {
     form: EntryForm,
     privacy_version: &'static str,
     rules_version: String,
+    /// "Bạn đã gửi 2/3 bài." (empty when the member may not enter at all).
+    limit_text: String,
+    /// The form is shown: the member may enter and has a place left.
+    show_form: bool,
+    /// The account's email is not verified: say so, with the resend button, instead of the form.
+    verify_first: bool,
 }
 
 impl EnterPage {
@@ -97,8 +104,29 @@ impl EnterPage {
         form: EntryForm,
         errors: FormErrors,
         ask_birth_date: bool,
+        standing: Standing,
     ) -> Self {
+        let max = i64::from(c.max_entries_per_member);
+        let full = standing.sent >= max;
+        let limit_text = if standing.refusal.is_some() {
+            String::new()
+        } else {
+            ctx.t("entry.limit.count")
+                .replace("{sent}", &standing.sent.to_string())
+                .replace("{max}", &max.to_string())
+        };
+        let errors = if full && errors.blocked.is_empty() {
+            FormErrors {
+                blocked: ctx.t("entry.limit.reached").to_owned(),
+                ..errors
+            }
+        } else {
+            errors
+        };
         Self {
+            limit_text,
+            show_form: standing.refusal.is_none() && !full,
+            verify_first: standing.refusal == Some(EntryRefusal::EmailNotVerified),
             page: ctx.page("entry.new.title"),
             rules_version: consent::rules_version(&c.rules),
             privacy_version: consent::PRIVACY_VERSION,
@@ -117,6 +145,27 @@ impl EnterPage {
     }
 }
 
+/// Where the member stands before the form: why they may not enter at all (if so), and how
+/// many entries they have sent.
+struct Standing {
+    refusal: Option<EntryRefusal>,
+    sent: i64,
+}
+
+async fn standing(
+    state: &AppState,
+    user: &hoithi_core::auth::CurrentUser,
+    c: &ContestRow,
+) -> Result<Standing, PageError> {
+    let refusal = match may_enter(&state.db, user, c).await {
+        Ok(()) => None,
+        Err(EntryError::Refused(r)) => Some(r),
+        Err(EntryError::Db(e)) => return Err(e.into()),
+    };
+    let sent = entries_sent(&state.db, c.contest_id, user.app_user_id).await?;
+    Ok(Standing { refusal, sent })
+}
+
 async fn contest(state: &AppState, slug: &str) -> Result<ContestRow, PageError> {
     contests::by_slug(&state.db, slug)
         .await?
@@ -131,16 +180,16 @@ pub async fn enter_form(
     Path(slug): Path<String>,
 ) -> Result<Response, PageError> {
     let c = contest(&state, &slug).await?;
-    let errors = match may_enter(&state.db, &user, &c).await {
-        Ok(()) => FormErrors::default(),
-        Err(EntryError::Refused(r)) => FormErrors::of(&ctx, r),
-        Err(EntryError::Db(e)) => return Err(e.into()),
-    };
+    let standing = standing(&state, &user, &c).await?;
+    let errors = standing
+        .refusal
+        .map(|r| FormErrors::of(&ctx, r))
+        .unwrap_or_default();
     let empty = EntryForm::default();
     let ask = asks_birth_date(&state, &c, user.app_user_id).await?;
     Ok(render(
         StatusCode::OK,
-        &EnterPage::new(&ctx, c, empty, errors, ask),
+        &EnterPage::new(&ctx, c, empty, errors, ask, standing),
     ))
 }
 
@@ -182,7 +231,9 @@ pub async fn enter(
             let status = hoithi_core::api_error::Refusal::status(&r);
             let errors = FormErrors::of(&ctx, r);
             let ask = asks_birth_date(&state, &c, user.app_user_id).await?;
-            Ok(render(status, &EnterPage::new(&ctx, c, form, errors, ask)))
+            let standing = standing(&state, &user, &c).await?;
+            let page = EnterPage::new(&ctx, c, form, errors, ask, standing);
+            Ok(render(status, &page))
         }
         Err(EntryError::Db(e)) => Err(e.into()),
     }

@@ -220,13 +220,25 @@ pub async fn results(
         .ok_or_else(|| ApiError::not_found("published results"))
 }
 
+/// `?round=N` (default the latest) and `?end_voting=true`: the caller confirms ending the
+/// open voting now to publish (refused with `voting-still-open` without it).
+#[derive(Debug, Default, Deserialize)]
+pub struct PublishQuery {
+    round: Option<i32>,
+    #[serde(default)]
+    end_voting: bool,
+}
+
 pub async fn publish(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiOrganizerOf { user, contest }: ApiOrganizerOf,
-    Query(q): Query<RoundQuery>,
+    Query(q): Query<PublishQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let round = api_round(&state.db, &contest, q.round).await?;
-    results::publish(&state.db, &contest, round, user.app_user_id).await??;
+    let id = round.judging_round_id;
+    results::publish(&state.db, &contest, round, user.app_user_id, q.end_voting).await??;
+    super::results::mail_entrants(&state, &headers, &contest, id).await?;
     results::public_view(&state.db, contest.contest_id, true)
         .await?
         .map(Json)

@@ -303,8 +303,10 @@ pub async fn save(
         Err(refusal) => Err(refusal),
     };
     match saved {
-        Ok(true) => Ok(Redirect::to(&format!("/judging/{slug}")).into_response()),
-        Ok(false) => Ok(Redirect::to(&format!("/judging/{slug}/entries/{id}")).into_response()),
+        Ok(true) => Ok(Redirect::to(&format!("/judging/{slug}?saved=sheet")).into_response()),
+        Ok(false) => {
+            Ok(Redirect::to(&format!("/judging/{slug}/entries/{id}?saved=sheet")).into_response())
+        }
         Err(refusal) => {
             let refused = Refused { typed: &f, refusal };
             sheet_page(&state, &ctx, &judge, s, Some(refused)).await

@@ -97,6 +97,10 @@ struct PreviewPage {
     formula_text: String,
     message: String,
     error: String,
+    /// The confirm step of publishing is shown in place of its button.
+    confirm_publish: bool,
+    /// Voting is open until then: publishing ends it (the confirm step says so).
+    voting_closes: Option<DateTime<Utc>>,
 }
 
 /// "70% judges (raw mean), 30% votes (share of the top entry); ties: …".
@@ -142,14 +146,30 @@ async fn round(
         .ok_or(PageError::NotFound)
 }
 
-/// The preview page of `round`; `refused` says why a form on it was refused.
+/// What the preview page shows above its forms.
+enum Step {
+    Plain,
+    Refused(JudgingRefusal),
+    /// The confirm step of publishing.
+    ConfirmPublish,
+}
+
+/// The preview page of `round` at `step`.
 async fn preview_page(
     state: &AppState,
     ctx: &Ctx,
     c: &ContestRow,
     round: RoundRow,
-    refused: Option<JudgingRefusal>,
+    step: Step,
 ) -> Result<Response, PageError> {
+    let confirm_publish = matches!(
+        step,
+        Step::ConfirmPublish | Step::Refused(JudgingRefusal::VotingOpen)
+    );
+    let refused = match step {
+        Step::Refused(r) => Some(r),
+        Step::Plain | Step::ConfirmPublish => None,
+    };
     let db = &state.db;
     let published_at = published(db, round.judging_round_id).await?.map(|p| p.1);
     let progress = judges_per_entry(db, round.judging_round_id).await?;
@@ -181,6 +201,10 @@ async fn preview_page(
         published_at,
         message: String::new(),
         error,
+        confirm_publish,
+        voting_closes: results::ends_voting(c)
+            .then_some(c.voting_closes_at)
+            .flatten(),
     };
     Ok(render(status, &view))
 }
@@ -192,7 +216,7 @@ pub async fn preview(
     Query(q): Query<RoundQuery>,
 ) -> Result<Response, PageError> {
     let round = round(&state.db, &contest, q.round).await?;
-    preview_page(&state, &ctx, &contest, round, None)
+    preview_page(&state, &ctx, &contest, round, Step::Plain)
         .await
         .map(crate::page::no_store)
 }
@@ -205,6 +229,12 @@ pub struct RoundForm {
     top: String,
     #[serde(default)]
     cutoff: String,
+    /// `1` from a confirm step's button.
+    #[serde(default)]
+    confirm: String,
+    /// `1`: the organizer confirmed ending the open voting now to publish.
+    #[serde(default)]
+    end_voting: String,
 }
 
 impl RoundForm {
@@ -213,21 +243,107 @@ impl RoundForm {
     }
 }
 
+/// Publishes once confirmed: the first press shows what publishing does (and that it ends
+/// the open voting now, if it is open); the confirm step's button publishes.
 pub async fn publish_form(
     State(state): State<AppState>,
     ctx: Ctx,
+    headers: axum::http::HeaderMap,
     OrganizerOf { user, contest }: OrganizerOf,
     Form(form): Form<RoundForm>,
 ) -> Result<Response, PageError> {
     let round = round(&state.db, &contest, form.number()).await?;
+    if published(&state.db, round.judging_round_id)
+        .await?
+        .is_some()
+    {
+        let step = Step::Refused(JudgingRefusal::AlreadyPublished);
+        return preview_page(&state, &ctx, &contest, round, step).await;
+    }
+    if form.confirm != "1" {
+        return preview_page(&state, &ctx, &contest, round, Step::ConfirmPublish).await;
+    }
     let n = round.number;
-    match results::publish(&state.db, &contest, round.clone(), user.app_user_id).await? {
+    let end_voting = form.end_voting == "1";
+    let id = round.judging_round_id;
+    match results::publish(
+        &state.db,
+        &contest,
+        round.clone(),
+        user.app_user_id,
+        end_voting,
+    )
+    .await?
+    {
         Ok(()) => {
-            let to = format!("/organize/contests/{}/results?round={n}", contest.slug);
+            mail_entrants(&state, &headers, &contest, id).await?;
+            let to = format!(
+                "/organize/contests/{}/results?round={n}&saved=published",
+                contest.slug
+            );
             Ok(Redirect::to(&to).into_response())
         }
-        Err(refusal) => preview_page(&state, &ctx, &contest, round, Some(refusal)).await,
+        Err(refusal) => {
+            // The contest may have changed (voting opened meanwhile): read it again.
+            let contest = crate::domain::contests::by_id(&state.db, contest.contest_id)
+                .await?
+                .ok_or(PageError::NotFound)?;
+            preview_page(&state, &ctx, &contest, round, Step::Refused(refusal)).await
+        }
     }
+}
+
+/// Mails each entrant of the published round once (through the outbox): their entries,
+/// each with its link and the judges' comments to them.
+pub async fn mail_entrants(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    c: &ContestRow,
+    round_id: i64,
+) -> sqlx::Result<()> {
+    use crate::domain::judging::feedback;
+    let t = |k: &'static str| i18n::text(Lang::Vi, k);
+    let base = crate::mail::base_url(state, headers);
+    let entrants = feedback::entrants(&state.db, round_id).await?;
+    let subject = format!("{}: {}", t("results.mail.subject"), c.title);
+    let mut tx = state.db.begin().await?;
+    for (email, lines) in entrants {
+        let mut body = format!(
+            "{}
+
+{}
+",
+            t("results.mail.body"),
+            c.title
+        );
+        for l in &lines {
+            body.push_str(&format!(
+                "
+{}
+{base}/entries/{}
+",
+                l.title, l.entry_id
+            ));
+            for f in feedback::for_entry(&mut *tx, l.entry_id).await? {
+                let who = f.judge.unwrap_or_else(|| t("feedback.judge").to_owned());
+                body.push_str(&format!(
+                    "  {who}: {}
+",
+                    f.text
+                ));
+            }
+        }
+        body.push_str(&format!(
+            "
+{}: {base}/contests/{}/results
+",
+            t("results.mail.ranking"),
+            c.slug
+        ));
+        crate::mail::queue(&mut *tx, &email, "results-published", &subject, &body).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Closes the round and moves its chosen entries (the top N, or those at or above a cutoff)
@@ -259,6 +375,6 @@ pub async fn advance_form(
             let to = format!("/organize/contests/{}/judging?round={next}", contest.slug);
             Ok(Redirect::to(&to).into_response())
         }
-        Err(refusal) => preview_page(&state, &ctx, &contest, round, Some(refusal)).await,
+        Err(refusal) => preview_page(&state, &ctx, &contest, round, Step::Refused(refusal)).await,
     }
 }

@@ -53,6 +53,8 @@ struct SetupPage {
     units: Vec<(String, String)>,
     message: String,
     error: String,
+    /// The confirm step of opening the round is shown in place of its button.
+    confirm_open: bool,
 }
 
 impl SetupPage {
@@ -67,20 +69,22 @@ pub enum Notice {
     /// Done: the sentence of this catalog key.
     Said(&'static str),
     Refused(JudgingRefusal),
+    /// Opening the round waits for its confirmation.
+    ConfirmOpen,
 }
 
 impl Notice {
     fn status(&self) -> StatusCode {
         match self {
             Self::Refused(r) => r.status(),
-            Self::None | Self::Said(_) => StatusCode::OK,
+            Self::None | Self::Said(_) | Self::ConfirmOpen => StatusCode::OK,
         }
     }
 
     /// (message, error) in the page's language.
     fn texts(&self, ctx: &Ctx) -> (String, String) {
         match self {
-            Self::None => (String::new(), String::new()),
+            Self::None | Self::ConfirmOpen => (String::new(), String::new()),
             Self::Said(key) => (ctx.t(key).to_owned(), String::new()),
             Self::Refused(r) => (String::new(), ctx.t(&r.key()).to_owned()),
         }
@@ -157,7 +161,15 @@ pub async fn render_page(
     rounds::sync_first_round(db, round.judging_round_id).await?;
     let criteria = rounds::criteria(db, round.judging_round_id).await?;
     let (tie_options, tie_selected) = tie_break_choices(ctx, &round, &criteria);
-    let (message, error) = notice.texts(ctx);
+    let (message, mut error) = notice.texts(ctx);
+    if matches!(notice, Notice::Refused(JudgingRefusal::SubmissionStillOpen)) {
+        // Say when it may open: when the contest stops taking entries.
+        error = format!(
+            "{error} {} {}.",
+            ctx.t("judging.submission-closes-at"),
+            crate::format::datetime(ctx.lang, &c.submission_closes_at)
+        );
+    }
     let mut page = ctx.page("judging.setup.title");
     page.title = format!("{} · {}", page.title, c.title);
     let view = SetupPage {
@@ -175,6 +187,7 @@ pub async fn render_page(
         tie_selected,
         message,
         error,
+        confirm_open: matches!(notice, Notice::ConfirmOpen),
     };
     Ok(render(notice.status(), &view))
 }

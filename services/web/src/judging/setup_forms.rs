@@ -26,8 +26,11 @@ use crate::page::{Ctx, PageError};
 
 /// What a form did: back to the page of a round (a redirect), or the page again saying so.
 enum Done {
-    Back(i32),
+    /// Back to the round's page, saying what was saved (`saved.<what>`).
+    Back(i32, &'static str),
     Said(&'static str),
+    /// The confirm step of opening the round: what it does, and a button that does it.
+    ConfirmOpen,
 }
 
 /// Why a form stopped: a refusal (the page again, with its sentence) or a failure.
@@ -63,11 +66,15 @@ async fn finish(
     outcome: Result<Done, Stop>,
 ) -> Result<Response, PageError> {
     let notice = match outcome {
-        Ok(Done::Back(round)) => {
-            let to = format!("/organize/contests/{}/judging?round={round}", c.slug);
+        Ok(Done::Back(round, saved)) => {
+            let to = format!(
+                "/organize/contests/{}/judging?round={round}&saved={saved}",
+                c.slug
+            );
             return Ok(Redirect::to(&to).into_response());
         }
         Ok(Done::Said(key)) => Notice::Said(key),
+        Ok(Done::ConfirmOpen) => Notice::ConfirmOpen,
         Err(Stop::Refused(r)) => Notice::Refused(r),
         Err(Stop::Failed(e)) => return Err(e),
     };
@@ -119,7 +126,7 @@ pub async fn round_form(
     let round = round(&state, &contest, &f).await?;
     let outcome = match form {
         RoundForm::Setup => save_setup(&state, &round, &f).await,
-        RoundForm::Open => open_round(&state, &contest, &round).await,
+        RoundForm::Open => open_round(&state, &contest, &round, &f).await,
         RoundForm::Assign => assign_by_form(&state, &round, &f).await,
         RoundForm::Reassign => reassign_by_form(&state, &round, &user, &f).await,
         RoundForm::Remind => remind_judges(&state, &headers, &contest, &round).await,
@@ -134,13 +141,23 @@ async fn save_setup(state: &AppState, round: &RoundRow, f: &Fields) -> Result<Do
     }
     let setup = parse_setup(f)?;
     rounds::save_setup(&state.db, round.judging_round_id, &setup).await??;
-    Ok(Done::Back(round.number))
+    Ok(Done::Back(round.number, "judging-setup"))
 }
 
-async fn open_round(state: &AppState, c: &ContestRow, round: &RoundRow) -> Result<Done, Stop> {
-    rounds::open_round(&state.db, round).await??;
+/// Opens the round once confirmed; refused at once (no confirm step) when it may not open.
+async fn open_round(
+    state: &AppState,
+    c: &ContestRow,
+    round: &RoundRow,
+    f: &Fields,
+) -> Result<Done, Stop> {
+    rounds::check_open(&state.db, c, round).await??;
+    if field(f, "confirm") != "1" {
+        return Ok(Done::ConfirmOpen);
+    }
+    rounds::open_round(&state.db, c, round).await??;
     tracing::info!(contest = %c.slug, round = round.number, "judging round opened");
-    Ok(Done::Back(round.number))
+    Ok(Done::Back(round.number, "judging-opened"))
 }
 
 pub async fn invite(
@@ -326,5 +343,5 @@ async fn reopen_sheet(
     };
     let id = round.judging_round_id;
     sheets::reopen_sheet(&state.db, id, entry, judge, by.app_user_id).await??;
-    Ok(Done::Back(round.number))
+    Ok(Done::Back(round.number, "sheet-reopened"))
 }

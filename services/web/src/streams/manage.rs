@@ -38,6 +38,8 @@ struct StreamsAdminPage {
     streams: Vec<StreamRow>,
     form: StreamInput,
     errors: Vec<(&'static str, String)>,
+    /// The stream whose deletion waits for confirmation.
+    confirm_delete: Option<StreamRow>,
 }
 
 impl StreamsAdminPage {
@@ -57,7 +59,30 @@ async fn streams_admin(
     form: StreamInput,
     errors: Vec<(&'static str, String)>,
 ) -> Result<Response, PageError> {
+    streams_admin_at(state, ctx, c, status, form, errors, None).await
+}
+
+/// The page, with the confirm step of deleting stream `confirm_delete` when it is given.
+async fn streams_admin_at(
+    state: &AppState,
+    ctx: &Ctx,
+    c: ContestRow,
+    status: StatusCode,
+    form: StreamInput,
+    errors: Vec<(&'static str, String)>,
+    confirm_delete: Option<i64>,
+) -> Result<Response, PageError> {
     let streams = repo::for_contest(&state.db, c.contest_id).await?;
+    let confirm_delete = match confirm_delete {
+        Some(id) => Some(
+            streams
+                .iter()
+                .find(|s| s.contest_stream_id == id)
+                .cloned()
+                .ok_or(PageError::NotFound)?,
+        ),
+        None => None,
+    };
     let mut page = ctx.page("streams.manage.title");
     page.title = format!("{} · {}", page.title, c.title);
     Ok(render(
@@ -68,6 +93,7 @@ async fn streams_admin(
             streams,
             form,
             errors,
+            confirm_delete,
         },
     ))
 }
@@ -97,7 +123,8 @@ async fn create_from_form(
         Ok(new) => {
             let row = repo::insert(&state.db, c.contest_id, &new, user.app_user_id).await?;
             tracing::info!(contest = %c.slug, stream = row.contest_stream_id, "stream added");
-            Ok(Redirect::to(&format!("/organize/contests/{}/streams", c.slug)).into_response())
+            let to = format!("/organize/contests/{}/streams?saved=stream", c.slug);
+            Ok(Redirect::to(&to).into_response())
         }
         Err(errors) => {
             let errors = errors
@@ -110,15 +137,31 @@ async fn create_from_form(
     }
 }
 
+/// `confirm=1` from the confirm step's button.
+#[derive(Debug, Default, serde::Deserialize)]
+struct Confirm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Deletes a stream once confirmed; the first press shows what deleting does.
 async fn delete_from_form(
     State(state): State<AppState>,
+    ctx: Ctx,
     PublicOrganizerOf { contest: c, .. }: PublicOrganizerOf,
     Path((_, id)): Path<(String, String)>,
+    Form(confirm): Form<Confirm>,
 ) -> Result<Response, PageError> {
     let id: i64 = id.parse().map_err(|_| PageError::NotFound)?;
+    if confirm.confirm != "1" {
+        let form = StreamInput::default();
+        let ok = StatusCode::OK;
+        return streams_admin_at(&state, &ctx, c, ok, form, vec![], Some(id)).await;
+    }
     if !repo::delete(&state.db, c.contest_id, id).await? {
         return Err(PageError::NotFound);
     }
     tracing::info!(contest = %c.slug, stream = id, "stream removed");
-    Ok(Redirect::to(&format!("/organize/contests/{}/streams", c.slug)).into_response())
+    let to = format!("/organize/contests/{}/streams?saved=stream-deleted", c.slug);
+    Ok(Redirect::to(&to).into_response())
 }

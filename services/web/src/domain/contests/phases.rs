@@ -139,18 +139,7 @@ pub async fn change(
     .bind(closes)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "insert into contest_phase_log (contest_id, phase, action, old_closes_at, new_closes_at, app_user_id)
-         values ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(c.contest_id)
-    .bind(change.window.as_str())
-    .bind(change.action.as_str())
-    .bind(old)
-    .bind(closes)
-    .bind(change.by)
-    .execute(&mut *tx)
-    .await?;
+    log_change(&mut tx, c.contest_id, change, old, closes).await?;
     tx.commit().await?;
     tracing::info!(
         contest = %c.slug,
@@ -159,6 +148,70 @@ pub async fn change(
         "phase changed early"
     );
     Ok(Ok(()))
+}
+
+/// Writes the log line of `change` (from `old` to `closes`).
+pub async fn log_change(
+    conn: &mut sqlx::PgConnection,
+    contest_id: i64,
+    change: &PhaseChange,
+    old: Option<DateTime<Utc>>,
+    closes: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into contest_phase_log (contest_id, phase, action, old_closes_at, new_closes_at, app_user_id)
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(contest_id)
+    .bind(change.window.as_str())
+    .bind(change.action.as_str())
+    .bind(old)
+    .bind(closes)
+    .bind(change.by)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Whether a window from `opens` to `closes` is open at `now`.
+pub fn is_open(
+    opens: Option<DateTime<Utc>>,
+    closes: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
+    matches!((opens, closes), (Some(o), Some(c)) if o <= now && now < c)
+}
+
+/// Ends the voting of `contest_id` now if it is open (the row locked by the caller's
+/// transaction), logged as an organizer's early close. `None` when voting was not open.
+pub async fn end_voting_now(
+    conn: &mut sqlx::PgConnection,
+    contest_id: i64,
+    by: i64,
+) -> sqlx::Result<Option<DateTime<Utc>>> {
+    let (opens, closes): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = sqlx::query_as(
+        "select voting_opens_at, voting_closes_at from contest where contest_id = $1 for no key update",
+    )
+    .bind(contest_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let now = Utc::now();
+    if !is_open(opens, closes, now) {
+        return Ok(None);
+    }
+    sqlx::query("update contest set voting_closes_at = $2 where contest_id = $1")
+        .bind(contest_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    let change = PhaseChange {
+        window: Window::Voting,
+        action: Action::Close,
+        by,
+    };
+    log_change(conn, contest_id, &change, closes, now).await?;
+    tracing::info!(contest_id, "voting ended to publish results");
+    Ok(Some(now))
 }
 
 /// One line of a contest's phase log: phase, action, when, by whom.

@@ -45,6 +45,9 @@ pub struct EntryRow {
     pub guardian_pending: bool,
     /// `None` when no guardian was asked; else whether the guardian agreed.
     pub guardian_given: Option<bool>,
+    /// The status its author withdrew it from: set only by the author's own withdrawal (which
+    /// can be undone); an entry withdrawn with the author's consent or account has none.
+    pub withdrawn_from: Option<EntryStatus>,
 }
 
 impl EntryRow {
@@ -88,7 +91,8 @@ pub const ENTRY_SQL: &str = "select e.entry_id, e.number, e.contest_id, e.author
     a.display_name as author_name, a.email::text as author_email, u.name as unit_name, e.created_at,
     md5(e.title || chr(31) || e.description) as text_digest,
     coalesce(a.birth_date > current_date - interval '16 years', false) as author_minor, e.guardian_pending,
-    (select g.given_at is not null from guardian_consent g where g.entry_id = e.entry_id) as guardian_given
+    (select g.given_at is not null from guardian_consent g where g.entry_id = e.entry_id) as guardian_given,
+    e.withdrawn_from
     from entry e join app_user a on a.app_user_id = e.author_id left join unit u on u.unit_id = a.unit_id";
 
 pub async fn entry(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<EntryRow>> {

@@ -34,10 +34,16 @@ pub enum EntryRefusal {
     GuardianPending,
     /// Too many mails to the guardian's address (or from this address) for now.
     TooManyMails,
+    /// Results are published: the entry is neither withdrawn nor restored any more.
+    ResultsPublished,
+    /// Only a withdrawn entry is restored.
+    NotWithdrawn,
+    /// Withdrawn with the author's consent or account, not by the author's own withdrawal.
+    NotRestorable,
 }
 
 impl EntryRefusal {
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 23] = [
         Self::TitleRequired,
         Self::TitleTooLong,
         Self::DescriptionTooLong,
@@ -58,6 +64,9 @@ impl EntryRefusal {
         Self::GuardianRequired,
         Self::GuardianPending,
         Self::TooManyMails,
+        Self::ResultsPublished,
+        Self::NotWithdrawn,
+        Self::NotRestorable,
     ];
 
     /// The stable code. (The HTTP status of each refusal is the web side's answer:
@@ -84,6 +93,9 @@ impl EntryRefusal {
             Self::GuardianRequired => "guardian-required",
             Self::GuardianPending => "guardian-pending",
             Self::TooManyMails => "too-many-guardian-mails",
+            Self::ResultsPublished => "results-published",
+            Self::NotWithdrawn => "not-withdrawn",
+            Self::NotRestorable => "not-restorable",
         }
     }
 }

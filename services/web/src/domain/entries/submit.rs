@@ -87,6 +87,19 @@ impl EntryText {
     }
 }
 
+/// How many entries `author` has in contest `contest_id` that count toward its limit (all
+/// but withdrawn ones): the form says "2/3" before anyone types.
+pub async fn entries_sent(db: &PgPool, contest_id: i64, author: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from entry where contest_id = $1 and author_id = $2 and status <> $3",
+    )
+    .bind(contest_id)
+    .bind(author)
+    .bind(EntryStatus::Withdrawn)
+    .fetch_one(db)
+    .await
+}
+
 /// Whether `user` may enter `c` at all (before counting their entries).
 pub async fn may_enter(db: &PgPool, user: &CurrentUser, c: &ContestRow) -> Result<(), EntryError> {
     if !user.is_verified() {

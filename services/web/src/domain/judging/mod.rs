@@ -4,6 +4,7 @@
 //! results. The HTTP side is `crate::judging`.
 
 pub mod assign;
+pub mod feedback;
 pub mod judges;
 pub mod math;
 pub mod refusal;

@@ -32,6 +32,10 @@ pub enum JudgingRefusal {
     AdvanceRuleRequired,
     AlreadyPublished,
     SheetNotSubmitted,
+    /// Publishing while the public vote is open, without confirming to end it now.
+    VotingOpen,
+    /// Opening judging before the contest stops taking entries.
+    SubmissionStillOpen,
     // Judges and assignment.
     InvalidEmail,
     UnknownUnit,
@@ -62,6 +66,8 @@ impl Refusal for JudgingRefusal {
             Self::AdvanceRuleRequired => "advance-rule-required",
             Self::AlreadyPublished => "already-published",
             Self::SheetNotSubmitted => "sheet-not-submitted",
+            Self::VotingOpen => "voting-still-open",
+            Self::SubmissionStillOpen => "submission-still-open",
             Self::InvalidEmail => "invalid-email",
             Self::UnknownUnit => "unknown-unit",
             Self::UnknownJudge => "unknown-judge",
@@ -77,7 +83,9 @@ impl Refusal for JudgingRefusal {
             | Self::RoundAlreadyOpen
             | Self::RoundNotOpen
             | Self::AlreadyPublished
-            | Self::SheetNotSubmitted => StatusCode::CONFLICT,
+            | Self::SheetNotSubmitted
+            | Self::VotingOpen
+            | Self::SubmissionStillOpen => StatusCode::CONFLICT,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
@@ -111,6 +119,8 @@ mod tests {
             JudgingRefusal::AdvanceRuleRequired,
             JudgingRefusal::AlreadyPublished,
             JudgingRefusal::SheetNotSubmitted,
+            JudgingRefusal::VotingOpen,
+            JudgingRefusal::SubmissionStillOpen,
             JudgingRefusal::InvalidEmail,
             JudgingRefusal::UnknownUnit,
             JudgingRefusal::UnknownJudge,

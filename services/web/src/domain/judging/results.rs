@@ -13,6 +13,7 @@ use super::refusal::JudgingRefusal;
 use super::rounds::RoundRow;
 use super::standings::{Computed, compute};
 use crate::domain::contests::ContestRow;
+use crate::domain::contests::phases::{end_voting_now, is_open};
 
 /// A frozen snapshot and when it was published.
 pub type Published = (Value, DateTime<Utc>);
@@ -58,13 +59,35 @@ async fn insert_snapshot(
     Ok(r.rows_affected() == 1)
 }
 
-/// Publishes the round's results as they stand; refused when they were published already.
+/// Publishes the round's results as they stand; refused when they were published already,
+/// and while the contest's voting is open unless `end_voting` (the organizer confirmed
+/// ending it now: voting closes at this moment, logged, and the results count the votes
+/// cast until then). The contest row is locked while this is decided, so two requests at
+/// the same instant publish once.
 pub async fn publish(
     db: &sqlx::PgPool,
     c: &ContestRow,
     round: RoundRow,
     by: i64,
+    end_voting: bool,
 ) -> sqlx::Result<Result<(), JudgingRefusal>> {
+    let mut tx = db.begin().await?;
+    let (opens, closes): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = sqlx::query_as(
+        "select voting_opens_at, voting_closes_at from contest where contest_id = $1 for no key update",
+    )
+    .bind(c.contest_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if published(&mut *tx, round.judging_round_id).await?.is_some() {
+        return Ok(Err(JudgingRefusal::AlreadyPublished));
+    }
+    if is_open(opens, closes, Utc::now()) {
+        if !end_voting {
+            return Ok(Err(JudgingRefusal::VotingOpen));
+        }
+        end_voting_now(&mut tx, c.contest_id, by).await?;
+    }
+    tx.commit().await?;
     let comp = compute(db, round).await?;
     let snap = snapshot(c, &comp);
     if !insert_snapshot(db, &comp.round, &snap, by).await? {
@@ -72,6 +95,11 @@ pub async fn publish(
     }
     tracing::info!(contest = %c.slug, round = comp.round.number, "results published");
     Ok(Ok(()))
+}
+
+/// Whether publishing `c` now would end its voting (the confirm step says so).
+pub fn ends_voting(c: &ContestRow) -> bool {
+    is_open(c.voting_opens_at, c.voting_closes_at, Utc::now())
 }
 
 /// One entry's line of a snapshot.

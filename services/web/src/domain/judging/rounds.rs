@@ -338,16 +338,43 @@ fn resolve_tie_break(typed: &[String], ids: &[Option<i64>]) -> Vec<String> {
         .collect()
 }
 
-/// Opens a round for scoring. Round 1 takes the contest's approved entries.
-pub async fn open_round(
+/// Whether a round of `c` may open now: not while the contest still takes entries (the
+/// judges would score a field that is still changing).
+pub fn may_open(c: &crate::domain::contests::ContestRow) -> Result<(), JudgingRefusal> {
+    if Utc::now() < c.submission_closes_at {
+        return Err(JudgingRefusal::SubmissionStillOpen);
+    }
+    Ok(())
+}
+
+/// Why `round` of `c` may not open now, if so: open already, submission still open, or no
+/// criteria (the confirm step comes only after these).
+pub async fn check_open(
     db: &sqlx::PgPool,
+    c: &crate::domain::contests::ContestRow,
     round: &RoundRow,
 ) -> sqlx::Result<Result<(), JudgingRefusal>> {
     if round.opened_at.is_some() {
         return Ok(Err(JudgingRefusal::RoundAlreadyOpen));
     }
+    if let Err(r) = may_open(c) {
+        return Ok(Err(r));
+    }
     if criteria(db, round.judging_round_id).await?.is_empty() {
         return Ok(Err(JudgingRefusal::CriteriaRequired));
+    }
+    Ok(Ok(()))
+}
+
+/// Opens a round for scoring (refused while submission is open). Round 1 takes the
+/// contest's approved entries.
+pub async fn open_round(
+    db: &sqlx::PgPool,
+    c: &crate::domain::contests::ContestRow,
+    round: &RoundRow,
+) -> sqlx::Result<Result<(), JudgingRefusal>> {
+    if let Err(r) = check_open(db, c, round).await? {
+        return Ok(Err(r));
     }
     sync_first_round(db, round.judging_round_id).await?;
     sqlx::query("update judging_round set opened_at = now() where judging_round_id = $1 and opened_at is null")
