@@ -769,7 +769,7 @@ async fn deleting_a_livestream_asks_first_and_a_cross_site_form_deletes_nothing(
     assert_eq!(count(&fx).await, 0);
     let page = fx.org.get(res.location()).await;
     assert!(
-        page.body.contains("Đã xoá buổi phát trực tiếp."),
+        page.body.contains("Đã xóa buổi phát trực tiếp."),
         "{}",
         page.body
     );
