@@ -51,6 +51,7 @@ macro_rules! catalog_files {
             concat!("areas/judging.", $lang, ".toml"),
             concat!("areas/voting.", $lang, ".toml"),
             concat!("areas/privacy.", $lang, ".toml"),
+            concat!("areas/contest_edit.", $lang, ".toml"),
         ]
         .into_iter()
         .zip([
@@ -61,6 +62,11 @@ macro_rules! catalog_files {
             include_str!(concat!("../../../web/i18n/areas/judging.", $lang, ".toml")),
             include_str!(concat!("../../../web/i18n/areas/voting.", $lang, ".toml")),
             include_str!(concat!("../../../web/i18n/areas/privacy.", $lang, ".toml")),
+            include_str!(concat!(
+                "../../../web/i18n/areas/contest_edit.",
+                $lang,
+                ".toml"
+            )),
         ])
     };
 }

@@ -7,7 +7,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::access::OrganizerOf;
 use crate::access::author::Staff;
 use crate::domain::access::organizes;
-use crate::domain::contests::phases::{self, Action, LogLine, PhaseChange, Window};
+use crate::domain::contests::phases::{self, Action, PhaseChange, Window};
 use crate::domain::contests::refusal::ContestRefusal;
 use crate::domain::contests::{ContestRow, all};
 use crate::domain::entries::lists::awaiting_review_count;
@@ -61,10 +61,11 @@ struct ManagePage {
     page: Page,
     c: ContestRow,
     phase: &'static str,
-    log: Vec<LogLine>,
+    history: Vec<super::edit::HistoryView>,
     pending: i64,
     error: String,
     reopen_default: String,
+    saved: bool,
 }
 
 /// The contest's organizer page, with `error` above the phase form.
@@ -74,8 +75,9 @@ async fn manage(
     c: ContestRow,
     status: StatusCode,
     error: String,
+    saved: bool,
 ) -> Result<Response, PageError> {
-    let log = phases::log(&state.db, c.contest_id).await?;
+    let history = super::edit::history_view(state, ctx, &c).await?;
     let pending = awaiting_review_count(&state.db, c.contest_id).await?;
     let mut page = ctx.page("organize.title");
     page.title.clone_from(&c.title);
@@ -86,11 +88,18 @@ async fn manage(
             phase: c.phase().as_str(),
             reopen_default: datetime_local(&(Utc::now() + chrono::Duration::days(1))),
             c,
-            log,
+            history,
             pending,
             error,
+            saved,
         },
     ))
+}
+
+/// `?saved=1`: the page a change comes back to says "Đã lưu".
+#[derive(Debug, Deserialize)]
+pub struct Saved {
+    saved: Option<String>,
 }
 
 pub async fn manage_page(
@@ -98,8 +107,10 @@ pub async fn manage_page(
     ctx: Ctx,
     _: Staff,
     OrganizerOf { contest, .. }: OrganizerOf,
+    Query(q): Query<Saved>,
 ) -> Result<Response, PageError> {
-    manage(&state, &ctx, contest, StatusCode::OK, String::new()).await
+    let saved = q.saved.is_some();
+    manage(&state, &ctx, contest, StatusCode::OK, String::new(), saved).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,17 +143,23 @@ pub async fn change_phase(
     Form(form): Form<PhaseForm>,
 ) -> Result<Response, PageError> {
     let refusal = match form.change(user.app_user_id) {
-        Ok(change) => phases::change(&state.db, &contest, &change).await?.err(),
+        Ok(change) => {
+            let link = super::edit::contest_link(&state, &contest);
+            phases::change(&state.db, &contest, &change, &link)
+                .await?
+                .err()
+        }
         Err(r) => Some(r),
     };
     match refusal {
         None => {
-            let to = format!("/organize/contests/{}", contest.slug);
+            let to = format!("/organize/contests/{}?saved=1", contest.slug);
             Ok(Redirect::to(&to).into_response())
         }
         Some(r) => {
             let msg = ctx.t(&r.key()).to_owned();
-            manage(&state, &ctx, contest, StatusCode::UNPROCESSABLE_ENTITY, msg).await
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            manage(&state, &ctx, contest, status, msg, false).await
         }
     }
 }
