@@ -541,3 +541,85 @@ async fn the_edit_page_saves_only_what_changed_and_says_so() {
 fn as_refs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
+
+#[tokio::test]
+async fn an_organizer_changes_a_stream_from_the_list_checked_as_a_new_one() {
+    let mut f = fixture().await;
+    let org = f.org.clone();
+    let res =
+        f.c.api(
+            "POST",
+            &format!("/api/v1/contests/{}/streams", f.slug),
+            Some(&org),
+            Some(
+                json!({"title": "Chung kết", "url": "https://youtu.be/dQw4w9WgXcQ",
+                        "starts_at": "2099-12-01T19:00", "ends_at": "2099-12-01T21:00"}),
+            ),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id = res.json()["id"].as_i64().unwrap();
+    let email = f.org_email.clone();
+    f.c.login(&email, PASSWORD).await;
+    let list =
+        f.c.get(&format!("/organize/contests/{}/streams", f.slug))
+            .await;
+    let uri = format!("/organize/contests/{}/streams/{id}/edit", f.slug);
+    assert!(list.body.contains(&uri), "linked from the list");
+    let page = f.c.get(&uri).await;
+    assert!(
+        page.body.contains("value=\"2099-12-01T19:00\""),
+        "{}",
+        page.body
+    );
+    let res =
+        f.c.post_form(
+            &uri,
+            &[
+                ("title", "Chung kết toàn quốc"),
+                ("url", "https://www.youtube.com/live/dQw4w9WgXcQ"),
+                ("starts_at", "2099-12-01T20:00"),
+                ("ends_at", "2099-12-01T22:30"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert!(f.c.get(res.location()).await.body.contains("Đã lưu."));
+    let (title, starts): (String, DateTime<Utc>) =
+        sqlx::query_as("select title, starts_at from contest_stream where contest_stream_id = $1")
+            .bind(id)
+            .fetch_one(&f.env.db)
+            .await
+            .unwrap();
+    assert_eq!(title, "Chung kết toàn quốc");
+    assert_eq!(starts.to_rfc3339(), "2099-12-01T13:00:00+00:00");
+    // The same refusals as a new stream, what was typed kept.
+    let res =
+        f.c.post_form(
+            &uri,
+            &[
+                ("title", "Sai"),
+                ("url", "javascript:alert(1)"),
+                ("starts_at", "2099-12-01T20:00"),
+                ("ends_at", "2099-12-01T19:00"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("value=\"Sai\""));
+    // Another unit's organizer: refused; a stream of another contest: 404.
+    let (_, _, far) = user_in(&f.env, Role::Organizer, Some("hn")).await;
+    let mut other = Client::new(f.env.state());
+    other.login(&far, PASSWORD).await;
+    let res = other.post_form(&uri, &[("title", "Bị sửa")]).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+    let wrong = format!("/organize/contests/{}/streams/{}/edit", f.slug, id + 1000);
+    assert_eq!(f.c.get(&wrong).await.status, StatusCode::NOT_FOUND);
+    let title: String =
+        sqlx::query_scalar("select title from contest_stream where contest_stream_id = $1")
+            .bind(id)
+            .fetch_one(&f.env.db)
+            .await
+            .unwrap();
+    assert_eq!(title, "Chung kết toàn quốc");
+}
