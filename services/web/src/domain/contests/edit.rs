@@ -161,6 +161,21 @@ pub struct Facts {
     pub scored: bool,
     /// Judging is set up (a round exists): the rubric lives on the judging page now.
     pub judging_set_up: bool,
+    /// A vote was cast.
+    pub voted: bool,
+}
+
+impl Facts {
+    /// Whether anything happened in the phase of date `slot` (of `DATE_FIELDS`): an entry,
+    /// a score, a vote.
+    fn busy(&self, slot: usize) -> bool {
+        match slot {
+            0 | 1 => self.entries > 0,
+            2 | 3 => self.scored,
+            4 | 5 => self.voted,
+            _ => true,
+        }
+    }
 }
 
 pub async fn facts(db: &mut PgConnection, contest_id: i64) -> sqlx::Result<Facts> {
@@ -173,9 +188,10 @@ pub async fn facts(db: &mut PgConnection, contest_id: i64) -> sqlx::Result<Facts
     .bind(EntryStatus::Withdrawn)
     .fetch_one(&mut *db)
     .await?;
-    let (scored, judging_set_up): (bool, bool) = sqlx::query_as(
+    let (scored, judging_set_up, voted): (bool, bool, bool) = sqlx::query_as(
         "select exists (select 1 from judge_score_audit where contest_id = $1),
-                exists (select 1 from judging_round where contest_id = $1)",
+                exists (select 1 from judging_round where contest_id = $1),
+                exists (select 1 from vote where contest_id = $1)",
     )
     .bind(contest_id)
     .fetch_one(&mut *db)
@@ -185,6 +201,7 @@ pub async fn facts(db: &mut PgConnection, contest_id: i64) -> sqlx::Result<Facts
         most_by_one,
         scored,
         judging_set_up,
+        voted,
     })
 }
 
@@ -418,10 +435,10 @@ impl ContestPatch {
 
 /// The rules of time for the dates an edit moves (`old` → `new`, at `now`), on top of the
 /// creation's order rules: once results are out no date moves; a date that has passed is
-/// history (a phase that opened stays opened, a phase that began stays scheduled) except a
-/// close, which may move into the future (that is a reopening); and no date moves into the
-/// past (beyond `NOW_SLACK`).
-pub fn time_rules(old: &Dates, new: &Dates, now: DateTime<Utc>) -> Vec<FieldError> {
+/// history once something happened in its phase (`Facts::busy`: a phase that opened and got
+/// entries, scores or votes stays opened and scheduled) except a close, which may move into
+/// the future (that is a reopening); and no date moves into the past (beyond `NOW_SLACK`).
+pub fn time_rules(old: &Dates, new: &Dates, now: DateTime<Utc>, facts: &Facts) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let results_out = old[6].is_some_and(|r| r <= now);
     for (i, (old, new)) in old.iter().zip(new).enumerate() {
@@ -432,7 +449,7 @@ pub fn time_rules(old: &Dates, new: &Dates, now: DateTime<Utc>) -> Vec<FieldErro
         let is_close = i == 1 || i == 3 || i == 5;
         if results_out {
             errors.push(FieldError::new(field, R::ResultsOut));
-        } else if old.is_some_and(|o| o <= now) && (!is_close || new.is_none()) {
+        } else if old.is_some_and(|o| o <= now) && (!is_close || new.is_none()) && facts.busy(i) {
             errors.push(FieldError::new(field, R::TimePassed));
         } else if new.is_some_and(|n| n < now - NOW_SLACK) {
             errors.push(FieldError::new(field, R::TimeInPast));
@@ -468,7 +485,10 @@ fn locks(c: &ContestRow, v: &ValidContest, facts: &Facts, narrowed: bool) -> Vec
             lock("eligible_units", R::EligibilityNarrowed);
         }
     }
-    if i64::from(v.max_entries_per_member) < facts.most_by_one {
+    // Judged on a change only: a contest that already holds more (an import) is left alone.
+    if v.max_entries_per_member < c.max_entries_per_member
+        && i64::from(v.max_entries_per_member) < facts.most_by_one
+    {
         lock("max_entries_per_member", R::MaxEntriesBelowExisting);
     }
     let rubric_changed = v.settings.get("criteria") != c.settings.get("criteria")
@@ -669,7 +689,7 @@ pub async fn apply(
         && (old_eligible.is_empty() || old_eligible.iter().any(|u| !eligible.contains(u)));
     let facts = facts(tx, contest_id).await?;
     let mut errors = locks(&c, &v, &facts, narrowed);
-    errors.extend(time_rules(&dates_of(&c), &dates_of_valid(&v), now));
+    errors.extend(time_rules(&dates_of(&c), &dates_of_valid(&v), now, &facts));
     if !errors.is_empty() {
         return Err(EditError::Fields(errors));
     }
@@ -868,6 +888,14 @@ mod tests {
 
     #[test]
     fn passed_dates_stay_but_a_passed_close_may_reopen_and_nothing_moves_into_the_past() {
+        let busy = Facts {
+            entries: 1,
+            most_by_one: 1,
+            scored: true,
+            judging_set_up: true,
+            voted: true,
+        };
+        let time_rules = |old: &Dates, new: &Dates, now| time_rules(old, new, now, &busy);
         let old = [at(-10), at(5), None, None, at(6), at(9), at(10)];
         // Extending the deadline: fine.
         let mut new = old;
@@ -904,6 +932,99 @@ mod tests {
             time_rules(&old, &new, now()),
             vec![FieldError::new("voting_closes_at", R::ResultsOut)]
         );
+        // A phase that opened with nothing in it yet may still move or go.
+        let old = [at(-10), at(5), None, None, at(-1), at(9), None];
+        let mut new = old;
+        new[4] = at(2);
+        let quiet = Facts {
+            voted: false,
+            ..busy
+        };
+        assert!(super::time_rules(&old, &new, now(), &quiet).is_empty());
+        assert_eq!(
+            super::time_rules(&old, &new, now(), &busy),
+            vec![FieldError::new("voting_opens_at", R::TimePassed)]
+        );
+    }
+
+    fn row() -> ContestRow {
+        let now = Utc::now();
+        ContestRow {
+            contest_id: 1,
+            slug: "x".into(),
+            title: "X".into(),
+            description: String::new(),
+            rules: String::new(),
+            cover_url: None,
+            unit_id: None,
+            unit_slug: None,
+            unit_name: None,
+            eligible_unit_ids: None,
+            kinds: vec!["photo".into()],
+            submission_opens_at: now - Duration::days(1),
+            submission_closes_at: now + Duration::days(10),
+            judging_opens_at: None,
+            judging_closes_at: None,
+            voting_opens_at: None,
+            voting_closes_at: None,
+            results_at: None,
+            max_photo_bytes: 1024,
+            max_video_bytes: 1024,
+            max_video_seconds: 60,
+            max_entries_per_member: 2,
+            requires_moderation: true,
+            blind_judging: false,
+            hide_author: false,
+            settings: serde_json::json!({"criteria": [{"name": "Sáng tạo", "max": 10, "weight": 1}]}),
+            upload_grace_minutes: 30,
+            requires_birth_date: false,
+            retention_days: None,
+            voting_overlaps_submission: false,
+        }
+    }
+
+    #[test]
+    fn the_rubric_locks_once_scored_and_moves_to_the_judging_page_once_set_up() {
+        let c = row();
+        let patch = ContestPatch {
+            criteria: Some(vec![
+                serde_json::json!({"name": "Kỹ thuật", "max": 10, "weight": 2}),
+            ]),
+            blind_judging: Some(true),
+            ..ContestPatch::default()
+        };
+        let v = patch.over(&c, vec![], Utc::now()).validate().unwrap();
+        let codes = |facts: Facts| -> Vec<(&str, &str)> {
+            locks(&c, &v, &facts, false)
+                .iter()
+                .map(|e| (e.field, e.code()))
+                .collect()
+        };
+        assert!(codes(Facts::default()).is_empty());
+        let set_up = Facts {
+            judging_set_up: true,
+            ..Facts::default()
+        };
+        assert_eq!(codes(set_up), [("criteria", "rubric-in-judging-set-up")]);
+        let scored = Facts {
+            scored: true,
+            judging_set_up: true,
+            ..Facts::default()
+        };
+        assert_eq!(
+            codes(scored),
+            [
+                ("criteria", "rubric-locked"),
+                ("blind_judging", "rubric-locked")
+            ]
+        );
+        // The same rubric sent again changes nothing, scores or not.
+        let same = ContestPatch {
+            criteria: c.settings["criteria"].as_array().cloned(),
+            ..ContestPatch::default()
+        };
+        let v = same.over(&c, vec![], Utc::now()).validate().unwrap();
+        assert!(locks(&c, &v, &scored, false).is_empty());
     }
 
     #[test]
