@@ -625,3 +625,92 @@ async fn an_organizer_changes_a_stream_from_the_list_checked_as_a_new_one() {
             .unwrap();
     assert_eq!(title, "Chung kết toàn quốc");
 }
+
+#[tokio::test]
+async fn the_edit_page_moves_later_phases_along_when_asked_and_lets_voting_run_beside_submission() {
+    let mut f = fixture().await;
+    let email = f.org_email.clone();
+    f.c.login(&email, PASSWORD).await;
+    let uri = format!("/organize/contests/{}/edit", f.slug);
+    let before: serde_json::Value =
+        f.c.get(&format!("/api/v1/contests/{}", f.slug))
+            .await
+            .json();
+    let at = |v: &serde_json::Value, w: &str, k: &str| {
+        DateTime::parse_from_rfc3339(v["phases"][w][k].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let local = |t: DateTime<Utc>| hoithi_web::format::datetime_local(&t);
+    let form = |close: String, shift: bool, overlap: bool| {
+        let mut fields = vec![
+            ("title", "Ảnh đẹp tuổi trẻ".to_owned()),
+            ("kind_photo", "on".to_owned()),
+            (
+                "submission_opens_at",
+                local(at(&before, "submission", "opens_at")),
+            ),
+            ("submission_closes_at", close),
+            ("voting_opens_at", local(at(&before, "voting", "opens_at"))),
+            (
+                "voting_closes_at",
+                local(at(&before, "voting", "closes_at")),
+            ),
+            ("max_photo_mb", "30".to_owned()),
+            ("max_video_mb", "1536".to_owned()),
+            ("max_video_seconds", "180".to_owned()),
+            ("max_entries_per_member", "2".to_owned()),
+            ("upload_grace_minutes", "30".to_owned()),
+            ("requires_moderation", "on".to_owned()),
+        ];
+        if shift {
+            fields.push(("shift_later", "on".to_owned()));
+        }
+        if overlap {
+            fields.push(("voting_overlaps_submission", "on".to_owned()));
+        }
+        fields
+    };
+    // Two more days for submission run into voting: refused, with the sentence by the field.
+    let close = local(at(&before, "submission", "closes_at") + Duration::days(2));
+    let res =
+        f.c.post_form(&uri, &as_refs(&form(close.clone(), false, false)))
+            .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.body
+            .contains("Giai đoạn này phải bắt đầu sau khi hết hạn nhận bài."),
+        "{}",
+        res.body
+    );
+    // "Dời các vòng sau theo": voting moves two days too.
+    let res =
+        f.c.post_form(&uri, &as_refs(&form(close, true, false)))
+            .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let after: serde_json::Value =
+        f.c.get(&format!("/api/v1/contests/{}", f.slug))
+            .await
+            .json();
+    // The form has whole minutes: the deadline moved by two days less its seconds.
+    let moved = at(&after, "submission", "closes_at") - at(&before, "submission", "closes_at");
+    assert!(moved > Duration::days(2) - Duration::minutes(1) && moved <= Duration::days(2));
+    assert_eq!(
+        at(&after, "voting", "opens_at") - at(&before, "voting", "opens_at"),
+        moved
+    );
+    // Voting beside submission, by the box.
+    let voting_now = local(Utc::now());
+    let mut fields = form(local(at(&after, "submission", "closes_at")), false, true);
+    fields[4] = ("voting_opens_at", voting_now);
+    fields[5] = ("voting_closes_at", local(at(&after, "voting", "closes_at")));
+    let res = f.c.post_form(&uri, &as_refs(&fields)).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let last: serde_json::Value =
+        f.c.get(&format!("/api/v1/contests/{}", f.slug))
+            .await
+            .json();
+    assert_eq!(last["voting_overlaps_submission"], true);
+    assert_eq!(last["phase"], "submission");
+    assert!(at(&last, "voting", "opens_at") <= Utc::now());
+}
