@@ -367,6 +367,7 @@ async fn dates_follow_the_rules_of_time_and_later_phases_can_move_along() {
 #[tokio::test]
 async fn reopening_honours_the_overlap_setting_and_stops_at_the_results() {
     let mut f = fixture().await;
+    let (_, entrant) = f.entrant().await;
     let now = Utc::now();
     let res = f
         .org_patch(json!({"voting_overlaps_submission": true,
@@ -427,6 +428,11 @@ async fn reopening_honours_the_overlap_setting_and_stops_at_the_results() {
             "submission_closes_at"
         ]
     );
+    // "Đóng ngay" and "Mở lại" moved the deadline: the entrant heard of each, not of the
+    // refused one.
+    let mails = outbox(&f.env, &entrant).await;
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(mails.iter().all(|(kind, _, _)| kind == "contest-deadline"));
 }
 
 #[tokio::test]
