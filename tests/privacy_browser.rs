@@ -63,17 +63,12 @@ async fn a_14_year_olds_entry_goes_public_on_a_phone_only_after_the_parent_agree
             .await
             .unwrap();
     let contest = env.open_contest(&["photo"]).await;
-    let slug: String = sqlx::query_scalar(
-        "update contest set requires_birth_date = true, requires_moderation = false
-         where contest_id = $1 returning slug",
-    )
-    .bind(contest)
-    .fetch_one(&env.db)
-    .await
-    .unwrap();
     let mut cmd = hoithi(data.path());
     configured(&mut cmd, &env);
     let server = Server::start(cmd).await;
+    let settings = serde_json::json!({"requires_birth_date": true, "requires_moderation": false});
+    let contest = common::organize(&env, contest, settings).await;
+    let slug = contest["slug"].as_str().unwrap().to_owned();
     let shots = artifacts();
     let _ = std::fs::remove_dir_all(&shots);
 

@@ -186,15 +186,11 @@ async fn apply_retention_deletes_non_winners_files_and_code_only_voters_after_re
         .await
         .unwrap();
     }
-    sqlx::query(
-        "update contest set results_at = now() - interval '3 days', retention_days = 2,
-                voting_closes_at = now() - interval '4 days', voting_opens_at = now() - interval '5 days'
-         where contest_id = $1",
-    )
-    .bind(contest)
-    .execute(&env.db)
-    .await
-    .unwrap();
+    // The organizer closes the contest, publishes its results now and keeps nothing after.
+    let now = common::in_minutes(0);
+    let closed = serde_json::json!({"retention_days": 0, "phases": {
+        "submission": {"closes_at": now}, "voting": {"closes_at": now}, "results_at": now}});
+    common::organize(&env, contest, closed).await;
     let media = || {
         let db = env.db.clone();
         async move {

@@ -33,15 +33,13 @@ async fn contest_after_voting(env: &TestEnv, n: usize) -> Show {
         .execute(&env.db)
         .await
         .unwrap();
-    let slug = sqlx::query_scalar(
-        "update contest set voting_opens_at = now() - interval '1 day',
-                            voting_closes_at = now() - interval '1 hour'
-         where contest_id = $1 returning slug",
-    )
-    .bind(id)
-    .fetch_one(&env.db)
-    .await
-    .unwrap();
+    // The organizer opened voting beside submission, then closed it ("Đóng ngay").
+    let open = serde_json::json!({"voting_overlaps_submission": true,
+        "phases": {"voting": {"opens_at": common::in_minutes(0), "closes_at": common::in_minutes(24 * 60)}}});
+    common::organize(env, id, open).await;
+    let close = serde_json::json!({"phases": {"voting": {"closes_at": common::in_minutes(0)}}});
+    let contest = common::organize(env, id, close).await;
+    let slug = contest["slug"].as_str().unwrap().to_owned();
     Show {
         contest_id: id,
         slug,
@@ -237,11 +235,10 @@ async fn a_stage_change_made_on_one_server_reaches_an_event_stream_on_another_wi
 
     // A phase change (an organizer moving a date) is an event too.
     let mut events = Events::open(&client, &events_url, None).await;
-    sqlx::query("update contest set submission_closes_at = now() - interval '1 minute', voting_closes_at = now() + interval '1 day' where contest_id = $1")
-        .bind(contest.contest_id)
-        .execute(&env.db)
-        .await
-        .unwrap();
+    let moved = serde_json::json!({"phases": {
+        "submission": {"closes_at": common::in_minutes(0)},
+        "voting": {"closes_at": common::in_minutes(24 * 60)}}});
+    common::organize(&env, contest.contest_id, moved).await;
     events
         .until("phase", Duration::from_secs(2), |d| d["phase"] == "voting")
         .await;

@@ -30,7 +30,7 @@ async fn an_organizer_runs_a_live_show_from_a_phone_and_a_viewer_votes_live_at_3
     let contest = env.open_contest(&["video"]).await;
     let (organizer, _) = env.user(Role::Organizer).await;
     let (viewer, _) = env.user(Role::Member).await;
-    // The organizer's unit runs the contest; its own voting window closed yesterday.
+    // The organizer's unit runs the contest; its own voting window has closed.
     let unit: i64 = sqlx::query_scalar(
         "insert into unit (slug, name, path) values ('hcm', 'Thành Đoàn TP.HCM', 'hcm') returning unit_id",
     )
@@ -43,15 +43,13 @@ async fn an_organizer_runs_a_live_show_from_a_phone_and_a_viewer_votes_live_at_3
         .execute(&env.db)
         .await
         .unwrap();
-    sqlx::query(
-        "update contest set unit_id = $1, voting_opens_at = now() - interval '2 days',
-                voting_closes_at = now() - interval '1 day' where contest_id = $2",
-    )
-    .bind(unit)
-    .bind(contest)
-    .execute(&env.db)
-    .await
-    .unwrap();
+    // The organizer gives the contest to the unit, opens voting beside submission and closes
+    // it ("Đóng ngay").
+    let open = serde_json::json!({"unit": "hcm", "voting_overlaps_submission": true,
+        "phases": {"voting": {"opens_at": common::in_minutes(0), "closes_at": common::in_minutes(24 * 60)}}});
+    common::organize(&env, contest, open).await;
+    let close = serde_json::json!({"phases": {"voting": {"closes_at": common::in_minutes(0)}}});
+    common::organize(&env, contest, close).await;
     for title in ["Tiết mục Hoa sen", TITLE] {
         let e = env.draft_entry(contest, viewer).await;
         sqlx::query("update entry set title = $1, status = 'approved' where entry_id = $2")

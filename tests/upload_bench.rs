@@ -101,12 +101,8 @@ async fn through_tus(
 ) -> f64 {
     let (user, token) = env.user(Role::Member).await;
     let contest = env.open_contest(&["video"]).await;
-    sqlx::query("update contest set max_video_bytes = $2 where contest_id = $1")
-        .bind(contest)
-        .bind(2 * SIZE as i64)
-        .execute(&env.db)
-        .await
-        .unwrap();
+    let limit = serde_json::json!({"limits": {"max_video_bytes": 2 * SIZE}});
+    common::organize(env, contest, limit).await;
     let entry = env.draft_entry(contest, user).await;
     let tus = Tus::new(&server.url, &token);
     let started = Instant::now();

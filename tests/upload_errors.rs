@@ -336,8 +336,9 @@ async fn creation_checks_length_metadata_entry_owner_status_phase_and_size_limit
     );
 
     // A closed submission phase.
-    sqlx::query("update contest set submission_opens_at = now() - interval '2 days', submission_closes_at = now() - interval '1 day' where contest_id = $1")
-        .bind(s.contest).execute(&s.env.db).await.unwrap();
+    let closed = serde_json::json!({"limits": {"upload_grace_minutes": 0},
+        "phases": {"submission": {"closes_at": common::in_minutes(0)}}});
+    common::organize(&s.env, s.contest, closed).await;
     let res = post(vec![
         ("Upload-Length", "100".into()),
         ("Upload-Metadata", meta(&entry.to_string())),

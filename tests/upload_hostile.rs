@@ -317,14 +317,10 @@ async fn a_patch_after_close_plus_grace_is_refused_and_patches_never_move_upload
         created_expires
     );
 
-    // The contest closed 31 minutes ago; its grace is 30 (the default).
-    sqlx::query(
-        "update contest set submission_closes_at = now() - interval '31 minutes' where contest_id = $1",
-    )
-    .bind(s.contest)
-    .execute(&s.env.db)
-    .await
-    .unwrap();
+    // The organizer closes the contest now, and takes the grace away: past the cutoff.
+    let closed = serde_json::json!({"limits": {"upload_grace_minutes": 0},
+        "phases": {"submission": {"closes_at": common::in_minutes(0)}}});
+    common::organize(&s.env, s.contest, closed).await;
     let res = s
         .tus
         .patch(&location, 6 * MIB, data[6 * MIB..].to_vec())
@@ -363,14 +359,14 @@ async fn a_patch_after_close_plus_grace_is_refused_and_patches_never_move_upload
 async fn an_upload_created_near_the_close_expires_at_close_plus_grace_and_finishes_within_it() {
     let s = setup().await;
     // The contest closes in ten minutes and gives 45 minutes of grace.
-    let cutoff: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
-        "update contest set submission_closes_at = now() + interval '10 minutes', upload_grace_minutes = 45
-         where contest_id = $1 returning submission_closes_at + interval '45 minutes'",
-    )
-    .bind(s.contest)
-    .fetch_one(&s.env.db)
-    .await
-    .unwrap();
+    let later = serde_json::json!({"limits": {"upload_grace_minutes": 45},
+        "phases": {"submission": {"closes_at": common::in_minutes(10)}}});
+    let contest = common::organize(&s.env, s.contest, later).await;
+    let closes = contest["phases"]["submission"]["closes_at"]
+        .as_str()
+        .unwrap();
+    let cutoff =
+        chrono::DateTime::parse_from_rfc3339(closes).unwrap() + chrono::Duration::minutes(45);
     let entry = s.env.draft_entry(s.contest, s.user).await;
     let data = video_bytes(7 * MIB, 9);
     let res = s.tus.create(entry, data.len(), "video/mp4").await;
@@ -384,14 +380,8 @@ async fn an_upload_created_near_the_close_expires_at_close_plus_grace_and_finish
     let res = s.tus.patch(&location, 0, data[..5 * MIB].to_vec()).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 
-    // Submission closed five minutes ago: still within the grace, the upload finishes.
-    sqlx::query(
-        "update contest set submission_closes_at = now() - interval '5 minutes' where contest_id = $1",
-    )
-    .bind(s.contest)
-    .execute(&s.env.db)
-    .await
-    .unwrap();
+    // The organizer closes submission now: within the grace, the upload finishes.
+    common::close_submission_now(&s.env, s.contest).await;
     let res = s
         .tus
         .patch(&location, 5 * MIB, data[5 * MIB..].to_vec())

@@ -18,13 +18,8 @@ use uuid::Uuid;
 /// A contest in its voting window with one approved entry and a generous policy.
 async fn contest_in_voting(env: &TestEnv) -> (i64, Uuid) {
     let (id, _, entries) = env.contest_in_voting(1).await;
-    sqlx::query(
-        "update contest set settings = '{\"voting\": {\"per_day\": 100}}' where contest_id = $1",
-    )
-    .bind(id)
-    .execute(&env.db)
-    .await
-    .unwrap();
+    let policy = serde_json::json!({"vote_policy": {"per_day": 100}});
+    common::organize(env, id, policy).await;
     (id, entries[0])
 }
 
@@ -213,7 +208,7 @@ async fn erase_vote_ips_shows_and_erases_addresses_past_the_dispute_window() {
     // One contest 8 days past its results, one with results today.
     let (contest, entry) = contest_in_voting(&env).await;
     let (recent, recent_entry) = contest_in_voting(&env).await;
-    for (c, e, results) in [(contest, entry, "8 days"), (recent, recent_entry, "0 days")] {
+    for (c, e) in [(contest, entry), (recent, recent_entry)] {
         let (voter, _) = env.user(Role::Member).await;
         sqlx::query(
             "insert into vote (contest_id, entry_id, voter_id, vote_day, ip, ip_network)
@@ -225,13 +220,19 @@ async fn erase_vote_ips_shows_and_erases_addresses_past_the_dispute_window() {
         .execute(&env.db)
         .await
         .unwrap();
-        sqlx::query("update contest set results_at = now() - $2::interval where contest_id = $1")
-            .bind(c)
-            .bind(results)
-            .execute(&env.db)
-            .await
-            .unwrap();
     }
+    // The organizer closes `recent` and publishes its results now.
+    let now = common::in_minutes(0);
+    let results = serde_json::json!({"phases": {"submission": {"closes_at": now},
+        "voting": {"closes_at": now}, "results_at": now}});
+    common::organize(&env, recent, results).await;
+    // Eight days pass for `contest`: only the clock dates results in the past, no organizer
+    // may (docs/organizers.md), so the test moves its date itself.
+    sqlx::query("update contest set results_at = now() - interval '8 days' where contest_id = $1")
+        .bind(contest)
+        .execute(&env.db)
+        .await
+        .unwrap();
     let cli = |args: &[&str], days: &str| {
         let data = tempfile::tempdir().unwrap();
         let mut cmd = hoithi(data.path());

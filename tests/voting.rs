@@ -15,6 +15,7 @@ use common::voting::{contest_in_voting, field, next_block, vote, voters};
 use common::{Server, configured, hoithi, run};
 use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
+use serde_json::json;
 use uuid::Uuid;
 
 async fn start_server(env: &TestEnv, settings: &[(&str, &str)]) -> (Server, tempfile::TempDir) {
@@ -166,12 +167,16 @@ async fn votes_that_break_a_rule_are_refused_with_a_stable_code() {
     assert_eq!(code_of(res).await, (409, "entry-not-approved".into()));
 
     // Before and after the window.
-    sqlx::query("update contest set voting_opens_at = now() + interval '1 hour', voting_closes_at = now() + interval '2 hours' where contest_id = $1")
-        .bind(contest.id).execute(&env.db).await.unwrap();
+    // The organizer moves voting an hour later (no vote was cast yet), then opens it and
+    // closes it at once ("Đóng ngay").
+    let later = json!({"phases": {"voting": {"opens_at": common::in_minutes(60), "closes_at": common::in_minutes(120)}}});
+    common::organize(&env, contest.id, later).await;
     let res = vote(&client, url, entry, &v[2].1).await.unwrap();
     assert_eq!(code_of(res).await, (409, "voting-not-open".into()));
-    sqlx::query("update contest set voting_opens_at = now() - interval '2 hours', voting_closes_at = now() - interval '1 hour' where contest_id = $1")
-        .bind(contest.id).execute(&env.db).await.unwrap();
+    let open = json!({"phases": {"voting": {"opens_at": common::in_minutes(0)}}});
+    common::organize(&env, contest.id, open).await;
+    let close = json!({"phases": {"voting": {"closes_at": common::in_minutes(0)}}});
+    common::organize(&env, contest.id, close).await;
     let res = vote(&client, url, entry, &v[2].1).await.unwrap();
     assert_eq!(code_of(res).await, (409, "voting-closed".into()));
     let count: i64 = sqlx::query_scalar("select count(*) from vote")
@@ -181,8 +186,9 @@ async fn votes_that_break_a_rule_are_refused_with_a_stable_code() {
     assert_eq!(count, 0, "no refused vote was stored");
 
     // Back in the window, with a policy of 2 per day: the third is refused.
-    sqlx::query("update contest set voting_closes_at = now() + interval '1 day', settings = '{\"voting\": {\"per_day\": 2}}' where contest_id = $1")
-        .bind(contest.id).execute(&env.db).await.unwrap();
+    let reopen = json!({"phases": {"voting": {"closes_at": common::in_minutes(24 * 60)}},
+        "vote_policy": {"per_day": 2}});
+    common::organize(&env, contest.id, reopen).await;
     for expected in [201, 201, 409] {
         let res = vote(&client, url, entry, &v[3].1).await.unwrap();
         assert_eq!(res.status().as_u16(), expected);
@@ -201,8 +207,12 @@ async fn votes_that_break_a_rule_are_refused_with_a_stable_code() {
     assert_eq!(code_of(res).await.1, "rate-limited");
 
     // Totals hidden during voting.
-    sqlx::query("update contest set settings = '{\"voting\": {\"hide_totals\": true}}' where contest_id = $1")
-        .bind(contest.id).execute(&env.db).await.unwrap();
+    common::organize(
+        &env,
+        contest.id,
+        json!({"vote_policy": {"hide_totals": true}}),
+    )
+    .await;
     let res = client
         .get(format!("{url}/api/v1/contests/{}/tally", contest.slug))
         .send()

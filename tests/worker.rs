@@ -147,11 +147,8 @@ async fn a_worker_killed_mid_job_loses_its_lease_and_another_finishes_with_the_s
     let dir = tempfile::tempdir().unwrap();
     let (author, _) = env.user(Role::Member).await;
     let contest = env.open_contest(&["video"]).await;
-    sqlx::query("update contest set requires_moderation = false where contest_id = $1")
-        .bind(contest)
-        .execute(&env.db)
-        .await
-        .unwrap();
+    let no_moderation = serde_json::json!({"requires_moderation": false});
+    common::organize(&env, contest, no_moderation).await;
     let (entry, asset, job) = upload(
         &env,
         contest,

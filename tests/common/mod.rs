@@ -289,3 +289,66 @@ pub fn metrics_url(server: &mut Server) -> String {
         }
     }
 }
+
+/// A moment `minutes` from now (negative: ago) as the API takes it (RFC 3339).
+pub fn in_minutes(minutes: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::minutes(minutes)).to_rfc3339()
+}
+
+/// Moves a contest as an organizer would, through `PATCH /api/v1/contests/{slug}` (the web
+/// app's own router, in process, so a test needs no server for it), as an admin (who
+/// organizes every contest): `patch` holds the API's fields (phases, limits, settings; times
+/// RFC 3339). Tests change phases and settings this way, never with SQL, so they only do what
+/// an organizer can (docs/organizers.md: nothing moves into the past — close a phase "now"
+/// instead). Panics with the answer when refused; returns the contest as the API shows it.
+pub async fn organize(
+    env: &TestEnv,
+    contest_id: i64,
+    patch: serde_json::Value,
+) -> serde_json::Value {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let slug: String = sqlx::query_scalar("select slug from contest where contest_id = $1")
+        .bind(contest_id)
+        .fetch_one(&env.db)
+        .await
+        .expect("the contest exists");
+    let token = admin_token(env).await;
+    let req = axum::http::Request::patch(format!("/api/v1/contests/{slug}"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(patch.to_string()))
+        .expect("a request");
+    let res = hoithi_web::app(env.state())
+        .oneshot(req)
+        .await
+        .expect("the router answers");
+    let status = res.status();
+    let body = res.into_body().collect().await.expect("a body").to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&body).expect("a JSON answer");
+    assert!(
+        status.is_success(),
+        "the organizer's change {patch} was refused: {status} {body}"
+    );
+    body
+}
+
+/// Closes a contest's submission now, as the organizer's "Đóng ngay" does.
+pub async fn close_submission_now(env: &TestEnv, contest_id: i64) {
+    let close = serde_json::json!({"phases": {"submission": {"closes_at": in_minutes(0)}}});
+    organize(env, contest_id, close).await;
+}
+
+/// A token of an admin: one already there, else a new one.
+pub async fn admin_token(env: &TestEnv) -> String {
+    let admin: Option<i64> = sqlx::query_scalar(
+        "select app_user_id from app_user where role = 'admin' order by app_user_id limit 1",
+    )
+    .fetch_optional(&env.db)
+    .await
+    .unwrap();
+    match admin {
+        Some(id) => hoithi_core::auth::issue_token(&env.db, id).await.unwrap(),
+        None => env.user(hoithi_core::domain::Role::Admin).await.1,
+    }
+}

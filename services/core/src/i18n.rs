@@ -53,6 +53,7 @@ macro_rules! catalog_files {
             concat!("areas/privacy.", $lang, ".toml"),
             concat!("areas/admin.", $lang, ".toml"),
             concat!("areas/confirm.", $lang, ".toml"),
+            concat!("areas/contest_edit.", $lang, ".toml"),
         ]
         .into_iter()
         .zip([
@@ -65,6 +66,11 @@ macro_rules! catalog_files {
             include_str!(concat!("../../../web/i18n/areas/privacy.", $lang, ".toml")),
             include_str!(concat!("../../../web/i18n/areas/admin.", $lang, ".toml")),
             include_str!(concat!("../../../web/i18n/areas/confirm.", $lang, ".toml")),
+            include_str!(concat!(
+                "../../../web/i18n/areas/contest_edit.",
+                $lang,
+                ".toml"
+            )),
         ])
     };
 }

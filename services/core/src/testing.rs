@@ -280,14 +280,16 @@ impl TestEnv {
         .expect("create contest")
     }
 
-    /// A contest in its voting window (opened an hour ago, closing in a day) with `n`
-    /// approved entries of one author: (contest id, slug, entries).
+    /// A contest in its voting window (opened an hour ago, closing in a day, beside its
+    /// submission, which the contest allows) with `n` approved entries of one author:
+    /// (contest id, slug, entries).
     pub async fn contest_in_voting(&self, n: usize) -> (i64, String, Vec<uuid::Uuid>) {
         let id = self.open_contest(&["photo"]).await;
         let (author, _) = self.user(crate::domain::Role::Member).await;
         let slug: String = sqlx::query_scalar(
             "update contest set voting_opens_at = now() - interval '1 hour',
-                                voting_closes_at = now() + interval '1 day'
+                                voting_closes_at = now() + interval '1 day',
+                                voting_overlaps_submission = true
              where contest_id = $1 returning slug",
         )
         .bind(id)

@@ -30,14 +30,7 @@ pub async fn queue(
     subject: &str,
     body: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("insert into outbox (to_email, kind, subject, body) values ($1, $2, $3, $4)")
-        .bind(to)
-        .bind(kind)
-        .bind(subject)
-        .bind(body)
-        .execute(db)
-        .await
-        .map(drop)
+    crate::domain::people::outbox::queue(db, to, kind, subject, body).await
 }
 
 /// The origin every absolute link is built from (mail: verification, password reset, judge

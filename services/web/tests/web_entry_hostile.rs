@@ -434,13 +434,7 @@ async fn an_entry_review_names_the_text_it_read_so_an_edit_in_between_is_not_app
 async fn editing_after_the_submission_phase_closed_is_refused_and_changes_nothing() {
     let mut fx = fixture().await;
     let id = approved_entry(&fx, APPROVED, "").await;
-    sqlx::query(
-        "update contest set submission_closes_at = now() - interval '1 minute' where contest_id = $1",
-    )
-    .bind(fx.contest_id)
-    .execute(&fx.env.db)
-    .await
-    .unwrap();
+    close_submission_now(&fx.env, fx.contest_id).await;
     let res = fx
         .author
         .post_form(
@@ -511,11 +505,12 @@ async fn on_a_blind_contest_only_the_author_and_organizers_see_who_made_an_entry
     let filtered = anon.get(&format!("/contests/{}?unit=q1-a", fx.slug)).await;
     assert!(!filtered.body.contains(&format!("/entries/{other_entry}")));
 
-    sqlx::query("update contest set blind_judging = true where contest_id = $1")
-        .bind(fx.contest_id)
-        .execute(&fx.env.db)
-        .await
-        .unwrap();
+    organize(
+        &fx.env,
+        fx.contest_id,
+        serde_json::json!({"blind_judging": true}),
+    )
+    .await;
     // A judge of the contest, signed in and signed out.
     let (_, judge_token, judge_email) = user_in(&fx.env, Role::Member, Some("hn")).await;
     sqlx::query("insert into contest_judge (contest_id, email) values ($1, $2)")

@@ -45,24 +45,13 @@ async fn the_upload_link_shows_only_while_an_upload_is_possible() {
 
     // Submission closed: no upload, even for a draft.
     set_status(&env, entry, "draft").await;
-    sqlx::query(
-        "update contest set submission_closes_at = now() - interval '1 minute' where contest_id = $1",
-    )
-    .bind(contest)
-    .execute(&env.db)
-    .await
-    .unwrap();
+    close_submission_now(&env, contest).await;
     let page = c.get(&format!("/entries/{entry}")).await;
     assert!(!has_upload_link(&page.body, entry));
 
     // Someone else's approved entry (public): never.
-    sqlx::query(
-        "update contest set submission_closes_at = now() + interval '1 day' where contest_id = $1",
-    )
-    .bind(contest)
-    .execute(&env.db)
-    .await
-    .unwrap();
+    let reopen = serde_json::json!({"phases": {"submission": {"closes_at": in_minutes(24 * 60)}}});
+    organize(&env, contest, reopen).await;
     set_status(&env, entry, "approved").await;
     let mut other = Client::new(env.state());
     assert_eq!(

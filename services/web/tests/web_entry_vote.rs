@@ -481,7 +481,7 @@ async fn the_panel_hides_totals_when_the_contest_does_and_says_when_voting_opens
         mut client,
         _stop,
     } = voting().await;
-    let (contest, slug, entries) = env.contest_in_voting(1).await;
+    let (_, slug, entries) = env.contest_in_voting(1).await;
     let entry = entries[0];
     vote_by_code(&mut client, &env, entry, "an-tong@example.vn").await;
     let (_, admin) = env.user(Role::Admin).await;
@@ -512,16 +512,17 @@ async fn the_panel_hides_totals_when_the_contest_does_and_says_when_voting_opens
     assert!(res.body.contains("Hôm nay bạn đã dùng hết phiếu cho"));
     assert!(!res.body.contains("entry-votes"));
 
-    // Before the window: when it opens, and no form to send a code yet.
-    sqlx::query(
-        "update contest set voting_opens_at = now() + interval '2 days',
-                            voting_closes_at = now() + interval '3 days'
-         where contest_id = $1",
+    // Before the window (a contest whose voting the organizer scheduled later): when it
+    // opens, and no form to send a code yet.
+    let (later, _, later_entries) = env.contest_in_voting(1).await;
+    let entry = later_entries[0];
+    organize(
+        &env,
+        later,
+        serde_json::json!({"voting_overlaps_submission": true,
+            "phases": {"voting": {"opens_at": in_minutes(2 * 24 * 60), "closes_at": in_minutes(3 * 24 * 60)}}}),
     )
-    .bind(contest)
-    .execute(&env.db)
-    .await
-    .unwrap();
+    .await;
     let res = anon.get(&format!("/entries/{entry}")).await;
     assert!(res.body.contains("Bình chọn mở lúc "), "{}", res.body);
     assert!(!res.body.contains("/vote/code"));
@@ -535,7 +536,7 @@ async fn the_panel_hides_totals_when_the_contest_does_and_says_when_voting_opens
         "{}",
         res.body
     );
-    assert_eq!(votes(&env, entry).await, (1, 1));
+    assert_eq!(votes(&env, entry).await, (0, 0));
 }
 
 /// What vote.js does: the number whose hash with the salt is the challenge, as the payload.

@@ -40,15 +40,15 @@ async fn fixture() -> Fixture {
     let env = TestEnv::new().await;
     units(&env).await;
     let contest_id = env.open_contest(&["photo", "video"]).await;
-    let slug: String = sqlx::query_scalar(
-        "update contest set voting_opens_at = now() - interval '1 hour',
-                            voting_closes_at = now() + interval '1 day'
-         where contest_id = $1 returning slug",
+    // The organizer opens voting now, beside submission.
+    let contest = organize(
+        &env,
+        contest_id,
+        serde_json::json!({"voting_overlaps_submission": true,
+            "phases": {"voting": {"opens_at": in_minutes(0), "closes_at": in_minutes(24 * 60)}}}),
     )
-    .bind(contest_id)
-    .fetch_one(&env.db)
-    .await
-    .unwrap();
+    .await;
+    let slug = contest["slug"].as_str().unwrap().to_owned();
     let (author, _) = env.user(Role::Member).await;
     let (lan, _) = env.user(Role::Member).await;
     sqlx::query("update app_user set display_name = 'Nguyễn Thị Lanh Lợi' where app_user_id = $1")
@@ -306,14 +306,12 @@ async fn a_forged_or_malformed_cursor_is_a_vietnamese_400_page_not_a_failure() {
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert!(res.body.contains("không hợp lệ"));
     // Votes cannot be sorted by while totals are hidden: the order would tell them.
-    sqlx::query(
-        "update contest set settings = jsonb_set(settings, '{voting}', '{\"hide_totals\": true}')
-         where contest_id = $1",
+    organize(
+        &fx.env,
+        fx.contest_id,
+        serde_json::json!({"vote_policy": {"hide_totals": true}}),
     )
-    .bind(fx.contest_id)
-    .execute(&fx.env.db)
-    .await
-    .unwrap();
+    .await;
     let res = client
         .get(&format!("/contests/{}?sort=votes", fx.slug))
         .await;

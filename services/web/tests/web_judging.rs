@@ -611,10 +611,20 @@ async fn blind_judging_shows_judges_no_author_name_email_unit_or_file_name() {
     let rendition = b"\xFF\xD8\xFF\xE0 not really a jpeg, stripped of metadata by the worker";
     put_object(&fx.env, &format!("media/{asset}/photo-400.jpg"), rendition).await;
 
-    setup(&mut fx, &[("blind", "on")]).await;
+    setup(&mut fx, &[]).await;
     open(&mut fx).await;
     invite(&mut fx, &email, None).await;
     let c = criteria(&fx).await;
+    let mut page = Client::new(fx.env.state());
+    page.login(&email, PASSWORD).await;
+
+    // A contest that is not blind shows the author on these pages, so the checks below can
+    // fail; the organizer then makes it blind, which they may until the first score.
+    let res = page.get(&format!("/judging/{}/entries/{e}", fx.slug)).await;
+    assert!(res.body.contains(name));
+    let res = page.get(&format!("/entries/{e}")).await;
+    assert!(res.body.contains(name), "the public page shows authors");
+    organize(&fx.env, fx.contest_id, json!({"blind_judging": true})).await;
 
     let secrets = [
         name,
@@ -626,8 +636,6 @@ async fn blind_judging_shows_judges_no_author_name_email_unit_or_file_name() {
     ];
     let mut seen: Vec<(String, String)> = Vec::new();
     let mut api = Client::new(fx.env.state());
-    let mut page = Client::new(fx.env.state());
-    page.login(&email, PASSWORD).await;
 
     for uri in [
         "/judging".to_owned(),
@@ -721,20 +729,17 @@ async fn blind_judging_shows_judges_no_author_name_email_unit_or_file_name() {
         "the entry itself is shown"
     );
 
-    // The same pages of a contest that is not blind do show the author, so the check above
-    // can fail.
-    sqlx::query("update contest set blind_judging = false where contest_id = $1")
-        .bind(fx.contest_id)
-        .execute(&fx.env.db)
-        .await
-        .unwrap();
-    let res = page.get(&format!("/judging/{}/entries/{e}", fx.slug)).await;
-    assert!(res.body.contains(name));
-    let res = page.get(&format!("/entries/{e}")).await;
-    assert!(
-        res.body.contains(name),
-        "the public page shows authors again"
-    );
+    // Scored: the organizer can no longer turn blind judging off.
+    let res = api
+        .api(
+            "PATCH",
+            &format!("/api/v1/contests/{}", fx.slug),
+            Some(&fx.org_token),
+            Some(json!({"blind_judging": false})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
+    assert_eq!(res.json()["error"]["code"], "rubric-locked");
 }
 
 #[tokio::test]

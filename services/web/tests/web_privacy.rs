@@ -8,7 +8,7 @@ mod support;
 use axum::http::StatusCode;
 use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
-use support::{Client, PASSWORD, contest_of, outbox, units, user_in};
+use support::{Client, PASSWORD, contest_of, organize, outbox, units, user_in};
 
 /// `YYYY-MM-DD` of someone `years` old today (their birthday a month ago).
 fn born_years_ago(years: u32) -> String {
@@ -104,11 +104,8 @@ async fn an_entry_needs_consent_to_the_notice_and_the_rules_and_withdrawing_with
     let env = TestEnv::new().await;
     units(&env).await;
     let (contest, slug) = contest_of(&env, "hcm").await;
-    sqlx::query("update contest set rules = 'Mỗi người một bài.' where contest_id = $1")
-        .bind(contest)
-        .execute(&env.db)
-        .await
-        .unwrap();
+    let rules = serde_json::json!({"rules": "Mỗi người một bài."});
+    organize(&env, contest, rules).await;
     let (id, _, email) = user_in(&env, Role::Member, Some("q1")).await;
     let mut c = Client::new(env.state());
     c.login(&email, PASSWORD).await;
@@ -199,15 +196,12 @@ async fn child_fixture(moderation: bool) -> (TestEnv, String, i64, Client, i64) 
     let env = TestEnv::new().await;
     units(&env).await;
     let (contest, slug) = contest_of(&env, "hcm").await;
-    sqlx::query(
-        "update contest set requires_birth_date = true, requires_moderation = $2
-         where contest_id = $1",
+    organize(
+        &env,
+        contest,
+        serde_json::json!({"requires_birth_date": true, "requires_moderation": moderation}),
     )
-    .bind(contest)
-    .bind(moderation)
-    .execute(&env.db)
-    .await
-    .unwrap();
+    .await;
     let (id, _, email) = user_in(&env, Role::Member, Some("q1")).await;
     sqlx::query("update app_user set display_name = 'Nguyễn Văn An' where app_user_id = $1")
         .bind(id)
@@ -428,11 +422,8 @@ async fn organizers_see_the_guardian_state_and_cannot_approve_before_it() {
 #[tokio::test]
 async fn an_adult_gives_a_birth_date_once_and_needs_no_guardian() {
     let (env, slug, contest, mut c, id) = child_fixture(false).await;
-    sqlx::query("update contest set max_entries_per_member = 3 where contest_id = $1")
-        .bind(contest)
-        .execute(&env.db)
-        .await
-        .unwrap();
+    let three = serde_json::json!({"limits": {"max_entries_per_member": 3}});
+    organize(&env, contest, three).await;
     let uri = format!("/contests/{slug}/enter");
     for bad in ["", "2999-01-01", "31/12/2000", "1800-01-01"] {
         let res = c

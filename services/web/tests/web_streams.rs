@@ -471,7 +471,7 @@ async fn the_overlay_the_qr_screen_and_the_qr_code_render() {
 #[tokio::test]
 async fn the_calendar_lists_upcoming_streams_in_rfc5545_with_hostile_titles_escaped() {
     let env = TestEnv::new().await;
-    let (contest_id, slug, _) = setup(&env).await;
+    let (contest_id, slug, (_, _, org_email)) = setup(&env).await;
     let hostile = "Chung kết, phần 1; \\ x\r\nEND:VCALENDAR\r\nBEGIN:VEVENT — Tiếng hát tuổi trẻ thành phố Hồ Chí Minh năm 2026";
     let id = insert_stream(
         &env,
@@ -544,12 +544,33 @@ async fn the_calendar_lists_upcoming_streams_in_rfc5545_with_hostile_titles_esca
         && l.ends_with('Z')
         && l.len() == "DTSTART:20261201T120000Z".len()));
     assert!(!ics.contains("Đã xong"), "an ended stream is not upcoming");
-    // The UID stays the same when the title changes.
-    sqlx::query("update contest_stream set title = 'Mới' where contest_stream_id = $1")
+    // The UID stays the same when the organizer changes the title.
+    let (starts, ends): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) =
+        sqlx::query_as(
+            "select starts_at, ends_at from contest_stream where contest_stream_id = $1",
+        )
         .bind(id)
-        .execute(&env.db)
+        .fetch_one(&env.db)
         .await
         .unwrap();
+    let mut org = Client::new(env.state());
+    org.login(&org_email, PASSWORD).await;
+    let (starts, ends) = (
+        hoithi_web::format::datetime_local(&starts),
+        hoithi_web::format::datetime_local(&ends),
+    );
+    let res = org
+        .post_form(
+            &format!("/organize/contests/{slug}/streams/{id}/edit"),
+            &[
+                ("title", "Mới"),
+                ("url", "https://youtu.be/dQw4w9WgXcQ"),
+                ("starts_at", &starts),
+                ("ends_at", &ends),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let again = c.get(&format!("/contests/{slug}/streams.ics")).await.body;
     assert!(again.contains(&format!("UID:{uid}\r\n")));
     assert_eq!(

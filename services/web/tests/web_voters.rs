@@ -937,15 +937,14 @@ async fn a_public_shortlist_limits_the_vote_and_a_live_window_keeps_the_roster()
 
     // A live window opens the vote for the entry on stage after the contest's window closed,
     // but the roster still decides who may vote.
-    sqlx::query(
-        "update contest set voting_closes_at = now() - interval '1 minute',
-                settings = jsonb_set(settings, '{voting}', '{\"per_day\": 5, \"roster\": true}')
-         where contest_id = $1",
+    organize(
+        &env,
+        contest,
+        serde_json::json!({"voting_overlaps_submission": true,
+            "phases": {"voting": {"closes_at": in_minutes(0)}},
+            "vote_policy": {"per_day": 5, "roster": true}}),
     )
-    .bind(contest)
-    .execute(&env.db)
-    .await
-    .unwrap();
+    .await;
     sqlx::query(
         "insert into contest_live (contest_id, stage_entry_id, window_open) values ($1, $2, true)",
     )

@@ -64,6 +64,7 @@ pub struct ContestForm {
     pub requires_birth_date: Option<String>,
     #[serde(default)]
     pub retention_days: String,
+    pub voting_overlaps_submission: Option<String>,
 }
 
 /// A number as typed (dots and commas between thousands allowed); empty is `None`.
@@ -139,7 +140,7 @@ impl ContestForm {
     }
 
     /// The spec, plus errors of fields that are not even numbers.
-    fn to_spec(&self) -> (ContestSpec, Vec<FieldError>) {
+    pub(crate) fn to_spec(&self) -> (ContestSpec, Vec<FieldError>) {
         let mut errors = Vec::new();
         let limits = self.limits(&mut errors);
         let kinds = [("video", &self.kind_video), ("photo", &self.kind_photo)]
@@ -173,6 +174,7 @@ impl ContestForm {
             criteria: None,
             weights: None,
             vote_policy: None,
+            voting_overlaps_submission: Some(self.voting_overlaps_submission.is_some()),
         };
         (spec, errors)
     }
@@ -201,7 +203,7 @@ impl NewContestPage {
 }
 
 /// The form's message for each broken rule, under the form's own field names.
-fn form_errors(ctx: &Ctx, errors: Vec<FieldError>) -> Vec<(&'static str, String)> {
+pub(crate) fn form_errors(ctx: &Ctx, errors: Vec<FieldError>) -> Vec<(&'static str, String)> {
     errors
         .into_iter()
         .map(|e| {

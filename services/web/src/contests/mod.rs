@@ -1,8 +1,10 @@
 //! Contests on the web: the public contest page with its gallery, the organizer's form,
-//! dashboard and contest page (early closes and reopens of phases), and the JSON API. The
+//! dashboard and contest page (early closes and reopens of phases, the change history), the
+//! edit page, and the JSON API. The
 //! rules live in `domain::contests`.
 
 mod api;
+mod edit;
 mod form;
 mod organize;
 mod refusal;
@@ -27,9 +29,16 @@ pub fn router() -> Router<AppState> {
         )
         .route("/organize/contests/{slug}", get(organize::manage_page))
         .route(
+            "/organize/contests/{slug}/edit",
+            get(edit::edit_page).post(edit::edit_save),
+        )
+        .route(
             "/organize/contests/{slug}/phase",
             post(organize::change_phase),
         )
         .route("/api/v1/contests", get(api::list).post(api::create))
-        .route("/api/v1/contests/{slug}", get(api::get))
+        .route(
+            "/api/v1/contests/{slug}",
+            get(api::get).patch(edit::api_patch),
+        )
 }

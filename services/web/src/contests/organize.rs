@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::access::OrganizerOf;
 use crate::access::author::Staff;
 use crate::domain::access::organizes;
-use crate::domain::contests::phases::{self, Action, LogLine, PhaseChange, Window};
+use crate::domain::contests::phases::{self, Action, PhaseChange, Window};
 use crate::domain::contests::refusal::ContestRefusal;
 use crate::domain::contests::{ContestRow, all};
 use crate::domain::entries::lists::awaiting_review_count;
@@ -61,7 +61,7 @@ struct ManagePage {
     page: Page,
     c: ContestRow,
     phase: &'static str,
-    log: Vec<LogLine>,
+    history: Vec<super::edit::HistoryView>,
     pending: i64,
     error: String,
     reopen_default: String,
@@ -79,7 +79,7 @@ async fn manage(
     error: String,
     confirm_close: Option<Window>,
 ) -> Result<Response, PageError> {
-    let log = phases::log(&state.db, c.contest_id).await?;
+    let history = super::edit::history_view(state, ctx, &c).await?;
     let pending = awaiting_review_count(&state.db, c.contest_id).await?;
     let mut page = ctx.page("organize.title");
     page.title.clone_from(&c.title);
@@ -90,7 +90,7 @@ async fn manage(
             phase: c.phase().as_str(),
             reopen_default: datetime_local(&(Utc::now() + chrono::Duration::days(1))),
             c,
-            log,
+            history,
             pending,
             error,
             confirm_close: confirm_close.map_or("", Window::as_str),
@@ -151,7 +151,12 @@ pub async fn change_phase(
                 Err(r) => Some(r),
             }
         }
-        Ok(change) => phases::change(&state.db, &contest, &change).await?.err(),
+        Ok(change) => {
+            let link = super::edit::contest_link(&state, &contest);
+            phases::change(&state.db, &contest, &change, &link)
+                .await?
+                .err()
+        }
         Err(r) => Some(r),
     };
     match refusal {

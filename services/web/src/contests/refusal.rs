@@ -19,6 +19,18 @@ impl Refusal for ContestRefusal {
             Self::SlugTaken => StatusCode::CONFLICT,
             // A unit the organizer does not manage: seen in the form's list, not theirs.
             Self::UnitOutOfScope => StatusCode::FORBIDDEN,
+            // What entrants, judges or voters already relied on: a conflict with the contest
+            // as it stands, not a malformed request.
+            Self::SlugLocked
+            | Self::KindsLocked
+            | Self::LimitTightened
+            | Self::MaxEntriesBelowExisting
+            | Self::EligibilityNarrowed
+            | Self::BirthDateLocked
+            | Self::RubricLocked
+            | Self::RubricInJudgingSetUp
+            | Self::TimePassed
+            | Self::ResultsOut => StatusCode::CONFLICT,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }

@@ -1,9 +1,10 @@
 //! Livestreams of a contest over HTTP: organizers attach YouTube, Facebook or HLS streams
-//! with a schedule (`manage`, `api`); the public stream page, the OBS overlay, the QR screen
+//! with a schedule (`manage`, `api`) and change them (`edit`); the public stream page, the OBS overlay, the QR screen
 //! and the `.ics` calendar (`public`). The rules and queries are in `domain::streams`.
 
 mod api;
 pub mod csp;
+mod edit;
 mod forms;
 pub mod ics;
 mod manage;
@@ -16,5 +17,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(public::router())
         .merge(manage::router())
+        .merge(edit::router())
         .merge(api::router())
 }

@@ -101,8 +101,9 @@ async fn insert(
             submission_opens_at, submission_closes_at, judging_opens_at, judging_closes_at,
             voting_opens_at, voting_closes_at, results_at, max_photo_bytes, max_video_bytes,
             max_video_seconds, max_entries_per_member, requires_moderation, blind_judging,
-            hide_author, settings, created_by, upload_grace_minutes, requires_birth_date, retention_days)
-         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)
+            hide_author, settings, created_by, upload_grace_minutes, requires_birth_date, retention_days,
+            voting_overlaps_submission)
+         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28)
          returning contest_id",
     )
     .bind(&c.slug)
@@ -132,6 +133,7 @@ async fn insert(
     .bind(c.upload_grace_minutes)
     .bind(c.requires_birth_date)
     .bind(c.retention_days)
+    .bind(c.voting_overlaps_submission)
     .fetch_one(conn)
     .await;
     match result {

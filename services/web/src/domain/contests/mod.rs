@@ -1,8 +1,10 @@
 //! Contests as the rules see them: the row every surface reads, its phase at a moment, and the
 //! queries that load it; the organizer's description of a contest (`spec`) and its creation
-//! (`create`), early closes and reopens of phases (`phases`). No HTTP here.
+//! (`create`), its edits after creation with their history (`edit`), early closes and reopens
+//! of phases (`phases`). No HTTP here.
 
 pub mod create;
+pub mod edit;
 pub mod phases;
 pub mod refusal;
 pub mod spec;
@@ -72,6 +74,8 @@ pub struct ContestRow {
     /// Days after results before the media of entries that won nothing, and the addresses of
     /// code-only voters, are deleted (`None`: kept).
     pub retention_days: Option<i32>,
+    /// Voting may open while submission is still open (an organizer's choice).
+    pub voting_overlaps_submission: bool,
 }
 
 const ROW_SQL: &str =
@@ -80,7 +84,8 @@ const ROW_SQL: &str =
     c.submission_opens_at, c.submission_closes_at, c.judging_opens_at, c.judging_closes_at,
     c.voting_opens_at, c.voting_closes_at, c.results_at, c.max_photo_bytes, c.max_video_bytes,
     c.max_video_seconds, c.max_entries_per_member, c.requires_moderation, c.blind_judging,
-    c.hide_author, c.settings, c.upload_grace_minutes, c.requires_birth_date, c.retention_days
+    c.hide_author, c.settings, c.upload_grace_minutes, c.requires_birth_date, c.retention_days,
+    c.voting_overlaps_submission
     from contest c left join unit u using (unit_id)";
 
 fn within(o: Option<DateTime<Utc>>, c: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
@@ -166,6 +171,9 @@ impl ContestRow {
             "criteria": self.settings.get("criteria").cloned().unwrap_or(json!([])),
             "weights": self.settings.get("weights"),
             "vote_policy": crate::domain::voting::policy::VotePolicy::from_settings(&self.settings).to_json(),
+            "voting_overlaps_submission": self.voting_overlaps_submission,
+            "requires_birth_date": self.requires_birth_date,
+            "retention_days": self.retention_days,
             "streams_url": format!("/api/v1/contests/{}/streams", self.slug),
         })
     }

@@ -1,11 +1,13 @@
 //! Early closes and reopens of a contest's phases. A phase is its dates: closing submission
 //! now moves `submission_closes_at` to now (so the upload service sees it too), reopening
-//! moves it to a new date; each change is logged in `contest_phase_log`.
+//! moves it to a new date; each change is logged in `contest_phase_log` and in the contest's
+//! change history, and a moved submission deadline is mailed to the entrants (`edit`).
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::ContestRow;
+use super::edit;
 use super::refusal::ContestRefusal;
 use super::spec::Span;
 
@@ -98,14 +100,19 @@ pub fn new_close(
             if now < opens {
                 return Err(ContestRefusal::PhaseNotStarted);
             }
-            // Reopening submission may not run into judging or voting.
+            // Reopening submission may not run into judging, nor into voting unless the
+            // contest lets voting run beside submission.
+            let voting = c.voting_opens_at.filter(|_| !c.voting_overlaps_submission);
             if window == Window::Submission
-                && [c.judging_opens_at, c.voting_opens_at]
+                && [c.judging_opens_at, voting]
                     .into_iter()
                     .flatten()
                     .any(|o| until > o)
             {
                 return Err(ContestRefusal::OverlapsNextPhase);
+            }
+            if c.results_at.is_some_and(|r| until > r) {
+                return Err(ContestRefusal::AfterResults);
             }
             Ok(until)
         }
@@ -119,18 +126,28 @@ pub struct PhaseChange {
     pub by: i64,
 }
 
-/// Closes a phase now or reopens it; a refusal changes nothing.
+/// Closes a phase now or reopens it; a refusal changes nothing. `link` is the contest page's
+/// address, for the entrants' mail when the submission deadline moves.
 pub async fn change(
     db: &PgPool,
     c: &ContestRow,
     change: &PhaseChange,
+    link: &str,
 ) -> sqlx::Result<Result<(), ContestRefusal>> {
+    let mut tx = db.begin().await?;
+    // Decided on the row as it stands, held until the change is stored (edits take it too).
+    sqlx::query("select 1 from contest where contest_id = $1 for update")
+        .bind(c.contest_id)
+        .execute(&mut *tx)
+        .await?;
+    let c = &super::by_id(&mut *tx, c.contest_id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
     let closes = match new_close(c, change.window, change.action, Utc::now()) {
         Ok(t) => t,
         Err(r) => return Ok(Err(r)),
     };
     let old = change.window.span(c).map(|(_, closes)| closes);
-    let mut tx = db.begin().await?;
     sqlx::query(&format!(
         "update contest set {} = $2 where contest_id = $1",
         change.window.closes_column()
@@ -140,6 +157,14 @@ pub async fn change(
     .execute(&mut *tx)
     .await?;
     log_change(&mut tx, c.contest_id, change, old, closes).await?;
+    let history = edit::date_change(change.window.closes_column(), old, Some(closes));
+    edit::record(&mut tx, c.contest_id, Some(change.by), &[history]).await?;
+    if change.window == Window::Submission {
+        let moved = super::by_id(&mut *tx, c.contest_id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        edit::mail_deadline(&mut tx, &moved, link).await?;
+    }
     tx.commit().await?;
     tracing::info!(
         contest = %c.slug,
@@ -210,29 +235,10 @@ pub async fn end_voting_now(
         by,
     };
     log_change(conn, contest_id, &change, closes, now).await?;
+    let history = edit::date_change(Window::Voting.closes_column(), closes, Some(now));
+    edit::record(conn, contest_id, Some(by), &[history]).await?;
     tracing::info!(contest_id, "voting ended to publish results");
     Ok(Some(now))
-}
-
-/// One line of a contest's phase log: phase, action, when, by whom.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LogLine {
-    pub phase: String,
-    pub action: String,
-    pub created_at: DateTime<Utc>,
-    pub display_name: Option<String>,
-}
-
-/// The phase log of a contest, newest first.
-pub async fn log(db: &PgPool, contest_id: i64) -> sqlx::Result<Vec<LogLine>> {
-    sqlx::query_as(
-        "select l.phase, l.action, l.created_at, u.display_name
-         from contest_phase_log l left join app_user u using (app_user_id)
-         where l.contest_id = $1 order by l.created_at desc",
-    )
-    .bind(contest_id)
-    .fetch_all(db)
-    .await
 }
 
 #[cfg(test)]
@@ -273,6 +279,7 @@ mod tests {
             upload_grace_minutes: 30,
             requires_birth_date: false,
             retention_days: None,
+            voting_overlaps_submission: false,
         }
     }
 
@@ -325,6 +332,18 @@ mod tests {
         assert_eq!(
             new_close(&c, Window::Judging, reopen(20), now),
             Err(ContestRefusal::PhaseNotStarted)
+        );
+        let mut side_by_side = c.clone();
+        side_by_side.voting_overlaps_submission = true;
+        side_by_side.judging_opens_at = None;
+        assert_eq!(
+            new_close(&side_by_side, sub, reopen(11), now),
+            Ok(now + Duration::days(11)),
+            "voting may run beside submission when the contest says so"
+        );
+        assert_eq!(
+            new_close(&side_by_side, sub, reopen(15), now),
+            Err(ContestRefusal::AfterResults)
         );
         assert_eq!(Window::parse("results"), Err(ContestRefusal::InvalidPhase));
         assert_eq!(

@@ -3,7 +3,8 @@
 //! API's `code` (with the field, for the form and `create-contest`), and the catalog key
 //! `refusal.<code>` in `web/i18n/areas/entries.*.toml`; the web side gives each its status.
 //! `title-required`, `title-too-long` and `description-too-long` are the codes entries use
-//! too: one code, one sentence.
+//! too: one code, one sentence. The refusals of an edit after creation (the fairness locks and
+//! the rules of time) have theirs in `web/i18n/areas/contest_edit.*.toml`.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContestRefusal {
@@ -34,10 +35,23 @@ pub enum ContestRefusal {
     PhaseNotStarted,
     UntilInPast,
     OverlapsNextPhase,
+    // Edits after creation (`edit`): the fairness locks and the rules of time.
+    SlugLocked,
+    KindsLocked,
+    LimitTightened,
+    MaxEntriesBelowExisting,
+    EligibilityNarrowed,
+    BirthDateLocked,
+    RubricLocked,
+    RubricInJudgingSetUp,
+    TimePassed,
+    TimeInPast,
+    ResultsOut,
+    AfterResults,
 }
 
 impl ContestRefusal {
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 37] = [
         Self::InvalidSlug,
         Self::SlugTaken,
         Self::TitleRequired,
@@ -63,6 +77,18 @@ impl ContestRefusal {
         Self::PhaseNotStarted,
         Self::UntilInPast,
         Self::OverlapsNextPhase,
+        Self::SlugLocked,
+        Self::KindsLocked,
+        Self::LimitTightened,
+        Self::MaxEntriesBelowExisting,
+        Self::EligibilityNarrowed,
+        Self::BirthDateLocked,
+        Self::RubricLocked,
+        Self::RubricInJudgingSetUp,
+        Self::TimePassed,
+        Self::TimeInPast,
+        Self::ResultsOut,
+        Self::AfterResults,
     ];
 
     pub const fn code(self) -> &'static str {
@@ -92,6 +118,18 @@ impl ContestRefusal {
             Self::PhaseNotStarted => "phase-not-started",
             Self::UntilInPast => "until-in-past",
             Self::OverlapsNextPhase => "overlaps-next-phase",
+            Self::SlugLocked => "slug-locked",
+            Self::KindsLocked => "kinds-locked",
+            Self::LimitTightened => "limit-tightened",
+            Self::MaxEntriesBelowExisting => "max-entries-below-existing",
+            Self::EligibilityNarrowed => "eligibility-narrowed",
+            Self::BirthDateLocked => "birth-date-locked",
+            Self::RubricLocked => "rubric-locked",
+            Self::RubricInJudgingSetUp => "rubric-in-judging-set-up",
+            Self::TimePassed => "time-passed",
+            Self::TimeInPast => "time-in-past",
+            Self::ResultsOut => "results-out",
+            Self::AfterResults => "after-results",
         }
     }
 }

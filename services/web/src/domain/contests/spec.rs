@@ -53,6 +53,9 @@ pub struct ContestSpec {
     pub weights: Option<serde_json::Value>,
     #[serde(default)]
     pub vote_policy: Option<serde_json::Value>,
+    /// Voting may open while submissions still come in (it may not by default).
+    #[serde(default)]
+    pub voting_overlaps_submission: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -115,6 +118,7 @@ pub struct ValidContest {
     pub requires_birth_date: bool,
     pub retention_days: Option<i32>,
     pub settings: serde_json::Value,
+    pub voting_overlaps_submission: bool,
 }
 
 const MIB: i64 = 1024 * 1024;
@@ -192,7 +196,8 @@ impl ContestSpec {
         let mut errors = Vec::new();
         let texts = self.texts(&mut errors);
         let kinds = self.checked_kinds(&mut errors);
-        let dates = self.phases.dates(&mut errors);
+        let voting_overlaps_submission = self.voting_overlaps_submission.unwrap_or(false);
+        let dates = self.phases.dates(voting_overlaps_submission, &mut errors);
         let bounds = self.limits.clone().unwrap_or_default().bounds(&mut errors);
         let settings = self.settings(&mut errors);
         let retention_days = self.retention_days;
@@ -234,6 +239,7 @@ impl ContestSpec {
             requires_birth_date: self.requires_birth_date.unwrap_or(false),
             retention_days,
             settings,
+            voting_overlaps_submission,
         })
     }
 
@@ -323,9 +329,9 @@ impl ContestSpec {
 }
 
 impl Phases {
-    /// Judging and voting start after submission closes (they may run side by side); results
-    /// come after everything else.
-    fn dates(&self, errors: &mut Vec<FieldError>) -> Dates {
+    /// Judging and voting start after submission closes (they may run side by side; voting
+    /// may overlap submission when the contest says so); results come after everything else.
+    fn dates(&self, voting_overlaps_submission: bool, errors: &mut Vec<FieldError>) -> Dates {
         let submission = window(
             &self.submission,
             "submission_opens_at",
@@ -355,7 +361,7 @@ impl Phases {
             if judging.is_some_and(|(o, _)| o < sub_close) {
                 errors.push(err("judging_opens_at", R::OverlapsSubmission));
             }
-            if voting.is_some_and(|(o, _)| o < sub_close) {
+            if !voting_overlaps_submission && voting.is_some_and(|(o, _)| o < sub_close) {
                 errors.push(err("voting_opens_at", R::OverlapsSubmission));
             }
         }
@@ -557,6 +563,12 @@ mod tests {
         let errors = s.validate().unwrap_err();
         assert!(errors.contains(&err("voting_opens_at", "overlaps-submission")));
         assert!(errors.contains(&err("results_at", "results-before-phases-end")));
+        s.voting_overlaps_submission = Some(true);
+        s.phases.results_at = None;
+        assert!(
+            s.validate().is_ok(),
+            "the contest lets voting run beside submission"
+        );
     }
 
     #[test]

@@ -17,6 +17,25 @@ pub struct Mail {
     pub last_error: Option<String>,
 }
 
+/// Puts a message into the outbox (in the caller's transaction, so it leaves only if what
+/// it tells happened); `crate::mail` delivers it.
+pub async fn queue(
+    db: impl PgExecutor<'_>,
+    to: &str,
+    kind: &str,
+    subject: &str,
+    body: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("insert into outbox (to_email, kind, subject, body) values ($1, $2, $3, $4)")
+        .bind(to)
+        .bind(kind)
+        .bind(subject)
+        .bind(body)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
 /// The newest 200 messages, newest first.
 pub async fn recent(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Mail>> {
     sqlx::query_as(

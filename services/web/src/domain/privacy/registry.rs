@@ -114,6 +114,7 @@ pub const COLUMNS: &[Column] = &[
     // What organizers did: bare ids in logs.
     c("contest", "created_by", User, Keep),
     c("contest_phase_log", "app_user_id", User, Keep),
+    c("contest_change", "app_user_id", User, Keep),
     c("contest_stream", "created_by", User, Keep),
     c("contest_live", "updated_by", User, Keep),
     c("contest_live_log", "app_user_id", User, Keep),

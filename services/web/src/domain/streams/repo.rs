@@ -138,6 +138,32 @@ pub async fn insert(
     .await
 }
 
+/// Replaces a stream's title, address and times (checked as a new one is); `None` when the
+/// contest has no such stream.
+pub async fn update(
+    db: &PgPool,
+    contest_id: i64,
+    id: i64,
+    s: &NewStream,
+) -> sqlx::Result<Option<StreamRow>> {
+    sqlx::query_as(&format!(
+        "update contest_stream set title = $3, platform = $4, source_url = $5, embed_url = $6,
+                starts_at = $7, ends_at = $8
+         where contest_id = $1 and contest_stream_id = $2
+         returning {COLUMNS}"
+    ))
+    .bind(contest_id)
+    .bind(id)
+    .bind(&s.title)
+    .bind(s.source.platform.as_str())
+    .bind(&s.source.source)
+    .bind(&s.source.embed)
+    .bind(s.starts_at)
+    .bind(s.ends_at)
+    .fetch_optional(db)
+    .await
+}
+
 /// Deletes a stream of the contest; false if there was none.
 pub async fn delete(db: &PgPool, contest_id: i64, id: i64) -> sqlx::Result<bool> {
     let done =
