@@ -378,8 +378,15 @@ async fn reopening_honours_the_overlap_setting_and_stops_at_the_results() {
     f.c.login(&email, PASSWORD).await;
     let phase = format!("/organize/contests/{}/phase", f.slug);
     let res =
-        f.c.post_form(&phase, &[("phase", "submission"), ("action", "close")])
-            .await;
+        f.c.post_form(
+            &phase,
+            &[
+                ("phase", "submission"),
+                ("action", "close"),
+                ("confirm", "1"),
+            ],
+        )
+        .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     // Into voting: fine with the setting.
     let until = hoithi_web::format::datetime_local(&(now + Duration::days(7)));
