@@ -100,7 +100,7 @@ pub async fn backup(config: Config, out: &Path) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(out.join(OBJECTS_DIR))
         .with_context(|| format!("cannot create {}", out.display()))?;
-    let services = Services::open(&config, true).await?;
+    let services = Services::open_as_is(&config).await?;
     let result = async {
         let mut dump = tokio::process::Command::new(pg_tool(&config, "pg_dump"));
         dump.args(["--format=custom", "--no-owner", "--no-privileges", "--file"])
@@ -174,21 +174,65 @@ pub async fn restore(config: Config, from: &Path) -> anyhow::Result<()> {
     if manifest["format"] != 1 {
         bail!("unknown backup format {}", manifest["format"]);
     }
-    let services = Services::open(&config, true).await?;
+    let services = Services::open_as_is(&config).await?;
     let result = async {
-        let mut restore = tokio::process::Command::new(pg_tool(&config, "pg_restore"));
-        restore
-            .args([
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "--no-privileges",
-                "--single-transaction",
-                "--dbname",
-            ])
-            .arg(&services.database_url)
-            .arg(from.join(DUMP_FILE));
-        run_tool(restore, "pg_restore").await?;
+        // The database becomes exactly the backup's, in one transaction: the schema is
+        // dropped and the dump replayed by psql, so tables a newer version added do not stay
+        // behind (they would break the next upgrade's migrations), and a failure leaves the
+        // database as it was.
+        let mut script = tokio::process::Command::new(pg_tool(&config, "pg_restore"));
+        script
+            .args(["--no-owner", "--no-privileges", "--file", "-"])
+            .arg(from.join(DUMP_FILE))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut script = script
+            .spawn()
+            .context("cannot run pg_restore; install postgresql-client")?;
+        let sql: Stdio = script
+            .stdout
+            .take()
+            .context("pg_restore gave no output")?
+            .try_into()?;
+        let mut psql = tokio::process::Command::new(pg_tool(&config, "psql"));
+        psql.args([
+            "--no-psqlrc",
+            "--quiet",
+            "--single-transaction",
+            "--set",
+            "ON_ERROR_STOP=1",
+            "--command",
+            "drop schema public cascade; create schema public;",
+            "--file",
+            "-",
+            "--dbname",
+        ])
+        .arg(&services.database_url)
+        .stdin(sql)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        let replayed = psql
+            .output()
+            .await
+            .context("cannot run psql; install postgresql-client")?;
+        let dumped = script.wait_with_output().await?;
+        if !dumped.status.success() {
+            bail!(
+                "pg_restore failed, the database was left as it was: {}",
+                String::from_utf8_lossy(&dumped.stderr).trim()
+            );
+        }
+        if !replayed.status.success() {
+            let err = String::from_utf8_lossy(&replayed.stderr);
+            bail!(
+                "psql failed to replay the backup, the database was left as it was: {}",
+                err.lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("no output")
+            );
+        }
 
         let storage = services.storage()?;
         let root = from.join(OBJECTS_DIR);
