@@ -508,3 +508,47 @@ fn the_row_comparison_sees_a_dropped_value_and_a_lost_row() {
     assert_eq!(missing_rows(&before, &lost_row).len(), 1);
     assert_eq!(missing_rows(&before, &Snapshot::new()).len(), 1);
 }
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The release script is not run here (a release build takes too long for CI); what is
+/// cheap is checked: it parses, explains itself, refuses what it does not know, and the
+/// image it builds carries the same version.
+#[test]
+fn the_release_script_parses_explains_itself_and_the_image_carries_the_version() {
+    let script = repo().join("infra/release.sh");
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(syntax.status.success(), "{syntax:?}");
+    let help = Command::new(&script).arg("--help").output().unwrap();
+    assert!(help.status.success(), "{help:?}");
+    let text = String::from_utf8(help.stdout).unwrap();
+    assert!(
+        text.contains("--image") && text.contains("\"Releases\""),
+        "{text}"
+    );
+    assert!(
+        !text.contains("set -euo"),
+        "the help is the comment only: {text}"
+    );
+    let wrong = Command::new(&script).arg("--publish").output().unwrap();
+    assert_eq!(wrong.status.code(), Some(2), "{wrong:?}");
+
+    let dockerfile = std::fs::read_to_string(repo().join("infra/Dockerfile")).unwrap();
+    for needed in [
+        "ARG HOITHI_GIT_DESCRIBE",
+        "org.opencontainers.image.version=\"$HOITHI_VERSION\"",
+    ] {
+        assert!(dockerfile.contains(needed), "the Dockerfile lacks {needed}");
+    }
+    let operations = std::fs::read_to_string(repo().join("docs/operations.md")).unwrap();
+    assert!(
+        operations.contains("## Releases"),
+        "docs/operations.md explains releases"
+    );
+}
