@@ -509,6 +509,52 @@ fn the_row_comparison_sees_a_dropped_value_and_a_lost_row() {
     assert_eq!(missing_rows(&before, &Snapshot::new()).len(), 1);
 }
 
+/// A restore that cannot finish (here a backup whose dump was cut short, as by a full disk
+/// or an interrupted copy) changes nothing: the site keeps the database it had.
+#[tokio::test]
+async fn a_restore_from_a_cut_backup_leaves_the_database_as_it_was() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let (before, _) = populate_previous_release(&data).await;
+    let backup = root.path().join("backup");
+    hoithi_ok(&data, &["backup", "--out", backup.to_str().unwrap()]);
+    let dump = backup.join("database.dump");
+    let whole = std::fs::read(&dump).unwrap();
+    let (pg, db) = database(&data).await;
+    let migrations = applied_migrations(&db).await;
+    close(pg, db).await;
+    // Cut at several places: in the table of contents, in the data, near the end.
+    for percent in [30, 60, 80, 95] {
+        std::fs::write(&dump, &whole[..whole.len() * percent / 100]).unwrap();
+        let mut cmd = hoithi(&data);
+        cmd.args(["restore", "--from", backup.to_str().unwrap()]);
+        let (status, out, err, _) = run(cmd, Duration::from_secs(120));
+        assert!(
+            !status.success(),
+            "a dump cut at {percent} % was restored: {out}{err}"
+        );
+        assert!(err.contains("the database was left as it was"), "{err}");
+
+        let (pg, db) = database(&data).await;
+        let now = snapshot(&db).await;
+        let lost = missing_rows(&before, &now);
+        assert!(lost.is_empty(), "cut at {percent} %: rows lost: {lost:#?}");
+        assert!(
+            missing_rows(&now, &before).is_empty(),
+            "rows added by a failed restore"
+        );
+        assert_eq!(applied_migrations(&db).await, migrations);
+        close(pg, db).await;
+    }
+}
+
+async fn applied_migrations(db: &PgPool) -> Vec<i64> {
+    sqlx::query_scalar("select version from _sqlx_migrations order by version")
+        .fetch_all(db)
+        .await
+        .unwrap()
+}
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
