@@ -4,6 +4,9 @@
 #                               sha256 and the list of what it links dynamically
 #   infra/release.sh --image    the same, and the container image hoithi:<version> built from
 #                               infra/Dockerfile with the same version (docker build)
+#   infra/release.sh --check-links FILE
+#                               only the check below, on an already built binary (cheap: the
+#                               tests run it on their debug build)
 #   infra/release.sh --help     this text
 # The version is the workspace version plus `git describe --tags --always --dirty`, as
 # `hoithi --version` and /readyz report it. A tree with uncommitted changes is refused (its
@@ -19,9 +22,36 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # What the binary may ask the dynamic loader for (readelf's NEEDED entries).
 ALLOWED='^(linux-vdso|ld-linux[-a-z0-9_]*|libc|libm|libdl|libpthread|librt|libgcc_s|libstdc\+\+|libde265|libjpeg|libavcodec|libavformat|libavfilter|libavutil|libswscale|libswresample)\.so'
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+
+# Lists what FILE asks the dynamic loader for and fails on anything outside ALLOWED.
+check_links() {
+  local file="$1" bad=0 lib
+  echo "  links dynamically to (NEEDED):"
+  while read -r lib; do
+    if [[ "$lib" =~ $ALLOWED ]]; then
+      echo "    $lib"
+    else
+      echo "    $lib   <- not in the allowed list"
+      bad=1
+    fi
+  done < <(readelf -d "$file" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+  if command -v ldd >/dev/null; then
+    echo "  with their own dependencies, ldd finds $(ldd "$file" | wc -l) libraries (FFmpeg's codecs);"
+    echo "  the host needs FFmpeg's runtime packages (Debian 12: libavcodec59 libavformat59 libavfilter8 …)"
+  fi
+  if [ "$bad" -ne 0 ]; then
+    echo "release: $file links a library the release does not allow (see ALLOWED in $0)" >&2
+    return 1
+  fi
+}
 
 image=0
+if [ "${1:-}" = --check-links ]; then
+  [ $# -eq 2 ] || { usage >&2; exit 2; }
+  check_links "$2"
+  exit $?
+fi
 for arg in "$@"; do
   case "$arg" in
     -h|--help) usage; exit 0 ;;
@@ -62,24 +92,7 @@ echo "release: $out"
 echo "  version: $("$out" --version)"
 echo "  size: $(du -h "$out" | cut -f1) (stripped)"
 echo "  sha256: $(cut -d' ' -f1 "$out.sha256")"
-echo "  links dynamically to (NEEDED):"
-bad=0
-while read -r lib; do
-  if [[ "$lib" =~ $ALLOWED ]]; then
-    echo "    $lib"
-  else
-    echo "    $lib   <- not in the allowed list"
-    bad=1
-  fi
-done < <(readelf -d "$out" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
-if command -v ldd >/dev/null; then
-  echo "  with their own dependencies, ldd finds $(ldd "$out" | wc -l) libraries (FFmpeg's codecs);"
-  echo "  the host needs FFmpeg's runtime packages (Debian 12: libavcodec59 libavformat59 libavfilter8 …)"
-fi
-if [ "$bad" -ne 0 ]; then
-  echo "release: the binary links a library the release does not allow (see ALLOWED in $0)" >&2
-  exit 1
-fi
+check_links "$out"
 
 if [ "$image" -eq 1 ]; then
   command -v docker >/dev/null || { echo "release: docker is missing" >&2; exit 1; }

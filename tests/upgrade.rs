@@ -598,3 +598,46 @@ fn the_release_script_parses_explains_itself_and_the_image_carries_the_version()
         "docs/operations.md explains releases"
     );
 }
+
+/// What the release script allows the binary to link (docs/operations.md, "Releases") is
+/// what this build links: a new dynamic dependency shows up here, not on release day; and
+/// the check refuses a binary that links PostgreSQL's client library.
+#[test]
+fn this_build_links_only_what_a_release_allows() {
+    let script = repo().join("infra/release.sh");
+    let ours = Command::new(&script)
+        .args(["--check-links", common::BIN])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&ours.stdout);
+    assert!(
+        ours.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    assert!(
+        said.contains("libavcodec") && said.contains("libc.so.6"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("libpq") && !said.contains("libssl"),
+        "{said}"
+    );
+
+    let psql = std::fs::read_dir("/usr/lib/postgresql")
+        .unwrap()
+        .map(|d| d.unwrap().path().join("bin/psql"))
+        .find(|p| p.is_file())
+        .expect("PostgreSQL's client tools are installed for the tests");
+    let other = Command::new(&script)
+        .arg("--check-links")
+        .arg(&psql)
+        .output()
+        .unwrap();
+    assert_eq!(other.status.code(), Some(1), "{other:?}");
+    let said = String::from_utf8_lossy(&other.stdout);
+    assert!(
+        said.contains("libpq.so.5   <- not in the allowed list"),
+        "{said}"
+    );
+}
