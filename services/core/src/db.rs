@@ -47,12 +47,24 @@ fn describe_target(opts: &PgConnectOptions) -> String {
     )
 }
 
-/// Applies pending migrations; applying twice is a no-op.
+/// Applies pending migrations; applying twice is a no-op. A database that a newer build has
+/// migrated (an applied migration this build does not know) is refused before anything is
+/// applied, with what to do about it, rather than half-migrated by an older binary.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    MIGRATOR
-        .run(pool)
-        .await
-        .context("applying database migrations failed")
+    match MIGRATOR.run(pool).await {
+        Ok(()) => Ok(()),
+        Err(sqlx::migrate::MigrateError::VersionMissing(version)) => {
+            Err(anyhow::anyhow!("{}", newer_schema_message(version)))
+        }
+        Err(err) => Err(err).context("applying database migrations failed"),
+    }
+}
+
+/// What an operator reads when the data folder (or database) is newer than this binary.
+pub fn newer_schema_message(version: i64) -> String {
+    format!(
+        "this data folder was written by a newer Hội Thi (migration {version}); install that version or restore a backup"
+    )
 }
 
 /// Creates `name` on the server behind `admin_url` unless it exists.

@@ -36,6 +36,11 @@ pub struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VersionLabels {
+    pub version: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct JobLabels {
     pub kind: String,
     pub outcome: String,
@@ -57,6 +62,8 @@ pub struct Metrics {
     pub vote_batch_size: Histogram,
     pub vote_batch_seconds: Histogram,
     pub sse_clients: Gauge,
+    /// `hoithi_build_info{version="…"} 1`: which build a node runs (set by the binary).
+    pub build_info: Family<VersionLabels, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -91,8 +98,14 @@ impl Metrics {
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
             ]),
             sse_clients: Gauge::default(),
+            build_info: Family::default(),
             registry: Registry::default(),
         };
+        registry.register(
+            "build_info",
+            "The build this process runs (its version as a label), always 1",
+            m.build_info.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by method, matched route and status",
@@ -197,6 +210,17 @@ impl Metrics {
 /// code deep in a pipeline (the worker's child, the upload stream) must not need the
 /// `AppState` threaded to it. Everything else a process shares lives in `AppState`.
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+/// Records the build's version as `hoithi_build_info{version} 1` (once per process).
+pub fn set_build_info(version: &str) {
+    METRICS.build_info.clear();
+    METRICS
+        .build_info
+        .get_or_create(&VersionLabels {
+            version: version.to_owned(),
+        })
+        .set(1);
+}
 
 /// Reads the job queue's figures from the database into the gauges.
 pub async fn refresh_queue(db: &sqlx::PgPool) -> sqlx::Result<()> {

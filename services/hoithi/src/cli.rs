@@ -12,7 +12,7 @@ use crate::{Application, Roles};
 #[derive(Parser)]
 #[command(
     name = "hoithi",
-    version,
+    version = crate::VERSION,
     about = "Hội Thi: online contests for the Youth Union"
 )]
 struct Cli {

@@ -2,6 +2,7 @@
 //! the public listener; `/metrics` (Prometheus) and a `/readyz` that says why only on the
 //! operators' listener (`HOITHI_METRICS_LISTEN`), since both tell an attacker about the
 //! inside: request rates, queue depths, host names and error texts of the backing services.
+//! Both `/readyz` name the build's version (`"version"`), so a roll can be checked node by node.
 
 use std::time::Duration;
 
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
 
 /// The operators' listener: metrics, and readiness with the failing check's own words.
 pub fn operator_router() -> Router<AppState> {
+    hoithi_core::metrics::set_build_info(crate::VERSION);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz_detailed))
@@ -78,13 +80,13 @@ async fn readiness(state: &AppState, detailed: bool) -> Response {
     if database.is_ok() && storage.is_ok() {
         (
             StatusCode::OK,
-            Json(json!({"status": "ready", "checks": body})),
+            Json(json!({"status": "ready", "version": crate::VERSION, "checks": body})),
         )
             .into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "checks": body})),
+            Json(json!({"status": "unavailable", "version": crate::VERSION, "checks": body})),
         )
             .into_response()
     }

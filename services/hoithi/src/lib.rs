@@ -18,6 +18,11 @@ use hoithi_core::config::Config;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+/// This build's version: the workspace version and, when built from git, the tag or commit
+/// (`0.9.0 (v0.9.0)`, `0.9.0+g6403bf5`); see build.rs. `hoithi --version`, `/readyz` and
+/// `hoithi_build_info` report it.
+pub const VERSION: &str = env!("HOITHI_VERSION");
+
 /// Which roles one process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Roles {

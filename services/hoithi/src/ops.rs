@@ -100,7 +100,7 @@ pub async fn backup(config: Config, out: &Path) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(out.join(OBJECTS_DIR))
         .with_context(|| format!("cannot create {}", out.display()))?;
-    let services = Services::open(&config, true).await?;
+    let services = Services::open_as_is(&config).await?;
     let result = async {
         let mut dump = tokio::process::Command::new(pg_tool(&config, "pg_dump"));
         dump.args(["--format=custom", "--no-owner", "--no-privileges", "--file"])
@@ -174,21 +174,9 @@ pub async fn restore(config: Config, from: &Path) -> anyhow::Result<()> {
     if manifest["format"] != 1 {
         bail!("unknown backup format {}", manifest["format"]);
     }
-    let services = Services::open(&config, true).await?;
+    let services = Services::open_as_is(&config).await?;
     let result = async {
-        let mut restore = tokio::process::Command::new(pg_tool(&config, "pg_restore"));
-        restore
-            .args([
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "--no-privileges",
-                "--single-transaction",
-                "--dbname",
-            ])
-            .arg(&services.database_url)
-            .arg(from.join(DUMP_FILE));
-        run_tool(restore, "pg_restore").await?;
+        replace_database(&config, &services.database_url, &from.join(DUMP_FILE)).await?;
 
         let storage = services.storage()?;
         let root = from.join(OBJECTS_DIR);
@@ -228,6 +216,76 @@ pub async fn restore(config: Config, from: &Path) -> anyhow::Result<()> {
     .await;
     services.stop().await;
     result
+}
+
+/// Makes the database exactly the dump's, in one transaction: the `public` schema is dropped
+/// and the dump, turned into SQL by pg_restore, replayed by psql. Tables a newer version added
+/// do not stay behind (they would break the next upgrade's migrations). The COMMIT is sent
+/// only once pg_restore has read the whole dump: a damaged or cut dump, or any failing
+/// statement, leaves the database as it was.
+async fn replace_database(config: &Config, database_url: &str, dump: &Path) -> anyhow::Result<()> {
+    let mut script = tokio::process::Command::new(pg_tool(config, "pg_restore"))
+        .args(["--no-owner", "--no-privileges", "--file", "-"])
+        .arg(dump)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run pg_restore; install postgresql-client")?;
+    let mut psql = tokio::process::Command::new(pg_tool(config, "psql"))
+        .args([
+            "--no-psqlrc",
+            "--quiet",
+            "--set",
+            "ON_ERROR_STOP=1",
+            "--dbname",
+        ])
+        .arg(database_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run psql; install postgresql-client")?;
+    let mut sql = script.stdout.take().context("pg_restore gave no output")?;
+    let mut to_psql = psql.stdin.take().context("psql takes no input")?;
+    // A write error means psql stopped at a failing statement: its own message says which.
+    let fed = async {
+        to_psql
+            .write_all(b"set client_min_messages = warning;\nbegin;\ndrop schema public cascade;\ncreate schema public;\n")
+            .await?;
+        tokio::io::copy(&mut sql, &mut to_psql).await?;
+        std::io::Result::Ok(())
+    }
+    .await;
+    let dumped = script.wait_with_output().await?;
+    if fed.is_ok() && dumped.status.success() {
+        // Only now: whatever went before commits together or not at all.
+        let _ = to_psql.write_all(b"commit;\n").await;
+    }
+    drop(to_psql);
+    let replayed = psql.wait_with_output().await?;
+    if !dumped.status.success() {
+        bail!(
+            "pg_restore could not read the backup, the database was left as it was: {}",
+            last_line(&dumped.stderr)
+        );
+    }
+    if !replayed.status.success() || fed.is_err() {
+        bail!(
+            "psql failed to replay the backup, the database was left as it was: {}",
+            last_line(&replayed.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn last_line(output: &[u8]) -> String {
+    String::from_utf8_lossy(output)
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no output")
+        .to_owned()
 }
 
 /// A bucket key as a relative path; keys are server-made, but a backup never writes outside

@@ -30,6 +30,21 @@ impl Services {
     /// Connects to (or starts) PostgreSQL and applies migrations; with `with_storage`, also
     /// connects to (or starts) the object store and makes sure the bucket exists.
     pub async fn open(config: &Config, with_storage: bool) -> anyhow::Result<Self> {
+        Self::open_migrating(config, with_storage, true).await
+    }
+
+    /// Like `open` with the object store, but leaves the schema as it is: `backup` copies
+    /// what is there (an older binary's data stays that version's), and `restore` replaces
+    /// it whatever version wrote it (a newer one included, to go back after an upgrade).
+    pub async fn open_as_is(config: &Config) -> anyhow::Result<Self> {
+        Self::open_migrating(config, true, false).await
+    }
+
+    async fn open_migrating(
+        config: &Config,
+        with_storage: bool,
+        migrate: bool,
+    ) -> anyhow::Result<Self> {
         let needs_data_dir = config.database_url.is_none() || (with_storage && config.s3.is_none());
         if needs_data_dir {
             prepare_data_dir(&config.data_dir)?;
@@ -50,7 +65,9 @@ impl Services {
             }
         };
         let pool = db::connect(&url, 20).await?;
-        db::migrate(&pool).await?;
+        if migrate {
+            db::migrate(&pool).await?;
+        }
 
         let mut services = Self {
             db: pool,
