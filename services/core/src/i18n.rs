@@ -53,6 +53,8 @@ macro_rules! catalog_files {
             concat!("areas/privacy.", $lang, ".toml"),
             concat!("areas/admin.", $lang, ".toml"),
             concat!("areas/confirm.", $lang, ".toml"),
+            concat!("areas/certificates.", $lang, ".toml"),
+            concat!("areas/roster.", $lang, ".toml"),
         ]
         .into_iter()
         .zip([
@@ -65,6 +67,12 @@ macro_rules! catalog_files {
             include_str!(concat!("../../../web/i18n/areas/privacy.", $lang, ".toml")),
             include_str!(concat!("../../../web/i18n/areas/admin.", $lang, ".toml")),
             include_str!(concat!("../../../web/i18n/areas/confirm.", $lang, ".toml")),
+            include_str!(concat!(
+                "../../../web/i18n/areas/certificates.",
+                $lang,
+                ".toml"
+            )),
+            include_str!(concat!("../../../web/i18n/areas/roster.", $lang, ".toml")),
         ])
     };
 }

@@ -250,6 +250,8 @@ struct MinePage {
     next: Option<String>,
     /// The judges' comments on these entries, once results are published.
     feedback: BTreeMap<Uuid, Vec<Feedback>>,
+    /// Contests (slug, title) with a certificate to download.
+    certificates: Vec<(String, String)>,
 }
 
 impl MinePage {
@@ -289,6 +291,8 @@ pub async fn my_entries(
             next,
             awaiting,
             feedback,
+            certificates: crate::domain::certificates::contests_of(&state.db, user.app_user_id)
+                .await?,
         },
     ))
 }
