@@ -209,6 +209,9 @@ async fn a_winner_downloads_a_pdf_with_their_vietnamese_name_that_verifies_and_n
     let res = anh_c.get(&mine).await;
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
     assert!(res.body.contains("chưa được công bố"), "{}", res.body);
+    // Someone who did not enter: not found, before and after.
+    let (_, _, mut stranger) = person(&fx, "q1", "Người Lạ").await;
+    assert_eq!(stranger.get(&mine).await.status, StatusCode::NOT_FOUND);
     let before = anh_c.get("/me/entries").await;
     assert!(!before.body.contains("Tải giấy chứng nhận"));
 
@@ -217,6 +220,16 @@ async fn a_winner_downloads_a_pdf_with_their_vietnamese_name_that_verifies_and_n
     let page = anh_c.get("/me/entries").await;
     assert!(page.body.contains("Tải giấy chứng nhận"), "{}", page.body);
     assert!(page.body.contains(&format!("href=\"{mine}\"")));
+    let entry_page = anh_c.get(&format!("/entries/{a}")).await;
+    assert!(
+        entry_page.body.contains(&format!("href=\"{mine}\"")),
+        "the entry page too"
+    );
+    let other_page = dung_c.get(&format!("/entries/{d}")).await;
+    assert!(
+        !other_page.body.contains("Tải giấy chứng nhận"),
+        "not for the fourth"
+    );
 
     // The winner's PDF, read by a standard parser.
     let res = anh_c.get(&mine).await;
@@ -270,6 +283,7 @@ async fn a_winner_downloads_a_pdf_with_their_vietnamese_name_that_verifies_and_n
         assert!(res.body.contains("Không tìm thấy giấy chứng nhận"), "{bad}");
     }
 
+    assert_eq!(stranger.get(&mine).await.status, StatusCode::NOT_FOUND);
     // Someone ranked fourth has none; and cannot download the winner's by its code.
     let res = dung_c.get(&mine).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);

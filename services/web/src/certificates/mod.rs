@@ -39,7 +39,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// "Tải giấy chứng nhận": the signed-in person's certificate of a contest, issued at the
-/// first download. A contest they cannot see is not found; before results, a sentence.
+/// first download. To an entrant without one (before results, or no award) a sentence; to
+/// anyone else the contest's certificates are not found.
 async fn mine(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
@@ -48,6 +49,10 @@ async fn mine(
     let c = contests::by_slug(&state.db, &slug)
         .await?
         .ok_or(PageError::NotFound)?;
+    // Someone who did not enter learns nothing about the contest, not even its phase.
+    if !certificates::is_entrant(&state.db, c.contest_id, user.app_user_id).await? {
+        return Err(PageError::NotFound);
+    }
     let cert = certificates::issue_for(&state.db, c.contest_id, user.app_user_id).await??;
     let bytes = pdf_bytes(&state, cert.clone()).await?;
     Ok(pdf_response(&cert, bytes))

@@ -294,17 +294,37 @@ pub async fn contests_of(db: &PgPool, user_id: i64) -> sqlx::Result<Vec<(String,
     .await?;
     let mut out = Vec::new();
     for (contest_id, slug, title) in contests {
-        let participants = participants_enabled(db, contest_id).await?;
-        let rows: Vec<Candidate> = sqlx::query_as(CANDIDATES)
-            .bind(contest_id)
-            .bind(Some(user_id))
-            .fetch_all(db)
-            .await?;
-        if rows.iter().any(|r| award_of(r.2, participants).is_some()) {
+        if has_certificate(db, contest_id, user_id).await? {
             out.push((slug, title));
         }
     }
     Ok(out)
+}
+
+/// Whether `user_id` entered the contest (the only people told why they have no certificate;
+/// to anyone else the contest's certificates do not exist).
+pub async fn is_entrant(db: &PgPool, contest_id: i64, user_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from entry where contest_id = $1 and author_id = $2)",
+    )
+    .bind(contest_id)
+    .bind(user_id)
+    .fetch_one(db)
+    .await
+}
+
+/// Whether `user_id` has a certificate to download in a contest whose results are published.
+pub async fn has_certificate(db: &PgPool, contest_id: i64, user_id: i64) -> sqlx::Result<bool> {
+    if published_at(db, contest_id).await?.is_none() {
+        return Ok(false);
+    }
+    let participants = participants_enabled(db, contest_id).await?;
+    let rows: Vec<Candidate> = sqlx::query_as(CANDIDATES)
+        .bind(contest_id)
+        .bind(Some(user_id))
+        .fetch_all(db)
+        .await?;
+    Ok(rows.iter().any(|r| award_of(r.2, participants).is_some()))
 }
 
 #[cfg(test)]
