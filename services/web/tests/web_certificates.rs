@@ -374,6 +374,27 @@ async fn a_winner_downloads_a_pdf_with_their_vietnamese_name_that_verifies_and_n
     );
     assert_eq!(zip_names(&fx.org.get(&zip_uri).await.bytes).len(), 4);
 
+    // The person's data export lists their certificate.
+    let zip = hoithi_web::domain::privacy::export::write_zip(
+        &fx.env.db,
+        anh,
+        ORIGIN,
+        std::io::Cursor::new(Vec::new()),
+    )
+    .await
+    .unwrap()
+    .into_inner();
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    let mut listed = String::new();
+    z.by_name("tables/certificate.app_user_id.json")
+        .unwrap()
+        .read_to_string(&mut listed)
+        .unwrap();
+    assert!(
+        listed.contains(&code.replace("HT-", "").replace('-', "")),
+        "{listed}"
+    );
+
     // The account is deleted: the code still verifies, naming nobody.
     hoithi_web::domain::privacy::erase::erase_account(&fx.env.db, &fx.env.storage, anh)
         .await
@@ -440,4 +461,29 @@ async fn two_downloads_at_once_issue_one_certificate() {
         .collect();
     assert!(codes.iter().all(|c| *c == codes[0]), "{codes:?}");
     assert_eq!(count(&fx.env, "select count(*) from certificate").await, 1);
+}
+
+#[tokio::test]
+async fn the_check_page_limits_lookups_per_address() {
+    use axum::extract::ConnectInfo;
+    use hoithi_web::domain::certificates::throttle::PER_IP;
+    let env = TestEnv::new().await;
+    let mut c = Client::new(env.state());
+    let from = |ip: [u8; 4], n: usize| {
+        Request::get(format!("/verify/HT-0000-0000-0000-{n:04}"))
+            .extension(ConnectInfo(std::net::SocketAddr::from((ip, 40000))))
+            .body(Body::empty())
+            .unwrap()
+    };
+    for n in 0..PER_IP as usize {
+        let res = c.send(from([203, 0, 113, 9], n)).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "lookup {n}");
+    }
+    let res = c.send(from([203, 0, 113, 9], 9999)).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.body.contains("quá nhiều mã"), "{}", res.body);
+    assert!(res.headers.contains_key(header::RETRY_AFTER));
+    // Another network is not held back.
+    let res = c.send(from([198, 51, 100, 7], 1)).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
 }
