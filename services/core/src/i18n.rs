@@ -54,6 +54,8 @@ macro_rules! catalog_files {
             concat!("areas/admin.", $lang, ".toml"),
             concat!("areas/confirm.", $lang, ".toml"),
             concat!("areas/contest_edit.", $lang, ".toml"),
+            concat!("areas/certificates.", $lang, ".toml"),
+            concat!("areas/roster.", $lang, ".toml"),
         ]
         .into_iter()
         .zip([
@@ -71,6 +73,12 @@ macro_rules! catalog_files {
                 $lang,
                 ".toml"
             )),
+            include_str!(concat!(
+                "../../../web/i18n/areas/certificates.",
+                $lang,
+                ".toml"
+            )),
+            include_str!(concat!("../../../web/i18n/areas/roster.", $lang, ".toml")),
         ])
     };
 }

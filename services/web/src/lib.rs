@@ -8,6 +8,7 @@ mod admin;
 mod api_doc;
 mod assets;
 pub mod cards;
+mod certificates;
 pub mod contests;
 pub mod domain;
 mod entries;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(streams::router())
         .merge(judging::router())
         .merge(privacy::router())
+        .merge(certificates::router())
         .fallback(page::not_found)
 }
 

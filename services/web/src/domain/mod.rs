@@ -4,10 +4,12 @@
 //! never the other way. `tests/architecture.rs` holds this line.
 
 pub mod access;
+pub mod certificates;
 pub mod contests;
 pub mod entries;
 pub mod judging;
 pub mod people;
 pub mod privacy;
 pub mod streams;
+pub mod text;
 pub mod voting;

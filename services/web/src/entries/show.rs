@@ -47,6 +47,8 @@ struct EntryPage {
     can_restore: bool,
     /// The judges' comments to the author, once results are published (the author only).
     feedback: Vec<Feedback>,
+    /// The author has a certificate of this contest to download.
+    certificate: bool,
 }
 
 /// The page of an entry its visitor may not see (withdrawn, refused, waiting for review, or
@@ -181,6 +183,13 @@ pub async fn entry_page(
     } else {
         (false, false, Vec::new())
     };
+    let certificate = match (access, ctx.user.as_ref()) {
+        (Access::Author, Some(u)) => {
+            crate::domain::certificates::has_certificate(&state.db, c.contest_id, u.app_user_id)
+                .await?
+        }
+        _ => false,
+    };
     let mut res = render(
         StatusCode::OK,
         &EntryPage {
@@ -204,6 +213,7 @@ pub async fn entry_page(
             can_withdraw,
             can_restore,
             feedback,
+            certificate,
             e,
             c,
         },
@@ -250,6 +260,8 @@ struct MinePage {
     next: Option<String>,
     /// The judges' comments on these entries, once results are published.
     feedback: BTreeMap<Uuid, Vec<Feedback>>,
+    /// Contests (slug, title) with a certificate to download.
+    certificates: Vec<(String, String)>,
 }
 
 impl MinePage {
@@ -289,6 +301,8 @@ pub async fn my_entries(
             next,
             awaiting,
             feedback,
+            certificates: crate::domain::certificates::contests_of(&state.db, user.app_user_id)
+                .await?,
         },
     ))
 }

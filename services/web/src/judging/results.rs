@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::forms::RoundQuery;
 use crate::access::OrganizerOf;
+use crate::domain::certificates;
 use crate::domain::contests::ContestRow;
 use crate::domain::judging::JudgingRefusal;
 use crate::domain::judging::assign::judges_per_entry;
@@ -101,6 +102,8 @@ struct PreviewPage {
     confirm_publish: bool,
     /// Voting is open until then: publishing ends it (the confirm step says so).
     voting_closes: Option<DateTime<Utc>>,
+    /// Everyone who took part gets a certificate, not only the winners.
+    participant_certificates: bool,
 }
 
 /// "70% judges (raw mean), 30% votes (share of the top entry); ties: …".
@@ -205,6 +208,7 @@ async fn preview_page(
         voting_closes: results::ends_voting(c)
             .then_some(c.voting_closes_at)
             .flatten(),
+        participant_certificates: certificates::participants_enabled(db, c.contest_id).await?,
     };
     Ok(render(status, &view))
 }
@@ -277,6 +281,9 @@ pub async fn publish_form(
     {
         Ok(()) => {
             mail_entrants(&state, &headers, &contest, id).await?;
+            // The certificates are issued now, with the facts of this moment; a refusal
+            // cannot happen right after publishing.
+            let _ = certificates::issue_all(&state.db, contest.contest_id).await?;
             let to = format!(
                 "/organize/contests/{}/results?round={n}&saved=published",
                 contest.slug

@@ -22,9 +22,13 @@ use crate::domain::people::directory::{
 };
 use crate::domain::people::refusal::PeopleRefusal;
 use crate::domain::people::throttle;
-use crate::domain::people::tokens::{self, Purpose};
 use crate::domain::people::units::unit_choices_within;
 use crate::page::{Ctx, Page, PageError, no_store, render};
+
+mod invitation;
+mod roster;
+
+use invitation::mail_verification;
 
 crate::page_refusals!(PeopleRefusal);
 
@@ -32,6 +36,15 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/people", get(list))
         .route("/admin/people/invite", post(invite))
+        .route(
+            "/admin/people/import",
+            get(roster::page)
+                .post(roster::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::security::csrf::MULTIPART_LIMIT,
+                )),
+        )
+        .route("/admin/people/import/confirm", post(roster::confirm))
         .route("/admin/people/{id}", get(show))
         .route("/admin/people/{id}/access", post(access))
         .route("/admin/people/{id}/disable", post(disable))
@@ -348,27 +361,6 @@ async fn member_number(
 
 /// Mails `email` a link that proves the mailbox (and, for an account with no password, sets
 /// one: `accounts::verify_email`).
-async fn mail_verification(
-    state: &AppState,
-    ctx: &Ctx,
-    id: i64,
-    email: &str,
-    invited: bool,
-) -> sqlx::Result<()> {
-    let token = tokens::new_one_time(&state.db, id, Purpose::VerifyEmail).await?;
-    let link = format!(
-        "{}/verify-email/{token}",
-        crate::mail::origin(&state.config)
-    );
-    let (subject, body) = if invited {
-        ("people.mail.invite.subject", "people.mail.invite.body")
-    } else {
-        ("mail.verify.subject", "mail.verify.body")
-    };
-    let body = format!("{}\n\n{link}\n", ctx.t(body));
-    crate::mail::queue(&state.db, email, "verify-email", ctx.t(subject), &body).await
-}
-
 async fn verification(
     State(state): State<AppState>,
     Staff(user): Staff,

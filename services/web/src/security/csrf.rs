@@ -154,8 +154,45 @@ pub(crate) async fn check_page(
     Ok(PageCsrf::Pass(fresh))
 }
 
+/// Largest multipart page form (a file upload: the roster spreadsheet) the CSRF check reads.
+pub const MULTIPART_LIMIT: usize = crate::domain::people::roster::MAX_BYTES + 64 * 1024;
+
+/// The `_csrf` field of a multipart form (a file upload) must be `expected`; the body is put
+/// back for the handler.
+async fn carries_multipart(
+    request: &mut Request,
+    content_type: &str,
+    expected: &str,
+) -> Result<(), Response> {
+    let Ok(boundary) = multer::parse_boundary(content_type) else {
+        return Err(forbidden_csrf());
+    };
+    let body = std::mem::take(request.body_mut());
+    let Ok(bytes) = to_bytes(body, MULTIPART_LIMIT).await else {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE.into_response());
+    };
+    let stream =
+        futures_util::stream::once(std::future::ready(Ok::<_, std::io::Error>(bytes.clone())));
+    let mut parts = multer::Multipart::new(stream, boundary);
+    let mut ok = false;
+    while let Ok(Some(field)) = parts.next_field().await {
+        if field.name() == Some("_csrf") {
+            ok = match field.text().await {
+                Ok(t) => same(t.as_str(), expected),
+                Err(_) => false,
+            };
+            break;
+        }
+    }
+    if !ok {
+        return Err(forbidden_csrf());
+    }
+    *request.body_mut() = Body::from(bytes);
+    Ok(())
+}
+
 /// Whether an unsafe page request carries `expected`: in `x-csrf-token`, else in the `_csrf`
-/// field of a form body. `Err`: the response that refuses it.
+/// field of a form body (URL-encoded, or multipart for a file upload). `Err`: the response that refuses it.
 async fn carries(request: &mut Request, expected: &str) -> Result<(), Response> {
     if let Some(sent) = request
         .headers()
@@ -168,11 +205,16 @@ async fn carries(request: &mut Request, expected: &str) -> Result<(), Response> 
             Err(forbidden_csrf())
         };
     }
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or("")
+        .to_owned();
+    if content_type.starts_with("multipart/form-data") {
+        return carries_multipart(request, &content_type, expected).await;
+    }
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
     if !is_form {
         return Err(forbidden_csrf());
     }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod directory;
 pub mod outbox;
 pub mod refusal;
+pub mod roster;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

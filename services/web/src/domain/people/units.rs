@@ -365,7 +365,7 @@ fn unit_row(fields: &[String]) -> Result<UnitRow, CsvProblem> {
     })
 }
 
-fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
+pub(crate) fn split_csv_line(line: &str) -> Result<Vec<String>, String> {
     let mut fields = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;

@@ -255,12 +255,16 @@ pub async fn erase_account(db: &PgPool, storage: &Storage, user_id: i64) -> anyh
         "update vote_invalidation set ip_network = null where voter_id = $1",
         "update media_asset m set original_filename = null from entry e
           where e.entry_id = m.entry_id and e.author_id = $1",
+        "update certificate set holder_name = null, holder_unit = null where app_user_id = $1",
+        "delete from roster_member where app_user_id = $1",
+        "delete from roster_upload where created_by = $1",
     ];
     for sql in steps {
         sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
     }
     let by_address: &[&str] = &[
         "delete from outbox where lower(to_email) = any($1)",
+        "delete from roster_member where lower(email::text) = any($1) or lower(member_number) = any($1)",
         "delete from voter_code where lower(email::text) = any($1)",
         "delete from vote_roster where lower(value::text) = any($1) or lower(email::text) = any($1)",
         "delete from login_throttle where exists (select 1 from unnest($1::text[]) a

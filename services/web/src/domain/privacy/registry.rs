@@ -125,6 +125,20 @@ pub const COLUMNS: &[Column] = &[
     c("people_audit", "actor_id", User, Keep),
     // Mail to the person (and a guardian's mail naming the child).
     c("outbox", "to_email", Email, Delete),
+    // Certificates (issue 20): the code keeps verifying after a deletion, without the name
+    // and unit it was issued to.
+    c("certificate", "app_user_id", User, Keep),
+    c("certificate", "holder_name", NoKey, Clear),
+    c("certificate", "holder_unit", NoKey, Clear),
+    c("certificate", "issuer_name", NoKey, NotPersonal),
+    // The union's member list (issue 20): the person's rows go with the account.
+    c("roster_member", "app_user_id", User, Delete),
+    c("roster_member", "email", Email, Delete),
+    c("roster_member", "full_name", NoKey, Delete),
+    c("roster_member", "phone", NoKey, Delete),
+    c("roster_member", "member_number", NoKey, Delete),
+    c("roster_member", "imported_by", User, Keep),
+    c("roster_upload", "created_by", User, Delete),
     // Names that are not people's.
     c("unit", "name", NoKey, NotPersonal),
     c("site_secret", "name", NoKey, NotPersonal),
