@@ -299,11 +299,15 @@ fn sync_file(path: &Path) -> std::io::Result<()> {
     std::fs::File::open(path)?.sync_all()
 }
 
-/// fsync of every folder from `path`'s parent up to `root`, both included.
+/// fsync of every folder from `path`'s parent up to `root`, both included; folders that do
+/// not exist (a delete of a key that never was) are passed over.
 fn sync_folders(path: &Path, root: &Path) -> std::io::Result<()> {
     let mut folder = path.parent();
     while let Some(dir) = folder {
-        sync_file(dir)?;
+        match sync_file(dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            other => other?,
+        }
         if dir == root || !dir.starts_with(root) {
             break;
         }
