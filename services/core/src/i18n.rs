@@ -54,6 +54,7 @@ macro_rules! catalog_files {
             concat!("areas/admin.", $lang, ".toml"),
             concat!("areas/confirm.", $lang, ".toml"),
             concat!("areas/contest_edit.", $lang, ".toml"),
+            concat!("areas/categories.", $lang, ".toml"),
         ]
         .into_iter()
         .zip([
@@ -68,6 +69,11 @@ macro_rules! catalog_files {
             include_str!(concat!("../../../web/i18n/areas/confirm.", $lang, ".toml")),
             include_str!(concat!(
                 "../../../web/i18n/areas/contest_edit.",
+                $lang,
+                ".toml"
+            )),
+            include_str!(concat!(
+                "../../../web/i18n/areas/categories.",
                 $lang,
                 ".toml"
             )),

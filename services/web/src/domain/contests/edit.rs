@@ -252,6 +252,7 @@ fn spec_of(c: &ContestRow, eligible: Vec<String>) -> ContestSpec {
         weights: c.settings.get("weights").cloned(),
         vote_policy: c.settings.get("voting").cloned(),
         voting_overlaps_submission: Some(c.voting_overlaps_submission),
+        categories: None,
     }
 }
 

@@ -40,10 +40,14 @@ pub enum EntryRefusal {
     NotWithdrawn,
     /// Withdrawn with the author's consent or account, not by the author's own withdrawal.
     NotRestorable,
+    /// The contest has categories and the entry names none.
+    CategoryRequired,
+    /// No such category in this contest (another contest's slug included).
+    UnknownCategory,
 }
 
 impl EntryRefusal {
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 25] = [
         Self::TitleRequired,
         Self::TitleTooLong,
         Self::DescriptionTooLong,
@@ -67,6 +71,8 @@ impl EntryRefusal {
         Self::ResultsPublished,
         Self::NotWithdrawn,
         Self::NotRestorable,
+        Self::CategoryRequired,
+        Self::UnknownCategory,
     ];
 
     /// The stable code. (The HTTP status of each refusal is the web side's answer:
@@ -96,6 +102,8 @@ impl EntryRefusal {
             Self::ResultsPublished => "results-published",
             Self::NotWithdrawn => "not-withdrawn",
             Self::NotRestorable => "not-restorable",
+            Self::CategoryRequired => "category-required",
+            Self::UnknownCategory => "unknown-category",
         }
     }
 }
