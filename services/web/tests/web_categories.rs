@@ -257,3 +257,307 @@ async fn the_entry_form_offers_the_categories_and_requires_one() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+/// An approved entry of `author` in category `category` of `contest`, made directly (the
+/// fixture of gallery and results tests; the entry form is tested above).
+async fn approved(
+    env: &TestEnv,
+    contest: i64,
+    author: i64,
+    category: &str,
+    title: &str,
+) -> uuid::Uuid {
+    let id = env.draft_entry(contest, author).await;
+    sqlx::query(
+        "update entry set title = $3, status = 'approved', submitted_at = now(),
+            category_id = (select category_id from contest_category where contest_id = $2 and slug = $4)
+         where entry_id = $1",
+    )
+    .bind(id)
+    .bind(contest)
+    .bind(title)
+    .bind(category)
+    .execute(&env.db)
+    .await
+    .unwrap();
+    id
+}
+
+async fn contest_id(env: &TestEnv, slug: &str) -> i64 {
+    sqlx::query_scalar("select contest_id from contest where slug = $1")
+        .bind(slug)
+        .fetch_one(&env.db)
+        .await
+        .unwrap()
+}
+
+/// The entry numbers of a page's cards.
+fn numbers(body: &str) -> Vec<i32> {
+    body.split("<span class=\"tile-number\">")
+        .skip(1)
+        .map(|s| {
+            let label = s.split('<').next().unwrap();
+            label.rsplit(' ').next().unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
+fn next_link(body: &str) -> Option<String> {
+    let (_, rest) = body.split_once("rel=\"next\" href=\"")?;
+    Some(
+        rest.split('"')
+            .next()?
+            .replace("&#38;", "&")
+            .replace("&amp;", "&"),
+    )
+}
+
+#[tokio::test]
+async fn the_gallery_filters_by_category_across_pages_and_cards_name_it() {
+    let env = TestEnv::new().await;
+    units(&env).await;
+    let (_, org, _) = user_in(&env, Role::Organizer, Some("q1")).await;
+    let (author, _, _) = user_in(&env, Role::Member, Some("q1")).await;
+    let mut c = site(env.state());
+    for (slug, spec) in [
+        ("loc", contest_json("loc", "q1")),
+        ("khac", {
+            let mut o = contest_json("khac", "q1");
+            o["categories"] = json!([{"slug": "rieng", "name": "Riêng", "kinds": ["photo"]}]);
+            o
+        }),
+    ] {
+        let res = c
+            .api("POST", "/api/v1/contests", Some(&org), Some(spec))
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{slug}: {}", res.body);
+    }
+    let id = contest_id(&env, "loc").await;
+    for i in 0..26 {
+        approved(&env, id, author, "anh-dep", &format!("Ảnh {i}")).await;
+    }
+    for i in 0..2 {
+        approved(&env, id, author, "video-clip", &format!("Clip {i}")).await;
+    }
+    let videos: Vec<i32> = sqlx::query_scalar(
+        "select e.number from entry e join contest_category k using (category_id)
+         where k.slug = 'video-clip' and e.contest_id = $1 order by e.number",
+    )
+    .bind(id)
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+
+    let all = c.get("/contests/loc?sort=number").await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert!(
+        all.body.contains(r#"<option value="video-clip""#),
+        "the filter lists the categories"
+    );
+    assert!(
+        all.body
+            .contains(r#"<span class="category">Ảnh đẹp quê hương</span>"#)
+    );
+
+    let first = c.get("/contests/loc?category=anh-dep&sort=number").await;
+    let page1 = numbers(&first.body);
+    assert_eq!(page1.len(), 24);
+    assert!(page1.iter().all(|n| !videos.contains(n)));
+    let next = next_link(&first.body).unwrap();
+    assert!(next.contains("category=anh-dep"), "{next}");
+    let second = c.get(&next).await;
+    let page2 = numbers(&second.body);
+    assert_eq!(page2.len(), 2, "{next}");
+    assert!(page2.iter().all(|n| !videos.contains(n)));
+
+    for base in ["/contests/loc", "/contests/loc/vote"] {
+        let page = c
+            .get(&format!("{base}?category=video-clip&sort=number"))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{base}");
+        assert_eq!(numbers(&page.body), videos, "{base}");
+        // Another contest's category filters everything out, it does not leak its entries.
+        let page = c.get(&format!("{base}?category=rieng")).await;
+        assert_eq!(page.status, StatusCode::OK, "{base}");
+        assert!(numbers(&page.body).is_empty(), "{base}");
+    }
+}
+
+#[tokio::test]
+async fn results_rank_within_each_category_on_the_api_the_page_and_the_export() {
+    let env = TestEnv::new().await;
+    units(&env).await;
+    let (_, org_token, org_email) = user_in(&env, Role::Organizer, Some("q1")).await;
+    let (author, _, _) = user_in(&env, Role::Member, Some("q1")).await;
+    let (_, judge_token, judge_email) = user_in(&env, Role::Member, Some("hn")).await;
+    let mut c = site(env.state());
+    let mut org = site(env.state());
+    assert_eq!(
+        org.login(&org_email, PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let res = c
+        .api(
+            "POST",
+            "/api/v1/contests",
+            Some(&org_token),
+            Some(contest_json("ket-qua", "q1")),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let id = contest_id(&env, "ket-qua").await;
+    let p1 = approved(&env, id, author, "anh-dep", "Ảnh một").await;
+    let p2 = approved(&env, id, author, "anh-dep", "Ảnh hai").await;
+    let v1 = approved(&env, id, author, "video-clip", "Clip một").await;
+    let v2 = approved(&env, id, author, "video-clip", "Clip hai").await;
+    let res = org
+        .post_form(
+            "/organize/contests/ket-qua/phase",
+            &[
+                ("phase", "submission"),
+                ("action", "close"),
+                ("confirm", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let fields = [
+        ("round", "1"),
+        ("name", "Chung khảo"),
+        ("crit_name_0", "Nội dung"),
+        ("crit_max_0", "10"),
+        ("crit_weight_0", "1"),
+        ("judges_weight", "100"),
+        ("vote_scaling", "top_share"),
+        ("judge_basis", "raw"),
+        ("tie_0", "earlier"),
+    ];
+    let res = org
+        .post_form("/organize/contests/ket-qua/judging/setup", &fields)
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let res = org
+        .post_form(
+            "/organize/contests/ket-qua/judging/open",
+            &[("round", "1"), ("confirm", "1")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let res = c
+        .api(
+            "POST",
+            "/api/v1/contests/ket-qua/judges",
+            Some(&org_token),
+            Some(json!({"email": judge_email})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let crit: i64 = sqlx::query_scalar(
+        "select c.judging_criterion_id from judging_criterion c join judging_round r using (judging_round_id)
+         where r.contest_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    // Overall order: v1 9, p1 8, v2 7, p2 6.
+    for (entry, score) in [(v1, 9.0), (p1, 8.0), (v2, 7.0), (p2, 6.0)] {
+        let res = c
+            .api(
+                "PUT",
+                &format!("/api/v1/entries/{entry}/scores"),
+                Some(&judge_token),
+                Some(json!({"scores": {crit.to_string(): score}, "submit": true})),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    }
+    let res = c
+        .api(
+            "POST",
+            "/api/v1/contests/ket-qua/results/publish",
+            Some(&org_token),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let res = c
+        .api("GET", "/api/v1/contests/ket-qua/results", None, None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let v = res.json();
+    let lines: Vec<(String, String, i64)> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["category"]["slug"].as_str().unwrap().to_owned(),
+                e["title"].as_str().unwrap().to_owned(),
+                e["rank"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let expect = [
+        ("anh-dep", "Ảnh một", 1),
+        ("anh-dep", "Ảnh hai", 2),
+        ("video-clip", "Clip một", 1),
+        ("video-clip", "Clip hai", 2),
+    ];
+    assert_eq!(
+        lines,
+        expect.map(|(k, t, r)| (k.to_owned(), t.to_owned(), r)),
+        "{v:#}"
+    );
+    assert_eq!(v["categories"][1]["name"], "Video clip tuyên truyền");
+    let page = c.get("/contests/ket-qua/results").await;
+    assert!(
+        page.body
+            .contains(r#"<h2 class="category">Ảnh đẹp quê hương</h2>"#),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(r#"<h2 class="category">Video clip tuyên truyền</h2>"#)
+    );
+    let csv = org
+        .get("/organize/contests/ket-qua/export/results.csv?round=1")
+        .await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert!(lines[0].ends_with("Hạng mục"), "{}", lines[0]);
+    assert!(
+        lines[1].starts_with("1,") && lines[1].ends_with("Ảnh đẹp quê hương"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[3].starts_with("1,") && lines[3].ends_with("Video clip tuyên truyền"),
+        "{}",
+        lines[3]
+    );
+}
+
+#[tokio::test]
+async fn an_organizer_of_another_unit_cannot_create_a_contest_with_categories_there() {
+    let env = TestEnv::new().await;
+    units(&env).await;
+    let (_, other, _) = user_in(&env, Role::Organizer, Some("hn")).await;
+    let mut c = site(env.state());
+    let res = c
+        .api(
+            "POST",
+            "/api/v1/contests",
+            Some(&other),
+            Some(contest_json("ngoai-don-vi", "q1")),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+    assert_eq!(res.json()["error"]["code"], "unit-out-of-scope");
+    let n: i64 = sqlx::query_scalar("select count(*) from contest_category")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}

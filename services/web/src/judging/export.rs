@@ -125,7 +125,9 @@ fn headers(before: &[&str], middle: impl Iterator<Item = String>, after: &[&str]
 
 async fn results_table(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Table> {
     let comp = compute(db, round).await?;
-    let headers = headers(
+    // With categories, ranks count within each and a last column names it.
+    let by_category = comp.entries.iter().any(|e| e.category_slug.is_some());
+    let mut headers = headers(
         &[
             "judging.col.rank",
             "judging.col.entry-id",
@@ -146,11 +148,14 @@ async fn results_table(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Table
             "judging.col.advanced",
         ],
     );
+    if by_category {
+        headers.push(h("category.label"));
+    }
     let mut rows = Vec::new();
-    for r in &comp.results {
+    for (r, rank) in crate::domain::judging::results::ranked_by_category(&comp) {
         let Some(e) = comp.entry(r.id) else { continue };
         let mut row = vec![
-            Cell::Num(r.rank as f64),
+            Cell::Num(rank as f64),
             Cell::Text(r.id.to_string()),
             safe(&e.title),
             safe(&e.author_name),
@@ -176,6 +181,9 @@ async fn results_table(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Table
                 "judging.no"
             })),
         ]);
+        if by_category {
+            row.push(e.category_name.as_deref().map_or(Cell::Empty, safe));
+        }
         rows.push(row);
     }
     Ok(Table {
