@@ -561,3 +561,116 @@ async fn an_organizer_of_another_unit_cannot_create_a_contest_with_categories_th
         .unwrap();
     assert_eq!(n, 0);
 }
+
+#[tokio::test]
+async fn the_patch_renames_reorders_adds_and_deletes_categories_under_the_locks_with_history() {
+    let env = TestEnv::new().await;
+    units(&env).await;
+    let (_, org, _) = user_in(&env, Role::Organizer, Some("q1")).await;
+    let (_, other, _) = user_in(&env, Role::Organizer, Some("hn")).await;
+    let (_, member, _) = user_in(&env, Role::Member, Some("q1")).await;
+    let mut c = site(env.state());
+    let res = c
+        .api(
+            "POST",
+            "/api/v1/contests",
+            Some(&org),
+            Some(contest_json("sua-hm", "q1")),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let res = new_entry(&mut c, &member, "sua-hm", Some("anh-dep")).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let patch = |categories: serde_json::Value| json!({ "categories": categories });
+
+    // Deleting the category that has an entry is refused, and so is changing its kinds.
+    let only_video = patch(json!([{"slug": "video-clip", "name": "Video", "kinds": ["video"]}]));
+    let res = c
+        .api(
+            "PATCH",
+            "/api/v1/contests/sua-hm",
+            Some(&org),
+            Some(only_video),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
+    assert_eq!(res.json()["error"]["code"], "category-has-entries");
+    let both = patch(json!([
+        {"slug": "anh-dep", "name": "Ảnh", "kinds": ["photo", "video"]},
+        {"slug": "video-clip", "name": "Video", "kinds": ["video"]}
+    ]));
+    let res = c
+        .api("PATCH", "/api/v1/contests/sua-hm", Some(&org), Some(both))
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
+    assert_eq!(res.json()["error"]["code"], "kinds-locked");
+    // An organizer of another unit changes nothing.
+    let moved = patch(json!([
+        {"slug": "video-clip", "name": "Video clip", "kinds": ["video"]},
+        {"slug": "anh-dep", "name": "Ảnh đẹp", "kinds": ["photo"], "limits": {"max_entries_per_member": 1}},
+        {"slug": "bang-b", "name": "Bảng B: 18–30", "kinds": ["photo", "video"]}
+    ]));
+    let res = c
+        .api(
+            "PATCH",
+            "/api/v1/contests/sua-hm",
+            Some(&other),
+            Some(moved.clone()),
+        )
+        .await;
+    assert!(
+        res.status == StatusCode::FORBIDDEN || res.status == StatusCode::NOT_FOUND,
+        "{}",
+        res.body
+    );
+    // Rename, reorder and add in one edit; the empty video category may then go.
+    let res = c
+        .api("PATCH", "/api/v1/contests/sua-hm", Some(&org), Some(moved))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let rows: Vec<(String, String, i32)> =
+        sqlx::query_as("select slug, name, position from contest_category order by position")
+            .fetch_all(&env.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("video-clip".into(), "Video clip".into(), 0),
+            ("anh-dep".into(), "Ảnh đẹp".into(), 1),
+            ("bang-b".into(), "Bảng B: 18–30".into(), 2)
+        ]
+    );
+    let res = c
+        .api(
+            "PATCH",
+            "/api/v1/contests/sua-hm",
+            Some(&org),
+            Some(patch(json!([{"slug": "anh-dep", "name": "Ảnh đẹp", "kinds": ["photo"], "limits": {"max_entries_per_member": 1}}]))),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let history: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "select field, old_value, new_value from contest_change order by contest_change_id",
+    )
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    assert!(history.iter().all(|h| h.0 == "categories"), "{history:?}");
+    assert_eq!(history.len(), 3 + 3, "{history:?}");
+    assert!(
+        history
+            .iter()
+            .any(|h| h.2.is_none() && h.1.as_deref().is_some_and(|o| o.starts_with("video-clip")))
+    );
+    // The contest's kinds cannot shrink below what a category takes.
+    let res = c
+        .api(
+            "PATCH",
+            "/api/v1/contests/sua-hm",
+            Some(&org),
+            Some(json!({"kinds": ["video"]})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
+}

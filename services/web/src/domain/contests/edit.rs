@@ -56,6 +56,10 @@ pub struct ContestPatch {
     pub weights: Option<serde_json::Value>,
     pub vote_policy: Option<serde_json::Value>,
     pub voting_overlaps_submission: Option<bool>,
+    /// The whole list of categories (hạng mục), in order: new slugs added, missing ones
+    /// deleted (only without entries), the rest renamed, moved and re-limited under the same
+    /// locks as the contest's (`categories::replace`).
+    pub categories: Option<Vec<super::categories::CategorySpec>>,
     /// "Dời các vòng sau theo": when a phase's close moves, every later date the patch does
     /// not set moves by the same amount.
     #[serde(default)]
@@ -655,6 +659,40 @@ fn changes(c: &ContestRow, v: &ValidContest, unit: Option<i64>, eligible: &[i64]
     out
 }
 
+/// The categories' part of an edit: the list replaced when the patch has one, else the
+/// existing categories checked against the contest's kinds. One history line per category.
+async fn category_changes(
+    tx: &mut PgConnection,
+    contest_id: i64,
+    v: &ValidContest,
+    patch: &ContestPatch,
+) -> Result<Vec<Change>, EditError> {
+    use super::categories;
+    let Some(list) = &patch.categories else {
+        if categories::kinds_fit(tx, contest_id, &v.kinds).await? {
+            return Ok(Vec::new());
+        }
+        return Err(refused("categories", R::CategoryKindsOutside));
+    };
+    let limits = categories::ContestLimits {
+        max_photo_bytes: v.max_photo_bytes,
+        max_video_bytes: v.max_video_bytes,
+        max_video_seconds: v.max_video_seconds,
+        max_entries_per_member: v.max_entries_per_member,
+    };
+    let done = categories::replace(tx, contest_id, &v.kinds, &limits, list)
+        .await?
+        .map_err(EditError::Fields)?;
+    Ok(done
+        .into_iter()
+        .map(|(old, new)| Change {
+            field: "categories",
+            old,
+            new,
+        })
+        .collect())
+}
+
 /// Applies `patch` to contest `contest_id` for `user` (an organizer of it), at `now`.
 /// `link` is the contest page's address, for the entrants' mail. The caller commits.
 pub async fn apply(
@@ -694,7 +732,8 @@ pub async fn apply(
     if !errors.is_empty() {
         return Err(EditError::Fields(errors));
     }
-    let changes = changes(&c, &v, unit, &eligible);
+    let mut changes = changes(&c, &v, unit, &eligible);
+    changes.extend(category_changes(tx, contest_id, &v, patch).await?);
     if changes.is_empty() {
         return Ok(Edited {
             contest: c,
