@@ -674,3 +674,105 @@ async fn the_patch_renames_reorders_adds_and_deletes_categories_under_the_locks_
         .await;
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
 }
+
+#[tokio::test]
+async fn the_organizer_manages_categories_on_their_page_and_others_cannot() {
+    let env = TestEnv::new().await;
+    units(&env).await;
+    let (_, org_token, org_email) = user_in(&env, Role::Organizer, Some("q1")).await;
+    let (_, _, other_email) = user_in(&env, Role::Organizer, Some("hn")).await;
+    let (_, member, _) = user_in(&env, Role::Member, Some("q1")).await;
+    let mut c = site(env.state());
+    let res = c
+        .api(
+            "POST",
+            "/api/v1/contests",
+            Some(&org_token),
+            Some(contest_json("trang-hm", "q1")),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let res = new_entry(&mut c, &member, "trang-hm", Some("anh-dep")).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let mut org = site(env.state());
+    assert_eq!(
+        org.login(&org_email, PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let uri = "/organize/contests/trang-hm/categories";
+    let page = org.get(uri).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Video clip tuyên truyền"));
+
+    // Rename the video category and move it first; add an age group.
+    let save = [
+        ("action", "save"),
+        ("slug", "video-clip"),
+        ("name", "Video tuyên truyền"),
+        ("position", "1"),
+        ("kind_video", "on"),
+    ];
+    let res = org.post_form(uri, &save).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let add = [
+        ("action", "add"),
+        ("slug", "bang-a"),
+        ("name", "Bảng A: THPT"),
+        ("kind_photo", "on"),
+        ("max_entries_per_member", "2"),
+    ];
+    let res = org.post_form(uri, &add).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select slug, name from contest_category order by position")
+            .fetch_all(&env.db)
+            .await
+            .unwrap();
+    let slugs: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(slugs, ["video-clip", "anh-dep", "bang-a"]);
+    assert_eq!(rows[0].1, "Video tuyên truyền");
+
+    // The category with an entry is not deleted: a sentence, not a code.
+    let res = org
+        .post_form(uri, &[("action", "delete"), ("slug", "anh-dep")])
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert!(
+        res.body
+            .contains("Hạng mục đã có bài dự thi nên không xóa được."),
+        "{}",
+        res.body
+    );
+    let manage = org.get("/organize/contests/trang-hm").await;
+    assert!(
+        manage.body.contains("Hạng mục"),
+        "the history names the change"
+    );
+
+    // A cross-site form (no CSRF token) and an organizer of another unit change nothing.
+    let res = org
+        .post_raw(
+            uri,
+            &[("action", "delete".into()), ("slug", "bang-a".into())],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+    let mut stranger = site(env.state());
+    assert_eq!(
+        stranger.login(&other_email, PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let res = stranger
+        .post_form(uri, &[("action", "delete"), ("slug", "bang-a")])
+        .await;
+    assert!(
+        res.status == StatusCode::FORBIDDEN || res.status == StatusCode::NOT_FOUND,
+        "{}",
+        res.status
+    );
+    let n: i64 = sqlx::query_scalar("select count(*) from contest_category")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 3);
+}
