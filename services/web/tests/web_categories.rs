@@ -452,6 +452,39 @@ async fn results_rank_within_each_category_on_the_api_the_page_and_the_export() 
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    // A second judge for the video category only (the API's `category`).
+    let (_, _, video_judge) = user_in(&env, Role::Member, Some("hn")).await;
+    let res = c
+        .api(
+            "POST",
+            "/api/v1/contests/ket-qua/judges",
+            Some(&org_token),
+            Some(json!({"email": video_judge, "category": "video-clip"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(res.json()["assigned"], 2, "{}", res.body);
+    let theirs: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "select ja.entry_id from judge_assignment ja join app_user a on a.app_user_id = ja.judge_id
+         where a.email = $1 order by ja.entry_id",
+    )
+    .bind(&video_judge)
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    let mut videos = vec![v1, v2];
+    videos.sort();
+    assert_eq!(theirs, videos);
+    // Another contest's category slug assigns nothing.
+    let res = c
+        .api(
+            "POST",
+            "/api/v1/contests/ket-qua/judges",
+            Some(&org_token),
+            Some(json!({"email": video_judge, "category": "rieng"})),
+        )
+        .await;
+    assert!(res.status.is_client_error(), "{}", res.body);
     let crit: i64 = sqlx::query_scalar(
         "select c.judging_criterion_id from judging_criterion c join judging_round r using (judging_round_id)
          where r.contest_id = $1",
