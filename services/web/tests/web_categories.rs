@@ -809,3 +809,95 @@ async fn the_organizer_manages_categories_on_their_page_and_others_cannot() {
         .unwrap();
     assert_eq!(n, 3);
 }
+
+#[tokio::test]
+async fn the_author_changes_the_category_only_while_submission_is_open() {
+    let env = TestEnv::new().await;
+    units(&env).await;
+    let (_, org_token, org_email) = user_in(&env, Role::Organizer, Some("q1")).await;
+    let (_, member, email) = user_in(&env, Role::Member, Some("q1")).await;
+    let (_, _, stranger_email) = user_in(&env, Role::Member, Some("q1")).await;
+    let mut c = site(env.state());
+    let mut spec = contest_json("doi-hm", "q1");
+    spec["categories"][1]["kinds"] = json!(["photo", "video"]);
+    let res = c
+        .api("POST", "/api/v1/contests", Some(&org_token), Some(spec))
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let first = new_entry(&mut c, &member, "doi-hm", Some("anh-dep")).await;
+    let first = first.json()["id"].as_str().unwrap().to_owned();
+    let second = new_entry(&mut c, &member, "doi-hm", Some("video-clip")).await;
+    let second = second.json()["id"].as_str().unwrap().to_owned();
+    let mut author = site(env.state());
+    assert_eq!(
+        author.login(&email, PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let page = author.get(&format!("/entries/{first}")).await;
+    assert!(
+        page.body.contains(&format!("/entries/{first}/category")),
+        "{}",
+        page.body
+    );
+    let uri = |id: &str| format!("/entries/{id}/category");
+    // The photo category takes one entry per member: the second cannot join the first.
+    let res = author
+        .post_form(&uri(&second), &[("category", "anh-dep")])
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
+    let res = author
+        .post_form(&uri(&first), &[("category", "video-clip")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let res = author
+        .post_form(&uri(&first), &[("category", "rieng")])
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    // Someone else's entry: nothing to see, nothing changed.
+    let mut stranger = site(env.state());
+    assert_eq!(
+        stranger.login(&stranger_email, PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let res = stranger
+        .post_form(&uri(&first), &[("category", "anh-dep")])
+        .await;
+    assert!(
+        res.status == StatusCode::NOT_FOUND || res.status == StatusCode::FORBIDDEN,
+        "{}",
+        res.status
+    );
+    // Once submission closes, the category stays.
+    let mut org = site(env.state());
+    assert_eq!(
+        org.login(&org_email, PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let res = org
+        .post_form(
+            "/organize/contests/doi-hm/phase",
+            &[
+                ("phase", "submission"),
+                ("action", "close"),
+                ("confirm", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let res = author
+        .post_form(&uri(&first), &[("category", "anh-dep")])
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
+    assert!(
+        res.body.contains("Hội thi hiện không nhận bài."),
+        "{}",
+        res.body
+    );
+    let slugs: Vec<String> = sqlx::query_scalar(
+        "select k.slug from entry e join contest_category k using (category_id) order by e.number",
+    )
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
+    assert_eq!(slugs, ["video-clip", "video-clip"]);
+}

@@ -25,7 +25,8 @@ impl Refusal for EntryRefusal {
             | Self::BirthDateRequired
             | Self::GuardianRequired
             | Self::CategoryRequired
-            | Self::UnknownCategory => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::UnknownCategory
+            | Self::CategoryKindMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             // Something the person sees but may not change (`domain::access`).
             Self::EmailNotVerified | Self::NotEligible | Self::NotEditable => StatusCode::FORBIDDEN,
             Self::SubmissionClosed
@@ -111,7 +112,9 @@ impl FormErrors {
                 guardian: message,
                 ..Self::default()
             },
-            EntryRefusal::CategoryRequired | EntryRefusal::UnknownCategory => Self {
+            EntryRefusal::CategoryRequired
+            | EntryRefusal::UnknownCategory
+            | EntryRefusal::CategoryKindMismatch => Self {
                 category: message,
                 ..Self::default()
             },

@@ -44,10 +44,12 @@ pub enum EntryRefusal {
     CategoryRequired,
     /// No such category in this contest (another contest's slug included).
     UnknownCategory,
+    /// The entry has a file of a kind the chosen category does not take.
+    CategoryKindMismatch,
 }
 
 impl EntryRefusal {
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 26] = [
         Self::TitleRequired,
         Self::TitleTooLong,
         Self::DescriptionTooLong,
@@ -73,6 +75,7 @@ impl EntryRefusal {
         Self::NotRestorable,
         Self::CategoryRequired,
         Self::UnknownCategory,
+        Self::CategoryKindMismatch,
     ];
 
     /// The stable code. (The HTTP status of each refusal is the web side's answer:
@@ -104,6 +107,7 @@ impl EntryRefusal {
             Self::NotRestorable => "not-restorable",
             Self::CategoryRequired => "category-required",
             Self::UnknownCategory => "unknown-category",
+            Self::CategoryKindMismatch => "category-kind-mismatch",
         }
     }
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::refusal::{EntryError, EntryRefusal};
 use crate::domain::contests::categories::{self, Category};
 use crate::domain::contests::{ContestRow, Phase};
+use crate::domain::entries::EntryRow;
 use crate::domain::people::throttle;
 use crate::domain::people::units::is_within;
 use crate::domain::privacy::consent::{self, Kind, PRIVACY_VERSION};
@@ -122,6 +123,62 @@ pub async fn chosen_category(
         .find(|k| k.slug == slug)
         .map(Some)
         .ok_or(EntryRefusal::UnknownCategory.into())
+}
+
+/// Moves the author's entry `e` of `c` to the category `slug`: only while submission is
+/// open, into a category that takes the kinds of its files, and within that category's
+/// limit per member (this entry left out of the count).
+pub async fn change_category(
+    db: &PgPool,
+    e: &EntryRow,
+    c: &ContestRow,
+    slug: &str,
+) -> Result<(), EntryError> {
+    if c.phase() != Phase::Submission {
+        return Err(EntryRefusal::SubmissionClosed.into());
+    }
+    if e.status == EntryStatus::Withdrawn {
+        return Err(EntryRefusal::NotEditable.into());
+    }
+    let Some(k) = chosen_category(db, c, slug).await? else {
+        return Err(EntryRefusal::UnknownCategory.into());
+    };
+    let fits: bool = sqlx::query_scalar(
+        "select coalesce(bool_and(kind::text = any($2)), true) from media_asset where entry_id = $1",
+    )
+    .bind(e.entry_id)
+    .bind(&k.kinds)
+    .fetch_one(db)
+    .await?;
+    if !fits {
+        return Err(EntryRefusal::CategoryKindMismatch.into());
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query("select 1 from contest where contest_id = $1 for update")
+        .bind(c.contest_id)
+        .execute(&mut *tx)
+        .await?;
+    let count: i64 = sqlx::query_scalar(
+        "select count(*) from entry where contest_id = $1 and author_id = $2 and status <> $3
+           and category_id = $4 and entry_id <> $5",
+    )
+    .bind(c.contest_id)
+    .bind(e.author_id)
+    .bind(EntryStatus::Withdrawn)
+    .bind(k.category_id)
+    .bind(e.entry_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if count >= i64::from(k.max_entries_per_member.unwrap_or(c.max_entries_per_member)) {
+        return Err(EntryRefusal::MaxEntriesReached.into());
+    }
+    sqlx::query("update entry set category_id = $2 where entry_id = $1")
+        .bind(e.entry_id)
+        .bind(k.category_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Whether `user` may enter `c` at all (before counting their entries).
