@@ -192,7 +192,8 @@ pub fn ranked_by_category(comp: &Computed) -> Vec<(&super::math::EntryResult, us
     rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.rank.cmp(&b.1.rank)));
     let mut out = Vec::with_capacity(rows.len());
     // (the category, its last math rank, its last category rank, how many so far)
-    let mut last: Option<(Option<(i32, String)>, usize, usize, usize)> = None;
+    type Last = (Option<(i32, String)>, usize, usize, usize);
+    let mut last: Option<Last> = None;
     for (key, r) in rows {
         let (seen, rank) = match &last {
             Some((k, math, rank, seen)) if *k == key => {
