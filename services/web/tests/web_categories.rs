@@ -570,6 +570,21 @@ async fn results_rank_within_each_category_on_the_api_the_page_and_the_export() 
         "{}",
         lines[3]
     );
+    let csv = org
+        .get("/organize/contests/ket-qua/export/entries.csv")
+        .await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    assert!(
+        csv.body.lines().next().unwrap().ends_with("Hạng mục"),
+        "{}",
+        csv.body
+    );
+    assert_eq!(
+        csv.body.matches("Ảnh đẹp quê hương").count(),
+        2,
+        "{}",
+        csv.body
+    );
 }
 
 #[tokio::test]

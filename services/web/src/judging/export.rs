@@ -253,7 +253,9 @@ async fn scores_table(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Table>
 
 async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table> {
     let list = standings::listed_entries(db, contest_id).await?;
-    let headers = [
+    // With categories, a last column names each entry's.
+    let by_category = list.iter().any(|e| e.category_name.is_some());
+    let mut headers: Vec<String> = [
         "judging.col.entry-id",
         "judging.col.title",
         "judging.col.author",
@@ -267,10 +269,13 @@ async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table
     .iter()
     .map(|k| h(k))
     .collect();
+    if by_category {
+        headers.push(h("category.label"));
+    }
     let rows = list
         .into_iter()
         .map(|e| {
-            vec![
+            let mut row = vec![
                 Cell::Text(e.entry_id.to_string()),
                 safe(&e.title),
                 safe(&e.author_name),
@@ -280,7 +285,11 @@ async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table
                 time(e.submitted_at),
                 Cell::Num(e.votes as f64),
                 Cell::Text(h(&format!("privacy.consent-state.{}", e.consent))),
-            ]
+            ];
+            if by_category {
+                row.push(e.category_name.as_deref().map_or(Cell::Empty, safe));
+            }
+            row
         })
         .collect();
     Ok(Table {

@@ -214,6 +214,8 @@ pub struct ListedEntry {
     /// The consent state: `privacy` (the entrant's own consent recorded), `guardian-waiting`,
     /// `guardian-given`, or `none` (entries made before consent was recorded, or withdrawn).
     pub consent: String,
+    /// The entry's category (hạng mục), in a contest that has them.
+    pub category_name: Option<String>,
 }
 
 pub async fn listed_entries(
@@ -228,8 +230,9 @@ pub async fn listed_entries(
                      when g.given_at is not null then 'guardian-given'
                      when exists (select 1 from consent k where k.entry_id = e.entry_id
                                   and k.kind = 'privacy' and k.withdrawn_at is null) then 'privacy'
-                     else 'none' end as consent
+                     else 'none' end as consent, kc.name as category_name
          from entry e join app_user a on a.app_user_id = e.author_id
+         left join contest_category kc on kc.category_id = e.category_id
          left join unit u on u.unit_id = a.unit_id left join vote_tally t on t.entry_id = e.entry_id
          left join guardian_consent g on g.entry_id = e.entry_id
          where e.contest_id = $1 and e.status <> 'draft' order by e.created_at",
