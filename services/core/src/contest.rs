@@ -52,6 +52,29 @@ pub async fn contest_by_id(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Opt
     .await
 }
 
+/// The contest of entry `entry_id` as its uploads see it: when the entry is in a category,
+/// the category's kinds, and its limits where it sets them (the contest's elsewhere).
+pub async fn contest_for_entry(
+    db: impl PgExecutor<'_>,
+    entry_id: Uuid,
+) -> sqlx::Result<Option<Contest>> {
+    sqlx::query_as(
+        "select c.contest_id, c.slug, c.title, c.unit_id, coalesce(k.kinds, c.kinds) as kinds,
+            c.submission_opens_at, c.submission_closes_at,
+            coalesce(k.max_photo_bytes, c.max_photo_bytes) as max_photo_bytes,
+            coalesce(k.max_video_bytes, c.max_video_bytes) as max_video_bytes,
+            coalesce(k.max_video_seconds, c.max_video_seconds) as max_video_seconds,
+            coalesce(k.max_entries_per_member, c.max_entries_per_member) as max_entries_per_member,
+            c.requires_moderation, c.blind_judging, c.upload_grace_minutes
+         from entry e join contest c on c.contest_id = e.contest_id
+         left join contest_category k on k.category_id = e.category_id
+         where e.entry_id = $1",
+    )
+    .bind(entry_id)
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn contest_by_slug(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<Option<Contest>> {
     sqlx::query_as(&format!(
         "select {CONTEST_COLUMNS} from contest where slug = $1"

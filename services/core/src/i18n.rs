@@ -56,6 +56,7 @@ macro_rules! catalog_files {
             concat!("areas/contest_edit.", $lang, ".toml"),
             concat!("areas/certificates.", $lang, ".toml"),
             concat!("areas/roster.", $lang, ".toml"),
+            concat!("areas/categories.", $lang, ".toml"),
         ]
         .into_iter()
         .zip([
@@ -79,6 +80,11 @@ macro_rules! catalog_files {
                 ".toml"
             )),
             include_str!(concat!("../../../web/i18n/areas/roster.", $lang, ".toml")),
+            include_str!(concat!(
+                "../../../web/i18n/areas/categories.",
+                $lang,
+                ".toml"
+            )),
         ])
     };
 }

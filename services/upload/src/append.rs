@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use hoithi_core::AppState;
 use hoithi_core::api_error::ApiError;
-use hoithi_core::contest::{Contest, contest_by_id};
+use hoithi_core::contest::{Contest, contest_for_entry};
 use uuid::Uuid;
 
 use crate::digest::ResumableSha256;
@@ -395,10 +395,8 @@ async fn sniff_now(
     contest: &mut Option<hoithi_core::contest::Contest>,
 ) -> Result<(), ApiError> {
     if contest.is_none() {
-        let entry = hoithi_core::contest::entry_by_id(&st.db, row.entry_id)
-            .await?
-            .ok_or_else(crate::protocol::upload_not_found)?;
-        *contest = contest_by_id(&st.db, entry.contest_id).await?;
+        // The entry's category, when it has one, sets the kinds and limits.
+        *contest = contest_for_entry(&st.db, row.entry_id).await?;
     }
     let Some(c) = contest.as_ref() else {
         return Err(crate::protocol::upload_not_found());

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use hoithi_core::AppState;
 use hoithi_core::api_error::ApiError;
 use hoithi_core::auth::CurrentUser;
-use hoithi_core::contest::{Contest, EntryStatus, contest_by_id, entry_by_id};
+use hoithi_core::contest::{Contest, EntryStatus, contest_for_entry, entry_by_id};
 use hoithi_core::entry_lifecycle::{self, Actor};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -165,7 +165,8 @@ async fn check_entry(
     if !matches!(entry.status, EntryStatus::Draft | EntryStatus::Uploading) {
         return Err(entry_not_draft());
     }
-    let contest = contest_by_id(&st.db, entry.contest_id)
+    // The entry's category, when it has one, sets the kinds and limits.
+    let contest = contest_for_entry(&st.db, entry.entry_id)
         .await?
         .ok_or_else(|| {
             err(

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use hoithi_core::AppState;
 
 use crate::domain::contests::ContestRow;
+use crate::domain::contests::categories::{self, Category};
 use crate::domain::entries::author::AuthorPolicy;
 use crate::domain::entries::gallery::{GalleryItem, GalleryParams, GalleryRequest, Sort, gallery};
 use crate::domain::voting::policy::VotePolicy;
@@ -18,6 +19,8 @@ pub struct Cards {
     pub entries: Vec<GalleryItem>,
     /// Units to filter by (slug, name): only for viewers who may see every author.
     pub units: Vec<(String, String)>,
+    /// The contest's categories to filter by (none: the contest has none).
+    pub categories: Vec<Category>,
     pub req: GalleryRequest,
     pub sorts: Vec<Sort>,
     /// The query string (`q=…&sort=…&after=…`) of the next page, when there is one.
@@ -38,7 +41,10 @@ impl Cards {
 
     /// Whether the visitor searched or filtered (an empty page then says "no match").
     pub fn filtered(&self) -> bool {
-        !self.req.q.is_empty() || !self.req.unit.is_empty() || self.req.kind.is_some()
+        !self.req.q.is_empty()
+            || !self.req.unit.is_empty()
+            || self.req.kind.is_some()
+            || !self.req.category.is_empty()
     }
 
     /// Whether this is a later page (it links back to the first).
@@ -78,9 +84,11 @@ pub async fn load(
     } else {
         Vec::new()
     };
+    let categories = categories::list(&state.db, c.contest_id).await?;
     Ok(Cards {
         entries: page.items,
         units,
+        categories,
         next: page.next.map(|n| req.query_after(&n)),
         sorts: Sort::offered(shuffling, totals_public),
         req,

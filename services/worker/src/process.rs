@@ -91,8 +91,10 @@ pub async fn run_job(
 
 async fn load_asset(state: &AppState, id: Uuid) -> anyhow::Result<Option<Asset>> {
     let row: Option<(Uuid, String, String, i32)> = sqlx::query_as(
-        "select m.media_asset_id, m.kind::text, m.original_key, c.max_video_seconds
+        "select m.media_asset_id, m.kind::text, m.original_key,
+                coalesce(k.max_video_seconds, c.max_video_seconds)
          from media_asset m join entry e using (entry_id) join contest c using (contest_id)
+         left join contest_category k on k.category_id = e.category_id
          where m.media_asset_id = $1",
     )
     .bind(id)

@@ -35,7 +35,7 @@ pub fn contest_link(state: &AppState, c: &ContestRow) -> String {
 }
 
 /// Applies `patch` in a transaction of its own: what was done, or the broken rules.
-async fn save(
+pub(crate) async fn save(
     state: &AppState,
     user: &CurrentUser,
     contest: &ContestRow,

@@ -175,6 +175,7 @@ impl ContestForm {
             weights: None,
             vote_policy: None,
             voting_overlaps_submission: Some(self.voting_overlaps_submission.is_some()),
+            categories: None,
         };
         (spec, errors)
     }

@@ -4,6 +4,7 @@
 //! rules live in `domain::contests`.
 
 mod api;
+mod categories;
 mod edit;
 mod form;
 mod organize;
@@ -31,6 +32,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/organize/contests/{slug}/edit",
             get(edit::edit_page).post(edit::edit_save),
+        )
+        .route(
+            "/organize/contests/{slug}/categories",
+            get(categories::page).post(categories::change),
         )
         .route(
             "/organize/contests/{slug}/phase",

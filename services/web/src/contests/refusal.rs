@@ -30,7 +30,8 @@ impl Refusal for ContestRefusal {
             | Self::RubricLocked
             | Self::RubricInJudgingSetUp
             | Self::TimePassed
-            | Self::ResultsOut => StatusCode::CONFLICT,
+            | Self::ResultsOut
+            | Self::CategoryHasEntries => StatusCode::CONFLICT,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }

@@ -46,6 +46,7 @@ impl EntryJson<'_> {
             "reason": e.reason,
             "author": if self.show_author { json!({"name": e.author_name, "unit": e.unit_name}) } else { json!(null) },
             "media": self.media,
+            "category": e.category_slug.as_ref().map(|slug| json!({"slug": slug, "name": e.category_name})),
         });
         if let Some(r) = self.revision {
             body["revision"] = r.json();
@@ -70,6 +71,9 @@ pub struct NewEntry {
     guardian_name: String,
     #[serde(default)]
     guardian_email: String,
+    /// The category's slug, required when the contest has categories.
+    #[serde(default)]
+    category: String,
 }
 
 /// `POST /api/v1/contests/{slug}/entries`: a draft entry (201).
@@ -89,6 +93,7 @@ pub async fn create(
         birth_date: body.birth_date.clone(),
         guardian_name: body.guardian_name.clone(),
         guardian_email: body.guardian_email.clone(),
+        category: body.category.clone(),
     };
     let created = create_entry(
         &state.db,

@@ -5,6 +5,7 @@
 //! `access::author`.
 
 mod api;
+mod category;
 mod edit;
 mod media;
 mod refusal;
@@ -27,6 +28,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/entries/{id}", get(show::entry_page))
         .route("/entries/{id}/upload", get(submit::upload_page))
+        .route(
+            "/entries/{id}/category",
+            get(category::form).post(category::change),
+        )
         .route("/entries/{id}/edit", get(edit::edit_form).post(edit::edit))
         .route(
             "/entries/{id}/withdraw",

@@ -23,7 +23,10 @@ impl Refusal for EntryRefusal {
             | Self::InvalidDecision
             | Self::ConsentRequired
             | Self::BirthDateRequired
-            | Self::GuardianRequired => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::GuardianRequired
+            | Self::CategoryRequired
+            | Self::UnknownCategory
+            | Self::CategoryKindMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             // Something the person sees but may not change (`domain::access`).
             Self::EmailNotVerified | Self::NotEligible | Self::NotEditable => StatusCode::FORBIDDEN,
             Self::SubmissionClosed
@@ -82,6 +85,7 @@ pub struct FormErrors {
     pub consent: String,
     pub birth_date: String,
     pub guardian: String,
+    pub category: String,
 }
 
 impl FormErrors {
@@ -106,6 +110,12 @@ impl FormErrors {
             },
             EntryRefusal::GuardianRequired | EntryRefusal::TooManyMails => Self {
                 guardian: message,
+                ..Self::default()
+            },
+            EntryRefusal::CategoryRequired
+            | EntryRefusal::UnknownCategory
+            | EntryRefusal::CategoryKindMismatch => Self {
+                category: message,
                 ..Self::default()
             },
             _ => Self {

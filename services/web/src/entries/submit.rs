@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::refusal::FormErrors;
 use crate::access::author::{AuthorOf, OnEntry, SignedIn};
 use crate::access::client::ClientIp;
+use crate::domain::contests::categories::{self, Category};
 use crate::domain::contests::{self, ContestRow};
 use crate::domain::entries::EntryRow;
 use crate::domain::entries::refusal::EntryError;
@@ -69,6 +70,9 @@ pub struct EntryForm {
     pub guardian_name: String,
     #[serde(default)]
     pub guardian_email: String,
+    /// The chosen category's slug (radio buttons, when the contest has categories).
+    #[serde(default)]
+    pub category: String,
 }
 
 #[derive(Template)]
@@ -84,6 +88,9 @@ struct EnterPage {
     consent_error: String,
     birth_date_error: String,
     guardian_error: String,
+    category_error: String,
+    /// The contest's categories (none: the form shows no choice).
+    categories: Vec<Category>,
     /// The birth date is asked (the contest requires it and the account has none yet).
     ask_birth_date: bool,
     form: EntryForm,
@@ -105,10 +112,12 @@ impl EnterPage {
         errors: FormErrors,
         ask_birth_date: bool,
         standing: Standing,
+        categories: Vec<Category>,
     ) -> Self {
         let max = i64::from(c.max_entries_per_member);
-        let full = standing.sent >= max;
-        let limit_text = if standing.refusal.is_some() {
+        // With categories each has its own count: the submission says which one is full.
+        let full = categories.is_empty() && standing.sent >= max;
+        let limit_text = if standing.refusal.is_some() || !categories.is_empty() {
             String::new()
         } else {
             ctx.t("entry.limit.count")
@@ -139,6 +148,8 @@ impl EnterPage {
             consent_error: errors.consent,
             birth_date_error: errors.birth_date,
             guardian_error: errors.guardian,
+            category_error: errors.category,
+            categories,
             ask_birth_date,
             form,
         }
@@ -187,9 +198,10 @@ pub async fn enter_form(
         .unwrap_or_default();
     let empty = EntryForm::default();
     let ask = asks_birth_date(&state, &c, user.app_user_id).await?;
+    let categories = categories::list(&state.db, c.contest_id).await?;
     Ok(render(
         StatusCode::OK,
-        &EnterPage::new(&ctx, c, empty, errors, ask, standing),
+        &EnterPage::new(&ctx, c, empty, errors, ask, standing, categories),
     ))
 }
 
@@ -209,6 +221,7 @@ pub async fn enter(
         birth_date: form.birth_date.clone(),
         guardian_name: form.guardian_name.clone(),
         guardian_email: form.guardian_email.clone(),
+        category: form.category.clone(),
     };
     let created = create_entry(
         &state.db,
@@ -232,7 +245,8 @@ pub async fn enter(
             let errors = FormErrors::of(&ctx, r);
             let ask = asks_birth_date(&state, &c, user.app_user_id).await?;
             let standing = standing(&state, &user, &c).await?;
-            let page = EnterPage::new(&ctx, c, form, errors, ask, standing);
+            let categories = categories::list(&state.db, c.contest_id).await?;
+            let page = EnterPage::new(&ctx, c, form, errors, ask, standing, categories);
             Ok(render(status, &page))
         }
         Err(EntryError::Db(e)) => Err(e.into()),
@@ -248,19 +262,29 @@ struct UploadPage {
     accept: String,
 }
 
-/// The upload page of the author's draft: the file kinds the contest takes.
-pub async fn upload_page(ctx: Ctx, author: AuthorOf) -> Response {
+/// The upload page of the author's draft: the file kinds the contest (or the entry's
+/// category) takes.
+pub async fn upload_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    author: AuthorOf,
+) -> Result<Response, PageError> {
     let AuthorOf(OnEntry {
         entry: e,
         contest: c,
         ..
     }) = author;
+    let category = match &e.category_slug {
+        Some(slug) => categories::by_slug(&state.db, c.contest_id, slug).await?,
+        None => None,
+    };
+    let kinds = category.map_or_else(|| c.kinds.clone(), |k| k.kinds);
     let accept: Vec<&str> = [("photo", "image/*"), ("video", "video/*")]
         .into_iter()
-        .filter(|(kind, _)| c.kinds.iter().any(|k| k == kind))
+        .filter(|(kind, _)| kinds.iter().any(|k| k == kind))
         .map(|(_, mime)| mime)
         .collect();
-    render(
+    Ok(render(
         StatusCode::OK,
         &UploadPage {
             page: ctx.page("entry.upload.title"),
@@ -268,5 +292,5 @@ pub async fn upload_page(ctx: Ctx, author: AuthorOf) -> Response {
             e,
             c,
         },
-    )
+    ))
 }

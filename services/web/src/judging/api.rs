@@ -31,6 +31,8 @@ use crate::security::MaybeUser;
 pub struct InviteBody {
     email: String,
     entries: Option<Vec<Uuid>>,
+    /// A category's slug: the judge gets that category's entries (not with `entries`).
+    category: Option<String>,
     #[serde(default)]
     conflict_units: Vec<String>,
 }
@@ -52,9 +54,13 @@ pub async fn invite(
         invite_judge(&state, &headers, &contest, email.as_str(), &conflict, &user).await?;
     let round = rounds::current_or_first_round(&state.db, contest.contest_id).await?;
     rounds::sync_first_round(&state.db, round.judging_round_id).await?;
-    let entries = match body.entries {
-        Some(entries) => entries,
-        None => rounds::entries(&state.db, round.judging_round_id).await?,
+    let entries = match (body.entries, &body.category) {
+        (Some(_), Some(_)) => return Err(JudgingRefusal::ChoiceInvalid.into()),
+        (Some(entries), None) => entries,
+        (None, Some(slug)) => judges::entries_of_category(&state.db, contest.contest_id, slug)
+            .await?
+            .ok_or(JudgingRefusal::ChoiceInvalid)?,
+        (None, None) => rounds::entries(&state.db, round.judging_round_id).await?,
     };
     let mode = Mode::Entries {
         email: email.as_str().to_owned(),

@@ -125,7 +125,9 @@ fn headers(before: &[&str], middle: impl Iterator<Item = String>, after: &[&str]
 
 async fn results_table(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Table> {
     let comp = compute(db, round).await?;
-    let headers = headers(
+    // With categories, ranks count within each and a last column names it.
+    let by_category = comp.entries.iter().any(|e| e.category_slug.is_some());
+    let mut headers = headers(
         &[
             "judging.col.rank",
             "judging.col.entry-id",
@@ -146,11 +148,14 @@ async fn results_table(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Table
             "judging.col.advanced",
         ],
     );
+    if by_category {
+        headers.push(h("category.label"));
+    }
     let mut rows = Vec::new();
-    for r in &comp.results {
+    for (r, rank) in crate::domain::judging::results::ranked_by_category(&comp) {
         let Some(e) = comp.entry(r.id) else { continue };
         let mut row = vec![
-            Cell::Num(r.rank as f64),
+            Cell::Num(rank as f64),
             Cell::Text(r.id.to_string()),
             safe(&e.title),
             safe(&e.author_name),
@@ -176,6 +181,9 @@ async fn results_table(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Table
                 "judging.no"
             })),
         ]);
+        if by_category {
+            row.push(e.category_name.as_deref().map_or(Cell::Empty, safe));
+        }
         rows.push(row);
     }
     Ok(Table {
@@ -245,7 +253,9 @@ async fn scores_table(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Table>
 
 async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table> {
     let list = standings::listed_entries(db, contest_id).await?;
-    let headers = [
+    // With categories, a last column names each entry's.
+    let by_category = list.iter().any(|e| e.category_name.is_some());
+    let mut headers: Vec<String> = [
         "judging.col.entry-id",
         "judging.col.title",
         "judging.col.author",
@@ -259,10 +269,13 @@ async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table
     .iter()
     .map(|k| h(k))
     .collect();
+    if by_category {
+        headers.push(h("category.label"));
+    }
     let rows = list
         .into_iter()
         .map(|e| {
-            vec![
+            let mut row = vec![
                 Cell::Text(e.entry_id.to_string()),
                 safe(&e.title),
                 safe(&e.author_name),
@@ -272,7 +285,11 @@ async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table
                 time(e.submitted_at),
                 Cell::Num(e.votes as f64),
                 Cell::Text(h(&format!("privacy.consent-state.{}", e.consent))),
-            ]
+            ];
+            if by_category {
+                row.push(e.category_name.as_deref().map_or(Cell::Empty, safe));
+            }
+            row
         })
         .collect();
     Ok(Table {

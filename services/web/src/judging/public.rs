@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use hoithi_core::AppState;
 use serde_json::Value;
 
-use super::results::{Row, rows_of};
+use super::results::{Row, grouped, rows_of};
 use crate::domain::contests::{self, ContestRow};
 use crate::domain::entries::author::AuthorPolicy;
 use crate::domain::judging::results::latest_published;
@@ -20,7 +20,8 @@ use crate::page::{Ctx, Page, PageError, render};
 struct PublicPage {
     page: Page,
     c: ContestRow,
-    rows: Vec<Row>,
+    /// The rows by category (one group named "" in a contest without categories).
+    groups: Vec<(String, Vec<Row>)>,
     published_at: Option<DateTime<Utc>>,
     round_name: String,
     show_author: bool,
@@ -66,7 +67,7 @@ pub async fn page(
             // still being judged.
             show_author: authors.sees_all(),
             c,
-            rows,
+            groups: grouped(rows),
             published_at,
             round_name,
         },

@@ -42,6 +42,8 @@ pub struct Row {
     pub combined: String,
     pub advanced: bool,
     pub progress: String,
+    /// The entry's category (hạng mục); ranks count within it.
+    pub category: String,
 }
 
 fn num(lang: Lang, v: &Value) -> String {
@@ -72,7 +74,21 @@ fn row_of(lang: Lang, e: &Value, judge_count: usize) -> Row {
         combined: num(lang, &e["combined"]),
         advanced: e["advanced"].as_bool().unwrap_or(false),
         progress: String::new(),
+        category: e["category"]["name"].as_str().unwrap_or("").to_owned(),
     }
+}
+
+/// Rows grouped by category, in the snapshot's order (one group, named "", without
+/// categories).
+pub fn grouped(rows: Vec<Row>) -> Vec<(String, Vec<Row>)> {
+    let mut out: Vec<(String, Vec<Row>)> = Vec::new();
+    for r in rows {
+        match out.last_mut() {
+            Some((k, group)) if *k == r.category => group.push(r),
+            _ => out.push((r.category.clone(), vec![r])),
+        }
+    }
+    out
 }
 
 /// Rows from a snapshot's `entries`.

@@ -51,6 +51,8 @@ struct SetupPage {
     sheets: Vec<SheetLine>,
     entries: i64,
     units: Vec<(String, String)>,
+    /// The contest's categories: a judge can be given one.
+    categories: Vec<crate::domain::contests::categories::Category>,
     message: String,
     error: String,
     /// The confirm step of opening the round is shown in place of its button.
@@ -175,6 +177,7 @@ pub async fn render_page(
     let view = SetupPage {
         page,
         units: crate::domain::people::units::unit_choices(db).await?,
+        categories: crate::domain::contests::categories::list(db, c.contest_id).await?,
         c: c.clone(),
         rounds: rounds::rounds(db, c.contest_id).await?,
         judges: judges::judges(db, c.contest_id, round.judging_round_id).await?,

@@ -205,6 +205,13 @@ async fn invite_by_form(
                 .ok_or(JudgingRefusal::ChoiceInvalid)?;
             Some(Some(found))
         }
+        // The entries of one category (hạng mục): a judge per category.
+        "category" => {
+            let found = judges::entries_of_category(&state.db, c.contest_id, field(f, "category"))
+                .await?
+                .ok_or(JudgingRefusal::ChoiceInvalid)?;
+            Some(Some(found))
+        }
         _ => return Err(JudgingRefusal::ChoiceInvalid.into()),
     };
     // No round set up yet: nothing to assign in (the page says to assign later).

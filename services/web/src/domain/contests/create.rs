@@ -67,7 +67,9 @@ async fn store(
             ContestRefusal::UnitOutOfScope,
         )));
     }
-    insert(tx, valid, unit, user.map(|u| u.app_user_id)).await
+    let id = insert(tx, valid, unit, user.map(|u| u.app_user_id)).await?;
+    super::categories::insert_all(tx, id, &valid.categories).await?;
+    Ok(id)
 }
 
 /// The id of the unit `slug`, or the refusal on `field`.

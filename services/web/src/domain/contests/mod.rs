@@ -3,6 +3,7 @@
 //! (`create`), its edits after creation with their history (`edit`), early closes and reopens
 //! of phases (`phases`). No HTTP here.
 
+pub mod categories;
 pub mod create;
 pub mod edit;
 pub mod phases;

@@ -48,10 +48,16 @@ pub enum ContestRefusal {
     TimeInPast,
     ResultsOut,
     AfterResults,
+    /// A category without a valid slug or name, a slug twice, or limits out of bounds.
+    InvalidCategory,
+    /// A category allows a kind its contest does not.
+    CategoryKindsOutside,
+    /// A category that has entries is not deleted.
+    CategoryHasEntries,
 }
 
 impl ContestRefusal {
-    pub const ALL: [Self; 37] = [
+    pub const ALL: [Self; 40] = [
         Self::InvalidSlug,
         Self::SlugTaken,
         Self::TitleRequired,
@@ -89,6 +95,9 @@ impl ContestRefusal {
         Self::TimeInPast,
         Self::ResultsOut,
         Self::AfterResults,
+        Self::InvalidCategory,
+        Self::CategoryKindsOutside,
+        Self::CategoryHasEntries,
     ];
 
     pub const fn code(self) -> &'static str {
@@ -130,6 +139,9 @@ impl ContestRefusal {
             Self::TimeInPast => "time-in-past",
             Self::ResultsOut => "results-out",
             Self::AfterResults => "after-results",
+            Self::InvalidCategory => "invalid-category",
+            Self::CategoryKindsOutside => "category-kinds-outside",
+            Self::CategoryHasEntries => "category-has-entries",
         }
     }
 }

@@ -56,6 +56,9 @@ pub struct ContestSpec {
     /// Voting may open while submissions still come in (it may not by default).
     #[serde(default)]
     pub voting_overlaps_submission: Option<bool>,
+    /// Categories (hạng mục / bảng); none: entries belong to the contest as a whole.
+    #[serde(default)]
+    pub categories: Option<Vec<super::categories::CategorySpec>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -119,6 +122,7 @@ pub struct ValidContest {
     pub retention_days: Option<i32>,
     pub settings: serde_json::Value,
     pub voting_overlaps_submission: bool,
+    pub categories: Vec<super::categories::ValidCategory>,
 }
 
 const MIB: i64 = 1024 * 1024;
@@ -204,6 +208,11 @@ impl ContestSpec {
         if retention_days.is_some_and(|d| !(0..=3650).contains(&d)) {
             errors.push(err("retention_days", R::InvalidLimit));
         }
+        let categories = super::categories::validate(
+            self.categories.as_deref().unwrap_or_default(),
+            &kinds,
+            &mut errors,
+        );
         let Some(submission) = dates.submission else {
             return Err(errors);
         };
@@ -240,6 +249,7 @@ impl ContestSpec {
             retention_days,
             settings,
             voting_overlaps_submission,
+            categories,
         })
     }
 

@@ -48,6 +48,9 @@ pub struct EntryRow {
     /// The status its author withdrew it from: set only by the author's own withdrawal (which
     /// can be undone); an entry withdrawn with the author's consent or account has none.
     pub withdrawn_from: Option<EntryStatus>,
+    /// The entry's category (hạng mục), in a contest that has them.
+    pub category_slug: Option<String>,
+    pub category_name: Option<String>,
 }
 
 impl EntryRow {
@@ -92,8 +95,9 @@ pub const ENTRY_SQL: &str = "select e.entry_id, e.number, e.contest_id, e.author
     md5(e.title || chr(31) || e.description) as text_digest,
     coalesce(a.birth_date > current_date - interval '16 years', false) as author_minor, e.guardian_pending,
     (select g.given_at is not null from guardian_consent g where g.entry_id = e.entry_id) as guardian_given,
-    e.withdrawn_from
-    from entry e join app_user a on a.app_user_id = e.author_id left join unit u on u.unit_id = a.unit_id";
+    e.withdrawn_from, k.slug as category_slug, k.name as category_name
+    from entry e join app_user a on a.app_user_id = e.author_id left join unit u on u.unit_id = a.unit_id
+    left join contest_category k on k.category_id = e.category_id";
 
 pub async fn entry(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<EntryRow>> {
     sqlx::query_as(&format!("{ENTRY_SQL} where e.entry_id = $1"))

@@ -40,10 +40,16 @@ pub enum EntryRefusal {
     NotWithdrawn,
     /// Withdrawn with the author's consent or account, not by the author's own withdrawal.
     NotRestorable,
+    /// The contest has categories and the entry names none.
+    CategoryRequired,
+    /// No such category in this contest (another contest's slug included).
+    UnknownCategory,
+    /// The entry has a file of a kind the chosen category does not take.
+    CategoryKindMismatch,
 }
 
 impl EntryRefusal {
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 26] = [
         Self::TitleRequired,
         Self::TitleTooLong,
         Self::DescriptionTooLong,
@@ -67,6 +73,9 @@ impl EntryRefusal {
         Self::ResultsPublished,
         Self::NotWithdrawn,
         Self::NotRestorable,
+        Self::CategoryRequired,
+        Self::UnknownCategory,
+        Self::CategoryKindMismatch,
     ];
 
     /// The stable code. (The HTTP status of each refusal is the web side's answer:
@@ -96,6 +105,9 @@ impl EntryRefusal {
             Self::ResultsPublished => "results-published",
             Self::NotWithdrawn => "not-withdrawn",
             Self::NotRestorable => "not-restorable",
+            Self::CategoryRequired => "category-required",
+            Self::UnknownCategory => "unknown-category",
+            Self::CategoryKindMismatch => "category-kind-mismatch",
         }
     }
 }

@@ -10,7 +10,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::refusal::{EntryError, EntryRefusal};
+use crate::domain::contests::categories::{self, Category};
 use crate::domain::contests::{ContestRow, Phase};
+use crate::domain::entries::EntryRow;
 use crate::domain::people::throttle;
 use crate::domain::people::units::is_within;
 use crate::domain::privacy::consent::{self, Kind, PRIVACY_VERSION};
@@ -28,6 +30,8 @@ pub struct Agreement {
     pub birth_date: String,
     pub guardian_name: String,
     pub guardian_email: String,
+    /// The slug of the chosen category; read only when the contest has categories.
+    pub category: String,
 }
 
 /// A new entry, and the guardian's link to mail when the entrant is a child.
@@ -100,6 +104,83 @@ pub async fn entries_sent(db: &PgPool, contest_id: i64, author: i64) -> sqlx::Re
     .await
 }
 
+/// The category an entry of `c` goes into: none when the contest has no categories; else
+/// the one named by `slug` (required, and of this contest).
+pub async fn chosen_category(
+    db: &PgPool,
+    c: &ContestRow,
+    slug: &str,
+) -> Result<Option<Category>, EntryError> {
+    let all = categories::list(db, c.contest_id).await?;
+    if all.is_empty() {
+        return Ok(None);
+    }
+    let slug = slug.trim();
+    if slug.is_empty() {
+        return Err(EntryRefusal::CategoryRequired.into());
+    }
+    all.into_iter()
+        .find(|k| k.slug == slug)
+        .map(Some)
+        .ok_or(EntryRefusal::UnknownCategory.into())
+}
+
+/// Moves the author's entry `e` of `c` to the category `slug`: only while submission is
+/// open, into a category that takes the kinds of its files, and within that category's
+/// limit per member (this entry left out of the count).
+pub async fn change_category(
+    db: &PgPool,
+    e: &EntryRow,
+    c: &ContestRow,
+    slug: &str,
+) -> Result<(), EntryError> {
+    if c.phase() != Phase::Submission {
+        return Err(EntryRefusal::SubmissionClosed.into());
+    }
+    if e.status == EntryStatus::Withdrawn {
+        return Err(EntryRefusal::NotEditable.into());
+    }
+    let Some(k) = chosen_category(db, c, slug).await? else {
+        return Err(EntryRefusal::UnknownCategory.into());
+    };
+    let fits: bool = sqlx::query_scalar(
+        "select coalesce(bool_and(kind::text = any($2)), true) from media_asset where entry_id = $1",
+    )
+    .bind(e.entry_id)
+    .bind(&k.kinds)
+    .fetch_one(db)
+    .await?;
+    if !fits {
+        return Err(EntryRefusal::CategoryKindMismatch.into());
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query("select 1 from contest where contest_id = $1 for update")
+        .bind(c.contest_id)
+        .execute(&mut *tx)
+        .await?;
+    let count: i64 = sqlx::query_scalar(
+        "select count(*) from entry where contest_id = $1 and author_id = $2 and status <> $3
+           and category_id = $4 and entry_id <> $5",
+    )
+    .bind(c.contest_id)
+    .bind(e.author_id)
+    .bind(EntryStatus::Withdrawn)
+    .bind(k.category_id)
+    .bind(e.entry_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if count >= i64::from(k.max_entries_per_member.unwrap_or(c.max_entries_per_member)) {
+        return Err(EntryRefusal::MaxEntriesReached.into());
+    }
+    sqlx::query("update entry set category_id = $2 where entry_id = $1")
+        .bind(e.entry_id)
+        .bind(k.category_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Whether `user` may enter `c` at all (before counting their entries).
 pub async fn may_enter(db: &PgPool, user: &CurrentUser, c: &ContestRow) -> Result<(), EntryError> {
     if !user.is_verified() {
@@ -137,6 +218,7 @@ pub async fn create_entry(
 ) -> Result<Created, EntryError> {
     let text = EntryText::parse(title, description)?;
     may_enter(db, user, c).await?;
+    let category = chosen_category(db, c, &agreement.category).await?;
     if !agreement.consent {
         return Err(EntryRefusal::ConsentRequired.into());
     }
@@ -169,15 +251,23 @@ pub async fn create_entry(
         .bind(c.contest_id)
         .execute(&mut *tx)
         .await?;
+    // In a category, the limit is the category's (else the contest's) and counts the
+    // entries of that category only.
     let count: i64 = sqlx::query_scalar(
-        "select count(*) from entry where contest_id = $1 and author_id = $2 and status <> $3",
+        "select count(*) from entry where contest_id = $1 and author_id = $2 and status <> $3
+           and ($4::bigint is null or category_id = $4)",
     )
     .bind(c.contest_id)
     .bind(user.app_user_id)
     .bind(EntryStatus::Withdrawn)
+    .bind(category.as_ref().map(|k| k.category_id))
     .fetch_one(&mut *tx)
     .await?;
-    if count >= i64::from(c.max_entries_per_member) {
+    let max = category
+        .as_ref()
+        .and_then(|k| k.max_entries_per_member)
+        .unwrap_or(c.max_entries_per_member);
+    if count >= i64::from(max) {
         return Err(EntryRefusal::MaxEntriesReached.into());
     }
     if stored.is_none()
@@ -197,6 +287,13 @@ pub async fn create_entry(
         &text.description,
     )
     .await?;
+    if let Some(k) = &category {
+        sqlx::query("update entry set category_id = $2 where entry_id = $1")
+            .bind(id)
+            .bind(k.category_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     let uid = user.app_user_id;
     let ip = agreement.ip;
     consent::record(

@@ -191,6 +191,27 @@ pub async fn entries_by_number(
     Ok((found.len() == distinct.len()).then_some(found))
 }
 
+/// The entries of contest `contest_id` in its category `slug` (withdrawn and drafts left
+/// out); `None` when the contest has no such category.
+pub async fn entries_of_category(
+    db: &sqlx::PgPool,
+    contest_id: i64,
+    slug: &str,
+) -> sqlx::Result<Option<Vec<uuid::Uuid>>> {
+    let Some(k) = crate::domain::contests::categories::by_slug(db, contest_id, slug).await? else {
+        return Ok(None);
+    };
+    let found = sqlx::query_scalar(
+        "select entry_id from entry where contest_id = $1 and category_id = $2
+           and status not in ('draft', 'withdrawn')",
+    )
+    .bind(contest_id)
+    .bind(k.category_id)
+    .fetch_all(db)
+    .await?;
+    Ok(Some(found))
+}
+
 /// Remembers what to assign the judge `email` of `contest_id` when they accept: round
 /// `round_id`, these entries (`None`: every entry they may score).
 pub async fn assign_on_accept(

@@ -103,11 +103,17 @@ pub fn ends_voting(c: &ContestRow) -> bool {
 }
 
 /// One entry's line of a snapshot.
-fn entry_line(c: &ContestRow, comp: &Computed, r: &super::math::EntryResult) -> Option<Value> {
+fn entry_line(
+    c: &ContestRow,
+    comp: &Computed,
+    r: &super::math::EntryResult,
+    rank: usize,
+) -> Option<Value> {
     let e = comp.entry(r.id)?;
     Some(json!({
         "id": r.id,
-        "rank": r.rank,
+        "rank": rank,
+        "category": e.category_slug.as_ref().map(|slug| json!({"slug": slug, "name": e.category_name})),
         "title": e.title,
         "author": (!c.hide_author).then(|| if e.author_minor {
             crate::domain::privacy::names::shortened(&e.author_name)
@@ -133,11 +139,23 @@ fn entry_line(c: &ContestRow, comp: &Computed, r: &super::math::EntryResult) -> 
 /// only where the contest shows them.
 pub fn snapshot(c: &ContestRow, comp: &Computed) -> Value {
     let f = comp.round.formula();
-    let entries: Vec<Value> = comp
-        .results
-        .iter()
-        .filter_map(|r| entry_line(c, comp, r))
+    let entries: Vec<Value> = ranked_by_category(comp)
+        .into_iter()
+        .filter_map(|(r, rank)| entry_line(c, comp, r, rank))
         .collect();
+    let mut categories: Vec<(i32, String, String)> = comp
+        .entries
+        .iter()
+        .filter_map(|e| {
+            Some((
+                e.category_position?,
+                e.category_slug.clone()?,
+                e.category_name.clone()?,
+            ))
+        })
+        .collect();
+    categories.sort();
+    categories.dedup();
     json!({
         "round": comp.round.number,
         "round_name": comp.round.name,
@@ -153,8 +171,40 @@ pub fn snapshot(c: &ContestRow, comp: &Computed) -> Value {
         "criteria": comp.criteria.iter().map(|c| json!({
             "id": c.judging_criterion_id, "name": c.name, "max": c.max_score, "weight": c.weight,
         })).collect::<Vec<_>>(),
+        "categories": categories.iter().map(|(_, slug, name)| json!({"slug": slug, "name": name})).collect::<Vec<_>>(),
         "entries": entries,
     })
+}
+
+/// The results grouped by category (in the categories' order; entries without one first),
+/// each with its rank within its category: 1, 2, … in each, ties keeping one rank. In a
+/// contest without categories this is the math's own order and ranks.
+pub fn ranked_by_category(comp: &Computed) -> Vec<(&super::math::EntryResult, usize)> {
+    let mut rows: Vec<_> = comp
+        .results
+        .iter()
+        .map(|r| {
+            let e = comp.entry(r.id);
+            let key = e.and_then(|e| e.category_position.zip(e.category_slug.clone()));
+            (key, r)
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.rank.cmp(&b.1.rank)));
+    let mut out = Vec::with_capacity(rows.len());
+    // (the category, its last math rank, its last category rank, how many so far)
+    type Last = (Option<(i32, String)>, usize, usize, usize);
+    let mut last: Option<Last> = None;
+    for (key, r) in rows {
+        let (seen, rank) = match &last {
+            Some((k, math, rank, seen)) if *k == key => {
+                (seen + 1, if *math == r.rank { *rank } else { seen + 1 })
+            }
+            _ => (1, 1),
+        };
+        out.push((r, rank));
+        last = Some((key, r.rank, rank, seen));
+    }
+    out
 }
 
 /// Removes authors and units from a snapshot's entries, for viewers the contest does not

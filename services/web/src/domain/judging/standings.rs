@@ -24,6 +24,10 @@ pub struct ResultEntry {
     pub advanced: bool,
     /// The author is under 16: the public snapshot shortens their name.
     pub author_minor: bool,
+    /// The entry's category (hạng mục), in a contest that has them: results rank within it.
+    pub category_slug: Option<String>,
+    pub category_name: Option<String>,
+    pub category_position: Option<i32>,
 }
 
 pub async fn result_entries(
@@ -34,8 +38,10 @@ pub async fn result_entries(
         "select e.entry_id, e.title, au.display_name as author_name, au.email::text as author_email,
                 un.name as unit_name, coalesce(t.votes, 0) as votes,
                 coalesce(e.submitted_at, e.created_at) as submitted_at, re.advanced,
-                coalesce(au.birth_date > current_date - interval '16 years', false) as author_minor
+                coalesce(au.birth_date > current_date - interval '16 years', false) as author_minor,
+                k.slug as category_slug, k.name as category_name, k.position as category_position
          from round_entry re join entry e using (entry_id)
+         left join contest_category k on k.category_id = e.category_id
          join app_user au on au.app_user_id = e.author_id
          left join unit un on un.unit_id = au.unit_id
          left join vote_tally t on t.entry_id = e.entry_id
@@ -208,6 +214,8 @@ pub struct ListedEntry {
     /// The consent state: `privacy` (the entrant's own consent recorded), `guardian-waiting`,
     /// `guardian-given`, or `none` (entries made before consent was recorded, or withdrawn).
     pub consent: String,
+    /// The entry's category (hạng mục), in a contest that has them.
+    pub category_name: Option<String>,
 }
 
 pub async fn listed_entries(
@@ -222,8 +230,9 @@ pub async fn listed_entries(
                      when g.given_at is not null then 'guardian-given'
                      when exists (select 1 from consent k where k.entry_id = e.entry_id
                                   and k.kind = 'privacy' and k.withdrawn_at is null) then 'privacy'
-                     else 'none' end as consent
+                     else 'none' end as consent, kc.name as category_name
          from entry e join app_user a on a.app_user_id = e.author_id
+         left join contest_category kc on kc.category_id = e.category_id
          left join unit u on u.unit_id = a.unit_id left join vote_tally t on t.entry_id = e.entry_id
          left join guardian_consent g on g.entry_id = e.entry_id
          where e.contest_id = $1 and e.status <> 'draft' order by e.created_at",

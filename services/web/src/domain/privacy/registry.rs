@@ -144,6 +144,7 @@ pub const COLUMNS: &[Column] = &[
     c("site_secret", "name", NoKey, NotPersonal),
     c("judging_round", "name", NoKey, NotPersonal),
     c("judging_criterion", "name", NoKey, NotPersonal),
+    c("contest_category", "name", NoKey, NotPersonal),
     c("contest", "requires_birth_date", NoKey, NotPersonal),
     // The host name of a worker.
     c("job", "leased_by", NoKey, NotPersonal),

@@ -78,6 +78,40 @@ async fn unit_slugs(db: &mut PgConnection, ids: &[i64]) -> sqlx::Result<Vec<Stri
     .await
 }
 
+/// The categories' part of an edit: the list replaced when the patch has one, else the
+/// existing categories checked against the contest's kinds. One history line per category.
+async fn category_changes(
+    tx: &mut PgConnection,
+    contest_id: i64,
+    v: &ValidContest,
+    patch: &ContestPatch,
+) -> Result<Vec<Change>, EditError> {
+    use super::categories;
+    let Some(list) = &patch.categories else {
+        if categories::kinds_fit(tx, contest_id, &v.kinds).await? {
+            return Ok(Vec::new());
+        }
+        return Err(refused("categories", R::CategoryKindsOutside));
+    };
+    let limits = categories::ContestLimits {
+        max_photo_bytes: v.max_photo_bytes,
+        max_video_bytes: v.max_video_bytes,
+        max_video_seconds: v.max_video_seconds,
+        max_entries_per_member: v.max_entries_per_member,
+    };
+    let done = categories::replace(tx, contest_id, &v.kinds, &limits, list)
+        .await?
+        .map_err(EditError::Fields)?;
+    Ok(done
+        .into_iter()
+        .map(|(old, new)| Change {
+            field: "categories",
+            old,
+            new,
+        })
+        .collect())
+}
+
 /// Applies `patch` to contest `contest_id` for `user` (an organizer of it), at `now`.
 /// `link` is the contest page's address, for the entrants' mail. The caller commits.
 pub async fn apply(
@@ -117,7 +151,8 @@ pub async fn apply(
     if !errors.is_empty() {
         return Err(EditError::Fields(errors));
     }
-    let changes = changes(&c, &v, unit, &eligible);
+    let mut changes = changes(&c, &v, unit, &eligible);
+    changes.extend(category_changes(tx, contest_id, &v, patch).await?);
     if changes.is_empty() {
         return Ok(Edited {
             contest: c,

@@ -39,6 +39,10 @@ pub struct ContestPatch {
     pub weights: Option<serde_json::Value>,
     pub vote_policy: Option<serde_json::Value>,
     pub voting_overlaps_submission: Option<bool>,
+    /// The whole list of categories (hạng mục), in order: new slugs added, missing ones
+    /// deleted (only without entries), the rest renamed, moved and re-limited under the same
+    /// locks as the contest's (`categories::replace`).
+    pub categories: Option<Vec<super::super::categories::CategorySpec>>,
     /// "Dời các vòng sau theo": when a phase's close moves, every later date the patch does
     /// not set moves by the same amount.
     #[serde(default)]
@@ -149,6 +153,7 @@ pub(crate) fn spec_of(c: &ContestRow, eligible: Vec<String>) -> ContestSpec {
         weights: c.settings.get("weights").cloned(),
         vote_policy: c.settings.get("voting").cloned(),
         voting_overlaps_submission: Some(c.voting_overlaps_submission),
+        categories: None,
     }
 }
 

@@ -32,6 +32,8 @@ pub struct GalleryItem {
     pub media: Option<MediaView>,
     /// Valid votes; pages show it only where totals are public.
     pub votes: i64,
+    /// The entry's category (hạng mục), in a contest that has them.
+    pub category: Option<String>,
 }
 
 impl GalleryItem {
@@ -57,6 +59,7 @@ struct CardRow {
     author_minor: bool,
     unit_name: Option<String>,
     votes: i64,
+    category_name: Option<String>,
     pos: Option<i32>,
     media_asset_id: Option<Uuid>,
     kind: Option<String>,
@@ -80,7 +83,7 @@ pub async fn gallery(
 ) -> sqlx::Result<GalleryPage> {
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
         "with page as (select e.entry_id, e.number, e.title, e.author_id,
-                a.display_name as author_name, u.name as unit_name, t.votes,
+                a.display_name as author_name, u.name as unit_name, t.votes, kc.name as category_name,
                 coalesce(a.birth_date > current_date - interval '16 years', false) as author_minor, ",
     );
     qb.push(if req.sort == Sort::Random {
@@ -90,7 +93,8 @@ pub async fn gallery(
     });
     qb.push(
         " join app_user a on a.app_user_id = e.author_id
-          left join unit u on u.unit_id = a.unit_id",
+          left join unit u on u.unit_id = a.unit_id
+          left join contest_category kc on kc.category_id = e.category_id",
     );
     qb.push(if req.with_votes || req.sort == Sort::Votes {
         " cross join lateral (select coalesce(sum(ts.votes), 0)::int8 as votes
@@ -144,6 +148,12 @@ pub async fn gallery(
         qb.push(" and a.unit_id in (select u2.unit_id from unit u2, unit p where p.slug = ")
             .push_bind(req.unit.clone())
             .push(" and (u2.path = p.path or u2.path like p.path || '/%'))");
+    }
+    if !req.category.is_empty() {
+        qb.push(" and kc.contest_id = ")
+            .push_bind(contest_id)
+            .push(" and kc.slug = ")
+            .push_bind(req.category.clone());
     }
     if let Some(kind) = req.kind {
         qb.push(
@@ -263,6 +273,7 @@ pub async fn gallery(
                 unit: if show { r.unit_name } else { None },
                 media,
                 votes: r.votes,
+                category: r.category_name,
             }
         })
         .collect();

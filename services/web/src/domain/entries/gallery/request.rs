@@ -180,6 +180,9 @@ pub struct GalleryParams {
     pub sort: String,
     #[serde(default)]
     pub after: String,
+    /// A category's slug (hạng mục); empty: every category.
+    #[serde(default)]
+    pub category: String,
 }
 
 /// What one page of a gallery asks for, checked.
@@ -190,6 +193,8 @@ pub struct GalleryRequest {
     /// A unit slug; honoured only for viewers who may see every author.
     pub unit: String,
     pub kind: Option<Kind>,
+    /// A category slug of this contest (another contest's finds nothing).
+    pub category: String,
     pub sort: Sort,
     /// The shuffle of the random order.
     pub k: i16,
@@ -230,6 +235,7 @@ impl GalleryRequest {
                 String::new()
             },
             kind: Kind::parse(params.kind.trim()),
+            category: params.category.trim().chars().take(60).collect(),
             sort,
             k,
             after,
@@ -249,6 +255,9 @@ impl GalleryRequest {
         }
         if let Some(k) = self.kind {
             s.append_pair("kind", k.as_str());
+        }
+        if !self.category.is_empty() {
+            s.append_pair("category", &self.category);
         }
         s.append_pair("sort", self.sort.as_str());
         s.append_pair("after", &next.encode());
