@@ -692,14 +692,9 @@ async fn after_registering_a_page_says_to_check_the_email_with_a_way_to_resend()
 async fn the_contest_page_banner_gives_the_voting_close_and_the_schedule_is_on_the_page() {
     let fx = fixture(At::Voting).await;
     // Judging closes before voting here: the banner must not give judging's close.
-    sqlx::query(
-        "update contest set judging_opens_at = submission_closes_at + interval '1 hour',
-                            judging_closes_at = now() + interval '1 day' where contest_id = $1",
-    )
-    .bind(fx.contest_id)
-    .execute(&fx.env.db)
-    .await
-    .unwrap();
+    let judging = json!({"phases": {"judging": {"opens_at": in_minutes(0),
+                                                  "closes_at": in_minutes(24 * 60)}}});
+    organize(&fx.env, fx.contest_id, judging).await;
     let (voting_closes, judging_closes): (chrono::DateTime<Utc>, chrono::DateTime<Utc>) =
         sqlx::query_as(
             "select voting_closes_at, judging_closes_at from contest where contest_id = $1",
