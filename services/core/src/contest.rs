@@ -53,13 +53,15 @@ pub async fn contest_by_id(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Opt
 }
 
 /// The contest of entry `entry_id` as its uploads see it: when the entry is in a category,
-/// the category's kinds, and its limits where it sets them (the contest's elsewhere).
+/// the category's kinds, and its limits where it sets them (the contest's elsewhere); a
+/// photo series (bộ ảnh) takes photos only.
 pub async fn contest_for_entry(
     db: impl PgExecutor<'_>,
     entry_id: Uuid,
 ) -> sqlx::Result<Option<Contest>> {
     sqlx::query_as(
-        "select c.contest_id, c.slug, c.title, c.unit_id, coalesce(k.kinds, c.kinds) as kinds,
+        "select c.contest_id, c.slug, c.title, c.unit_id,
+            case when e.photo_series then array['photo'] else coalesce(k.kinds, c.kinds) end as kinds,
             c.submission_opens_at, c.submission_closes_at,
             coalesce(k.max_photo_bytes, c.max_photo_bytes) as max_photo_bytes,
             coalesce(k.max_video_bytes, c.max_video_bytes) as max_video_bytes,

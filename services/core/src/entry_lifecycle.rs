@@ -10,6 +10,7 @@
 //! | upload    | uploading                              | draft (upload ended), processing |
 //! | worker    | processing                             | pending_review, approved (no moderation), draft (failed) |
 //! | author    | any but withdrawn                      | withdrawn                 |
+//! | author    | draft                                  | processing (a photo series handed in) |
 //! | author    | withdrawn                              | draft, pending_review, approved, rejected (restore: the status it had, until results are published) |
 //! | author    | rejected                               | pending_review (edited)   |
 //! | organizer | pending_review, approved, rejected     | approved, rejected        |
@@ -39,6 +40,7 @@ pub fn allows(actor: Actor, from: EntryStatus, to: EntryStatus) -> bool {
     match actor {
         Actor::Author => {
             (from != Withdrawn && to == Withdrawn)
+                || (from == Draft && to == Processing)
                 || (from == Rejected && to == PendingReview)
                 || (from == Withdrawn && matches!(to, Draft | PendingReview | Approved | Rejected))
         }
@@ -79,6 +81,7 @@ mod tests {
         (Actor::Worker, Processing, Approved),
         (Actor::Worker, Processing, Draft),
         (Actor::Author, Draft, Withdrawn),
+        (Actor::Author, Draft, Processing),
         (Actor::Author, Uploading, Withdrawn),
         (Actor::Author, Processing, Withdrawn),
         (Actor::Author, PendingReview, Withdrawn),

@@ -57,6 +57,7 @@ macro_rules! catalog_files {
             concat!("areas/certificates.", $lang, ".toml"),
             concat!("areas/roster.", $lang, ".toml"),
             concat!("areas/categories.", $lang, ".toml"),
+            concat!("areas/teams.", $lang, ".toml"),
         ]
         .into_iter()
         .zip([
@@ -85,6 +86,7 @@ macro_rules! catalog_files {
                 $lang,
                 ".toml"
             )),
+            include_str!(concat!("../../../web/i18n/areas/teams.", $lang, ".toml")),
         ])
     };
 }

@@ -295,7 +295,36 @@ async fn lock_entry(
     if busy {
         return Err(upload_in_progress());
     }
+    check_series_room(tx, entry_id).await?;
     Ok(freed)
+}
+
+/// A photo series (bộ ảnh) takes at most the contest's `max_series_photos` files; a failed
+/// one does not count (the entrant replaces it). Runs with the entry row locked and no live
+/// upload left, so two creations at the limit cannot both pass.
+async fn check_series_room(tx: &mut PgConnection, entry_id: Uuid) -> Result<(), ApiError> {
+    let room: Option<(i32, i64)> = sqlx::query_as(
+        "select c.max_series_photos,
+                (select count(*) from media_asset m where m.entry_id = e.entry_id and m.status <> 'failed')
+         from entry e join contest c using (contest_id)
+         where e.entry_id = $1 and e.photo_series",
+    )
+    .bind(entry_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    match room {
+        Some((max, have)) if have >= i64::from(max) => Err(series_full(max)),
+        _ => Ok(()),
+    }
+}
+
+/// 409 with `series-full`: the series already has as many photos as the contest takes.
+fn series_full(max: i32) -> ApiError {
+    err(
+        409,
+        "series-full",
+        format!("this series already has {max} photos, the most this contest takes"),
+    )
 }
 
 /// 201 with the upload's location; with creation-with-upload, the body is appended first.

@@ -92,17 +92,26 @@ async fn record(st: &AppState, id: Uuid, entry_id: Uuid) -> Result<(), ApiError>
     Ok(())
 }
 
-/// The media asset, its processing job, the entry on to `processing`, the upload completed.
+/// The media asset, its processing job, the entry on to `processing` (back to `draft` for a
+/// photo of a series, which waits for the rest), the upload completed.
 async fn attach(tx: &mut PgConnection, row: &UploadRow) -> Result<(), ApiError> {
     let id = row.upload_id;
     let sha256 = row
         .sha256
         .as_deref()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("upload {id} has no sha256")))?;
+    // A photo of a series takes the next place (after the photos not failed); the entry
+    // stays a draft until the entrant hands the series in.
+    let series: bool = sqlx::query_scalar("select photo_series from entry where entry_id = $1")
+        .bind(row.entry_id)
+        .fetch_one(&mut *tx)
+        .await?;
     sqlx::query(
         "insert into media_asset (media_asset_id, entry_id, kind, original_key, original_bytes,
-             original_sha256, original_filename, content_type)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)
+             original_sha256, original_filename, content_type, series_position)
+         select $1, $2, $3, $4, $5, $6, $7, $8,
+             case when $9 then (select coalesce(max(series_position), 0) + 1 from media_asset
+                                where entry_id = $2 and status <> 'failed') end
          on conflict (media_asset_id) do nothing",
     )
     .bind(row.media_asset_id)
@@ -113,6 +122,7 @@ async fn attach(tx: &mut PgConnection, row: &UploadRow) -> Result<(), ApiError> 
     .bind(sha256)
     .bind(row.filename.as_deref())
     .bind(row.content_type.as_deref())
+    .bind(series)
     .execute(&mut *tx)
     .await?;
     enqueue(
@@ -125,9 +135,14 @@ async fn attach(tx: &mut PgConnection, row: &UploadRow) -> Result<(), ApiError> 
         Some(&format!("process-media:{}", row.media_asset_id)),
     )
     .await?;
-    let to = EntryStatus::Processing;
+    let to = if series {
+        EntryStatus::Draft
+    } else {
+        EntryStatus::Processing
+    };
     sqlx::query(
-        "update entry set status = $2, submitted_at = coalesce(submitted_at, now())
+        "update entry set status = $2,
+             submitted_at = case when $2 = 'processing' then coalesce(submitted_at, now()) else submitted_at end
          where entry_id = $1 and status = any($3)",
     )
     .bind(row.entry_id)

@@ -395,7 +395,7 @@ impl Measured {
 }
 
 /// Records a finished job: asset ready, entry on to review (or approved when the contest does
-/// not moderate), job done — in one transaction, only if we still hold the lease.
+/// not moderate) once none of its files is still processing (a photo series), job done — in one transaction, only if we still hold the lease.
 async fn record_success(
     state: &AppState,
     asset: &Asset,
@@ -417,6 +417,15 @@ async fn record_success(
     let mut renditions = renditions;
     renditions["source"] = metadata;
     let measured = Measured::of(result);
+    // The entry row first, locked: of a series' photos finishing at once, the last to commit
+    // sees all the others ready and moves the entry on (the entrant's hand-in locks it too).
+    sqlx::query(
+        "select 1 from entry where entry_id = (select entry_id from media_asset where media_asset_id = $1)
+         for update",
+    )
+    .bind(asset.media_asset_id)
+    .execute(&mut *tx)
+    .await?;
     let entry_id: Uuid = sqlx::query_scalar(
         "update media_asset set status = $6, progress = 100, error = null,
                 width = $2, height = $3, duration_s = $4, renditions = $5
@@ -439,7 +448,9 @@ async fn record_success(
         "update entry e set status = case when c.requires_moderation then $2 else $3 end,
                 reason = null
          from contest c
-         where e.entry_id = $1 and c.contest_id = e.contest_id and e.status = any($4)",
+         where e.entry_id = $1 and c.contest_id = e.contest_id and e.status = any($4)
+           and not exists (select 1 from media_asset m
+                           where m.entry_id = e.entry_id and m.status = 'processing')",
     )
     .bind(entry_id)
     .bind(EntryStatus::PendingReview)

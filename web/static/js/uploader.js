@@ -59,7 +59,8 @@
     'upload-terminated': 'lần tải này đã bị hủy, hãy tải lại từ đầu.',
     'upload-refused': 'tệp đã bị từ chối, hãy chọn tệp khác.',
     'upload-in-progress': 'bài dự thi này đang có một lần tải lên khác (ở thẻ hoặc thiết bị khác); hãy chờ nó xong hoặc hủy nó rồi thử lại.',
-    'entry-not-uploading': 'bài dự thi không còn chờ tệp (đã nộp, đã rút hoặc đã được duyệt).'
+    'entry-not-uploading': 'bài dự thi không còn chờ tệp (đã nộp, đã rút hoặc đã được duyệt).',
+    'series-full': 'bộ ảnh đã đủ số ảnh hội thi cho phép.'
   };
 
   function fmt(text, values) {

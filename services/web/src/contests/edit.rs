@@ -95,6 +95,8 @@ fn form_of(c: &ContestRow, eligible: &str) -> ContestForm {
         max_video_seconds: c.max_video_seconds.to_string(),
         max_entries_per_member: c.max_entries_per_member.to_string(),
         upload_grace_minutes: c.upload_grace_minutes.to_string(),
+        max_team_members: c.max_team_members.to_string(),
+        max_series_photos: c.max_series_photos.to_string(),
         requires_moderation: on(c.requires_moderation),
         hide_author: on(c.hide_author),
         requires_birth_date: on(c.requires_birth_date),
@@ -155,6 +157,12 @@ fn patch_of(
         upload_grace_minutes: limits
             .upload_grace_minutes
             .filter(|_| changed(&sent.upload_grace_minutes, &shown.upload_grace_minutes)),
+        max_team_members: limits
+            .max_team_members
+            .filter(|_| changed(&sent.max_team_members, &shown.max_team_members)),
+        max_series_photos: limits
+            .max_series_photos
+            .filter(|_| changed(&sent.max_series_photos, &shown.max_series_photos)),
     };
     p.limits = Some(l);
     let flag = |a: &Option<String>, b: &Option<String>| {

@@ -59,6 +59,10 @@ pub struct ContestForm {
     pub max_entries_per_member: String,
     #[serde(default)]
     pub upload_grace_minutes: String,
+    #[serde(default)]
+    pub max_team_members: String,
+    #[serde(default)]
+    pub max_series_photos: String,
     pub requires_moderation: Option<String>,
     pub hide_author: Option<String>,
     pub requires_birth_date: Option<String>,
@@ -103,6 +107,8 @@ impl ContestForm {
             max_video_seconds: "180".into(),
             max_entries_per_member: "1".into(),
             upload_grace_minutes: "30".into(),
+            max_team_members: "0".into(),
+            max_series_photos: "1".into(),
             requires_moderation: Some("on".into()),
             ..Self::default()
         }
@@ -124,6 +130,8 @@ impl ContestForm {
                 "upload_grace_minutes",
                 errors,
             )),
+            max_team_members: count(number(&self.max_team_members, "max_team_members", errors)),
+            max_series_photos: count(number(&self.max_series_photos, "max_series_photos", errors)),
         }
     }
 

@@ -13,13 +13,15 @@ use uuid::Uuid;
 
 use super::review::{Decided, ReviewBody, decide};
 use super::show::visible_revision;
-use crate::access::author::ApiReviewerOf;
+use crate::access::author::{ApiAuthorOf, ApiReviewerOf};
 use crate::access::client::ClientIp;
 use crate::domain::contests::{self, ContestRow};
 use crate::domain::entries::Access;
 use crate::domain::entries::media::{self, MediaView};
 use crate::domain::entries::revision::RevisionRow;
+use crate::domain::entries::series;
 use crate::domain::entries::submit::{Agreement, create_entry};
+use crate::domain::entries::team::{self, Member, TeamInput};
 use crate::domain::entries::{EntryRow, author, entry, visible_entry};
 use crate::security::MaybeUser;
 
@@ -30,6 +32,8 @@ struct EntryJson<'a> {
     media: &'a [MediaView],
     show_author: bool,
     revision: Option<&'a RevisionRow>,
+    /// A team entry's members (shown only where the author is).
+    members: &'a [Member],
 }
 
 impl EntryJson<'_> {
@@ -47,6 +51,12 @@ impl EntryJson<'_> {
             "author": if self.show_author { json!({"name": e.author_name, "unit": e.unit_name}) } else { json!(null) },
             "media": self.media,
             "category": e.category_slug.as_ref().map(|slug| json!({"slug": slug, "name": e.category_name})),
+            // The team's name is public; its members follow the rule for authors.
+            "team": e.team_name.as_ref().map(|name| json!({
+                "name": name,
+                "members": if self.show_author { json!(self.members) } else { json!(null) },
+            })),
+            "series": e.photo_series,
         });
         if let Some(r) = self.revision {
             body["revision"] = r.json();
@@ -74,6 +84,23 @@ pub struct NewEntry {
     /// The category's slug, required when the contest has categories.
     #[serde(default)]
     category: String,
+    /// A team entry: `{name?, unit?, members: [{name, member_number?}]}`.
+    #[serde(default)]
+    team: Option<NewTeam>,
+    /// A photo series (bộ ảnh), where the contest takes them.
+    #[serde(default)]
+    series: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewTeam {
+    #[serde(default)]
+    name: String,
+    /// The slug of the chi đoàn (the entrant's unit or one below it).
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    members: Vec<Member>,
 }
 
 /// `POST /api/v1/contests/{slug}/entries`: a draft entry (201).
@@ -94,6 +121,16 @@ pub async fn create(
         guardian_name: body.guardian_name.clone(),
         guardian_email: body.guardian_email.clone(),
         category: body.category.clone(),
+        team: body
+            .team
+            .as_ref()
+            .map_or_else(TeamInput::default, |t| TeamInput {
+                is_team: true,
+                name: t.name.clone(),
+                unit: t.unit.clone(),
+                members: t.members.clone(),
+            }),
+        series: body.series,
     };
     let created = create_entry(
         &state.db,
@@ -112,12 +149,14 @@ pub async fn create(
     let e = entry(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("the entry"))?;
+    let members = team::members(&state.db, id).await?;
     let view = EntryJson {
         e: &e,
         c: &c,
         media: &[],
         show_author: true,
         revision: None,
+        members: &members,
     };
     Ok((
         StatusCode::CREATED,
@@ -144,14 +183,32 @@ pub async fn get(
     let media = media::for_entry(&state.db, id).await?;
     let show_author = author::may_see_author(&state.db, user.as_ref(), &c, &e).await?;
     let revision = visible_revision(&state.db, access, id).await?;
+    let members = if e.team_name.is_some() && show_author {
+        team::members(&state.db, id).await?
+    } else {
+        Vec::new()
+    };
     let view = EntryJson {
         e: &e,
         c: &c,
         media: &media,
         show_author,
         revision: revision.as_ref(),
+        members: &members,
     };
     Ok(Json(view.json()))
+}
+
+/// `POST /api/v1/entries/{id}/series/submit`: the author hands a photo series in.
+pub async fn hand_in(
+    State(state): State<AppState>,
+    ApiAuthorOf(on): ApiAuthorOf,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    series::hand_in(&state.db, &on.entry).await?;
+    let e = entry(&state.db, on.entry.entry_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the entry"))?;
+    Ok(Json(json!({"id": e.entry_id, "status": e.status})))
 }
 
 /// `POST /api/v1/entries/{id}/review` (`ENTRY`): the entry's new status;

@@ -28,6 +28,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/entries/{id}", get(show::entry_page))
         .route("/entries/{id}/upload", get(submit::upload_page))
+        .route("/entries/{id}/series/submit", post(submit::hand_in))
+        .route("/entries/{id}/series/{asset}/up", post(submit::move_up))
         .route(
             "/entries/{id}/category",
             get(category::form).post(category::change),
@@ -52,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .route("/media/{asset}/{*file}", get(media::serve))
         .route("/api/v1/contests/{slug}/entries", post(api::create))
         .route("/api/v1/entries/{id}", get(api::get))
+        .route("/api/v1/entries/{id}/series/submit", post(api::hand_in))
         .route("/api/v1/entries/{id}/review", post(api::review::<ENTRY>))
         .route(
             "/api/v1/entries/{id}/revision/review",

@@ -26,7 +26,12 @@ impl Refusal for EntryRefusal {
             | Self::GuardianRequired
             | Self::CategoryRequired
             | Self::UnknownCategory
-            | Self::CategoryKindMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::CategoryKindMismatch
+            | Self::TeamNotAllowed
+            | Self::TeamNameRequired
+            | Self::TeamTooManyMembers
+            | Self::TeamMemberInvalid
+            | Self::SeriesNotAllowed => StatusCode::UNPROCESSABLE_ENTITY,
             // Something the person sees but may not change (`domain::access`).
             Self::EmailNotVerified | Self::NotEligible | Self::NotEditable => StatusCode::FORBIDDEN,
             Self::SubmissionClosed
@@ -38,7 +43,8 @@ impl Refusal for EntryRefusal {
             | Self::GuardianPending
             | Self::ResultsPublished
             | Self::NotWithdrawn
-            | Self::NotRestorable => StatusCode::CONFLICT,
+            | Self::NotRestorable
+            | Self::SeriesIncomplete => StatusCode::CONFLICT,
             Self::TooManyMails => StatusCode::TOO_MANY_REQUESTS,
         }
     }
@@ -86,6 +92,7 @@ pub struct FormErrors {
     pub birth_date: String,
     pub guardian: String,
     pub category: String,
+    pub team: String,
 }
 
 impl FormErrors {
@@ -116,6 +123,14 @@ impl FormErrors {
             | EntryRefusal::UnknownCategory
             | EntryRefusal::CategoryKindMismatch => Self {
                 category: message,
+                ..Self::default()
+            },
+            EntryRefusal::TeamNotAllowed
+            | EntryRefusal::TeamNameRequired
+            | EntryRefusal::TeamTooManyMembers
+            | EntryRefusal::TeamMemberInvalid
+            | EntryRefusal::SeriesNotAllowed => Self {
+                team: message,
                 ..Self::default()
             },
             _ => Self {

@@ -18,6 +18,7 @@ use crate::domain::entries::gallery::BadCursor;
 use crate::domain::entries::lifecycle::{author_may_change, results_published};
 use crate::domain::entries::media::{self, MediaView};
 use crate::domain::entries::revision::{self, RevisionRow};
+use crate::domain::entries::team::{self, Member};
 use crate::domain::entries::{Access, EntryRow, author, lists, visible_entry};
 use crate::domain::judging::feedback::{self, Feedback};
 use crate::page::{Ctx, Page, PageError, no_store, qr_svg, render};
@@ -49,6 +50,10 @@ struct EntryPage {
     feedback: Vec<Feedback>,
     /// The author has a certificate of this contest to download.
     certificate: bool,
+    /// A team entry's members, where the author may be seen.
+    members: Vec<Member>,
+    /// "Bộ ảnh · 5 ảnh" for a photo series (its photos not failed); empty otherwise.
+    series_label: String,
 }
 
 /// The page of an entry its visitor may not see (withdrawn, refused, waiting for review, or
@@ -156,6 +161,17 @@ pub async fn entry_page(
     let media = media::for_entry(&state.db, id).await?;
     let show_author = author::may_see_author(&state.db, ctx.user.as_ref(), &c, &e).await?;
     let revision = visible_revision(&state.db, access, id).await?;
+    let members = if e.team_name.is_some() && show_author {
+        team::members(&state.db, id).await?
+    } else {
+        Vec::new()
+    };
+    let series_label = if e.photo_series {
+        let n = media.iter().filter(|m| m.status != "failed").count();
+        ctx.t("series.count").replace("{n}", &n.to_string())
+    } else {
+        String::new()
+    };
     let base = crate::mail::base_url(&state, &headers);
     let url = format!("{base}/entries/{id}");
     let mut page = ctx.page("entry.title");
@@ -214,6 +230,8 @@ pub async fn entry_page(
             can_restore,
             feedback,
             certificate,
+            members,
+            series_label,
             e,
             c,
         },

@@ -15,9 +15,13 @@ use crate::access::client::ClientIp;
 use crate::domain::contests::categories::{self, Category};
 use crate::domain::contests::{self, ContestRow};
 use crate::domain::entries::EntryRow;
+use crate::domain::entries::media::{self, MediaView};
 use crate::domain::entries::refusal::EntryError;
 use crate::domain::entries::refusal::EntryRefusal;
+use crate::domain::entries::series;
 use crate::domain::entries::submit::{Agreement, create_entry, entries_sent, may_enter};
+use crate::domain::entries::team::{TeamInput, members_from_text};
+use crate::domain::people::units::unit_choices_within;
 use crate::domain::privacy::consent;
 use crate::domain::privacy::guardian::{self, GuardianLink};
 use crate::page::{Ctx, Page, PageError, render};
@@ -73,6 +77,32 @@ pub struct EntryForm {
     /// The chosen category's slug (radio buttons, when the contest has categories).
     #[serde(default)]
     pub category: String,
+    /// "Bài dự thi của tập thể" ticked: `1`.
+    #[serde(default)]
+    pub team: String,
+    #[serde(default)]
+    pub team_name: String,
+    /// The slug of the chi đoàn picked, or empty.
+    #[serde(default)]
+    pub team_unit: String,
+    /// One member a line: `Họ tên` or `Họ tên, mã đoàn viên`.
+    #[serde(default)]
+    pub team_members: String,
+    /// "Bộ ảnh" ticked: `1`.
+    #[serde(default)]
+    pub series: String,
+}
+
+impl EntryForm {
+    /// The team part of the form for the rules.
+    fn team_input(&self) -> TeamInput {
+        TeamInput {
+            is_team: consent::ticked(&self.team),
+            name: self.team_name.clone(),
+            unit: self.team_unit.clone(),
+            members: members_from_text(&self.team_members),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -89,6 +119,13 @@ struct EnterPage {
     birth_date_error: String,
     guardian_error: String,
     category_error: String,
+    team_error: String,
+    /// The chi đoàn a team may enter as: the entrant's unit and the units below it.
+    team_units: Vec<(String, String)>,
+    /// "Tối đa {max} người." filled in.
+    team_hint: String,
+    /// "Gửi một bộ ảnh (tối đa N ảnh …)" filled in; empty when the contest takes no series.
+    series_label: String,
     /// The contest's categories (none: the form shows no choice).
     categories: Vec<Category>,
     /// The birth date is asked (the contest requires it and the account has none yet).
@@ -112,8 +149,21 @@ impl EnterPage {
         errors: FormErrors,
         ask_birth_date: bool,
         standing: Standing,
-        categories: Vec<Category>,
+        choices: Choices,
     ) -> Self {
+        let Choices {
+            categories,
+            team_units,
+        } = choices;
+        let team_hint = ctx
+            .t("team.members-hint")
+            .replace("{max}", &c.max_team_members.to_string());
+        let series_label = if series::allowed(c.max_series_photos, &c.kinds) {
+            ctx.t("series.choose")
+                .replace("{max}", &c.max_series_photos.to_string())
+        } else {
+            String::new()
+        };
         let max = i64::from(c.max_entries_per_member);
         // With categories each has its own count: the submission says which one is full.
         let full = categories.is_empty() && standing.sent >= max;
@@ -149,6 +199,10 @@ impl EnterPage {
             birth_date_error: errors.birth_date,
             guardian_error: errors.guardian,
             category_error: errors.category,
+            team_error: errors.team,
+            team_units,
+            team_hint,
+            series_label,
             categories,
             ask_birth_date,
             form,
@@ -177,6 +231,31 @@ async fn standing(
     Ok(Standing { refusal, sent })
 }
 
+/// What the entry form offers to choose from.
+struct Choices {
+    /// The contest's categories (none: the form shows no choice).
+    categories: Vec<Category>,
+    /// The chi đoàn a team of the member may enter as: their unit and the units below it
+    /// (none when the contest takes no team entries or the account has no unit).
+    team_units: Vec<(String, String)>,
+}
+
+async fn choices(
+    state: &AppState,
+    c: &ContestRow,
+    user: &hoithi_core::auth::CurrentUser,
+) -> sqlx::Result<Choices> {
+    let categories = categories::list(&state.db, c.contest_id).await?;
+    let team_units = match user.unit_id {
+        Some(unit) if c.max_team_members > 0 => unit_choices_within(&state.db, Some(unit)).await?,
+        _ => Vec::new(),
+    };
+    Ok(Choices {
+        categories,
+        team_units,
+    })
+}
+
 async fn contest(state: &AppState, slug: &str) -> Result<ContestRow, PageError> {
     contests::by_slug(&state.db, slug)
         .await?
@@ -198,10 +277,10 @@ pub async fn enter_form(
         .unwrap_or_default();
     let empty = EntryForm::default();
     let ask = asks_birth_date(&state, &c, user.app_user_id).await?;
-    let categories = categories::list(&state.db, c.contest_id).await?;
+    let choices = choices(&state, &c, &user).await?;
     Ok(render(
         StatusCode::OK,
-        &EnterPage::new(&ctx, c, empty, errors, ask, standing, categories),
+        &EnterPage::new(&ctx, c, empty, errors, ask, standing, choices),
     ))
 }
 
@@ -222,6 +301,8 @@ pub async fn enter(
         guardian_name: form.guardian_name.clone(),
         guardian_email: form.guardian_email.clone(),
         category: form.category.clone(),
+        team: form.team_input(),
+        series: consent::ticked(&form.series),
     };
     let created = create_entry(
         &state.db,
@@ -245,8 +326,8 @@ pub async fn enter(
             let errors = FormErrors::of(&ctx, r);
             let ask = asks_birth_date(&state, &c, user.app_user_id).await?;
             let standing = standing(&state, &user, &c).await?;
-            let categories = categories::list(&state.db, c.contest_id).await?;
-            let page = EnterPage::new(&ctx, c, form, errors, ask, standing, categories);
+            let choices = choices(&state, &c, &user).await?;
+            let page = EnterPage::new(&ctx, c, form, errors, ask, standing, choices);
             Ok(render(status, &page))
         }
         Err(EntryError::Db(e)) => Err(e.into()),
@@ -260,6 +341,14 @@ struct UploadPage {
     e: EntryRow,
     c: ContestRow,
     accept: String,
+    /// A photo series: its photos so far, in order.
+    photos: Vec<MediaView>,
+    /// "Đã tải 2/5 ảnh" (empty for an entry of one file).
+    series_progress: String,
+    /// The series has room for another photo (always true for an entry of one file).
+    room: bool,
+    /// A ready photo may be handed in (at least one not failed, the entry a draft).
+    may_hand_in: bool,
 }
 
 /// The upload page of the author's draft: the file kinds the contest (or the entry's
@@ -278,19 +367,64 @@ pub async fn upload_page(
         Some(slug) => categories::by_slug(&state.db, c.contest_id, slug).await?,
         None => None,
     };
-    let kinds = category.map_or_else(|| c.kinds.clone(), |k| k.kinds);
+    let kinds = if e.photo_series {
+        vec!["photo".to_owned()]
+    } else {
+        category.map_or_else(|| c.kinds.clone(), |k| k.kinds)
+    };
     let accept: Vec<&str> = [("photo", "image/*"), ("video", "video/*")]
         .into_iter()
         .filter(|(kind, _)| kinds.iter().any(|k| k == kind))
         .map(|(_, mime)| mime)
         .collect();
+    let (photos, series_progress, room, may_hand_in) = if e.photo_series {
+        let photos: Vec<MediaView> = media::for_entry(&state.db, e.entry_id)
+            .await?
+            .into_iter()
+            .filter(|m| m.status != "failed")
+            .collect();
+        let n = photos.len();
+        let max = usize::try_from(c.max_series_photos).unwrap_or(1);
+        let progress = ctx
+            .t("series.progress")
+            .replace("{n}", &n.to_string())
+            .replace("{max}", &max.to_string());
+        let draft = e.status == hoithi_core::contest::EntryStatus::Draft;
+        (photos, progress, n < max, draft && n > 0)
+    } else {
+        (Vec::new(), String::new(), true, false)
+    };
     Ok(render(
         StatusCode::OK,
         &UploadPage {
             page: ctx.page("entry.upload.title"),
             accept: accept.join(","),
+            photos,
+            series_progress,
+            room,
+            may_hand_in,
             e,
             c,
         },
     ))
+}
+
+/// `POST /entries/{id}/series/submit`: the author hands the series in; back to the entry.
+pub async fn hand_in(
+    State(state): State<AppState>,
+    AuthorOf(OnEntry { entry, .. }): AuthorOf,
+) -> Result<Response, PageError> {
+    series::hand_in(&state.db, &entry).await?;
+    Ok(Redirect::to(&format!("/entries/{}", entry.entry_id)).into_response())
+}
+
+/// `POST /entries/{id}/series/{asset}/up`: one photo a place earlier; back to the upload page.
+pub async fn move_up(
+    State(state): State<AppState>,
+    AuthorOf(OnEntry { entry, .. }): AuthorOf,
+    Path((_, asset)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let asset = uuid::Uuid::parse_str(&asset).map_err(|_| PageError::NotFound)?;
+    series::move_up(&state.db, &entry, asset).await?;
+    Ok(Redirect::to(&format!("/entries/{}/upload", entry.entry_id)).into_response())
 }

@@ -13,6 +13,7 @@ use hoithi_core::i18n::{Lang, text};
 use super::forms::RoundQuery;
 use crate::access::OrganizerOf;
 use crate::domain::contests::ContestRow;
+use crate::domain::entries::team;
 use crate::domain::judging::math;
 use crate::domain::judging::rounds::{self, CriterionRow, RoundRow};
 use crate::domain::judging::standings::{self, compute};
@@ -151,6 +152,9 @@ async fn results_table(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Table
     if by_category {
         headers.push(h("category.label"));
     }
+    let ids: Vec<uuid::Uuid> = comp.entries.iter().map(|e| e.entry_id).collect();
+    let teams = team::teams_of(db, &ids).await?;
+    team_headers(&teams, &mut headers);
     let mut rows = Vec::new();
     for (r, rank) in crate::domain::judging::results::ranked_by_category(&comp) {
         let Some(e) = comp.entry(r.id) else { continue };
@@ -184,6 +188,7 @@ async fn results_table(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Table
         if by_category {
             row.push(e.category_name.as_deref().map_or(Cell::Empty, safe));
         }
+        team_cells(&teams, r.id, &mut row);
         rows.push(row);
     }
     Ok(Table {
@@ -251,6 +256,29 @@ async fn scores_table(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Table>
     })
 }
 
+/// With team entries among them, two last columns: the team's name and its members.
+fn team_headers(teams: &Teams, headers: &mut Vec<String>) {
+    if !teams.is_empty() {
+        headers.push(h("team.name"));
+        headers.push(h("team.members"));
+    }
+}
+
+fn team_cells(teams: &Teams, entry: uuid::Uuid, row: &mut Vec<Cell>) {
+    if teams.is_empty() {
+        return;
+    }
+    match teams.get(&entry) {
+        Some((name, members)) => {
+            row.push(safe(name));
+            row.push(safe(&team::names_line(members)));
+        }
+        None => row.extend([Cell::Empty, Cell::Empty]),
+    }
+}
+
+type Teams = std::collections::HashMap<uuid::Uuid, (String, Vec<team::Member>)>;
+
 async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table> {
     let list = standings::listed_entries(db, contest_id).await?;
     // With categories, a last column names each entry's.
@@ -272,6 +300,9 @@ async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table
     if by_category {
         headers.push(h("category.label"));
     }
+    let ids: Vec<uuid::Uuid> = list.iter().map(|e| e.entry_id).collect();
+    let teams = team::teams_of(db, &ids).await?;
+    team_headers(&teams, &mut headers);
     let rows = list
         .into_iter()
         .map(|e| {
@@ -289,6 +320,7 @@ async fn entries_table(db: &sqlx::PgPool, contest_id: i64) -> sqlx::Result<Table
             if by_category {
                 row.push(e.category_name.as_deref().map_or(Cell::Empty, safe));
             }
+            team_cells(&teams, e.entry_id, &mut row);
             row
         })
         .collect();

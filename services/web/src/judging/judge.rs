@@ -189,9 +189,22 @@ async fn author_line(
     let e = crate::domain::entries::entry(db, s.entry_id)
         .await?
         .ok_or(PageError::NotFound)?;
-    Ok(Some(match e.unit_name {
+    let person = match e.unit_name {
         Some(u) => format!("{} · {u}", e.author_name),
         None => e.author_name,
+    };
+    // A team entry: the team and its members, then who submitted it.
+    Ok(Some(match e.team_name {
+        Some(team) => {
+            let members = crate::domain::entries::team::members(db, e.entry_id).await?;
+            let names = crate::domain::entries::team::names_line(&members);
+            if names.is_empty() {
+                format!("{team} ({person})")
+            } else {
+                format!("{team}: {names} ({person})")
+            }
+        }
+        None => person,
     }))
 }
 

@@ -25,6 +25,9 @@ struct PublicPage {
     published_at: Option<DateTime<Utc>>,
     round_name: String,
     show_author: bool,
+    /// Team entries among the rows: entry id → the team's name, with its members where
+    /// authors are shown.
+    teams: std::collections::HashMap<String, String>,
 }
 
 /// How many judges a snapshot numbers.
@@ -57,6 +60,23 @@ pub async fn page(
         None => (Vec::new(), None, String::new()),
     };
     let authors = AuthorPolicy::load(&state.db, ctx.user.as_ref(), &c).await?;
+    let ids: Vec<uuid::Uuid> = rows
+        .iter()
+        .filter_map(|r| uuid::Uuid::parse_str(&r.id).ok())
+        .collect();
+    let teams = crate::domain::entries::team::teams_of(&state.db, &ids)
+        .await?
+        .into_iter()
+        .map(|(id, (name, members))| {
+            let names = crate::domain::entries::team::names_line(&members);
+            let label = if authors.sees_all() && !names.is_empty() {
+                format!("{name}: {names}")
+            } else {
+                name
+            };
+            (id.to_string(), label)
+        })
+        .collect();
     let mut page = ctx.page("judging.public.title");
     page.title = format!("{} · {}", page.title, c.title);
     Ok(render(
@@ -70,6 +90,7 @@ pub async fn page(
             groups: grouped(rows),
             published_at,
             round_name,
+            teams,
         },
     ))
 }

@@ -81,6 +81,8 @@ pub struct CertificateRow {
     /// `None` once the holder's account is deleted.
     pub holder_name: Option<String>,
     pub holder_unit: Option<String>,
+    /// A team's certificate: its members' names ("An, Bình"), the team being the holder.
+    pub team_members: Option<String>,
     pub entry_title: Option<String>,
     pub contest_title: String,
     pub issuer_name: String,
@@ -109,7 +111,7 @@ impl CertificateRow {
 }
 
 const COLUMNS: &str = "certificate_id, code, contest_id, app_user_id, award, holder_name,
-    holder_unit, entry_title, contest_title, issuer_name, awarded_on, issued_at";
+    holder_unit, team_members, entry_title, contest_title, issuer_name, awarded_on, issued_at";
 
 /// Whether the contest gives certificates to everyone who took part.
 pub async fn participants_enabled(db: impl PgExecutor<'_>, contest_id: i64) -> sqlx::Result<bool> {
@@ -155,7 +157,10 @@ with latest as (
     from judging_result r, jsonb_array_elements(r.snapshot->'entries') x
     where r.contest_id = $1
 )
-select distinct on (e.author_id) e.author_id, e.title, r.rank, u.display_name, n.name
+select distinct on (e.author_id) e.author_id, e.title, r.rank,
+    coalesce(e.team_name, u.display_name), n.name,
+    (select string_agg(m.full_name, ', ' order by m.position) from entry_team_member m
+     where m.entry_id = e.entry_id)
 from entry e
 join judged j on j.entry_id = e.entry_id
 join app_user u on u.app_user_id = e.author_id
@@ -164,7 +169,14 @@ left join ranked r on r.entry_id = e.entry_id
 where e.contest_id = $1 and u.deleted_at is null and ($2::bigint is null or e.author_id = $2)
 order by e.author_id, r.rank asc nulls last, e.entry_id";
 
-type Candidate = (i64, String, Option<i64>, String, Option<String>);
+type Candidate = (
+    i64,
+    String,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 /// The award of a candidate, if they have one.
 fn award_of(rank: Option<i64>, participants: bool) -> Option<Award> {
@@ -198,7 +210,7 @@ async fn issue(
         .await?;
     let awarded_on = at.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive();
     let mut out = Vec::new();
-    for (user_id, entry_title, rank, name, unit) in candidates {
+    for (user_id, entry_title, rank, name, unit, members) in candidates {
         let Some(award) = award_of(rank, participants) else {
             continue;
         };
@@ -206,8 +218,8 @@ async fn issue(
         // insert's own statement cannot see a row committed while it waited, the next one can.
         let inserted: Option<CertificateRow> = sqlx::query_as(&format!(
             "insert into certificate (code, contest_id, app_user_id, award, holder_name,
-                holder_unit, entry_title, contest_title, issuer_name, awarded_on)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                holder_unit, entry_title, contest_title, issuer_name, awarded_on, team_members)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              on conflict (contest_id, app_user_id, award) do nothing
              returning {COLUMNS}"
         ))
@@ -221,6 +233,7 @@ async fn issue(
         .bind(&title)
         .bind(issuer.as_deref().unwrap_or(""))
         .bind(awarded_on)
+        .bind(members.map(|m| m.chars().take(4000).collect::<String>()))
         .fetch_optional(db)
         .await?;
         let row = match inserted {

@@ -207,6 +207,19 @@ pub fn render(c: &CertificateRow, verify_url: &str) -> anyhow::Result<Vec<u8>> {
             INK,
         );
     }
+    // A team's certificate names its members under the team, shortened to the line.
+    if let Some(members) = c.team_members.as_deref().filter(|m| !m.is_empty()) {
+        let mut line = format!("Thành viên: {members}");
+        let room = WIDTH - 2.0 * MARGIN;
+        while f.regular.width(&line, 11.0) > room && line.chars().count() > 16 {
+            line = line
+                .chars()
+                .take(line.chars().count() - 2)
+                .collect::<String>();
+            line.push('…');
+        }
+        centred(&mut s, &f.regular, 11.0, 292.0, &line, INK);
+    }
     let award = match c.award() {
         Award::Participant => "Đã tham gia cuộc thi".to_owned(),
         a => format!("Đạt {}", a.label_vi()),

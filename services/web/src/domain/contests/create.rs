@@ -104,8 +104,8 @@ async fn insert(
             voting_opens_at, voting_closes_at, results_at, max_photo_bytes, max_video_bytes,
             max_video_seconds, max_entries_per_member, requires_moderation, blind_judging,
             hide_author, settings, created_by, upload_grace_minutes, requires_birth_date, retention_days,
-            voting_overlaps_submission)
-         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28)
+            voting_overlaps_submission, max_team_members, max_series_photos)
+         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30)
          returning contest_id",
     )
     .bind(&c.slug)
@@ -136,6 +136,8 @@ async fn insert(
     .bind(c.requires_birth_date)
     .bind(c.retention_days)
     .bind(c.voting_overlaps_submission)
+    .bind(c.max_team_members)
+    .bind(c.max_series_photos)
     .fetch_one(conn)
     .await;
     match result {

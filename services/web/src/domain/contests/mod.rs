@@ -77,6 +77,10 @@ pub struct ContestRow {
     pub retention_days: Option<i32>,
     /// Voting may open while submission is still open (an organizer's choice).
     pub voting_overlaps_submission: bool,
+    /// How many members a team entry may list; 0: the contest takes no team entries.
+    pub max_team_members: i32,
+    /// How many photos a photo series (bộ ảnh) may hold; 1: no series.
+    pub max_series_photos: i32,
 }
 
 const ROW_SQL: &str =
@@ -86,7 +90,7 @@ const ROW_SQL: &str =
     c.voting_opens_at, c.voting_closes_at, c.results_at, c.max_photo_bytes, c.max_video_bytes,
     c.max_video_seconds, c.max_entries_per_member, c.requires_moderation, c.blind_judging,
     c.hide_author, c.settings, c.upload_grace_minutes, c.requires_birth_date, c.retention_days,
-    c.voting_overlaps_submission
+    c.voting_overlaps_submission, c.max_team_members, c.max_series_photos
     from contest c left join unit u using (unit_id)";
 
 fn within(o: Option<DateTime<Utc>>, c: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
@@ -165,6 +169,8 @@ impl ContestRow {
                 "max_video_seconds": self.max_video_seconds,
                 "max_entries_per_member": self.max_entries_per_member,
                 "upload_grace_minutes": self.upload_grace_minutes,
+                "max_team_members": self.max_team_members,
+                "max_series_photos": self.max_series_photos,
             },
             "requires_moderation": self.requires_moderation,
             "blind_judging": self.blind_judging,

@@ -280,6 +280,8 @@ mod tests {
             requires_birth_date: false,
             retention_days: None,
             voting_overlaps_submission: false,
+            max_team_members: 0,
+            max_series_photos: 1,
         }
     }
 

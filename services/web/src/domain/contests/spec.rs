@@ -89,6 +89,10 @@ pub struct Limits {
     pub max_entries_per_member: Option<i32>,
     /// Minutes after submission closes during which uploads already started may finish.
     pub upload_grace_minutes: Option<i32>,
+    /// Members a team entry may list (0 to 50; 0, the default: no team entries).
+    pub max_team_members: Option<i32>,
+    /// Photos a photo series may hold (1 to 10; 1, the default: no series).
+    pub max_series_photos: Option<i32>,
 }
 
 fn err(field: &'static str, refusal: R) -> FieldError {
@@ -115,6 +119,8 @@ pub struct ValidContest {
     pub max_video_seconds: i32,
     pub max_entries_per_member: i32,
     pub upload_grace_minutes: i32,
+    pub max_team_members: i32,
+    pub max_series_photos: i32,
     pub requires_moderation: bool,
     pub blind_judging: bool,
     pub hide_author: bool,
@@ -186,6 +192,8 @@ struct Bounds {
     max_video_seconds: i32,
     max_entries_per_member: i32,
     upload_grace_minutes: i32,
+    max_team_members: i32,
+    max_series_photos: i32,
 }
 
 fn trimmed(s: Option<&str>) -> Option<String> {
@@ -242,6 +250,8 @@ impl ContestSpec {
             max_video_seconds: bounds.max_video_seconds,
             max_entries_per_member: bounds.max_entries_per_member,
             upload_grace_minutes: bounds.upload_grace_minutes,
+            max_team_members: bounds.max_team_members,
+            max_series_photos: bounds.max_series_photos,
             requires_moderation: self.requires_moderation.unwrap_or(true),
             blind_judging: self.blind_judging.unwrap_or(false),
             hide_author: self.hide_author.unwrap_or(false),
@@ -447,6 +457,14 @@ impl Limits {
                 30,
                 0..=1440,
                 "upload_grace_minutes",
+                errors,
+            ),
+            max_team_members: bounded(self.max_team_members, 0, 0..=50, "max_team_members", errors),
+            max_series_photos: bounded(
+                self.max_series_photos,
+                1,
+                1..=10,
+                "max_series_photos",
                 errors,
             ),
         }

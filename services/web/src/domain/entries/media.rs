@@ -209,7 +209,7 @@ pub async fn for_entry(db: impl PgExecutor<'_>, entry_id: Uuid) -> sqlx::Result<
     let rows: Vec<AssetRow> = sqlx::query_as(
         "select media_asset_id, kind::text as kind, status::text as status, progress, error, width, height,
                 duration_s, renditions, updated_at
-         from media_asset where entry_id = $1 order by created_at",
+         from media_asset where entry_id = $1 order by series_position nulls first, created_at",
     )
     .bind(entry_id)
     .fetch_all(db)
@@ -231,7 +231,7 @@ pub async fn for_entries(
     let rows: Vec<Row> = sqlx::query_as(
         "select entry_id, media_asset_id, kind::text as kind, status::text as status, progress,
                 error, width, height, duration_s, renditions, updated_at
-         from media_asset where entry_id = any($1) order by created_at",
+         from media_asset where entry_id = any($1) order by series_position nulls first, created_at",
     )
     .bind(entries)
     .fetch_all(db)

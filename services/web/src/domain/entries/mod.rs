@@ -10,7 +10,9 @@ pub mod media;
 pub mod refusal;
 pub mod review;
 pub mod revision;
+pub mod series;
 pub mod submit;
+pub mod team;
 
 use chrono::Utc;
 use hoithi_core::auth::CurrentUser;
@@ -51,6 +53,10 @@ pub struct EntryRow {
     /// The entry's category (hạng mục), in a contest that has them.
     pub category_slug: Option<String>,
     pub category_name: Option<String>,
+    /// A team entry's name (tên đội / chi đoàn); `None` for an entry of one person.
+    pub team_name: Option<String>,
+    /// The entry is a photo series (bộ ảnh).
+    pub photo_series: bool,
 }
 
 impl EntryRow {
@@ -95,7 +101,7 @@ pub const ENTRY_SQL: &str = "select e.entry_id, e.number, e.contest_id, e.author
     md5(e.title || chr(31) || e.description) as text_digest,
     coalesce(a.birth_date > current_date - interval '16 years', false) as author_minor, e.guardian_pending,
     (select g.given_at is not null from guardian_consent g where g.entry_id = e.entry_id) as guardian_given,
-    e.withdrawn_from, k.slug as category_slug, k.name as category_name
+    e.withdrawn_from, k.slug as category_slug, k.name as category_name, e.team_name, e.photo_series
     from entry e join app_user a on a.app_user_id = e.author_id left join unit u on u.unit_id = a.unit_id
     left join contest_category k on k.category_id = e.category_id";
 

@@ -46,10 +46,22 @@ pub enum EntryRefusal {
     UnknownCategory,
     /// The entry has a file of a kind the chosen category does not take.
     CategoryKindMismatch,
+    /// A team entry in a contest that takes none.
+    TeamNotAllowed,
+    /// A team entry without its team's name (or a chi đoàn that is not one of the tree).
+    TeamNameRequired,
+    /// More members than the contest lets a team list.
+    TeamTooManyMembers,
+    /// A member's name empty or too long, or a member number not of the union's roster.
+    TeamMemberInvalid,
+    /// A photo series in a contest (or an entry kind) that takes none.
+    SeriesNotAllowed,
+    /// A series handed in without a photo, or with a photo still uploading.
+    SeriesIncomplete,
 }
 
 impl EntryRefusal {
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 32] = [
         Self::TitleRequired,
         Self::TitleTooLong,
         Self::DescriptionTooLong,
@@ -76,6 +88,12 @@ impl EntryRefusal {
         Self::CategoryRequired,
         Self::UnknownCategory,
         Self::CategoryKindMismatch,
+        Self::TeamNotAllowed,
+        Self::TeamNameRequired,
+        Self::TeamTooManyMembers,
+        Self::TeamMemberInvalid,
+        Self::SeriesNotAllowed,
+        Self::SeriesIncomplete,
     ];
 
     /// The stable code. (The HTTP status of each refusal is the web side's answer:
@@ -108,6 +126,12 @@ impl EntryRefusal {
             Self::CategoryRequired => "category-required",
             Self::UnknownCategory => "unknown-category",
             Self::CategoryKindMismatch => "category-kind-mismatch",
+            Self::TeamNotAllowed => "team-not-allowed",
+            Self::TeamNameRequired => "team-name-required",
+            Self::TeamTooManyMembers => "team-too-many-members",
+            Self::TeamMemberInvalid => "team-member-invalid",
+            Self::SeriesNotAllowed => "series-not-allowed",
+            Self::SeriesIncomplete => "series-incomplete",
         }
     }
 }

@@ -13,6 +13,8 @@ use super::refusal::{EntryError, EntryRefusal};
 use crate::domain::contests::categories::{self, Category};
 use crate::domain::contests::{ContestRow, Phase};
 use crate::domain::entries::EntryRow;
+use crate::domain::entries::series;
+use crate::domain::entries::team::{self, TeamInput};
 use crate::domain::people::throttle;
 use crate::domain::people::units::is_within;
 use crate::domain::privacy::consent::{self, Kind, PRIVACY_VERSION};
@@ -32,6 +34,10 @@ pub struct Agreement {
     pub guardian_email: String,
     /// The slug of the chosen category; read only when the contest has categories.
     pub category: String,
+    /// The team part of the form (`team::TeamInput::default()`: an entry of one person).
+    pub team: TeamInput,
+    /// The entrant chose a photo series (bộ ảnh).
+    pub series: bool,
 }
 
 /// A new entry, and the guardian's link to mail when the entrant is a child.
@@ -219,6 +225,11 @@ pub async fn create_entry(
     let text = EntryText::parse(title, description)?;
     may_enter(db, user, c).await?;
     let category = chosen_category(db, c, &agreement.category).await?;
+    let team = team::resolve(db, c, user.unit_id, &agreement.team).await?;
+    let kinds = category.as_ref().map_or(&c.kinds, |k| &k.kinds);
+    if agreement.series && !series::allowed(c.max_series_photos, kinds) {
+        return Err(EntryRefusal::SeriesNotAllowed.into());
+    }
     if !agreement.consent {
         return Err(EntryRefusal::ConsentRequired.into());
     }
@@ -293,6 +304,15 @@ pub async fn create_entry(
             .bind(k.category_id)
             .execute(&mut *tx)
             .await?;
+    }
+    if agreement.series {
+        sqlx::query("update entry set photo_series = true where entry_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(t) = &team {
+        team::store(&mut tx, id, t).await?;
     }
     let uid = user.app_user_id;
     let ip = agreement.ip;

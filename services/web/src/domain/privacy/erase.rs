@@ -247,6 +247,7 @@ pub async fn erase_account(db: &PgPool, storage: &Storage, user_id: i64) -> anyh
         "delete from consent where app_user_id = $1",
         "delete from member_decision where app_user_id = $1",
         "delete from guardian_consent g using entry e where e.entry_id = g.entry_id and e.author_id = $1",
+        "delete from entry_team_member m using entry e where e.entry_id = m.entry_id and e.author_id = $1",
         "delete from entry_revision r using entry e
           where (e.entry_id = r.entry_id and e.author_id = $1) or r.created_by = $1",
         "delete from upload where owner_id = $1",
@@ -255,7 +256,8 @@ pub async fn erase_account(db: &PgPool, storage: &Storage, user_id: i64) -> anyh
         "update vote_invalidation set ip_network = null where voter_id = $1",
         "update media_asset m set original_filename = null from entry e
           where e.entry_id = m.entry_id and e.author_id = $1",
-        "update certificate set holder_name = null, holder_unit = null where app_user_id = $1",
+        "update certificate set holder_name = null, holder_unit = null, team_members = null
+          where app_user_id = $1",
         "delete from roster_member where app_user_id = $1",
         "delete from roster_upload where created_by = $1",
     ];

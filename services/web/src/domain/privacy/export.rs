@@ -69,7 +69,14 @@ async fn entries(db: &PgPool, user_id: i64, origin: &str) -> sqlx::Result<Vec<Va
                 })
             })
             .collect();
+        let team: Option<String> =
+            sqlx::query_scalar("select team_name from entry where entry_id = $1")
+                .bind(id)
+                .fetch_one(db)
+                .await?;
+        let members = crate::domain::entries::team::members(db, id).await?;
         out.push(json!({
+            "team": team.map(|name| json!({"name": name, "members": members})),
             "entry_id": id,
             "contest": contest,
             "title": title,

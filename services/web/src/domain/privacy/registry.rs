@@ -130,6 +130,7 @@ pub const COLUMNS: &[Column] = &[
     c("certificate", "app_user_id", User, Keep),
     c("certificate", "holder_name", NoKey, Clear),
     c("certificate", "holder_unit", NoKey, Clear),
+    c("certificate", "team_members", NoKey, Clear),
     c("certificate", "issuer_name", NoKey, NotPersonal),
     // The union's member list (issue 20): the person's rows go with the account.
     c("roster_member", "app_user_id", User, Delete),
@@ -145,6 +146,12 @@ pub const COLUMNS: &[Column] = &[
     c("judging_round", "name", NoKey, NotPersonal),
     c("judging_criterion", "name", NoKey, NotPersonal),
     c("contest_category", "name", NoKey, NotPersonal),
+    // A team entry (found through the person's entries): the team's or branch's name is a
+    // collective name, like a unit's; the members' names and numbers the entrant typed are
+    // theirs to export and go with their account.
+    c("entry", "team_name", NoKey, NotPersonal),
+    c("entry_team_member", "full_name", NoKey, Delete),
+    c("entry_team_member", "member_number", NoKey, Delete),
     c("contest", "requires_birth_date", NoKey, NotPersonal),
     // The host name of a worker.
     c("job", "leased_by", NoKey, NotPersonal),

@@ -94,6 +94,16 @@ pub(crate) fn changes(
         n32(c.upload_grace_minutes),
         n32(v.upload_grace_minutes),
     );
+    diff(
+        "max_team_members",
+        n32(c.max_team_members),
+        n32(v.max_team_members),
+    );
+    diff(
+        "max_series_photos",
+        n32(c.max_series_photos),
+        n32(v.max_series_photos),
+    );
     let b = |x: bool| Some(x.to_string());
     diff(
         "requires_moderation",

@@ -201,7 +201,7 @@ async fn store(
             max_video_seconds = $18, max_entries_per_member = $19, requires_moderation = $20,
             blind_judging = $21, hide_author = $22, settings = settings || $23,
             upload_grace_minutes = $24, requires_birth_date = $25, retention_days = $26,
-            voting_overlaps_submission = $27
+            voting_overlaps_submission = $27, max_team_members = $28, max_series_photos = $29
          where contest_id = $1",
     )
     .bind(contest_id)
@@ -231,6 +231,8 @@ async fn store(
     .bind(v.requires_birth_date)
     .bind(v.retention_days)
     .bind(v.voting_overlaps_submission)
+    .bind(v.max_team_members)
+    .bind(v.max_series_photos)
     .execute(tx)
     .await
     .map(drop)
@@ -344,6 +346,8 @@ mod tests {
             requires_birth_date: false,
             retention_days: None,
             voting_overlaps_submission: false,
+            max_team_members: 0,
+            max_series_photos: 1,
         }
     }
 

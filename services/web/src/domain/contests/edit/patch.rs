@@ -139,6 +139,8 @@ pub(crate) fn spec_of(c: &ContestRow, eligible: Vec<String>) -> ContestSpec {
             max_video_seconds: Some(c.max_video_seconds),
             max_entries_per_member: Some(c.max_entries_per_member),
             upload_grace_minutes: Some(c.upload_grace_minutes),
+            max_team_members: Some(c.max_team_members),
+            max_series_photos: Some(c.max_series_photos),
         }),
         requires_moderation: Some(c.requires_moderation),
         blind_judging: Some(c.blind_judging),
@@ -310,6 +312,8 @@ impl ContestPatch {
                 patch.max_entries_per_member,
             );
             take32(&mut limits.upload_grace_minutes, patch.upload_grace_minutes);
+            take32(&mut limits.max_team_members, patch.max_team_members);
+            take32(&mut limits.max_series_photos, patch.max_series_photos);
         }
         let flag = |to: &mut Option<bool>, v: Option<bool>| {
             if v.is_some() {

@@ -34,6 +34,11 @@ pub struct GalleryItem {
     pub votes: i64,
     /// The entry's category (hạng mục), in a contest that has them.
     pub category: Option<String>,
+    /// A team entry's name: public, and in place of the submitter's name on cards.
+    pub team: Option<String>,
+    /// A photo series' processed photos (the card shows the first and this count); 0 for
+    /// an entry that is no series.
+    pub photos: i64,
 }
 
 impl GalleryItem {
@@ -60,7 +65,9 @@ struct CardRow {
     unit_name: Option<String>,
     votes: i64,
     category_name: Option<String>,
+    team_name: Option<String>,
     pos: Option<i32>,
+    photos: i64,
     media_asset_id: Option<Uuid>,
     kind: Option<String>,
     status: Option<String>,
@@ -84,6 +91,7 @@ pub async fn gallery(
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
         "with page as (select e.entry_id, e.number, e.title, e.author_id,
                 a.display_name as author_name, u.name as unit_name, t.votes, kc.name as category_name,
+                e.team_name, e.photo_series,
                 coalesce(a.birth_date > current_date - interval '16 years', false) as author_minor, ",
     );
     qb.push(if req.sort == Sort::Random {
@@ -203,10 +211,14 @@ pub async fn gallery(
         .push(
             ") select page.*, m.media_asset_id, m.kind::text as kind, m.status::text as status,
                 m.progress, m.error, m.width, m.height, m.duration_s, m.renditions,
-                m.updated_at as media_updated_at
+                m.updated_at as media_updated_at,
+                case when page.photo_series then
+                    (select count(*) from media_asset mc where mc.entry_id = page.entry_id
+                        and mc.status = 'ready')
+                else 0 end as photos
               from page left join lateral (
                 select * from media_asset ma where ma.entry_id = page.entry_id
-                order by ma.created_at limit 1) m on true
+                order by ma.series_position nulls first, ma.created_at limit 1) m on true
               order by ",
         )
         .push(&pin.1)
@@ -263,7 +275,7 @@ pub async fn gallery(
                 id: r.entry_id,
                 number: r.number,
                 title: r.title,
-                author: show.then(|| {
+                author: (show && r.team_name.is_none()).then(|| {
                     if r.author_minor {
                         crate::domain::privacy::names::shortened(&r.author_name)
                     } else {
@@ -274,6 +286,8 @@ pub async fn gallery(
                 media,
                 votes: r.votes,
                 category: r.category_name,
+                team: r.team_name,
+                photos: r.photos,
             }
         })
         .collect();
