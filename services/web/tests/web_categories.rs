@@ -10,6 +10,7 @@ use axum::http::{Request, StatusCode, header};
 use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use serde_json::json;
+use support::statements::Statements;
 use support::*;
 
 /// A contest of unit `unit` with a photo-only category (one entry per member) and a
@@ -917,39 +918,8 @@ async fn the_author_changes_the_category_only_while_submission_is_open() {
     assert_eq!(slugs, ["video-clip", "video-clip"]);
 }
 
-/// Counts the SQL statements sqlx runs on this thread, keeping their text (as
-/// web_gallery.rs does).
-#[derive(Clone, Default)]
-struct Statements(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Statements {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        struct Text(String);
-        impl tracing::field::Visit for Text {
-            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                if field.name() == "db.statement" || field.name() == "summary" {
-                    self.0.push_str(&format!("{value:?} "));
-                }
-            }
-            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-                if field.name() == "db.statement" || field.name() == "summary" {
-                    self.0.push_str(value);
-                    self.0.push(' ');
-                }
-            }
-        }
-        if event.metadata().target() == "sqlx::query" {
-            let mut text = Text(String::new());
-            event.record(&mut text);
-            self.0.lock().unwrap().push(text.0);
-        }
-    }
-}
-
 #[tokio::test]
-#[ignore = "counts sqlx::query tracing events like web_gallery's statement test, which sees no events under `cargo test --workspace`; run with `cargo test -p hoithi-web --test web_categories -- --ignored`"]
 async fn a_page_filtered_by_category_is_still_one_statement_for_its_cards() {
-    use tracing_subscriber::layer::SubscriberExt;
     let env = TestEnv::new().await;
     units(&env).await;
     let (_, org, _) = user_in(&env, Role::Organizer, Some("q1")).await;
@@ -970,16 +940,14 @@ async fn a_page_filtered_by_category_is_still_one_statement_for_its_cards() {
         approved(&env, id, author, k, &format!("Bài {i}")).await;
     }
     c.get("/contests/dem").await;
-    let statements = Statements::default();
-    let _guard =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(statements.clone()));
+    let (statements, _guard) = Statements::on_this_thread();
     for base in ["/contests/dem", "/contests/dem/vote"] {
         let mut counts = Vec::new();
         for query in ["?sort=number", "?category=anh-dep&sort=number"] {
-            statements.0.lock().unwrap().clear();
+            statements.clear();
             let res = c.get(&format!("{base}{query}")).await;
             assert_eq!(res.status, StatusCode::OK);
-            let all = statements.0.lock().unwrap().clone();
+            let all = statements.taken();
             let cards: Vec<_> = all.iter().filter(|s| s.contains("media_asset")).collect();
             assert_eq!(cards.len(), 1, "{base}{query}: {all:#?}");
             counts.push(all.len());

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test module uses a different part")]
 
+pub mod statements;
+
 use std::collections::HashMap;
 
 use axum::Router;
