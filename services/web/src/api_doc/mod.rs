@@ -41,7 +41,13 @@ mod tests {
                         let end = rest.find('"').unwrap();
                         let route = &rest[..end];
                         // Route templates only: a formatted Location header is not a route.
-                        let before = &text[i.saturating_sub(80)..i];
+                        // 80 bytes back, moved to a character's start (Vietnamese text
+                        // may sit just before a route).
+                        let mut start = i.saturating_sub(80);
+                        while !text.is_char_boundary(start) {
+                            start -= 1;
+                        }
+                        let before = &text[start..i];
                         if before.contains(".route(")
                             || before.contains("BASE_PATH")
                             || before.contains("route(\n")
