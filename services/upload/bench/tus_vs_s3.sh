@@ -88,7 +88,7 @@ values ('bench-upload', 'Hội thi tải lên', '{video}', now() - interval '1 h
 insert into entry (contest_id, author_id, title, description)
 select (select contest_id from contest where slug = 'bench-upload'),
        (select app_user_id from app_user where email = 'uploader@bench.vn'), 'Bài ' || g, 'Mô tả'
-from generate_series(1, $RUNS) g;
+from generate_series(1, $RUNS + 4) g;
 SQL
 sql -c "select entry_id from entry e join contest c using (contest_id) where c.slug = 'bench-upload'" >"$data/entries.txt"
 
@@ -166,6 +166,32 @@ with open(path, "wb") as f:
         f.write(os.urandom(n))
         left -= n
 PY
+
+# Before timing, the other shapes of PATCH the server must store exactly, on a 50 MB file:
+# chunks of 5 and 6 MiB (one part each), 6 MiB with tuspy's sha1 Upload-Checksum (parts
+# recorded only once the chunk matches), and 3 MiB chunks stopped half way and resumed by a
+# new client with 7 MiB chunks (tail objects read back). Each is checked below by its SHA-256.
+head -c $((50 * 1000 * 1000 + 4321)) "$data/clip.mp4" >"$data/check.mp4"
+"$VENVPY" - "$base" "$data/check.mp4" "$data/entries.txt" "$RUNS" <<'PY'
+import sys
+from tusclient import client
+base, path, entries_file, runs = sys.argv[1:5]
+entries = open(entries_file).read().split()[int(runs):]
+c = client.TusClient(base + "/api/v1/uploads", headers={"Authorization": "Bearer bu1"})
+meta = lambda n: {"entry_id": entries[n], "filename": "check.mp4", "filetype": "video/mp4"}
+MIB = 1024 * 1024
+for n, (chunk, checksum) in enumerate([(5 * MIB, False), (6 * MIB, False), (6 * MIB, True)]):
+    c.uploader(path, chunk_size=chunk, metadata=meta(n), upload_checksum=checksum).upload()
+first = c.uploader(path, chunk_size=3 * MIB, metadata=meta(3))
+first.upload(stop_at=21 * MIB)
+second = c.uploader(path, url=first.url, chunk_size=7 * MIB)
+assert second.offset == first.offset, (second.offset, first.offset)
+second.upload()
+PY
+check_sha=$(sha256sum "$data/check.mp4" | cut -d' ' -f1)
+checked=$(sql -c "select count(*) from media_asset where original_sha256 = '$check_sha' and original_bytes = $(stat -c %s "$data/check.mp4")")
+echo "Checks (5, 6, 6 MiB + checksum, 3 MiB stopped and resumed with 7 MiB chunks): $checked of 4 stored with the file's SHA-256"
+[[ $checked == 4 ]] || { echo "FAILED: $checked of 4 check uploads stored whole" >&2; exit 1; }
 
 echo "### Upload: ${SIZE_MB} MB, tus (tuspy) vs S3 multipart (boto3), $RUNS runs each, interleaved"
 "$VENVPY" "$data/bench.py" "$base" "$server" "http://127.0.0.1:$s3port" "$data/s3-credentials.json" \
