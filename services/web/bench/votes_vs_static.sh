@@ -14,7 +14,8 @@
 # Needs: cargo, psql, curl, wrk (apt-get install wrk). Settings (environment): SECONDS_EACH
 # (30), CONNECTIONS (64), THREADS (2), ENTRIES (200), VOTERS (30000), HOITHI_BIN=path (else
 # cargo build --release -p hoithi), KEEP=1 keeps the data folder, PERF=file records the
-# server with `perf record -g` for the middle 10 s of the batched vote phase into that file.
+# whole machine (server, PostgreSQL, wrk) with `perf record -a -g` for the middle 10 s of the
+# batched vote phase into that file.
 set -euo pipefail
 
 SECONDS_EACH=${SECONDS_EACH:-30}
@@ -124,13 +125,15 @@ vote_phase() {  # vote_phase <label>
     local before load out result
     before=$(stored)
     load=$(cut -d' ' -f1 /proc/loadavg)
+    local perf_pid=
     if [[ -n "${PERF:-}" && $1 == batched* ]]; then
-        (sleep $((SECONDS_EACH / 2 - 5)); perf record -e cpu-clock -F 999 -g -p "$server" -o "$PERF" -- sleep 10 >/dev/null 2>&1) &
+        (sleep $((SECONDS_EACH / 2 - 5)); perf record -e cpu-clock -F 999 -g -a -o "$PERF" -- sleep 10 >/dev/null 2>&1) &
+        perf_pid=$!
     fi
     out=$(ENTRIES_FILE=$data/entries.txt VOTERS=$VOTERS THREADS=$THREADS OFFSET=$offset \
         wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency \
         -s "$root/services/web/bench/api_votes.lua" "$base")
-    wait
+    [[ -z $perf_pid ]] || wait "$perf_pid"
     result=$(grep '^RESULT' <<<"$out")
     local created other seconds p50 p99 requests
     created=$(field created "$result")
