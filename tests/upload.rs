@@ -181,18 +181,18 @@ async fn the_server_stops_and_starts_between_two_patches_and_the_upload_resumes(
     let first = server(&env, dir.path()).await;
     let tus = Tus::new(&first.url, &token);
     let location = tus.created(entry, data.len(), "video/mp4").await;
-    // One full part plus a tail that lives in a temporary object.
+    // One full (8 MiB) part plus a tail that lives in a temporary object.
     let res = tus
-        .patch(&location, 0, data[..7 * MIB + 100].to_vec())
+        .patch(&location, 0, data[..9 * MIB + 100].to_vec())
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert!(first.stop().success());
 
     let second = server(&env, dir.path()).await;
     let tus = Tus::new(&second.url, &token);
-    assert_eq!(tus.offset(&location).await, 7 * MIB + 100);
+    assert_eq!(tus.offset(&location).await, 9 * MIB + 100);
     let res = tus
-        .patch(&location, 7 * MIB + 100, data[7 * MIB + 100..].to_vec())
+        .patch(&location, 9 * MIB + 100, data[9 * MIB + 100..].to_vec())
         .await;
     assert_eq!(
         res.status(),

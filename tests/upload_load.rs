@@ -14,13 +14,14 @@ use upload_common::*;
 const UPLOADS: usize = 20;
 const SIZE: usize = 200 * MIB;
 /// Per upload: the part being filled, the part on its way to S3 and the HTTP client's send
-/// buffers of it (3 × 5 MiB), plus 192 MiB for the runtime, the SDK, PostgreSQL connections
-/// and allocator slack. Buffering the files (20 × 200 MiB = 4 GiB), or one more part per
-/// upload (+100 MiB), would blow it.
+/// buffers of it (3 × 8 MiB, the largest part), plus 192 MiB for the runtime, the SDK,
+/// PostgreSQL connections and allocator slack. Buffering the files (20 × 200 MiB = 4 GiB), or
+/// one more part per upload (+160 MiB), would blow it.
 /// Measured: 279 MiB with one part buffer, 349 MiB with the part in flight overlapping; on
 /// 2026-12-06 (fresh machine, same 2 cores) 415 and 426 MiB on 316c219 and 412–437 MiB after
-/// the security work, so the former 128 MiB allowance (bound 428) failed by chance.
-const RSS_BOUND_MIB: u64 = (UPLOADS as u64) * 3 * 5 + 192;
+/// the security work, so the former 128 MiB allowance (bound 428) failed by chance. Parts
+/// were 5 MiB until 2026-12-07 (bound 492 then); they are 8 MiB since.
+const RSS_BOUND_MIB: u64 = (UPLOADS as u64) * 3 * 8 + 192;
 
 fn vm_hwm_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");

@@ -1,6 +1,8 @@
 //! One PATCH body appended to an upload: the bytes fill a part-sized buffer; each full part
-//! travels to S3 while the next one fills, and is recorded once stored; what is left at the
-//! end becomes the final part or a temporary tail object, recorded in one transaction.
+//! travels to S3 while the next one fills, and is recorded once stored. What is left at the
+//! end becomes a part of its own when S3 accepts one that size (a client's 5, 6 or 8 MiB
+//! chunk is one part, with no temporary object to write now and read back on the next
+//! PATCH), else the final part or a temporary tail object, recorded in one transaction.
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +20,7 @@ use crate::protocol::{Checksum, ChunkHasher, err};
 use crate::repo::{self, Progress, UploadRow};
 use crate::rules::{check_kind, lost_lease, not_recorded};
 use crate::sniff::SNIFF_BYTES;
-use crate::store::{self, PART_SIZE};
+use crate::store::{self, MIN_PART, PART_SIZE};
 
 /// A client that sends nothing for this long is treated as gone; what arrived is kept.
 const IDLE: Duration = Duration::from_secs(30);
@@ -43,6 +45,9 @@ struct Append<'a> {
     old_tail: Option<String>,
     sha: ResumableSha256,
     parts_bytes: i64,
+    /// The number the next part gets (parts may differ in size, so it is counted, not
+    /// derived from `parts_bytes`).
+    next_part: i32,
     /// Parts stored but not yet recorded: with a checksum nothing is recorded before it matches.
     unrecorded: Vec<StoredPart>,
     tail_obsolete: bool,
@@ -107,9 +112,15 @@ impl<'a> Append<'a> {
         }
         let sha = ResumableSha256::from_bytes(row.sha256_state.as_deref(), row.parts_bytes as u64)
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("upload {id}: bad digest state")))?;
+        let next_part = if row.parts_bytes == 0 {
+            1
+        } else {
+            repo::next_part_number(&st.db, id).await?
+        };
         Ok(Self {
             st,
             parts_bytes: row.parts_bytes,
+            next_part,
             remaining: row.upload_length - row.upload_offset,
             hasher: checksum.as_ref().map(Checksum::hasher),
             row,
@@ -178,28 +189,44 @@ impl<'a> Append<'a> {
         Ok(())
     }
 
-    /// Sends the full buffer as the next part. At most one part travels to S3 while the next
-    /// one fills: two part buffers per request, and the client is not stalled for each part's
-    /// round trip.
+    /// Sends the buffer (a whole number of SHA-256 blocks) as the next part. At most one part
+    /// travels to S3 while the next one fills: two part buffers per request, and the client is
+    /// not stalled for each part's round trip.
     async fn ship_part(&mut self) -> Result<(), ApiError> {
         let part = std::mem::replace(&mut self.buf, BytesMut::with_capacity(PART_SIZE)).freeze();
         self.sha.update_blocks(&part);
-        let part_number = (self.parts_bytes / PART_SIZE as i64 + 1) as i32;
+        let part_number = self.next_part;
         let s3_id = ensure_multipart(self.st, &mut self.row, self.token).await?;
         if self.inflight.is_some() {
             self.settle_inflight().await?;
             self.last_renew = Instant::now();
         }
-        self.parts_bytes += PART_SIZE as i64;
+        self.next_part += 1;
+        let bytes = part.len() as i64;
+        self.parts_bytes += bytes;
         let (s3c, key) = (self.st.storage.clone(), self.row.object_key.clone());
         self.inflight = Some(InFlight {
             handle: tokio::spawn(async move {
                 store::upload_part(&s3c, &key, &s3_id, part_number, part).await
             }),
             part_number,
+            bytes,
             parts_bytes: self.parts_bytes,
             sha: self.sha.to_bytes(),
         });
+        Ok(())
+    }
+
+    /// At the end of a request that leaves the upload incomplete: what the buffer holds goes
+    /// to S3 as a part of its own when S3 takes it (at least `MIN_PART`, not the last part)
+    /// and the digest can be saved after it (whole 64-byte blocks). Then nothing is left for
+    /// a tail object.
+    async fn ship_rest_as_part(&mut self) -> Result<(), ApiError> {
+        let len = self.buf.len();
+        if len >= MIN_PART && len.is_multiple_of(64) {
+            self.ship_part().await?;
+            self.settle_inflight().await?;
+        }
         Ok(())
     }
 
@@ -251,7 +278,7 @@ impl<'a> Append<'a> {
         if complete {
             let data = self.buf.split().freeze();
             let digest = self.sha.clone().finalize(&data);
-            let part_number = (self.parts_bytes / PART_SIZE as i64 + 1) as i32;
+            let part_number = self.next_part;
             let s3_id = ensure_multipart(self.st, &mut self.row, self.token).await?;
             let len = data.len() as i64;
             if len > 0 || part_number == 1 {
@@ -288,6 +315,14 @@ impl<'a> Append<'a> {
         if complete && self.row.kind.is_none() {
             self.sniff().await?;
         }
+        if !complete {
+            self.ship_rest_as_part().await?;
+        }
+        // Every byte already recorded with the last part's settle (no checksum to wait for,
+        // nothing after it): the same progress would be saved again.
+        if !complete && self.buf.is_empty() && self.unrecorded.is_empty() && self.tail_obsolete {
+            return self.after_record(None, false).await;
+        }
         let mut parts = std::mem::take(&mut self.unrecorded);
         let (tail_key, sha256) = self.store_rest(complete, &mut parts).await?;
         let mut tx = st.db.begin().await?;
@@ -310,6 +345,18 @@ impl<'a> Append<'a> {
             return Err(not_recorded(st, id).await);
         }
         tx.commit().await?;
+        self.after_record(tail_key, complete).await
+    }
+
+    /// What follows a recorded append: the old tail object deleted (when replaced), a complete
+    /// upload finished. Returns the upload as stored.
+    async fn after_record(
+        self,
+        tail_key: Option<String>,
+        complete: bool,
+    ) -> Result<UploadRow, ApiError> {
+        let (st, id) = (self.st, self.row.upload_id);
+        let new_offset = self.parts_bytes + self.buf.len() as i64;
         if let Some(old) = &self.old_tail
             && tail_key.as_ref() != Some(old)
             && let Err(e) = store::delete(&st.storage, old).await
@@ -332,6 +379,8 @@ impl<'a> Append<'a> {
 struct InFlight {
     handle: tokio::task::JoinHandle<anyhow::Result<String>>,
     part_number: i32,
+    /// Bytes in this part.
+    bytes: i64,
     /// Bytes in finished parts once this one is stored.
     parts_bytes: i64,
     /// The digest state after this part.
@@ -353,18 +402,11 @@ async fn settle(
         .await
         .map_err(|e| ApiError::internal(anyhow::anyhow!("the part upload task failed: {e}")))??;
     if !record_now {
-        unrecorded.push((part.part_number, etag, PART_SIZE as i64));
+        unrecorded.push((part.part_number, etag, part.bytes));
         return Ok(());
     }
     let mut tx = st.db.begin().await?;
-    repo::insert_part(
-        &mut *tx,
-        row.upload_id,
-        part.part_number,
-        &etag,
-        PART_SIZE as i64,
-    )
-    .await?;
+    repo::insert_part(&mut *tx, row.upload_id, part.part_number, &etag, part.bytes).await?;
     let saved = repo::save_progress(
         &mut *tx,
         row.upload_id,

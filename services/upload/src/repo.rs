@@ -293,6 +293,17 @@ pub async fn insert_part(
     Ok(())
 }
 
+/// The number the upload's next part gets: one after the highest recorded (parts differ in
+/// size, so it cannot be derived from the bytes stored).
+pub async fn next_part_number(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<i32> {
+    sqlx::query_scalar(
+        "select coalesce(max(part_number), 0) + 1 from upload_part where upload_id = $1",
+    )
+    .bind(id)
+    .fetch_one(db)
+    .await
+}
+
 pub async fn parts(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Vec<(i32, String)>> {
     sqlx::query_as(
         "select part_number, etag from upload_part where upload_id = $1 order by part_number",

@@ -9,9 +9,15 @@ use bytes::Bytes;
 use hoithi_core::storage::Storage;
 use uuid::Uuid;
 
-/// Every part but the last has exactly this size (S3 wants ≥ 5 MiB; a multiple of 64 keeps
-/// the resumable SHA-256 on whole blocks). It is also the per-request memory bound.
-pub const PART_SIZE: usize = 5 * 1024 * 1024;
+/// The largest part: a body longer than this is cut into parts of this size (boto3's and
+/// the AWS CLI's default part size). A multiple of 64 keeps the resumable SHA-256 on whole
+/// blocks. It is also the per-request memory bound.
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
+
+/// The smallest part S3 accepts (but for the last): what a PATCH leaves in the buffer becomes
+/// a part of its own from this size on, so clients' usual chunks (tus-js-client's, tuspy's,
+/// our uploader's 5 MiB) need no temporary tail object.
+pub const MIN_PART: usize = 5 * 1024 * 1024;
 
 pub fn temp_prefix(upload_id: Uuid) -> String {
     format!("uploads/{upload_id}/")

@@ -7,7 +7,7 @@
 --   CSRF_COOKIE   the CSRF cookie's name     SESSION_COOKIE  the session cookie's name
 --
 -- Every request is a distinct (voter, entry) pair; entries are taken from the END of the list,
--- so the pairs differ from those of the API run (votes.lua starts at the first entry).
+-- so the pairs differ from those of the API run (api_votes.lua starts at the first entry).
 --
 -- The answer is a 303 back to `/entries/{id}#vote` whether the vote was counted or refused;
 -- what happened is in the note cookie it sets (`…vote-note=<entry>:<key>:<arg>`). A request

@@ -204,45 +204,7 @@ if [[ -n "${EXPLAIN:-}" ]]; then
     done
 fi
 
-# Votes: every request a distinct (voter, entry) pair.
-cat >"$data/votes.lua" <<'LUA'
-local entries = {}
-for line in io.lines(os.getenv("ENTRIES_FILE")) do entries[#entries + 1] = line end
-local voters = tonumber(os.getenv("VOTERS"))
-local step = tonumber(os.getenv("THREADS"))
-local threads = {}
-local counter = 1
-function setup(thread)
-    thread:set("id", counter)
-    threads[#threads + 1] = thread
-    counter = counter + 1
-end
-function init(args)
-    i = id - 1
-    created, other = 0, 0
-end
-function request()
-    local n = i
-    i = i + step
-    local voter = (n % voters) + 1
-    local entry = entries[(math.floor(n / voters) % #entries) + 1]
-    return wrk.format("POST", "/api/v1/entries/" .. entry .. "/votes",
-        {["Authorization"] = "Bearer bt" .. voter, ["Content-Length"] = "0"}, "")
-end
-function response(status, headers, body)
-    if status == 201 then created = created + 1 else other = other + 1 end
-end
-function done(summary, latency, requests)
-    local c, o = 0, 0
-    for _, t in ipairs(threads) do
-        c = c + t:get("created")
-        o = o + t:get("other")
-    end
-    io.write(string.format("RESULT created=%d other=%d p50=%.1f p99=%.1f seconds=%.2f\n",
-        c, o, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-        summary.duration / 1e6))
-end
-LUA
+# Votes: every request a distinct (voter, entry) pair (api_votes.lua).
 # Each thread counts i = id-1, id-1+T, id-1+2T, …: no two requests share a pair.
 threads=2
 stored() {
@@ -258,7 +220,7 @@ echo
 
 # 1. The API: bearer tokens, 201 Created.
 out=$(ENTRIES_FILE=$data/entries.txt VOTERS=$VOTERS THREADS=$threads wrk -t$threads -c"$VOTE_CONNECTIONS" -d"${VOTE_SECONDS}s" \
-    --latency -s "$data/votes.lua" "$base")
+    --latency -s "$root/services/web/bench/api_votes.lua" "$base")
 result=$(grep '^RESULT' <<<"$out")
 api_created=$(field created "$result")
 api_other=$(field other "$result")

@@ -23,7 +23,7 @@
  * Events on the form: "hoithi:upload-progress" (detail {sent, total}), "hoithi:uploaded"
  * (detail {url}), "hoithi:upload-error" (detail {code, message}).
  *
- * Resuming: chunks of 5 MiB (the server's part size); network errors are retried with growing delays and again when
+ * Resuming: chunks of 5 MiB (the server's smallest part: each chunk is stored as one part); network errors are retried with growing delays and again when
  * the browser comes back online; after a reload the member picks the same file and the
  * upload continues where it stopped (tus-js-client's fingerprint storage in localStorage).
  */
