@@ -57,6 +57,7 @@ macro_rules! catalog_files {
             concat!("areas/certificates.", $lang, ".toml"),
             concat!("areas/roster.", $lang, ".toml"),
             concat!("areas/categories.", $lang, ".toml"),
+            concat!("areas/advancement.", $lang, ".toml"),
         ]
         .into_iter()
         .zip([
@@ -82,6 +83,11 @@ macro_rules! catalog_files {
             include_str!(concat!("../../../web/i18n/areas/roster.", $lang, ".toml")),
             include_str!(concat!(
                 "../../../web/i18n/areas/categories.",
+                $lang,
+                ".toml"
+            )),
+            include_str!(concat!(
+                "../../../web/i18n/areas/advancement.",
                 $lang,
                 ".toml"
             )),

@@ -245,6 +245,7 @@ pub async fn publish(
     let id = round.judging_round_id;
     results::publish(&state.db, &contest, round, user.app_user_id, q.end_voting).await??;
     super::results::mail_entrants(&state, &headers, &contest, id).await?;
+    super::results::nominate_up(&state, &headers, &contest, id).await?;
     results::public_view(&state.db, contest.contest_id, true)
         .await?
         .map(Json)
