@@ -150,6 +150,10 @@ pub async fn set(
     spec: &LinkSpec,
     by: i64,
 ) -> sqlx::Result<Result<Link, R>> {
+    // Once results are out nothing about the link changes, whatever was sent.
+    if results_published(db, child.contest_id).await? {
+        return Ok(Err(R::Locked));
+    }
     let Some(basis) = Basis::parse(&spec.basis) else {
         return Ok(Err(R::BasisInvalid));
     };
