@@ -112,7 +112,7 @@ pub async fn current_or_first_round(db: &sqlx::PgPool, contest_id: i64) -> sqlx:
                 .fetch_one(&mut *tx)
                 .await?;
         for (i, c) in criteria_of_settings(&settings).iter().enumerate() {
-            insert_criterion(&mut tx, round_id, i, c).await?;
+            insert_criterion(&mut tx, round_id, i, c, None).await?;
         }
         sync_category_criteria(&mut tx, round_id).await?;
     }
@@ -168,16 +168,18 @@ pub struct CriterionDraft {
     pub weight: f64,
 }
 
-/// Adds a criterion at `position` and returns its id.
+/// Adds a criterion at `position` (of `category`'s own rubric, or the round's) and returns
+/// its id.
 async fn insert_criterion(
     conn: &mut PgConnection,
     round_id: i64,
     position: usize,
     c: &CriterionDraft,
+    category: Option<i64>,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "insert into judging_criterion (judging_round_id, position, name, description, max_score, weight)
-         values ($1, $2, $3, $4, $5, $6) returning judging_criterion_id",
+        "insert into judging_criterion (judging_round_id, position, name, description, max_score, weight, category_id)
+         values ($1, $2, $3, $4, $5, $6, $7) returning judging_criterion_id",
     )
     .bind(round_id)
     .bind(position as i32)
@@ -185,6 +187,7 @@ async fn insert_criterion(
     .bind(&c.description)
     .bind(c.max)
     .bind(c.weight)
+    .bind(category)
     .fetch_one(conn)
     .await
 }
@@ -300,19 +303,7 @@ pub async fn sync_category_criteria(conn: &mut PgConnection, round_id: i64) -> s
     for (category, list) in rubrics {
         let drafts = criteria_of_settings(&serde_json::json!({ "criteria": list }));
         for (pos, c) in drafts.iter().enumerate() {
-            sqlx::query(
-                "insert into judging_criterion (judging_round_id, position, name, description, max_score, weight, category_id)
-                 values ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(round_id)
-            .bind(pos as i32)
-            .bind(&c.name)
-            .bind(&c.description)
-            .bind(c.max)
-            .bind(c.weight)
-            .bind(category)
-            .execute(&mut *conn)
-            .await?;
+            insert_criterion(&mut *conn, round_id, pos, c, Some(category)).await?;
         }
     }
     Ok(())
@@ -417,7 +408,7 @@ async fn save_criteria(
                 .fetch_optional(&mut *tx)
                 .await?
             }
-            None => Some(insert_criterion(&mut *tx, round_id, pos, c).await?),
+            None => Some(insert_criterion(&mut *tx, round_id, pos, c, None).await?),
         };
         ids.push(id);
     }
@@ -572,7 +563,7 @@ async fn copy_criteria(tx: &mut PgConnection, round: &RoundRow, new_id: i64) -> 
             max: c.max_score,
             weight: c.weight,
         };
-        let new = insert_criterion(&mut *tx, new_id, pos, &draft).await?;
+        let new = insert_criterion(&mut *tx, new_id, pos, &draft, None).await?;
         map.insert(c.judging_criterion_id, new);
     }
     let tie_break: Vec<String> = round
