@@ -58,6 +58,7 @@ macro_rules! catalog_files {
             concat!("areas/roster.", $lang, ".toml"),
             concat!("areas/categories.", $lang, ".toml"),
             concat!("areas/teams.", $lang, ".toml"),
+            concat!("areas/advancement.", $lang, ".toml"),
         ]
         .into_iter()
         .zip([
@@ -87,6 +88,11 @@ macro_rules! catalog_files {
                 ".toml"
             )),
             include_str!(concat!("../../../web/i18n/areas/teams.", $lang, ".toml")),
+            include_str!(concat!(
+                "../../../web/i18n/areas/advancement.",
+                $lang,
+                ".toml"
+            )),
         ])
     };
 }

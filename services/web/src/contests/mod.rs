@@ -3,6 +3,7 @@
 //! edit page, and the JSON API. The
 //! rules live in `domain::contests`.
 
+mod advancement;
 mod api;
 mod categories;
 mod edit;
@@ -36,6 +37,16 @@ pub fn router() -> Router<AppState> {
         .route(
             "/organize/contests/{slug}/categories",
             get(categories::page).post(categories::change),
+        )
+        .route(
+            "/organize/contests/{slug}/advancement",
+            get(advancement::page).post(advancement::save),
+        )
+        .route(
+            "/api/v1/contests/{slug}/advancement",
+            get(advancement::api_get)
+                .put(advancement::api_put)
+                .delete(advancement::api_delete),
         )
         .route(
             "/organize/contests/{slug}/phase",

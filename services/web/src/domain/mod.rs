@@ -4,6 +4,7 @@
 //! never the other way. `tests/architecture.rs` holds this line.
 
 pub mod access;
+pub mod advancement;
 pub mod certificates;
 pub mod contests;
 pub mod entries;

@@ -13,16 +13,19 @@ use uuid::Uuid;
 use crate::domain::entries::{media, visible_entry};
 use crate::security::MaybeUser;
 
-/// Whether `user` may see the entry of a media asset.
+/// Whether `user` may see an entry that shows a media asset: the one it was uploaded to, or
+/// one nominated from it (the judges of a higher round see the same files).
 async fn visible_asset(
     state: &AppState,
     user: Option<&CurrentUser>,
     asset: Uuid,
 ) -> sqlx::Result<bool> {
-    match media::entry_of(&state.db, asset).await? {
-        Some(entry) => Ok(visible_entry(&state.db, user, entry).await?.is_some()),
-        None => Ok(false),
+    for entry in media::entries_of(&state.db, asset).await? {
+        if visible_entry(&state.db, user, entry).await?.is_some() {
+            return Ok(true);
+        }
     }
+    Ok(false)
 }
 
 /// How long a shared cache may keep a response.

@@ -280,11 +280,17 @@ struct MinePage {
     feedback: BTreeMap<Uuid, Vec<Feedback>>,
     /// Contests (slug, title) with a certificate to download.
     certificates: Vec<(String, String)>,
+    /// Nominated entries ("Bài được đề cử"): the lower round's title and the rank there.
+    nominated: std::collections::HashMap<Uuid, (String, i32)>,
 }
 
 impl MinePage {
     fn awaits(&self, id: &Uuid) -> bool {
         self.awaiting.contains(id)
+    }
+
+    fn nominated_from(&self, id: &Uuid) -> Option<&(String, i32)> {
+        self.nominated.get(id)
     }
 
     fn feedback_of(&self, id: &Uuid) -> &[Feedback] {
@@ -321,6 +327,7 @@ pub async fn my_entries(
             feedback,
             certificates: crate::domain::certificates::contests_of(&state.db, user.app_user_id)
                 .await?,
+            nominated: crate::domain::advancement::nominate::provenance(&state.db, &ids).await?,
         },
     ))
 }

@@ -86,7 +86,7 @@ async fn sheet_json(db: &sqlx::PgPool, s: &SheetRow) -> Result<Value, ApiError> 
     let round = rounds::round(db, s.judging_round_id)
         .await?
         .ok_or_else(|| ApiError::not_found("the entry"))?;
-    let criteria = rounds::criteria(db, s.judging_round_id).await?;
+    let criteria = rounds::criteria_of_entry(db, s.judging_round_id, s.entry_id).await?;
     let scores = sheets::sheet_scores(db, s.judge_assignment_id).await?;
     let media = crate::domain::entries::media::for_entry(db, s.entry_id).await?;
     Ok(json!({
@@ -245,6 +245,7 @@ pub async fn publish(
     let id = round.judging_round_id;
     results::publish(&state.db, &contest, round, user.app_user_id, q.end_voting).await??;
     super::results::mail_entrants(&state, &headers, &contest, id).await?;
+    super::results::nominate_up(&state, &headers, &contest, id).await?;
     results::public_view(&state.db, contest.contest_id, true)
         .await?
         .map(Json)

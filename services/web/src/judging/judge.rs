@@ -225,7 +225,7 @@ async fn sheet_page(
     let round = rounds::round(db, s.judging_round_id)
         .await?
         .ok_or(PageError::NotFound)?;
-    let criteria = rounds::criteria(db, s.judging_round_id).await?;
+    let criteria = rounds::criteria_of_entry(db, s.judging_round_id, s.entry_id).await?;
     let scores = sheets::sheet_scores(db, s.judge_assignment_id).await?;
     let typed = refused.as_ref().map(|r| r.typed);
     let fields = criterion_fields(&criteria, &scores, typed);

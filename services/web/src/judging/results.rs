@@ -297,6 +297,7 @@ pub async fn publish_form(
     {
         Ok(()) => {
             mail_entrants(&state, &headers, &contest, id).await?;
+            nominate_up(&state, &headers, &contest, id).await?;
             // The certificates are issued now, with the facts of this moment; a refusal
             // cannot happen right after publishing.
             let _ = certificates::issue_all(&state.db, contest.contest_id).await?;
@@ -314,6 +315,20 @@ pub async fn publish_form(
             preview_page(&state, &ctx, &contest, round, Step::Refused(refusal)).await
         }
     }
+}
+
+/// Nominates the published round's top entries into the higher round ("Đề cử lên vòng
+/// trên"), when the contest is linked to one; nothing otherwise.
+pub async fn nominate_up(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    c: &ContestRow,
+    round_id: i64,
+) -> sqlx::Result<()> {
+    let base = crate::mail::base_url(state, headers);
+    crate::domain::advancement::nominate::nominate(&state.db, c, round_id, &base)
+        .await
+        .map(drop)
 }
 
 /// Mails each entrant of the published round once (through the outbox): their entries,

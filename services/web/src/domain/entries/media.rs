@@ -205,11 +205,15 @@ pub fn view(a: &AssetRow) -> MediaView {
     }
 }
 
+/// The media of an entry, in order of upload: its own, or for a nominated entry its
+/// source's (`entry.media_entry_id`: the same files, never copied).
 pub async fn for_entry(db: impl PgExecutor<'_>, entry_id: Uuid) -> sqlx::Result<Vec<MediaView>> {
     let rows: Vec<AssetRow> = sqlx::query_as(
         "select media_asset_id, kind::text as kind, status::text as status, progress, error, width, height,
                 duration_s, renditions, updated_at
-         from media_asset where entry_id = $1 order by series_position nulls first, created_at",
+         from media_asset
+         where entry_id = (select coalesce(media_entry_id, entry_id) from entry where entry_id = $1)
+         order by series_position nulls first, created_at",
     )
     .bind(entry_id)
     .fetch_all(db)
@@ -229,9 +233,10 @@ pub async fn for_entries(
         asset: AssetRow,
     }
     let rows: Vec<Row> = sqlx::query_as(
-        "select entry_id, media_asset_id, kind::text as kind, status::text as status, progress,
-                error, width, height, duration_s, renditions, updated_at
-         from media_asset where entry_id = any($1) order by series_position nulls first, created_at",
+        "select e.entry_id, m.media_asset_id, m.kind::text as kind, m.status::text as status,
+                m.progress, m.error, m.width, m.height, m.duration_s, m.renditions, m.updated_at
+         from entry e join media_asset m on m.entry_id = coalesce(e.media_entry_id, e.entry_id)
+         where e.entry_id = any($1) order by m.series_position nulls first, m.created_at",
     )
     .bind(entries)
     .fetch_all(db)
@@ -259,12 +264,17 @@ pub async fn public_version(
     Ok(row.map(|(public, at)| (public, version_of(at))))
 }
 
-/// The entry a media asset belongs to.
-pub async fn entry_of(db: impl PgExecutor<'_>, asset: Uuid) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar("select entry_id from media_asset where media_asset_id = $1")
-        .bind(asset)
-        .fetch_optional(db)
-        .await
+/// The entries that show a media asset: the one it was uploaded to, then the entries
+/// nominated from it into higher rounds (empty for an asset that does not exist).
+pub async fn entries_of(db: impl PgExecutor<'_>, asset: Uuid) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "select e.entry_id from media_asset m join entry e
+           on e.entry_id = m.entry_id or e.media_entry_id = m.entry_id
+         where m.media_asset_id = $1 order by (e.entry_id = m.entry_id) desc, e.created_at",
+    )
+    .bind(asset)
+    .fetch_all(db)
+    .await
 }
 
 #[cfg(test)]

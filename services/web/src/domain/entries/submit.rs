@@ -150,7 +150,8 @@ pub async fn change_category(
         return Err(EntryRefusal::UnknownCategory.into());
     };
     let fits: bool = sqlx::query_scalar(
-        "select coalesce(bool_and(kind::text = any($2)), true) from media_asset where entry_id = $1",
+        "select coalesce(bool_and(kind::text = any($2)), true) from media_asset
+         where entry_id = (select coalesce(media_entry_id, entry_id) from entry where entry_id = $1)",
     )
     .bind(e.entry_id)
     .bind(&k.kinds)

@@ -112,8 +112,9 @@ pub async fn current_or_first_round(db: &sqlx::PgPool, contest_id: i64) -> sqlx:
                 .fetch_one(&mut *tx)
                 .await?;
         for (i, c) in criteria_of_settings(&settings).iter().enumerate() {
-            insert_criterion(&mut tx, round_id, i, c).await?;
+            insert_criterion(&mut tx, round_id, i, c, None).await?;
         }
+        sync_category_criteria(&mut tx, round_id).await?;
     }
     tx.commit().await?;
     rounds(db, contest_id)
@@ -167,16 +168,18 @@ pub struct CriterionDraft {
     pub weight: f64,
 }
 
-/// Adds a criterion at `position` and returns its id.
+/// Adds a criterion at `position` (of `category`'s own rubric, or the round's) and returns
+/// its id.
 async fn insert_criterion(
     conn: &mut PgConnection,
     round_id: i64,
     position: usize,
     c: &CriterionDraft,
+    category: Option<i64>,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "insert into judging_criterion (judging_round_id, position, name, description, max_score, weight)
-         values ($1, $2, $3, $4, $5, $6) returning judging_criterion_id",
+        "insert into judging_criterion (judging_round_id, position, name, description, max_score, weight, category_id)
+         values ($1, $2, $3, $4, $5, $6, $7) returning judging_criterion_id",
     )
     .bind(round_id)
     .bind(position as i32)
@@ -184,6 +187,7 @@ async fn insert_criterion(
     .bind(&c.description)
     .bind(c.max)
     .bind(c.weight)
+    .bind(category)
     .fetch_one(conn)
     .await
 }
@@ -212,11 +216,97 @@ pub async fn criteria(db: impl PgExecutor<'_>, round_id: i64) -> sqlx::Result<Ve
     sqlx::query_as(
         "select judging_criterion_id, name, description, max_score::float8 as max_score,
                 weight::float8 as weight
-         from judging_criterion where judging_round_id = $1 order by position, judging_criterion_id",
+         from judging_criterion where judging_round_id = $1 and category_id is null
+         order by position, judging_criterion_id",
     )
     .bind(round_id)
     .fetch_all(db)
     .await
+}
+
+/// The criteria an entry is scored against in a round: its category's own, when the round
+/// has some for it, else the round's general ones.
+pub async fn criteria_of_entry(
+    db: impl PgExecutor<'_>,
+    round_id: i64,
+    entry_id: Uuid,
+) -> sqlx::Result<Vec<CriterionRow>> {
+    sqlx::query_as(
+        "with own as (select k.category_id from judging_criterion k join entry e on e.category_id = k.category_id
+                      where k.judging_round_id = $1 and e.entry_id = $2 limit 1)
+         select judging_criterion_id, name, description, max_score::float8 as max_score,
+                weight::float8 as weight
+         from judging_criterion where judging_round_id = $1
+           and category_id is not distinct from (select category_id from own)
+         order by position, judging_criterion_id",
+    )
+    .bind(round_id)
+    .bind(entry_id)
+    .fetch_all(db)
+    .await
+}
+
+/// The categories of a round that have criteria of their own, with them.
+pub async fn category_criteria(
+    db: impl PgExecutor<'_>,
+    round_id: i64,
+) -> sqlx::Result<HashMap<i64, Vec<CriterionRow>>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        category_id: i64,
+        #[sqlx(flatten)]
+        c: CriterionRow,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "select category_id, judging_criterion_id, name, description, max_score::float8 as max_score,
+                weight::float8 as weight
+         from judging_criterion where judging_round_id = $1 and category_id is not null
+         order by position, judging_criterion_id",
+    )
+    .bind(round_id)
+    .fetch_all(db)
+    .await?;
+    let mut out: HashMap<i64, Vec<CriterionRow>> = HashMap::new();
+    for r in rows {
+        out.entry(r.category_id).or_default().push(r.c);
+    }
+    Ok(out)
+}
+
+/// Makes a round that has not opened carry its contest's category rubrics
+/// (`contest_category.criteria`): until it opens they follow the categories' settings; from
+/// then on they are the round's, like its general criteria.
+pub async fn sync_category_criteria(conn: &mut PgConnection, round_id: i64) -> sqlx::Result<()> {
+    let opened: Option<DateTime<Utc>> =
+        sqlx::query_scalar("select opened_at from judging_round where judging_round_id = $1")
+            .bind(round_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if opened.is_some() {
+        return Ok(());
+    }
+    sqlx::query(
+        "delete from judging_criterion where judging_round_id = $1 and category_id is not null",
+    )
+    .bind(round_id)
+    .execute(&mut *conn)
+    .await?;
+    let rubrics: Vec<(i64, serde_json::Value)> = sqlx::query_as(
+        "select k.category_id, k.criteria from contest_category k
+         join judging_round r on r.contest_id = k.contest_id
+         where r.judging_round_id = $1 and jsonb_typeof(k.criteria) = 'array'
+         order by k.position, k.category_id",
+    )
+    .bind(round_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (category, list) in rubrics {
+        let drafts = criteria_of_settings(&serde_json::json!({ "criteria": list }));
+        for (pos, c) in drafts.iter().enumerate() {
+            insert_criterion(&mut *conn, round_id, pos, c, Some(category)).await?;
+        }
+    }
+    Ok(())
 }
 
 /// What the organizer's set-up form decides for a round.
@@ -253,6 +343,7 @@ pub async fn save_setup(
         return Ok(Err(JudgingRefusal::RoundLocked));
     };
     let ids = save_criteria(&mut tx, round_id, &s.criteria).await?;
+    sync_category_criteria(&mut tx, round_id).await?;
     let tie_break = resolve_tie_break(&s.tie_break, &ids);
     sqlx::query(
         "update judging_round set name = $2, judges_weight = $3, vote_scaling = $4, judge_basis = $5,
@@ -290,7 +381,8 @@ async fn save_criteria(
 ) -> sqlx::Result<Vec<Option<i64>>> {
     let keep: Vec<i64> = criteria.iter().filter_map(|c| c.id).collect();
     sqlx::query(
-        "delete from judging_criterion where judging_round_id = $1 and not (judging_criterion_id = any($2))",
+        "delete from judging_criterion where judging_round_id = $1 and category_id is null
+           and not (judging_criterion_id = any($2))",
     )
     .bind(round_id)
     .bind(&keep)
@@ -303,7 +395,7 @@ async fn save_criteria(
                 sqlx::query_scalar(
                     "update judging_criterion set position = $3, name = $4, description = $5,
                         max_score = $6, weight = $7
-                     where judging_criterion_id = $1 and judging_round_id = $2
+                     where judging_criterion_id = $1 and judging_round_id = $2 and category_id is null
                      returning judging_criterion_id",
                 )
                 .bind(id)
@@ -316,7 +408,7 @@ async fn save_criteria(
                 .fetch_optional(&mut *tx)
                 .await?
             }
-            None => Some(insert_criterion(&mut *tx, round_id, pos, c).await?),
+            None => Some(insert_criterion(&mut *tx, round_id, pos, c, None).await?),
         };
         ids.push(id);
     }
@@ -377,10 +469,18 @@ pub async fn open_round(
         return Ok(Err(r));
     }
     sync_first_round(db, round.judging_round_id).await?;
+    // The category rubrics as they stand at this moment are the ones the round keeps.
+    let mut tx = db.begin().await?;
+    sqlx::query("select 1 from judging_round where judging_round_id = $1 for update")
+        .bind(round.judging_round_id)
+        .execute(&mut *tx)
+        .await?;
+    sync_category_criteria(&mut tx, round.judging_round_id).await?;
     sqlx::query("update judging_round set opened_at = now() where judging_round_id = $1 and opened_at is null")
         .bind(round.judging_round_id)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(Ok(()))
 }
 
@@ -444,6 +544,7 @@ pub async fn advance(
     .fetch_one(&mut *tx)
     .await?;
     copy_criteria(&mut tx, round, new_id).await?;
+    sync_category_criteria(&mut tx, new_id).await?;
     move_entries(&mut tx, round.judging_round_id, new_id, advancers).await?;
     tx.commit().await?;
     Ok(Ok(next))
@@ -462,7 +563,7 @@ async fn copy_criteria(tx: &mut PgConnection, round: &RoundRow, new_id: i64) -> 
             max: c.max_score,
             weight: c.weight,
         };
-        let new = insert_criterion(&mut *tx, new_id, pos, &draft).await?;
+        let new = insert_criterion(&mut *tx, new_id, pos, &draft, None).await?;
         map.insert(c.judging_criterion_id, new);
     }
     let tie_break: Vec<String> = round

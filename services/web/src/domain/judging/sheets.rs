@@ -120,20 +120,18 @@ pub struct ToScore {
 /// The judge's list to score in a contest, with their weighted score per submitted sheet.
 pub async fn to_score(db: &sqlx::PgPool, judge: i64, contest_id: i64) -> sqlx::Result<ToScore> {
     let sheets = assigned(db, judge, contest_id).await?;
-    let mut criteria_of: HashMap<i64, Vec<math::Criterion>> = HashMap::new();
     let mut items = Vec::new();
     for s in &sheets {
-        if let std::collections::hash_map::Entry::Vacant(slot) =
-            criteria_of.entry(s.judging_round_id)
-        {
-            let cs = rounds::criteria(db, s.judging_round_id).await?;
-            slot.insert(cs.iter().map(CriterionRow::math).collect());
-        }
         let score = match s.submitted_at {
-            Some(_) => Some(math::weighted(
-                &criteria_of[&s.judging_round_id],
-                &sheet_scores(db, s.judge_assignment_id).await?,
-            )),
+            Some(_) => {
+                // Each entry against its own rubric (its category's, where it has one).
+                let cs = rounds::criteria_of_entry(db, s.judging_round_id, s.entry_id).await?;
+                let cs: Vec<math::Criterion> = cs.iter().map(CriterionRow::math).collect();
+                Some(math::weighted(
+                    &cs,
+                    &sheet_scores(db, s.judge_assignment_id).await?,
+                ))
+            }
             None => None,
         };
         items.push(ToScoreItem {
@@ -276,7 +274,7 @@ pub async fn apply_change(
     let round = rounds::round(db, sheet.judging_round_id)
         .await?
         .ok_or(sqlx::Error::RowNotFound)?;
-    let criteria = rounds::criteria(db, round.judging_round_id).await?;
+    let criteria = rounds::criteria_of_entry(db, round.judging_round_id, sheet.entry_id).await?;
     let change = match check_change(raw, &criteria, round.half_points) {
         Ok(change) => change,
         Err(refusal) => return Ok(Err(refusal)),

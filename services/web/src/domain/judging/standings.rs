@@ -28,6 +28,7 @@ pub struct ResultEntry {
     pub category_slug: Option<String>,
     pub category_name: Option<String>,
     pub category_position: Option<i32>,
+    pub category_id: Option<i64>,
 }
 
 pub async fn result_entries(
@@ -39,7 +40,8 @@ pub async fn result_entries(
                 un.name as unit_name, coalesce(t.votes, 0) as votes,
                 coalesce(e.submitted_at, e.created_at) as submitted_at, re.advanced,
                 coalesce(au.birth_date > current_date - interval '16 years', false) as author_minor,
-                k.slug as category_slug, k.name as category_name, k.position as category_position
+                k.slug as category_slug, k.name as category_name, k.position as category_position,
+                k.category_id
          from round_entry re join entry e using (entry_id)
          left join contest_category k on k.category_id = e.category_id
          join app_user au on au.app_user_id = e.author_id
@@ -169,9 +171,14 @@ pub async fn compute(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Compute
     let criteria = rounds::criteria(db, round.judging_round_id).await?;
     let entries = result_entries(db, round.judging_round_id).await?;
     let sheets = full_sheets(db, round.judging_round_id).await?;
-    let (inputs, submitted) = inputs(&entries, &sheets);
-    let crit: Vec<_> = criteria.iter().map(CriterionRow::math).collect();
-    let results = math::compute(&crit, &round.formula(), &inputs, &submitted);
+    let own = rounds::category_criteria(db, round.judging_round_id).await?;
+    let results = if own.is_empty() {
+        let (inputs, submitted) = inputs(&entries, &sheets);
+        let crit: Vec<_> = criteria.iter().map(CriterionRow::math).collect();
+        math::compute(&crit, &round.formula(), &inputs, &submitted)
+    } else {
+        by_rubric(&round, &criteria, &own, &entries, &sheets)
+    };
     let mut judges: Vec<(i64, String)> = sheets
         .iter()
         .map(|s| (s.judge, s.judge_name.clone()))
@@ -185,6 +192,45 @@ pub async fn compute(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Compute
         results,
         judges,
     })
+}
+
+/// The standings of a round where some categories have their own rubric: each such
+/// category is computed on its own criteria (its results rank within it anyway), the other
+/// entries together on the round's; then all in one list, best combined score first.
+fn by_rubric(
+    round: &RoundRow,
+    general: &[CriterionRow],
+    own: &HashMap<i64, Vec<CriterionRow>>,
+    entries: &[ResultEntry],
+    sheets: &[FullSheet],
+) -> Vec<EntryResult> {
+    let group = |e: &ResultEntry| e.category_id.filter(|k| own.contains_key(k));
+    let mut keys: Vec<Option<i64>> = entries.iter().map(group).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = Vec::with_capacity(entries.len());
+    for key in keys {
+        let part: Vec<ResultEntry> = entries
+            .iter()
+            .filter(|e| group(e) == key)
+            .cloned()
+            .collect();
+        let part_sheets: Vec<FullSheet> = sheets
+            .iter()
+            .filter(|s| part.iter().any(|e| e.entry_id == s.entry))
+            .cloned()
+            .collect();
+        let crit: Vec<_> = key
+            .and_then(|k| own.get(&k))
+            .map_or(general, Vec::as_slice)
+            .iter()
+            .map(CriterionRow::math)
+            .collect();
+        let (inputs, submitted) = inputs(&part, &part_sheets);
+        out.extend(math::compute(&crit, &round.formula(), &inputs, &submitted));
+    }
+    out.sort_by(|a, b| b.combined.total_cmp(&a.combined));
+    out
 }
 
 /// Which entries advance: the first `top` by rank, or those with a combined score ≥ `cutoff`.

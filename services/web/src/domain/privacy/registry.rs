@@ -113,6 +113,7 @@ pub const COLUMNS: &[Column] = &[
     c("judging_result", "snapshot", NoKey, Anonymise),
     // What organizers did: bare ids in logs.
     c("contest", "created_by", User, Keep),
+    c("contest_advancement", "created_by", User, Keep),
     c("contest_phase_log", "app_user_id", User, Keep),
     c("contest_change", "app_user_id", User, Keep),
     c("contest_stream", "created_by", User, Keep),

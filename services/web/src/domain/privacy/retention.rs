@@ -35,6 +35,9 @@ const RESULTS_AT: &str = "coalesce(c.results_at,
 const LOSERS: &str = "select e.entry_id from entry e
     where e.contest_id = $1
       and exists (select 1 from media_asset m where m.entry_id = e.entry_id)
+      -- Files a nominated entry of a higher round still shows stay while it is there.
+      and not exists (select 1 from entry n where n.media_entry_id = e.entry_id
+                      and n.status <> 'withdrawn')
       and not exists (
           select 1 from judging_result r, jsonb_array_elements(r.snapshot->'entries') x
           where r.contest_id = e.contest_id and x->>'id' = e.entry_id::text

@@ -90,6 +90,7 @@ pub async fn gallery(
 ) -> sqlx::Result<GalleryPage> {
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
         "with page as (select e.entry_id, e.number, e.title, e.author_id,
+                coalesce(e.media_entry_id, e.entry_id) as media_from,
                 a.display_name as author_name, u.name as unit_name, t.votes, kc.name as category_name,
                 e.team_name, e.photo_series,
                 coalesce(a.birth_date > current_date - interval '16 years', false) as author_minor, ",
@@ -165,7 +166,8 @@ pub async fn gallery(
     }
     if let Some(kind) = req.kind {
         qb.push(
-            " and exists (select 1 from media_asset mk where mk.entry_id = e.entry_id and mk.kind = ",
+            " and exists (select 1 from media_asset mk
+               where mk.entry_id = coalesce(e.media_entry_id, e.entry_id) and mk.kind = ",
         )
         .push_bind(kind.as_str())
         .push("::media_kind)");
@@ -213,11 +215,11 @@ pub async fn gallery(
                 m.progress, m.error, m.width, m.height, m.duration_s, m.renditions,
                 m.updated_at as media_updated_at,
                 case when page.photo_series then
-                    (select count(*) from media_asset mc where mc.entry_id = page.entry_id
+                    (select count(*) from media_asset mc where mc.entry_id = page.media_from
                         and mc.status = 'ready')
                 else 0 end as photos
               from page left join lateral (
-                select * from media_asset ma where ma.entry_id = page.entry_id
+                select * from media_asset ma where ma.entry_id = page.media_from
                 order by ma.series_position nulls first, ma.created_at limit 1) m on true
               order by ",
         )
