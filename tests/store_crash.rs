@@ -108,6 +108,20 @@ fn leftovers(objects: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Part files of uploads that have no record: what a completion killed between removing the
+/// record and removing the parts leaves, until the next start sweeps it.
+fn orphan_parts(objects: &Path) -> Vec<String> {
+    std::fs::read_dir(objects)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            name.strip_prefix(".upload_id-")
+                .and_then(|n| n.split_once(".part-"))
+                .is_some_and(|(upload, _)| !objects.join(format!(".upload-{upload}.json")).exists())
+        })
+        .collect()
+}
+
 /// What the store acknowledged of one upload before the kill.
 struct Acked {
     key: String,
@@ -209,6 +223,10 @@ async fn every_acknowledged_upload_survives_a_kill_during_twenty_concurrent_uplo
     assert!(objects >= 40);
     assert_eq!(
         leftovers(&data.path().join("objects")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        orphan_parts(&data.path().join("objects")),
         Vec::<String>::new()
     );
     let _ = child.kill();

@@ -39,11 +39,13 @@ impl DurableFs {
             anyhow::anyhow!("cannot open the object folder {}: {e:?}", root.display())
         })?;
         let root = std::fs::canonicalize(root)?;
-        Ok(Self {
+        let store = Self {
             inner,
             root,
             min_free,
-        })
+        };
+        store.sweep_orphan_parts();
+        Ok(store)
     }
 
     fn object_path(&self, bucket: &str, key: &str) -> S3Result<PathBuf> {
@@ -70,6 +72,32 @@ impl DurableFs {
 
     fn upload_record(&self, upload_id: &str) -> PathBuf {
         self.root.join(format!(".upload-{upload_id}.json"))
+    }
+
+    /// Removes part files whose upload has no record any more: what a crash between a completion's
+    /// removal of the record and of its parts left behind. Nothing can reach them: the upload is
+    /// unknown to every request.
+    fn sweep_orphan_parts(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(upload) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(".upload_id-"))
+                .and_then(|n| n.split_once(".part-"))
+                .map(|(upload, _)| upload.to_owned())
+            else {
+                continue;
+            };
+            if !self.upload_record(&upload).exists() {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => tracing::info!(upload, "removed a part of a finished upload"),
+                    Err(e) => tracing::warn!(upload, error = %e, "cannot remove an orphan part"),
+                }
+            }
+        }
     }
 
     /// Refuses a write of `bytes` that would leave less than the reserve free.
@@ -223,12 +251,15 @@ impl DurableFs {
         })
         .await?;
 
-        // The object is durable: only now may the parts and the record go. A crash before this
-        // point leaves the upload as it was, and the client's retry completes it again.
+        // The object is durable: only now may the record and the parts go. A crash before this
+        // point leaves the upload as it was, and the client's retry completes it again. The
+        // record goes first: a retry after it is gone answers `NoSuchUpload` (the object is
+        // whole), never `InvalidPart` for a part removed just before a crash; parts such a
+        // crash leaves behind are swept at the next start (`sweep_orphan_parts`).
+        let _ = tokio::fs::remove_file(&record).await;
         for part in &parts {
             let _ = tokio::fs::remove_file(part).await;
         }
-        let _ = tokio::fs::remove_file(&record).await;
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             bucket: Some(bucket),
             key: Some(key),
