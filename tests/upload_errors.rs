@@ -670,13 +670,15 @@ async fn content_that_is_not_an_allowed_photo_or_video_is_refused_and_removed() 
 async fn termination_expiry_and_the_sweep_leave_nothing_in_storage() {
     let s = setup(&["video"]).await;
     let entry = s.env.draft_entry(s.contest, s.user).await;
-    let data = video_bytes(8 * MIB, 5);
+    let data = video_bytes(12 * MIB, 5);
+    // One 8 MiB part and a rest too small to be a part: the rest lives in a tail object.
+    const REST: usize = 9 * MIB + 100;
 
     // Terminated: 204, then 410; its part and tail are gone.
     let location = s.tus.created(entry, data.len(), "video/mp4").await;
     assert_eq!(
         s.tus
-            .patch(&location, 0, data[..6 * MIB].to_vec())
+            .patch(&location, 0, data[..REST].to_vec())
             .await
             .status(),
         StatusCode::NO_CONTENT
@@ -696,10 +698,7 @@ async fn termination_expiry_and_the_sweep_leave_nothing_in_storage() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let res = s.tus.head(&location).await;
     assert_eq!(res.status(), StatusCode::GONE);
-    let res = s
-        .tus
-        .patch(&location, 6 * MIB, data[6 * MIB..].to_vec())
-        .await;
+    let res = s.tus.patch(&location, REST, data[REST..].to_vec()).await;
     assert_eq!(
         error_code(res).await,
         (StatusCode::GONE, "upload-terminated".into())
@@ -715,7 +714,7 @@ async fn termination_expiry_and_the_sweep_leave_nothing_in_storage() {
 
     // Expired: carries Upload-Expires; past it, 410; the sweep aborts and deletes.
     let location = s.tus.created(entry, data.len(), "video/mp4").await;
-    let res = s.tus.patch(&location, 0, data[..6 * MIB].to_vec()).await;
+    let res = s.tus.patch(&location, 0, data[..REST].to_vec()).await;
     assert!(res.headers().contains_key("upload-expires"));
     let (_, s3_id, key) = upload_row(&s.env, &location).await;
     let s3_id = s3_id.expect("a multipart upload");
@@ -724,10 +723,7 @@ async fn termination_expiry_and_the_sweep_leave_nothing_in_storage() {
         .execute(&s.env.db)
         .await
         .unwrap();
-    let res = s
-        .tus
-        .patch(&location, 6 * MIB, data[6 * MIB..].to_vec())
-        .await;
+    let res = s.tus.patch(&location, REST, data[REST..].to_vec()).await;
     assert_eq!(
         error_code(res).await,
         (StatusCode::GONE, "upload-expired".into())
