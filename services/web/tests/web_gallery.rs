@@ -324,7 +324,6 @@ async fn a_forged_or_malformed_cursor_is_a_vietnamese_400_page_not_a_failure() {
 }
 
 #[tokio::test]
-#[ignore = "counts sqlx::query tracing events: passes alone (`cargo test -p hoithi-web --test web_gallery -- --ignored`), but beside the file's other tests in one run it saw no events at all (2026-12-07, after rebuild_interest_cache in support::statements); cause not found, so it runs by hand until then"]
 async fn a_page_of_cards_is_one_statement_whatever_the_number_of_cards() {
     let fx = fixture().await;
     let mut client = Client::new(fx.env.state());

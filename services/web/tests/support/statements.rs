@@ -2,13 +2,14 @@
 //! `hoithi_core::db::options`), keeping their text: the gallery and category tests hold a page
 //! of cards to one statement with it.
 //!
-//! Interest in a callsite is cached the first time it is hit. A callsite hit on another
-//! test's thread while this thread's subscriber was being installed could keep the
-//! "nobody listens" answer, so no event reached the counter (what happened under `cargo test
-//! --workspace`, where more tests run at once): after installing, every cached interest is
-//! computed again.
+//! Interest in a callsite is cached the first time it is hit. While only one dispatcher is
+//! registered, tracing-core computes that interest from the *hitting thread's* default
+//! subscriber: a sqlx callsite first hit on another test's thread (no subscriber there) was
+//! cached as "never", and this thread's counter then saw no event at all. A second dispatcher
+//! that stays registered for the whole run makes every later registration ask all live
+//! dispatchers, this thread's counter among them; cached interests are rebuilt after installing.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing::subscriber::DefaultGuard;
 use tracing_subscriber::layer::SubscriberExt;
@@ -19,6 +20,8 @@ pub struct Statements(Arc<Mutex<Vec<String>>>);
 impl Statements {
     /// Starts counting on this thread until the guard is dropped.
     pub fn on_this_thread() -> (Self, DefaultGuard) {
+        static SECOND: OnceLock<tracing::Dispatch> = OnceLock::new();
+        SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
         let statements = Self::default();
         let guard = tracing::subscriber::set_default(
             tracing_subscriber::registry().with(statements.clone()),
