@@ -193,7 +193,8 @@ pub async fn audit_of(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Vec<Audi
     .await
 }
 
-async fn record(
+/// One line of a person's history (`people_audit`), in the caller's transaction.
+pub(crate) async fn record(
     conn: &mut PgConnection,
     subject: i64,
     actor: i64,

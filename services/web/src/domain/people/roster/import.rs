@@ -7,7 +7,7 @@ use hoithi_core::domain::Role;
 use sqlx::PgPool;
 
 use crate::domain::people::accounts::INVITED;
-use crate::domain::people::directory::Scope;
+use crate::domain::people::directory::{Scope, record};
 use crate::domain::people::roster::parse::{BadRow, Problem, Ready, Row, to_csv};
 use crate::domain::people::units::subtree_sql;
 
@@ -156,7 +156,7 @@ pub async fn apply(db: &PgPool, actor: &CurrentUser, rows: &[Ready]) -> sqlx::Re
                         .bind(&r.row.member_number)
                         .fetch_one(&mut *tx)
                         .await?;
-                        audit(&mut tx, id, actor.app_user_id, "invited", &r.unit_slug).await?;
+                        record(&mut tx, id, actor.app_user_id, "invited", &r.unit_slug).await?;
                         out.invited.push((id, email.clone()));
                         Some(id)
                     }
@@ -172,7 +172,7 @@ pub async fn apply(db: &PgPool, actor: &CurrentUser, rows: &[Ready]) -> sqlx::Re
                             .bind(m)
                             .execute(&mut *tx)
                             .await?;
-                            audit(&mut tx, id, actor.app_user_id, "member-number", m).await?;
+                            record(&mut tx, id, actor.app_user_id, "member-number", m).await?;
                             changed = true;
                         }
                         if role == Role::Member && in_scope && unit != Some(r.unit_id) {
@@ -181,7 +181,7 @@ pub async fn apply(db: &PgPool, actor: &CurrentUser, rows: &[Ready]) -> sqlx::Re
                                 .bind(r.unit_id)
                                 .execute(&mut *tx)
                                 .await?;
-                            audit(&mut tx, id, actor.app_user_id, "unit", &r.unit_slug).await?;
+                            record(&mut tx, id, actor.app_user_id, "unit", &r.unit_slug).await?;
                             changed = true;
                         }
                         if changed {
@@ -198,25 +198,6 @@ pub async fn apply(db: &PgPool, actor: &CurrentUser, rows: &[Ready]) -> sqlx::Re
     }
     tx.commit().await?;
     Ok(out)
-}
-
-async fn audit(
-    tx: &mut sqlx::PgConnection,
-    subject: i64,
-    actor: i64,
-    action: &str,
-    detail: &str,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "insert into people_audit (subject_id, actor_id, action, detail) values ($1, $2, $3, $4)",
-    )
-    .bind(subject)
-    .bind(actor)
-    .bind(action)
-    .bind(detail)
-    .execute(tx)
-    .await
-    .map(drop)
 }
 
 /// The row in `roster_member`, found by member number, else email, else phone.
