@@ -3,7 +3,8 @@
 #   infra/release.sh            dist/hoithi-<version>-<arch>: built --release, stripped, its
 #                               sha256 and the list of what it links dynamically
 #   infra/release.sh --image    the same, and the container image hoithi:<version> built from
-#                               infra/Dockerfile with the same version (docker build)
+#                               infra/Dockerfile around that very binary (docker build with
+#                               BuildKit; the image's sha256 of it is checked)
 #   infra/release.sh --check-links FILE
 #                               only the check below, on an already built binary (cheap: the
 #                               tests run it on their debug build)
@@ -22,7 +23,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # What the binary may ask the dynamic loader for (readelf's NEEDED entries).
 ALLOWED='^(linux-vdso|ld-linux[-a-z0-9_]*|libc|libm|libdl|libpthread|librt|libgcc_s|libstdc\+\+|libde265|libjpeg|libavcodec|libavformat|libavfilter|libavutil|libswscale|libswresample)\.so'
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 
 # Lists what FILE asks the dynamic loader for and fails on anything outside ALLOWED.
 check_links() {
@@ -97,10 +98,17 @@ check_links "$out"
 if [ "$image" -eq 1 ]; then
   command -v docker >/dev/null || { echo "release: docker is missing" >&2; exit 1; }
   tag=$(printf '%s' "$describe" | tr -c 'A-Za-z0-9_.-' '-')
-  docker build -f infra/Dockerfile \
-    --build-arg HOITHI_GIT_DESCRIBE="$describe" \
+  # The image holds the binary just built (the context is dist/, the Rust stage is skipped).
+  DOCKER_BUILDKIT=1 docker build -f infra/Dockerfile \
+    --build-arg HOITHI_BINARY_FROM=prebuilt \
+    --build-arg HOITHI_PREBUILT="$(basename "$out")" \
     --build-arg HOITHI_VERSION="$version" \
     --build-arg HOITHI_REVISION="$(git rev-parse HEAD)" \
-    -t "hoithi:$tag" .
+    -t "hoithi:$tag" dist
+  in_image=$(docker run --rm --entrypoint sha256sum "hoithi:$tag" /usr/local/bin/hoithi | cut -d' ' -f1)
+  if [ "$in_image" != "$(cut -d' ' -f1 "$out.sha256")" ]; then
+    echo "release: the image's binary ($in_image) is not the release's" >&2
+    exit 1
+  fi
   echo "release: image hoithi:$tag ($(docker run --rm "hoithi:$tag" --version))"
 fi
