@@ -55,7 +55,7 @@ impl EntryJson<'_> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewEntry {
     #[serde(default)]
     title: String,
@@ -77,6 +77,25 @@ pub struct NewEntry {
 }
 
 /// `POST /api/v1/contests/{slug}/entries`: a draft entry (201).
+#[utoipa::path(
+    post,
+    path = "/api/v1/contests/{slug}/entries",
+    operation_id = "create_entry",
+    summary = "a draft entry (member), saved before any upload",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    request_body = NewEntry,
+    responses(
+        (status = 201, description = "the draft entry {id, …}"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -128,6 +147,20 @@ pub async fn create(
 }
 
 /// `GET /api/v1/entries/{id}`: the entry, to whoever may see it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/entries/{id}",
+    operation_id = "get_entry",
+    summary = "an entry with its media and processing progress (author, organizers, assigned judges; anyone once approved). `title` and `description` are always the reviewed text; the author and organizers also get `revision`, the latest edit that waits for review or was refused. `author` is null unless the viewer may see it: the author and organizers always, others not when the contest hides authors, nor on a blind contest until the results of its last round are published",
+    params(
+        ("id" = String, Path, format = Uuid),
+    ),
+    responses(
+        (status = 200, description = "the entry", body = crate::api_schemas::Entry),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -154,9 +187,66 @@ pub async fn get(
     Ok(Json(view.json()))
 }
 
-/// `POST /api/v1/entries/{id}/review` (`ENTRY`): the entry's new status;
-/// `POST /api/v1/entries/{id}/revision/review` (`EDIT`): the decided edit.
-pub async fn review<const OF_EDIT: bool>(
+/// `POST /api/v1/entries/{id}/review`: the entry's new status.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entries/{id}/review",
+    operation_id = "review_entry",
+    summary = "approve or reject an entry (organizer of the contest's unit)",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid),
+    ),
+    request_body = ReviewBody,
+    responses(
+        (status = 200, description = "the entry's new status"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
+pub async fn review_entry(
+    state: State<AppState>,
+    headers: HeaderMap,
+    reviewer: ApiReviewerOf,
+    body: JsonBody<ReviewBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    review::<{ super::review::ENTRY }>(state, headers, reviewer, body).await
+}
+
+/// `POST /api/v1/entries/{id}/revision/review`: the decided edit.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entries/{id}/revision/review",
+    operation_id = "review_entry_edit",
+    summary = "approve or reject the author's edit of an approved entry (organizer of the contest's unit). Until approved the entry keeps showing its reviewed text everywhere; approving makes the edit the entry's text, rejecting keeps the old text and mails the reason to the author. 409 codes: no-pending-edit, edit-changed (`seen` names another edit than the one waiting)",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid),
+    ),
+    request_body = ReviewBody,
+    responses(
+        (status = 200, description = "{id, revision: {id, status, title, description, reason, created_at}}"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
+pub async fn review_revision(
+    state: State<AppState>,
+    headers: HeaderMap,
+    reviewer: ApiReviewerOf,
+    body: JsonBody<ReviewBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    review::<{ super::review::EDIT }>(state, headers, reviewer, body).await
+}
+
+/// The review of an entry (`ENTRY`) or of its waiting edit (`EDIT`).
+async fn review<const OF_EDIT: bool>(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiReviewerOf(r): ApiReviewerOf,

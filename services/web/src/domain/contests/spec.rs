@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::refusal::{ContestRefusal as R, FieldError};
 use super::time::parse_time;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContestSpec {
     #[serde(default)]
@@ -61,7 +61,7 @@ pub struct ContestSpec {
     pub categories: Option<Vec<super::categories::CategorySpec>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Phases {
     #[serde(default)]
@@ -71,7 +71,7 @@ pub struct Phases {
     pub results_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
     #[serde(default)]
@@ -80,7 +80,7 @@ pub struct Window {
     pub closes_at: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     pub max_photo_bytes: Option<i64>,
