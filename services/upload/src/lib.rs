@@ -26,7 +26,10 @@ pub use sweep::{SWEEP_EVERY, SweepReport, run_sweeper, sweep};
 
 /// The tus operations of the API's OpenAPI document, from the handlers' annotations.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(http::options, create::create, http::head, http::patch, http::delete))]
+#[openapi(
+    paths(http::options, create::create, http::head, http::patch, http::delete),
+    components(schemas(TusVersion))
+)]
 struct UploadApi;
 
 /// This crate's part of the API's OpenAPI document (the binary merges it with the web's).
