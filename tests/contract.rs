@@ -83,6 +83,8 @@ async fn the_api_keeps_its_openapi_contract_under_schemathesis() {
         "schemathesis found contract failures (seed {seed}):\n{tail}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The summary (operations, cases, failures), for `--nocapture` runs and reports.
+    println!("schemathesis, seed {seed}:\n{tail}");
     // It really ran the operations (a broken URL or document would test nothing): as many
     // as the document lists.
     let doc: serde_json::Value = serde_json::from_str(hoithi::api_doc::document_json()).unwrap();

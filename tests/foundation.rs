@@ -182,7 +182,9 @@ async fn a_clone_only_root_can_enter_starts_with_no_settings_and_again() {
     );
     assert!(server.stop().success());
     if let Ok(cluster) = std::fs::read_link(&pg) {
-        std::fs::remove_dir_all(cluster).unwrap();
+        std::fs::remove_dir_all(&cluster).unwrap();
+        // PostgreSQL's log beside it (pg-<hash>.log).
+        let _ = std::fs::remove_file(cluster.with_extension("log"));
     }
 }
 
