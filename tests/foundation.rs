@@ -121,18 +121,40 @@ async fn zero_config_starts_keeps_its_data_across_restarts_and_survives_sigkill(
     assert!(server.stop().success());
 }
 
-/// A clone in a folder only root can enter (root's home): the first start with no settings
-/// becomes ready. As root the private PostgreSQL runs as `postgres`, who cannot enter the
-/// folder, so its cluster lives under /var/lib/hoithi and the data folder's `pg` links there;
-/// the second start follows the link to the same data.
+/// A clone of this repository in a folder only root can enter (root's home), where `hoithi
+/// serve` starts from the clone with no settings (the data folder is the default `./data`,
+/// as `./dev run` has it): it becomes ready. As root the private PostgreSQL runs as
+/// `postgres`, who cannot enter the folder, so its cluster lives under /var/lib/hoithi and
+/// the data folder's `pg` links there; the second start follows the link to the same data.
 #[tokio::test]
-async fn a_data_folder_only_root_can_enter_starts_with_no_settings_and_again() {
+async fn a_clone_only_root_can_enter_starts_with_no_settings_and_again() {
     use std::os::unix::fs::PermissionsExt;
     let root_only = tempfile::tempdir().unwrap();
     std::fs::set_permissions(root_only.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    let data = root_only.path().join("clone/data");
+    let clone = root_only.path().join("hoithi");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cloned = Command::new("git")
+        .args(["clone", "--quiet", "--depth", "1"])
+        .arg(format!("file://{}", repo.canonicalize().unwrap().display()))
+        .arg(&clone)
+        .status()
+        .expect("run git");
+    assert!(cloned.success(), "git clone of {repo:?}");
+    assert!(clone.join("dev").exists() && !clone.join("data").exists());
+    let data = clone.join("data");
+    // The binary this test was built with, run from the clone as `./dev run` runs it: no
+    // HOITHI_DATA, no database or store settings (only a free port, as tests run side by side).
+    let from_clone = || {
+        let mut cmd = hoithi(&data);
+        cmd.env_remove("HOITHI_DATA").current_dir(&clone);
+        cmd
+    };
 
-    let server = Server::start(hoithi(&data)).await;
+    let server = Server::start(from_clone()).await;
+    assert!(
+        data.is_dir(),
+        "the default data folder ./data is the clone's"
+    );
     let (status, out, err) = create_user(&data, "an@example.vn");
     assert!(status.success(), "{out}{err}");
     assert!(server.stop().success());
@@ -152,7 +174,7 @@ async fn a_data_folder_only_root_can_enter_starts_with_no_settings_and_again() {
     }
 
     // The second start finds the same cluster: the account made above is there.
-    let server = Server::start(hoithi(&data)).await;
+    let server = Server::start(from_clone()).await;
     let (status, _, err) = create_user(&data, "an@example.vn");
     assert!(
         !status.success() && last_line(&err).contains("already exists"),
@@ -160,7 +182,9 @@ async fn a_data_folder_only_root_can_enter_starts_with_no_settings_and_again() {
     );
     assert!(server.stop().success());
     if let Ok(cluster) = std::fs::read_link(&pg) {
-        std::fs::remove_dir_all(cluster).unwrap();
+        std::fs::remove_dir_all(&cluster).unwrap();
+        // PostgreSQL's log beside it (pg-<hash>.log).
+        let _ = std::fs::remove_file(cluster.with_extension("log"));
     }
 }
 

@@ -100,6 +100,10 @@ impl Server {
                 None => fresh.env_remove(key),
             };
         }
+        // The caller's working folder too: a start from a clone runs with its `./data`.
+        if let Some(dir) = cmd.get_current_dir() {
+            fresh.current_dir(dir);
+        }
         let mut cmd = fresh;
         cmd.args(subcommand)
             .args(args)

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 /// A JSON request body whose refusals are the API's errors: a body that is not JSON, lacks
 /// `Content-Type: application/json` or has the wrong fields is a 422 `invalid-json` naming
@@ -162,12 +162,30 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// The body of every refusal, as the OpenAPI document names it (`Error`). Some refusals add
+/// fields beside `error` (a new `challenge`, the `lines` of a roster, `attempts_left`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable and kebab-case: what a client branches on.
+    pub code: String,
+    /// For people; may change.
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({"error": {"code": self.code, "message": self.message}})),
-        )
-            .into_response()
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
     }
 }

@@ -89,7 +89,9 @@ pub async fn contest_by_slug(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Resul
 /// Where an entry is in its life: the SQL enum `entry_status`, the same set (a test in the
 /// web crate's `domain::entries::lifecycle` compares the two). Who may move an entry from
 /// which status to which is written down once, in that module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "entry_status", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum EntryStatus {

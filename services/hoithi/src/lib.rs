@@ -1,6 +1,7 @@
 //! The hoithi binary's library: the command line, the wiring of roles into one process,
 //! and the services it starts itself when nothing external is configured.
 
+pub mod api_doc;
 pub mod cli;
 pub mod health;
 pub mod healthcheck;
@@ -76,7 +77,7 @@ pub fn app(state: AppState, roles: Roles) -> Router {
         router = router.merge(hoithi_upload::router());
     }
     if roles.web {
-        router = router.merge(hoithi_web::router());
+        router = router.merge(hoithi_web::router()).merge(api_doc::router());
     }
     // Sessions, CSRF and security headers wrap every role's routes, so uploads and the API
     // accept the same cookie session as pages.

@@ -20,6 +20,29 @@ use crate::protocol::{self, err};
 use crate::sniff::Kind;
 use crate::{ending, repo, rules};
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/uploads",
+    operation_id = "create_upload",
+    summary = "tus 1.0 creation (and creation-with-upload); Upload-Metadata has entry_id, filename, filetype. One live upload per entry: while one is unfinished another is refused (409 upload-in-progress; DELETE the older one, or let it expire). Refusals: entry-not-found (404), entry-not-draft (409), upload-in-progress (409), submission-closed (403, after the submission close). Upload-Expires is fixed at creation: the earlier of 24 hours later and the contest's submission close plus its upload_grace_minutes",
+    security(("bearer" = [])),
+    params(
+        ("Tus-Resumable" = crate::TusVersion, Header, description = "the tus protocol version; 412 when missing or another"),
+        ("Upload-Length" = i64, Header, minimum = 0, maximum = 999_999_999_999_999_999_i64, description = "the file's size in bytes"),
+        ("Upload-Metadata" = Option<String>, Header, nullable = false, description = "comma-separated `key base64value` pairs: entry_id (required), filename, filetype; 400 when malformed"),
+    ),
+    responses(
+        (status = 201, description = "Location of the upload"),
+        (status = 400, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 412, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 413, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 415, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn create(
     State(st): State<AppState>,
     headers: HeaderMap,

@@ -66,6 +66,15 @@ fn tus_discovery(resp: &mut Response) {
 }
 
 /// tus discovery, and the CORS preflight of a browser on the site's origin.
+#[utoipa::path(
+    options,
+    path = "/api/v1/uploads",
+    operation_id = "upload_capabilities",
+    summary = "tus discovery: Tus-Version, Tus-Extension, Tus-Max-Size",
+    responses(
+        (status = 204, description = "tus capabilities"),
+    ),
+)]
 pub async fn options(State(st): State<AppState>, headers: HeaderMap) -> Response {
     let mut resp = StatusCode::NO_CONTENT.into_response();
     tus_discovery(&mut resp);
@@ -131,6 +140,25 @@ async fn load(st: &AppState, id: &str, user: &CurrentUser) -> Result<UploadRow, 
     }
 }
 
+#[utoipa::path(
+    head,
+    path = "/api/v1/uploads/{id}",
+    operation_id = "upload_offset",
+    summary = "tus: the stored offset, and Upload-Expires (never later than the contest's submission close plus its grace)",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid),
+        ("Tus-Resumable" = crate::TusVersion, Header, description = "the tus protocol version; 412 when missing or another"),
+    ),
+    responses(
+        (status = 200, description = "Upload-Offset, Upload-Length, Upload-Expires"),
+        (status = 400, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "unknown or another user's"),
+        (status = 410, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 412, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn head(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -162,6 +190,31 @@ pub async fn head(
     finish_response(&st, &headers, result)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/uploads/{id}",
+    operation_id = "append_upload",
+    summary = "tus: append bytes at Upload-Offset. Bytes are taken only until Upload-Expires (fixed at creation, never moved by a PATCH) and the contest's submission close plus its upload_grace_minutes, and only while the entry waits for this upload; a PATCH is refused with 410 submission-closed, upload-expired or entry-not-uploading otherwise (a PATCH running past that point records nothing more)",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid),
+        ("Tus-Resumable" = crate::TusVersion, Header, description = "the tus protocol version; 412 when missing or another"),
+        ("Upload-Offset" = i64, Header, minimum = 0, maximum = 999_999_999_999_999_999_i64, description = "the offset the bytes start at; 409 offset-mismatch unless it is the upload's offset"),
+    ),
+    request_body(content = crate::TusChunk, content_type = "application/offset+octet-stream"),
+    responses(
+        (status = 204, description = "the new Upload-Offset"),
+        (status = 400, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 410, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 412, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 415, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 423, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 460, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn patch(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -318,6 +371,24 @@ pub(crate) async fn run_append(
         .map_err(|e| ApiError::internal(anyhow::anyhow!("the append task failed: {e}")))?
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/uploads/{id}",
+    operation_id = "terminate_upload",
+    summary = "tus termination",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid),
+        ("Tus-Resumable" = crate::TusVersion, Header, description = "the tus protocol version; 412 when missing or another"),
+    ),
+    responses(
+        (status = 204, description = "terminated"),
+        (status = 400, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 412, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn delete(
     State(st): State<AppState>,
     Path(id): Path<String>,

@@ -24,6 +24,33 @@ pub use http::{BASE_PATH, MAX_SIZE};
 pub use repo::{LEASE_SECONDS, TTL_HOURS};
 pub use sweep::{SWEEP_EVERY, SweepReport, run_sweeper, sweep};
 
+/// The tus operations of the API's OpenAPI document, from the handlers' annotations.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(http::options, create::create, http::head, http::patch, http::delete),
+    components(schemas(TusVersion))
+)]
+struct UploadApi;
+
+/// This crate's part of the API's OpenAPI document (the binary merges it with the web's).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <UploadApi as utoipa::OpenApi>::openapi()
+}
+
+/// The `Tus-Resumable` header's one value: anything else is refused with 412.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // reason: a schema only, for the document
+enum TusVersion {
+    #[schema(rename = "1.0.0")]
+    V1,
+}
+
+/// The bytes a PATCH appends, sent as `application/offset+octet-stream`.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // reason: a schema only, for the document
+struct TusChunk(Vec<u8>);
+
 pub fn router() -> Router<AppState> {
     let collection: MethodRouter<AppState> = post(create::create)
         .options(http::options)

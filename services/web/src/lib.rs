@@ -5,7 +5,8 @@
 pub mod access;
 mod accounts;
 mod admin;
-mod api_doc;
+pub mod api_doc;
+pub mod api_schemas;
 mod assets;
 pub mod cards;
 mod certificates;
@@ -31,7 +32,6 @@ use hoithi_core::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(home::router())
-        .merge(api_doc::router())
         .merge(accounts::router())
         .merge(units::router())
         .merge(contests::router())

@@ -18,6 +18,12 @@ use crate::domain::people::refusal::{AccountRefusal, UnitRefusal};
 
 crate::page_refusals!(AccountRefusal, UnitRefusal);
 
+/// This part's operations of the JSON API, from their handlers' annotations (the OpenAPI
+/// document merges every part's).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(sign_in::api_sign_in, settings::api_tokens, settings::api_revoke))]
+pub(crate) struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(

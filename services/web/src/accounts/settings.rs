@@ -215,6 +215,17 @@ async fn revoke_token(
     Ok(Redirect::to("/account?notice=token-revoked").into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/tokens",
+    operation_id = "list_tokens",
+    summary = "the caller's live API tokens, newest first: {tokens: [{id, label (the User-Agent that signed in), created_at, last_used_at, expires_at}]}; never a token's secret",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "{tokens}"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn api_tokens(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -223,6 +234,22 @@ async fn api_tokens(
     Ok(Json(serde_json::json!({ "tokens": tokens })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/tokens/{id}",
+    operation_id = "revoke_token",
+    summary = "revoke one of the caller's API tokens (404 for another account's or an unknown one)",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, minimum = 1, maximum = 9223372036854775807_i64),
+    ),
+    responses(
+        (status = 204, description = "revoked"),
+        (status = 400, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn api_revoke(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -115,12 +115,25 @@ pub async fn sign_out_everywhere(
     Ok(browser.signed_out())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ApiSignIn {
     email: String,
     password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    operation_id = "sign_in",
+    summary = "a bearer token for an email and password, labelled with the client's User-Agent (listed and revocable on the account page). Failed sign-ins are limited per account, per client address and per network; 429 too-many-attempts with Retry-After (tries while waiting count too)",
+    request_body = ApiSignIn,
+    responses(
+        (status = 200, description = "{token, user}"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 429, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn api_sign_in(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -12,8 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use hoithi_core::AppState;
 use hoithi_core::api_error::{ApiError, JsonBody};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::access::{ApiOrganizerOf, OrganizerOf};
 use crate::domain::advancement::link::{self, Link, LinkSpec};
@@ -189,38 +188,100 @@ pub async fn save(
     }
 }
 
-fn api_view(link: Option<&Link>, feeders: &[Feeder], nominees: &[Nominee]) -> Value {
-    json!({
-        "link": link,
-        "feeders": feeders,
-        "nominations": nominees,
-    })
+/// What the advancement API shows of a contest.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AdvancementAnswer {
+    /// The contest's link to a higher round ("Đề cử lên vòng trên"); null when none.
+    link: Option<Link>,
+    /// The lower-round contests linked to this one.
+    feeders: Vec<Feeder>,
+    /// The entries they nominated into this one, each with its source contest, source entry
+    /// and rank there.
+    nominations: Vec<Nominee>,
+}
+
+/// The link as set.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LinkAnswer {
+    link: Link,
 }
 
 /// `GET /api/v1/contests/{slug}/advancement`: this contest's link and what was nominated
 /// into it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/contests/{slug}/advancement",
+    operation_id = "get_advancement",
+    summary = "the contest's link to a higher round (parent, top, basis, nominated_at; null when none), the lower-round contests linked to it (feeders) and the entries they nominated into it (organizer of the contest)",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "the link, the feeders and the nominations", body = AdvancementAnswer),
+        (status = 401, description = "`unauthenticated`", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "`not-found`: no such contest, or not one the caller organizes", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn api_get(
     State(state): State<AppState>,
     ApiOrganizerOf { contest, .. }: ApiOrganizerOf,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AdvancementAnswer>, ApiError> {
     let db = &state.db;
-    let link = link::of(db, contest.contest_id).await?;
-    let feeders = nominate::feeders(db, contest.contest_id).await?;
-    let nominees = nominate::into_contest(db, contest.contest_id).await?;
-    Ok(Json(api_view(link.as_ref(), &feeders, &nominees)))
+    Ok(Json(AdvancementAnswer {
+        link: link::of(db, contest.contest_id).await?,
+        feeders: nominate::feeders(db, contest.contest_id).await?,
+        nominations: nominate::into_contest(db, contest.contest_id).await?,
+    }))
 }
 
 /// `PUT /api/v1/contests/{slug}/advancement` `{parent, top, basis, categories?}`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/contests/{slug}/advancement",
+    operation_id = "set_advancement",
+    summary = "links the contest to a contest of a unit strictly above its own, before its results are published: when they are, its top `top` entries of each category (ranked by judges, votes or combined, with the results' own ranking) become entries of the parent in the matching category (explicit `categories` mapping, else same slug, else same name), showing the same media (organizer of the contest, or of a unit above)",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    request_body = LinkSpec,
+    responses(
+        (status = 200, description = "the link as set", body = LinkAnswer),
+        (status = 401, description = "`unauthenticated`", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "`cross-site-request`: a cookie session's write from another site", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "`not-found`: no such contest, or not one the caller organizes", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "`advancement-locked`: the contest's results are published", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "`advancement-parent-unknown`, `advancement-parent-not-above`, `advancement-top-out-of-range`, `advancement-basis-invalid`, `advancement-category-unmatched`; `invalid-json`, `nul-character`", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn api_put(
     State(state): State<AppState>,
     ApiOrganizerOf { user, contest }: ApiOrganizerOf,
     JsonBody(spec): JsonBody<LinkSpec>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LinkAnswer>, ApiError> {
     let link = link::set(&state.db, &contest, &spec, user.app_user_id).await??;
-    Ok(Json(json!({"link": link})))
+    Ok(Json(LinkAnswer { link }))
 }
 
 /// `DELETE /api/v1/contests/{slug}/advancement`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/contests/{slug}/advancement",
+    operation_id = "remove_advancement",
+    summary = "removes the link to a higher round (organizer of the contest)",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    responses(
+        (status = 204, description = "removed (or there was none)"),
+        (status = 401, description = "`unauthenticated`", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "`cross-site-request`: a cookie session's write from another site", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "`not-found`: no such contest, or not one the caller organizes", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "`advancement-locked`: the contest's results are published", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn api_delete(
     State(state): State<AppState>,
     ApiOrganizerOf { contest, .. }: ApiOrganizerOf,

@@ -15,6 +15,15 @@ use crate::domain::contests::spec::ContestSpec;
 use crate::domain::contests::{ContestRow, all, by_id, by_slug};
 
 /// `GET /api/v1/contests`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/contests",
+    operation_id = "list_contests",
+    summary = "contests visible to the caller, with phase and dates",
+    responses(
+        (status = 200, description = "a list of contests"),
+    ),
+)]
 pub async fn list(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let rows = all(&state.db).await?;
     Ok(Json(
@@ -23,6 +32,19 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<serde_json::Valu
 }
 
 /// `GET /api/v1/contests/{slug}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/contests/{slug}",
+    operation_id = "get_contest",
+    summary = "one contest: rules, limits, criteria, phase, streams",
+    params(
+        ("slug" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "the contest"),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -34,6 +56,21 @@ pub async fn get(
 }
 
 /// `POST /api/v1/contests`: the contest (201), or every broken rule with its field.
+#[utoipa::path(
+    post,
+    path = "/api/v1/contests",
+    operation_id = "create_contest",
+    summary = "create a contest (organizer, admin)",
+    security(("bearer" = [])),
+    request_body = ContestSpec,
+    responses(
+        (status = 201, description = "the contest"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     ApiStaff(user): ApiStaff,

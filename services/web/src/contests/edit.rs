@@ -56,6 +56,25 @@ pub(crate) async fn save(
 
 /// `PATCH /api/v1/contests/{slug}`: the contest as `GET` shows it (200), or every broken rule
 /// with its field.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/contests/{slug}",
+    operation_id = "edit_contest",
+    summary = "edit a contest (organizer of its unit, admin): any subset of the creation fields; the same validation as creation, the fairness locks, the change history",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    request_body = ContestPatch,
+    responses(
+        (status = 200, description = "the contest, as GET shows it"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn api_patch(
     State(state): State<AppState>,
     ApiOrganizerOf { user, contest }: ApiOrganizerOf,

@@ -21,6 +21,20 @@ use hoithi_core::AppState;
 pub use crate::domain::contests::create::create;
 pub use crate::domain::contests::spec;
 
+/// This part's operations of the JSON API, from their handlers' annotations (the OpenAPI
+/// document merges every part's).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    api::list,
+    api::create,
+    api::get,
+    edit::api_patch,
+    advancement::api_get,
+    advancement::api_put,
+    advancement::api_delete
+))]
+pub(crate) struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/contests/{slug}", get(show::contest_page))

@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use hoithi_core::AppState;
 use hoithi_core::api_error::{ApiError, JsonBody};
 use hoithi_core::auth::CurrentUser;
-use serde::Deserialize;
+use hoithi_core::contest::EntryStatus;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -65,7 +66,7 @@ impl EntryJson<'_> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewEntry {
     #[serde(default)]
     title: String,
@@ -84,15 +85,22 @@ pub struct NewEntry {
     /// The category's slug, required when the contest has categories.
     #[serde(default)]
     category: String,
-    /// A team entry: `{name?, unit?, members: [{name, member_number?}]}`.
+    /// A team entry (bài dự thi của tập thể), where the contest's `limits.max_team_members`
+    /// is above 0 (422 `team-not-allowed`): the team's name, or the slug of a chi đoàn within
+    /// the entrant's unit (422 `team-name-required`), and its members, names only (422
+    /// `team-too-many-members`; 422 `team-member-invalid`: a name over 120 characters or a
+    /// member number not on the roster).
     #[serde(default)]
     team: Option<NewTeam>,
-    /// A photo series (bộ ảnh), where the contest takes them.
+    /// A photo series (bộ ảnh) of up to the contest's `limits.max_series_photos` photos, each
+    /// its own tus upload; the entry stays a draft until handed in with
+    /// `POST /api/v1/entries/{id}/series/submit` (422 `series-not-allowed`).
     #[serde(default)]
     series: bool,
 }
 
-#[derive(Debug, Deserialize)]
+/// The team of a team entry.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewTeam {
     #[serde(default)]
     name: String,
@@ -104,6 +112,25 @@ pub struct NewTeam {
 }
 
 /// `POST /api/v1/contests/{slug}/entries`: a draft entry (201).
+#[utoipa::path(
+    post,
+    path = "/api/v1/contests/{slug}/entries",
+    operation_id = "create_entry",
+    summary = "a draft entry (member), saved before any upload",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    request_body = NewEntry,
+    responses(
+        (status = 201, description = "the draft entry {id, …}"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -167,6 +194,20 @@ pub async fn create(
 }
 
 /// `GET /api/v1/entries/{id}`: the entry, to whoever may see it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/entries/{id}",
+    operation_id = "get_entry",
+    summary = "an entry with its media and processing progress (author, organizers, assigned judges; anyone once approved). `title` and `description` are always the reviewed text; the author and organizers also get `revision`, the latest edit that waits for review or was refused. `author` is null unless the viewer may see it: the author and organizers always, others not when the contest hides authors, nor on a blind contest until the results of its last round are published",
+    params(
+        ("id" = String, Path, format = Uuid),
+    ),
+    responses(
+        (status = 200, description = "the entry", body = crate::api_schemas::Entry),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -199,21 +240,106 @@ pub async fn get(
     Ok(Json(view.json()))
 }
 
+/// An entry and its status after an operation on it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EntryStatusAnswer {
+    id: Uuid,
+    status: EntryStatus,
+}
+
 /// `POST /api/v1/entries/{id}/series/submit`: the author hands a photo series in.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entries/{id}/series/submit",
+    operation_id = "submit_series",
+    summary = "the author hands a photo series in: processing, then review once every photo is processed",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid),
+    ),
+    responses(
+        (status = 200, description = "the entry's new status", body = EntryStatusAnswer),
+        (status = 401, description = "not signed in (`unauthenticated`)", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "`not-editable`: the series was already handed in; `cross-site-request`", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "`not-found`: no such entry, or not the caller's", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "`series-incomplete`: no photo yet, or one still uploading", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "`series-not-allowed`: the entry is not a series", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn hand_in(
     State(state): State<AppState>,
     ApiAuthorOf(on): ApiAuthorOf,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<EntryStatusAnswer>, ApiError> {
     series::hand_in(&state.db, &on.entry).await?;
     let e = entry(&state.db, on.entry.entry_id)
         .await?
         .ok_or_else(|| ApiError::not_found("the entry"))?;
-    Ok(Json(json!({"id": e.entry_id, "status": e.status})))
+    Ok(Json(EntryStatusAnswer {
+        id: e.entry_id,
+        status: e.status,
+    }))
 }
 
-/// `POST /api/v1/entries/{id}/review` (`ENTRY`): the entry's new status;
-/// `POST /api/v1/entries/{id}/revision/review` (`EDIT`): the decided edit.
-pub async fn review<const OF_EDIT: bool>(
+/// `POST /api/v1/entries/{id}/review`: the entry's new status.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entries/{id}/review",
+    operation_id = "review_entry",
+    summary = "approve or reject an entry (organizer of the contest's unit)",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid),
+    ),
+    request_body = ReviewBody,
+    responses(
+        (status = 200, description = "the entry's new status"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
+pub async fn review_entry(
+    state: State<AppState>,
+    headers: HeaderMap,
+    reviewer: ApiReviewerOf,
+    body: JsonBody<ReviewBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    review::<{ super::review::ENTRY }>(state, headers, reviewer, body).await
+}
+
+/// `POST /api/v1/entries/{id}/revision/review`: the decided edit.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entries/{id}/revision/review",
+    operation_id = "review_entry_edit",
+    summary = "approve or reject the author's edit of an approved entry (organizer of the contest's unit). Until approved the entry keeps showing its reviewed text everywhere; approving makes the edit the entry's text, rejecting keeps the old text and mails the reason to the author. 409 codes: no-pending-edit, edit-changed (`seen` names another edit than the one waiting)",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid),
+    ),
+    request_body = ReviewBody,
+    responses(
+        (status = 200, description = "{id, revision: {id, status, title, description, reason, created_at}}"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
+pub async fn review_revision(
+    state: State<AppState>,
+    headers: HeaderMap,
+    reviewer: ApiReviewerOf,
+    body: JsonBody<ReviewBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    review::<{ super::review::EDIT }>(state, headers, reviewer, body).await
+}
+
+/// The review of an entry (`ENTRY`) or of its waiting edit (`EDIT`).
+async fn review<const OF_EDIT: bool>(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiReviewerOf(r): ApiReviewerOf,

@@ -20,6 +20,18 @@ use hoithi_core::AppState;
 
 use review::{EDIT, ENTRY};
 
+/// This part's operations of the JSON API, from their handlers' annotations (the OpenAPI
+/// document merges every part's).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    api::create,
+    api::get,
+    api::hand_in,
+    api::review_entry,
+    api::review_revision
+))]
+pub(crate) struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
@@ -55,9 +67,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/contests/{slug}/entries", post(api::create))
         .route("/api/v1/entries/{id}", get(api::get))
         .route("/api/v1/entries/{id}/series/submit", post(api::hand_in))
-        .route("/api/v1/entries/{id}/review", post(api::review::<ENTRY>))
+        .route("/api/v1/entries/{id}/review", post(api::review_entry))
         .route(
             "/api/v1/entries/{id}/revision/review",
-            post(api::review::<EDIT>),
+            post(api::review_revision),
         )
 }

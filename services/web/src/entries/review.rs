@@ -23,7 +23,7 @@ use crate::domain::entries::{EntryRow, lists};
 use crate::page::{Ctx, Page, PageError, render};
 
 /// A decision as the form and the API send it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ReviewBody {
     #[serde(default)]
     pub decision: String,

@@ -26,7 +26,7 @@ use crate::domain::judging::rounds::{self, RoundRow};
 use crate::domain::judging::sheets::{self, RawChange, SheetRow};
 use crate::security::MaybeUser;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteBody {
     email: String,
@@ -39,6 +39,23 @@ pub struct InviteBody {
 
 /// Invites a judge (mail through the outbox) and assigns them: all entries they may score
 /// in the current round, or the listed ones.
+#[utoipa::path(
+    post,
+    path = "/api/v1/contests/{slug}/judges",
+    operation_id = "invite_judge",
+    summary = "invite a judge by email (mailed through the outbox). When the address belongs to a verified account, that account is the judge at once and is assigned the listed entries, or every entry of the current round it may score (never its own unit's or a listed conflict unit's). Otherwise the mail carries a single-use link (/judging/{slug}/invite/{token}, 14 days; inviting again sends a new one) that only the signed-in account of that address, once verified, can accept; nothing is assigned and no queue or sheet answers until then (404)",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    request_body = InviteBody,
+    responses(
+        (status = 201, description = "{email, round, accepted, assigned}"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn invite(
     State(state): State<AppState>,
     ApiOrganizerOf { user, contest }: ApiOrganizerOf,
@@ -112,6 +129,21 @@ async fn own_sheet(db: &sqlx::PgPool, user: &CurrentUser, id: &str) -> Result<Sh
         .ok_or_else(|| ApiError::not_found("the entry"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/entries/{id}/scores",
+    operation_id = "get_score_sheet",
+    summary = "the judge's own sheet of an assigned entry: entry (title, description, media — never the author or file names), criteria, scores, comments, submitted",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid),
+    ),
+    responses(
+        (status = 200, description = "the sheet"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn sheet(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -121,10 +153,12 @@ pub async fn sheet(
     Ok(Json(sheet_json(&state.db, &s).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScoresBody {
+    /// Criterion id → score (0..max; halves where the round allows them); null clears.
     #[serde(default)]
+    #[schema(value_type = Object)]
     scores: serde_json::Map<String, Value>,
     comment: Option<String>,
     comment_to_entrant: Option<String>,
@@ -147,6 +181,24 @@ fn score_value(v: Value) -> Result<Option<f64>, JudgingRefusal> {
 
 /// Saves a draft (or submits with `"submit": true`). Not assigned, conflicted, or no open
 /// round: 404 before anything is read from the body's scores or written.
+#[utoipa::path(
+    put,
+    path = "/api/v1/entries/{id}/scores",
+    operation_id = "save_score_sheet",
+    summary = "save the judge's draft (every write audited); submit: true locks it until an organizer reopens it. 404 when not assigned or a conflict of interest, and nothing is written",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid),
+    ),
+    request_body = ScoresBody,
+    responses(
+        (status = 200, description = "the sheet"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn save(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -173,6 +225,21 @@ pub async fn save(
 
 /// The judge's list to score in a contest: assigned entries (no author), progress, own
 /// average.
+#[utoipa::path(
+    get,
+    path = "/api/v1/contests/{slug}/judging/queue",
+    operation_id = "judging_queue",
+    summary = "the judge's assigned entries in open rounds (no author on blind contests), done/remaining and their own average",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "{contest, done, remaining, average, entries: [{id, title, submitted, score}]}"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn to_score(
     State(state): State<AppState>,
     ApiJudgeOf { user, contest }: ApiJudgeOf,
@@ -202,6 +269,22 @@ async fn api_round(
 /// Organizers get the live standings of the latest round (or `?round=N`), everyone else the
 /// latest published snapshot (with authors only for those the contest shows them to) or 404.
 /// Public, so the organizer's wider view is decided here with the one access rule.
+#[utoipa::path(
+    get,
+    path = "/api/v1/contests/{slug}/results",
+    operation_id = "get_results",
+    summary = "results: anyone gets the latest published snapshot (404 before publishing; `author` and `unit` are null where the contest hides authors, and on a blind contest while a later round is still unpublished); organizers get the live computation of a round with judge names",
+    params(
+        ("slug" = String, Path),
+        ("round" = Option<i64>, Query, minimum = 1, maximum = 2147483647, description = "a round number; default the latest"),
+    ),
+    responses(
+        (status = 200, description = "{round, round_name, published, published_at, formula, criteria, categories: [{slug, name}], entries: [{id, rank, category: {slug, name} | null, title, author, unit, judges: [{judge, weighted, normalized}], judge_score, judge_score_normalized, votes, vote_points, combined, advanced}]}; in a contest with categories the entries are grouped by category (in the categories' order) and ranked 1, 2, … within each"),
+        (status = 400, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn results(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -235,6 +318,25 @@ pub struct PublishQuery {
     end_voting: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/contests/{slug}/results/publish",
+    operation_id = "publish_results",
+    summary = "freeze and publish a round's results (once); refused with voting-still-open (409) while the contest's voting is open unless end_voting=true, which closes voting at that moment (logged) and publishes; each entrant is mailed once",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+        ("round" = Option<i64>, Query, minimum = 1, maximum = 2147483647, description = "a round number; default the latest"),
+        ("end_voting" = Option<bool>, Query, description = "the caller confirms ending the open voting now to publish"),
+    ),
+    responses(
+        (status = 200, description = "the published snapshot"),
+        (status = 400, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 pub async fn publish(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -22,6 +22,19 @@ use crate::domain::judging::JudgingRefusal;
 
 crate::page_refusals!(JudgingRefusal);
 
+/// This part's operations of the JSON API, from their handlers' annotations (the OpenAPI
+/// document merges every part's).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    api::invite,
+    api::to_score,
+    api::sheet,
+    api::save,
+    api::results,
+    api::publish
+))]
+pub(crate) struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(organizer_routes())

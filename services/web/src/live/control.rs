@@ -31,6 +31,19 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/contests/{slug}/live",
+    operation_id = "get_live",
+    summary = "the live state: the entry on stage, whether live voting is open, the phase",
+    params(
+        ("slug" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "the live state", body = crate::api_schemas::Live),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn api_get(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -81,6 +94,25 @@ fn parse_change(body: &[u8]) -> Result<Change, ApiError> {
     Ok(Change { stage, window_open })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/contests/{slug}/live",
+    operation_id = "change_live",
+    summary = "change the live state (organizer of the contest's unit), logged. While live_voting is true, votes for the entry on stage count even outside the contest's voting window. Refusals: entry-not-in-contest, nothing-on-stage (409), invalid-body (422)",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    request_body = crate::api_schemas::LiveChange,
+    responses(
+        (status = 200, description = "the new live state", body = crate::api_schemas::Live),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn api_change(
     State(state): State<AppState>,
     ApiPublicOrganizerOf { user, contest: c }: ApiPublicOrganizerOf,

@@ -26,6 +26,12 @@ use crate::domain::voting::refusal::VoteRefusal;
 use crate::domain::voting::repo::{self, Tally};
 use crate::domain::voting::runtime::Runtime;
 
+/// This part's operations of the JSON API, from their handlers' annotations (the OpenAPI
+/// document merges every part's).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(events, control::api_get, control::api_change))]
+pub(crate) struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/contests/{slug}/events", get(events))
@@ -153,6 +159,19 @@ impl Drop for SseClient {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/contests/{slug}/events",
+    operation_id = "contest_events",
+    summary = "text/event-stream: `tally` (the Tally, at most one a second), `stage` ({entry: {id, title} | null, live_voting, version}) and `phase` ({phase, next_change}) events, each a full snapshot. Event ids are `{tally version}` or `{tally version}/{live version}`; reconnect with Last-Event-ID to get only what changed",
+    params(
+        ("slug" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "an event stream", content_type = "text/event-stream"),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn events(
     State(state): State<AppState>,
     Path(slug): Path<String>,

@@ -52,6 +52,19 @@ fn stream_json(slug: &str, s: &StreamRow) -> serde_json::Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/contests/{slug}/streams",
+    operation_id = "list_streams",
+    summary = "the contest's livestreams, soonest first, and its .ics calendar URL",
+    params(
+        ("slug" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "{streams: [Stream], calendar_url}", body = crate::api_schemas::StreamList),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn api_list(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -84,6 +97,24 @@ fn field_errors(errors: &[FieldError]) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/contests/{slug}/streams",
+    operation_id = "create_stream",
+    summary = "attach a stream (organizer of the contest's unit): a YouTube or Facebook live URL (stored as its official embed) or an https HLS playlist (.m3u8); times RFC 3339 or Vietnam local time. Refusals: stream-url-required, -too-long, -invalid, -not-https, -credentials, -port, -private-host, -youtube-id, -facebook-video, -short-link, -unsupported; stream-title-required, stream-title-too-long, stream-starts-invalid, stream-ends-invalid, stream-ends-before-starts, stream-too-long, stream-ended (with `fields`)",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    request_body = StreamInput,
+    responses(
+        (status = 201, description = "the stream", body = crate::api_schemas::Stream),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn api_create(
     State(state): State<AppState>,
     ApiPublicOrganizerOf { user, contest: c }: ApiPublicOrganizerOf,
@@ -99,6 +130,24 @@ async fn api_create(
     Ok((StatusCode::CREATED, Json(stream_json(&c.slug, &row))).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/contests/{slug}/streams/{id}",
+    operation_id = "delete_stream",
+    summary = "remove a stream (organizer of the contest's unit)",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+        ("id" = i64, Path, minimum = 1, maximum = 9223372036854775807_i64),
+    ),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 400, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn api_delete(
     State(state): State<AppState>,
     ApiPublicOrganizerOf { contest: c, .. }: ApiPublicOrganizerOf,

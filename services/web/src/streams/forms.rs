@@ -13,7 +13,7 @@ use crate::format::parse_time;
 const MAX_DURATION: chrono::Duration = chrono::Duration::days(7);
 
 /// Times are RFC 3339 or a local time in Vietnam (what `<input type="datetime-local">` sends).
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StreamInput {
     #[serde(default)]

@@ -13,6 +13,12 @@ mod public;
 use axum::Router;
 use hoithi_core::AppState;
 
+/// This part's operations of the JSON API, from their handlers' annotations (the OpenAPI
+/// document merges every part's).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(api::api_list, api::api_create, api::api_delete))]
+pub(crate) struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(public::router())

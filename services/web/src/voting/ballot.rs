@@ -100,6 +100,27 @@ fn parse_uuid(s: &str) -> Option<Uuid> {
     (s.len() <= 64).then(|| Uuid::parse_str(s).ok()).flatten()
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/entries/{id}/votes",
+    operation_id = "cast_vote",
+    summary = "cast a vote (verified voter); durable before it is acknowledged. 409 codes: already-voted, contest-limit-reached, round-limit-reached, entry-not-approved, voting-not-open, voting-closed; 403 not-eligible or not-on-roster (the contest takes only its roster); 429 rate-limited with Retry-After (per voter, IP and /24 or /64 network); 428 challenge-required, challenge-invalid, challenge-expired or challenge-used with a new `challenge` in the body: solve it and send the vote again with X-Vote-Challenge",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid),
+        ("X-Vote-Challenge" = Option<String>, Header, nullable = false, description = "base64 of the JSON {algorithm, challenge, number, salt, signature}: a solved challenge, used once"),
+    ),
+    responses(
+        (status = 201, description = "counted"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 428, description = "a proof-of-work challenge is needed", body = crate::api_schemas::ChallengeRequired),
+        (status = 429, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 503, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn cast_vote(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -232,6 +253,16 @@ async fn require_challenge(
 }
 
 /// A challenge to solve ahead of time (a page that expects to be asked).
+#[utoipa::path(
+    get,
+    path = "/api/v1/vote-challenge",
+    operation_id = "new_vote_challenge",
+    summary = "a proof-of-work challenge (ALTCHA format, SHA-256): find the number n <= maxnumber with sha256(salt + n) = challenge; valid 10 minutes, once",
+    responses(
+        (status = 200, description = "the challenge", body = challenge::Challenge),
+        (status = 503, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn new_challenge(State(state): State<AppState>) -> Result<Response, ApiError> {
     let rt = Runtime::of(&state).ok_or(VoteRefusal::Unavailable)?;
     let key = state.secrets.get(&state.db, "vote-challenge").await?;
@@ -241,6 +272,20 @@ async fn new_challenge(State(state): State<AppState>) -> Result<Response, ApiErr
     Ok(res)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/contests/{slug}/tally",
+    operation_id = "get_tally",
+    summary = "vote totals of approved entries",
+    params(
+        ("slug" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "the tally", body = repo::Tally),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn tally(
     State(state): State<AppState>,
     Path(slug): Path<String>,

@@ -129,6 +129,22 @@ async fn form(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/contests/{slug}/member-claims",
+    operation_id = "list_member_claims",
+    summary = "member-number claims needing the organizer (organizer): every claim of a listed number not proven by the roster's email, and every claim of a number several accounts claim; state is pending, confirmed, refused, by-email or superseded",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "{claims: [{member_number, roster_email, app_user_id, email, display_name, verified, claimants, state}]}"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn api_list(
     State(state): State<AppState>,
     ApiPublicOrganizerOf { contest, .. }: ApiPublicOrganizerOf,
@@ -137,7 +153,7 @@ async fn api_list(
     Ok(Json(json!({ "claims": rows })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DecisionBody {
     action: String,
@@ -147,6 +163,25 @@ struct DecisionBody {
     email: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/contests/{slug}/member-claims",
+    operation_id = "decide_member_claim",
+    summary = "decide a listed number (organizer, audited): confirm (this claimant is the member; any other confirmed account loses it), clear (this claimant is not), or reassign (the verified account of an email is the member; its number is set when it has none). Codes: invalid-decision, invalid-member-number, not-a-claimant, unknown-account (422), not-listed (404), account-unverified, member-number-set (409)",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    request_body = DecisionBody,
+    responses(
+        (status = 200, description = "{claims} after the decision"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn api_decide(
     State(state): State<AppState>,
     ApiPublicOrganizerOf { user, contest }: ApiPublicOrganizerOf,

@@ -41,7 +41,7 @@ impl PolicyForm {
 }
 
 /// The policy of the API: fields left out take their defaults.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyBody {
     per_day: Option<i64>,

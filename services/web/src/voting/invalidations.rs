@@ -26,6 +26,24 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/vote-invalidations/{id}/restore", post(restore))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/contests/{slug}/vote-invalidations",
+    operation_id = "invalidate_votes",
+    summary = "invalidate votes by voter, IP network or time window, with a reason (organizer); reversible and audited",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    request_body = InvalidationRequest,
+    responses(
+        (status = 201, description = "the invalidation and how many votes it covers"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn invalidate(
     State(state): State<AppState>,
     ApiPublicOrganizerOf { user, contest }: ApiPublicOrganizerOf,
@@ -43,12 +61,32 @@ async fn invalidate(
     Ok((StatusCode::CREATED, Json(json!({"id": id, "votes": votes}))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RestoreBody {
     reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/vote-invalidations/{id}/restore",
+    operation_id = "restore_votes",
+    summary = "restore the votes of an invalidation (organizer)",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, minimum = 1, maximum = 9223372036854775807_i64),
+    ),
+    request_body = RestoreBody,
+    responses(
+        (status = 200, description = "restored"),
+        (status = 400, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn restore(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -31,13 +31,29 @@ fn contest_of_next(next: &str) -> Option<&str> {
     (tail.starts_with("vote") && !slug.is_empty()).then_some(slug)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ClaimBody {
     member_number: String,
     /// A contest's slug: the answer then says where the claim stands in that contest.
     contest: Option<String>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/member-number",
+    operation_id = "claim_member_number",
+    summary = "state the caller's member number (mã đoàn viên), matched against rosters without case; once per account (a different number is changed only by an administrator). A stated number is a claim: it passes a contest's roster only when the roster gives it with the caller's verified email or the contest's organizer confirms it (several accounts may claim one number; the organizer settles it). Codes: invalid-member-number (422), member-number-set (409), not-eligible (403, email not verified), not-found (404, unknown contest)",
+    security(("bearer" = [])),
+    request_body = ClaimBody,
+    responses(
+        (status = 200, description = "{member_number} and, with contest, {contest, status}: status is confirmed (passes the roster), pending (listed, waiting for the organizer), refused (the organizer decided it is not the caller's) or not-listed"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 409, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn api_claim(
     State(state): State<AppState>,
     user: CurrentUser,

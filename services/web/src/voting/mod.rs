@@ -29,6 +29,26 @@ pub use crate::domain::voting::repo::Difference;
 use crate::domain::voting::runtime;
 pub use crate::domain::voting::runtime::Background;
 
+/// This part's operations of the JSON API, from their handlers' annotations (the OpenAPI
+/// document merges every part's).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    ballot::tally,
+    ballot::cast_vote,
+    ballot::new_challenge,
+    invalidations::invalidate,
+    invalidations::restore,
+    voters::api_send,
+    voters::api_verify,
+    policy_api::api_policy,
+    policy_api::api_review,
+    roster::api_put,
+    claims::api_list,
+    claims::api_decide,
+    members::api_claim
+))]
+pub(crate) struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(ballot::router())

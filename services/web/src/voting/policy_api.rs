@@ -18,6 +18,24 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Replaces the policy: fields left out take their defaults.
+#[utoipa::path(
+    put,
+    path = "/api/v1/contests/{slug}/vote-policy",
+    operation_id = "set_vote_policy",
+    summary = "replace the contest's vote policy (organizer); fields left out take their defaults; audited",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    request_body = PolicyBody,
+    responses(
+        (status = 200, description = "the policy now in force", body = PolicyBody),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn api_policy(
     State(state): State<AppState>,
     ApiPublicOrganizerOf { user, contest }: ApiPublicOrganizerOf,
@@ -32,6 +50,22 @@ async fn api_policy(
     Ok(Json(policy.to_json()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/contests/{slug}/vote-review",
+    operation_id = "vote_review",
+    summary = "fraud review figures (organizer): votes per minute per entry, concentration by IP and network, account age at voting, share of new accounts, most active voters",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    responses(
+        (status = 200, description = "{votes, valid, per_minute, networks, ips, account_age, new_account_percent, voters}"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn api_review(
     State(state): State<AppState>,
     ApiPublicOrganizerOf { contest, .. }: ApiPublicOrganizerOf,

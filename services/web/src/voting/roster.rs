@@ -18,6 +18,25 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/contests/{slug}/roster", put(api_put))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/contests/{slug}/roster",
+    operation_id = "replace_roster",
+    summary = "replace the contest's roster (organizer): CSV, one email or member number per line (first column); a member number line may give the member's email as its second column (member_number,email), and only then does a claim of that number by the account with that verified email pass at once (a bare number waits for the organizer's confirmation, see member-claims). At most 1 MiB and 50,000 lines; nothing is stored unless every line is valid (codes per line: invalid-email, invalid-member-number, member-number-repeated for one number with two emails, roster-too-long, roster-empty). Email lines admit only verified accounts",
+    security(("bearer" = [])),
+    params(
+        ("slug" = String, Path),
+    ),
+    request_body(content = String, content_type = "text/csv"),
+    responses(
+        (status = 200, description = "{people}"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 404, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 413, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "invalid-roster with `lines`: [{line, code}]"),
+    ),
+)]
 async fn api_put(
     State(state): State<AppState>,
     ApiPublicOrganizerOf { user, contest }: ApiPublicOrganizerOf,

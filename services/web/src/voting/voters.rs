@@ -348,12 +348,24 @@ async fn voter_account(
     Ok(Ok(user_id))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SendBody {
     email: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/voters/codes",
+    operation_id = "send_voter_code",
+    summary = "mail a 6-digit code to a voter without a password (valid 10 minutes, 5 tries; at most 3 codes per email and 10 per client address in 15 minutes, and all mail the site sends shares a budget per recipient, client address and network; 429 too-many-codes with Retry-After)",
+    request_body = SendBody,
+    responses(
+        (status = 202, description = "{sent: true, expires_in: seconds}"),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 429, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn api_send(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -367,13 +379,28 @@ async fn api_send(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VerifyBody {
     email: String,
     code: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/voters/sessions",
+    operation_id = "verify_voter_code",
+    summary = "exchange the mailed code for a bearer token; makes the voter's account on first use (email verified). An account registered with this email but never verified starts over: its password, sessions and tokens end. Codes: invalid-code-format (422), code-invalid (401, with attempts_left), code-expired (410), too-many-attempts (429), use-password (403, staff accounts)",
+    request_body = VerifyBody,
+    responses(
+        (status = 200, description = "{token, user}"),
+        (status = 401, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 403, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 410, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 422, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+        (status = 429, description = "a refusal with a stable code", body = hoithi_core::api_error::ErrorBody),
+    ),
+)]
 async fn api_verify(
     State(state): State<AppState>,
     headers: HeaderMap,

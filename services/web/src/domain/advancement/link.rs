@@ -14,20 +14,27 @@ use crate::domain::contests::categories::{self, Category};
 use crate::domain::contests::{ContestRow, by_slug};
 
 /// What the organizer asks for.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSpec {
-    /// The parent contest's address.
+    /// The parent contest's slug: a contest of a unit strictly above this one's (422
+    /// `advancement-parent-unknown`, `advancement-parent-not-above`).
     pub parent: String,
+    /// N of "top N per category" (422 `advancement-top-out-of-range`).
+    #[schema(minimum = 1, maximum = 20)]
     pub top: i32,
+    /// What the entries are ranked by (422 `advancement-basis-invalid`).
+    #[schema(value_type = Basis)]
     pub basis: String,
-    /// Child category slug → parent category slug, for names that do not match.
+    /// This contest's category slug → the parent's category slug, for names that do not
+    /// match; without it a category goes to the parent's of the same slug, else of the same
+    /// name (422 `advancement-category-unmatched`).
     #[serde(default)]
     pub categories: BTreeMap<String, String>,
 }
 
 /// A stored link, with what its pages show of the parent.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 pub struct Link {
     #[serde(skip)]
     pub contest_id: i64,
@@ -39,7 +46,9 @@ pub struct Link {
     pub parent_unit: Option<String>,
     #[serde(rename = "top")]
     pub top_n: i32,
+    #[schema(value_type = Basis)]
     pub basis: String,
+    /// When the results were published and the top entries nominated (null before).
     pub nominated_at: Option<DateTime<Utc>>,
 }
 

@@ -13,7 +13,7 @@ use http::StatusCode;
 /// What the child's entries are ranked by when they are nominated. Each is the results'
 /// own ranking (`domain::judging::standings`) with the judges' share of the combined score
 /// set to 100 % (judges), 0 % (votes), or the round's own (combined).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     Judges,

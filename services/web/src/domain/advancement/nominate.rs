@@ -230,18 +230,22 @@ fn mail(
 }
 
 /// A nominated entry as the parent's organizers see it.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 pub struct Nominee {
+    /// The entry in this contest (showing the source entry's media).
     pub entry_id: Uuid,
     pub title: String,
     pub author_name: String,
+    #[schema(value_type = EntryStatus)]
     pub status: String,
     pub category_name: Option<String>,
     pub source_entry_id: Uuid,
     pub source_slug: String,
     pub source_title: String,
     pub source_unit: Option<String>,
+    /// Its rank in its category of the source contest.
     pub rank: i32,
+    #[schema(value_type = Basis)]
     pub basis: String,
     pub created_at: DateTime<Utc>,
 }
@@ -266,13 +270,15 @@ pub async fn into_contest(db: impl PgExecutor<'_>, parent_id: i64) -> sqlx::Resu
 }
 
 /// A child contest linked to a parent, as the parent's organizers see it.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 pub struct Feeder {
     pub slug: String,
     pub title: String,
     pub unit: Option<String>,
     pub top: i32,
+    #[schema(value_type = Basis)]
     pub basis: String,
+    /// Null until its results are published.
     pub nominated_at: Option<DateTime<Utc>>,
 }
 

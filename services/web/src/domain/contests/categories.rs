@@ -8,7 +8,7 @@ use sqlx::{PgConnection, PgExecutor};
 use super::refusal::{ContestRefusal as R, FieldError};
 
 /// A category as `POST /api/v1/contests` and `create-contest` describe it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategorySpec {
     #[serde(default)]
@@ -28,7 +28,7 @@ pub struct CategorySpec {
 }
 
 /// Limits of a category; each absent one is the contest's.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryLimits {
     pub max_photo_bytes: Option<i64>,

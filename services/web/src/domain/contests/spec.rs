@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::refusal::{ContestRefusal as R, FieldError};
 use super::time::parse_time;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContestSpec {
     #[serde(default)]
@@ -61,7 +61,7 @@ pub struct ContestSpec {
     pub categories: Option<Vec<super::categories::CategorySpec>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Phases {
     #[serde(default)]
@@ -71,7 +71,7 @@ pub struct Phases {
     pub results_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
     #[serde(default)]
@@ -80,7 +80,7 @@ pub struct Window {
     pub closes_at: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     pub max_photo_bytes: Option<i64>,
@@ -90,8 +90,11 @@ pub struct Limits {
     /// Minutes after submission closes during which uploads already started may finish.
     pub upload_grace_minutes: Option<i32>,
     /// Members a team entry may list (0 to 50; 0, the default: no team entries).
+    #[schema(minimum = 0, maximum = 50, default = 0)]
     pub max_team_members: Option<i32>,
-    /// Photos a photo series may hold (1 to 10; 1, the default: no series).
+    /// Photos a photo series may hold, judged as one entry (1 to 10; 1, the default: no
+    /// series).
+    #[schema(minimum = 1, maximum = 10, default = 1)]
     pub max_series_photos: Option<i32>,
 }
 

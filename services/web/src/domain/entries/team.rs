@@ -28,7 +28,7 @@ pub struct TeamInput {
 }
 
 /// A member as the API shows and takes it: `{"name", "member_number"?}`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Member {
     #[serde(rename = "name")]
     pub full_name: String,

@@ -10,7 +10,7 @@ use super::refusal::VoteRefusal;
 use super::repo::Criteria;
 
 /// The API's body, and what the page's form becomes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvalidationRequest {
     pub voter_id: Option<i64>,

@@ -228,13 +228,13 @@ fn outcomes(n: usize, rows: Vec<VoteRow>) -> Vec<Outcome> {
     out
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EntryVotes {
     pub id: Uuid,
     pub votes: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tally {
     pub entries: Vec<EntryVotes>,
     pub as_of: DateTime<Utc>,

@@ -15,7 +15,7 @@ pub(crate) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 /// What an edit changes: every field is optional, and absent means "as it is".
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContestPatch {
     pub slug: Option<String>,
@@ -49,7 +49,7 @@ pub struct ContestPatch {
     pub shift_later: bool,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhasesPatch {
     pub submission: Option<WindowPatch>,
@@ -62,7 +62,7 @@ pub struct PhasesPatch {
     pub results_at: Option<Option<String>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WindowPatch {
     pub opens_at: Option<String>,
