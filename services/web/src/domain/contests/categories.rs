@@ -35,6 +35,8 @@ pub struct CategoryLimits {
     pub max_video_bytes: Option<i64>,
     pub max_video_seconds: Option<i32>,
     pub max_entries_per_member: Option<i32>,
+    /// Photos one series (bộ ảnh) of the category may hold, 1 to 10 (1: no series).
+    pub max_series_photos: Option<i32>,
 }
 
 /// A category that passed validation.
@@ -81,6 +83,20 @@ pub fn validate(
             errors.push(FieldError::new("categories", R::CategoryKindsOutside));
             return Vec::new();
         }
+        if s.vote_policy
+            .as_ref()
+            .is_some_and(|v| !vote_policy_valid(v))
+        {
+            errors.push(FieldError::new("categories", R::InvalidCategoryVotePolicy));
+            return Vec::new();
+        }
+        if s.weights
+            .as_ref()
+            .is_some_and(|w| judges_share(w).is_none())
+        {
+            errors.push(FieldError::new("categories", R::InvalidCategoryWeights));
+            return Vec::new();
+        }
         let limits = s.limits.clone().unwrap_or_default();
         let fits = limits
             .max_photo_bytes
@@ -93,7 +109,10 @@ pub fn validate(
                 .is_none_or(|s| (1..=4 * 3600).contains(&s))
             && limits
                 .max_entries_per_member
-                .is_none_or(|n| (1..=100).contains(&n));
+                .is_none_or(|n| (1..=100).contains(&n))
+            && limits
+                .max_series_photos
+                .is_none_or(|n| (1..=10).contains(&n));
         if !fits {
             broken = true;
             continue;
@@ -113,6 +132,59 @@ pub fn validate(
         return Vec::new();
     }
     out
+}
+
+/// Whether `v` is a category's own vote policy: an object of `per_day` (votes per voter per
+/// entry per day, replacing the contest's, 1 to `MAX_PER_DAY`) and `per_category` (votes per
+/// voter within the category, 1 to `MAX_PER_CONTEST`), both optional integers. The vote
+/// ingest (`voting::repo::insert_votes`) reads the same fields with the same bounds.
+pub fn vote_policy_valid(v: &serde_json::Value) -> bool {
+    use crate::domain::voting::policy::{MAX_PER_CONTEST, MAX_PER_DAY};
+    v.as_object().is_some_and(|fields| {
+        fields.iter().all(|(k, x)| {
+            let max = match k.as_str() {
+                "per_day" => MAX_PER_DAY,
+                "per_category" => MAX_PER_CONTEST,
+                _ => return false,
+            };
+            x.as_i64().is_some_and(|n| (1..=max).contains(&n))
+        })
+    })
+}
+
+/// The judges' share, in percent, of a category's `weights` `{judges, public}` (numbers of
+/// at least 0, not both 0, as relative shares: `{judges: 3, public: 1}` is 75 %). `None` for
+/// anything else. Results of the category use it instead of the round's share.
+pub fn judges_share(w: &serde_json::Value) -> Option<u8> {
+    let fields = w.as_object()?;
+    if fields.keys().any(|k| k != "judges" && k != "public") {
+        return None;
+    }
+    let part = |k: &str| fields.get(k).map_or(Some(0.0), serde_json::Value::as_f64);
+    let (judges, public) = (part("judges")?, part("public")?);
+    let total = judges + public;
+    if !(judges >= 0.0 && public >= 0.0 && total > 0.0 && total.is_finite()) {
+        return None;
+    }
+    u8::try_from((judges * 100.0 / total).round() as i64).ok()
+}
+
+/// The judges' share (percent) of each category of the contest that sets its own weights.
+pub async fn judges_shares(
+    db: impl PgExecutor<'_>,
+    contest_id: i64,
+) -> sqlx::Result<std::collections::HashMap<i64, u8>> {
+    let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as(
+        "select category_id, weights from contest_category
+         where contest_id = $1 and weights is not null",
+    )
+    .bind(contest_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, w)| Some((id, judges_share(&w)?)))
+        .collect())
 }
 
 /// Stores the categories of a new contest, in the order given.
@@ -138,8 +210,8 @@ async fn insert_all_at(
         sqlx::query(
             "insert into contest_category (contest_id, slug, name, position, kinds,
                 max_entries_per_member, max_photo_bytes, max_video_bytes, max_video_seconds,
-                criteria, weights, vote_policy)
-             values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+                criteria, weights, vote_policy, max_series_photos)
+             values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
         )
         .bind(contest_id)
         .bind(&c.slug)
@@ -153,6 +225,7 @@ async fn insert_all_at(
         .bind(&c.criteria)
         .bind(&c.weights)
         .bind(&c.vote_policy)
+        .bind(c.limits.max_series_photos)
         .execute(&mut *conn)
         .await?;
     }
@@ -173,6 +246,7 @@ pub struct Category {
     pub max_photo_bytes: Option<i64>,
     pub max_video_bytes: Option<i64>,
     pub max_video_seconds: Option<i32>,
+    pub max_series_photos: Option<i32>,
 }
 
 impl Category {
@@ -188,10 +262,15 @@ impl Category {
     pub fn has_photo(&self) -> bool {
         self.allows("photo")
     }
+
+    /// Photos one series of the category may hold: its own limit, else the contest's.
+    pub fn series_photos(&self, contest_max: i32) -> i32 {
+        self.max_series_photos.unwrap_or(contest_max)
+    }
 }
 
 const COLUMNS: &str = "category_id, slug, name, position, kinds, max_entries_per_member,
-    max_photo_bytes, max_video_bytes, max_video_seconds";
+    max_photo_bytes, max_video_bytes, max_video_seconds, max_series_photos";
 
 /// The categories of a contest, in their order (none: the contest has no categories).
 pub async fn list(db: impl PgExecutor<'_>, contest_id: i64) -> sqlx::Result<Vec<Category>> {
@@ -251,6 +330,7 @@ pub struct ContestLimits {
     pub max_video_bytes: i64,
     pub max_video_seconds: i32,
     pub max_entries_per_member: i32,
+    pub max_series_photos: i32,
 }
 
 /// The fairness locks of the contest's edit (docs/organizers.md), for one category: once it
@@ -283,6 +363,10 @@ fn locks(
             old.max_video_seconds.map(i64::from),
             new.limits.max_video_seconds.map(i64::from),
             i64::from(contest.max_video_seconds),
+        ) || !grew_or_kept(
+            old.max_series_photos.map(i64::from),
+            new.limits.max_series_photos.map(i64::from),
+            i64::from(contest.max_series_photos),
         );
         if tightened {
             errors.push(FieldError::new("categories", R::LimitTightened));
@@ -314,6 +398,7 @@ fn summary(
         ("max_photo_bytes", limits.max_photo_bytes),
         ("max_video_bytes", limits.max_video_bytes),
         ("max_video_seconds", limits.max_video_seconds.map(i64::from)),
+        ("max_series_photos", limits.max_series_photos.map(i64::from)),
     ] {
         if let Some(v) = v {
             s.push_str(&format!(" {label}={v}"));
@@ -328,6 +413,7 @@ fn limits_of(c: &Category) -> CategoryLimits {
         max_video_bytes: c.max_video_bytes,
         max_video_seconds: c.max_video_seconds,
         max_entries_per_member: c.max_entries_per_member,
+        max_series_photos: c.max_series_photos,
     }
 }
 
@@ -409,7 +495,7 @@ pub async fn replace(
                 sqlx::query(
                     "update contest_category set name = $2, position = $3, kinds = $4,
                         max_entries_per_member = $5, max_photo_bytes = $6, max_video_bytes = $7,
-                        max_video_seconds = $8
+                        max_video_seconds = $8, max_series_photos = $9
                      where category_id = $1",
                 )
                 .bind(old.category_id)
@@ -420,6 +506,7 @@ pub async fn replace(
                 .bind(w.limits.max_photo_bytes)
                 .bind(w.limits.max_video_bytes)
                 .bind(w.limits.max_video_seconds)
+                .bind(w.limits.max_series_photos)
                 .execute(&mut *conn)
                 .await?;
                 changes.push((Some(before), Some(new)));
@@ -483,5 +570,45 @@ mod tests {
         let mut e = Vec::new();
         validate(&[spec("anh", &["photo"])], &["video".to_owned()], &mut e);
         assert_eq!(e[0].code(), "category-kinds-outside");
+    }
+
+    #[test]
+    fn a_category_vote_policy_and_weights_are_checked() {
+        use serde_json::json;
+        assert!(vote_policy_valid(&json!({"per_category": 2, "per_day": 3})));
+        assert!(vote_policy_valid(&json!({})));
+        for bad in [
+            json!({"per_category": 0}),
+            json!({"per_category": 10001}),
+            json!({"per_day": 101}),
+            json!({"per_day": 1.5}),
+            json!({"per_contest": 2}),
+            json!({"per_category": "2"}),
+            json!([1]),
+        ] {
+            assert!(!vote_policy_valid(&bad), "{bad}");
+        }
+        assert_eq!(judges_share(&json!({"judges": 3, "public": 1})), Some(75));
+        assert_eq!(judges_share(&json!({"judges": 0, "public": 5})), Some(0));
+        assert_eq!(judges_share(&json!({"judges": 70})), Some(100));
+        for bad in [
+            json!({"judges": 0, "public": 0}),
+            json!({"judges": -1, "public": 2}),
+            json!({"judges": 1, "votes": 2}),
+            json!({"judges": "1"}),
+        ] {
+            assert_eq!(judges_share(&bad), None, "{bad}");
+        }
+        let kinds = vec!["photo".to_owned()];
+        let mut e = Vec::new();
+        let mut s = spec("anh", &["photo"]);
+        s.vote_policy = Some(json!({"per_category": 0}));
+        validate(&[s], &kinds, &mut e);
+        assert_eq!(e[0].code(), "invalid-category-vote-policy");
+        let mut e = Vec::new();
+        let mut s = spec("anh", &["photo"]);
+        s.weights = Some(json!({"judges": -1, "public": 1}));
+        validate(&[s], &kinds, &mut e);
+        assert_eq!(e[0].code(), "invalid-category-weights");
     }
 }
