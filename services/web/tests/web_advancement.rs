@@ -468,32 +468,18 @@ async fn two_communes_send_their_top_two_of_each_category_to_the_province_which_
         .api("GET", "/api/v1/contests/vong-tinh/results", None, None)
         .await;
     let v = res.json();
-    let lines: Vec<(String, String, i64)> = v["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["category"]["slug"].as_str().unwrap().to_owned(),
-                e["title"].as_str().unwrap().to_owned(),
-                e["rank"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    let expect = [
-        ("anh-dep", "B photo 3", 1),
-        ("anh-dep", "B photo 2", 2),
-        ("anh-dep", "A photo 3", 3),
-        ("anh-dep", "A photo 2", 4),
-        ("video-clip", "A video 2", 1),
-        ("video-clip", "A video 3", 2),
-        ("video-clip", "B video 2", 3),
-        ("video-clip", "B video 3", 4),
-    ];
-    assert_eq!(
-        lines,
-        expect.map(|(k, t, r)| (k.to_owned(), t.to_owned(), r)),
-        "{v:#}"
+    assert_ranks(
+        &v,
+        &[
+            ("anh-dep", "B photo 3", 1),
+            ("anh-dep", "B photo 2", 2),
+            ("anh-dep", "A photo 3", 3),
+            ("anh-dep", "A photo 2", 4),
+            ("video-clip", "A video 2", 1),
+            ("video-clip", "A video 3", 2),
+            ("video-clip", "B video 2", 3),
+            ("video-clip", "B video 3", 4),
+        ],
     );
     assert_eq!(files(&env).await, before);
 }

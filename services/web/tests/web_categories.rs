@@ -421,28 +421,14 @@ async fn results_rank_within_each_category_on_the_api_the_page_and_the_export() 
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     }
     let v = publish_results(&mut c, &org_token, "ket-qua", false).await;
-    let lines: Vec<(String, String, i64)> = v["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["category"]["slug"].as_str().unwrap().to_owned(),
-                e["title"].as_str().unwrap().to_owned(),
-                e["rank"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    let expect = [
-        ("anh-dep", "Ảnh một", 1),
-        ("anh-dep", "Ảnh hai", 2),
-        ("video-clip", "Clip một", 1),
-        ("video-clip", "Clip hai", 2),
-    ];
-    assert_eq!(
-        lines,
-        expect.map(|(k, t, r)| (k.to_owned(), t.to_owned(), r)),
-        "{v:#}"
+    assert_ranks(
+        &v,
+        &[
+            ("anh-dep", "Ảnh một", 1),
+            ("anh-dep", "Ảnh hai", 2),
+            ("video-clip", "Clip một", 1),
+            ("video-clip", "Clip hai", 2),
+        ],
     );
     assert_eq!(v["categories"][1]["name"], "Video clip tuyên truyền");
     let page = c.get("/contests/ket-qua/results").await;

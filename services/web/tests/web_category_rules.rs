@@ -38,22 +38,6 @@ fn contest_json(slug: &str, han_che_policy: serde_json::Value) -> serde_json::Va
     })
 }
 
-async fn vote(c: &mut Client, entry: Uuid, token: &str) -> (StatusCode, String) {
-    let res = c
-        .api(
-            "POST",
-            &format!("/api/v1/entries/{entry}/votes"),
-            Some(token),
-            None,
-        )
-        .await;
-    let code = serde_json::from_str::<serde_json::Value>(&res.body)
-        .ok()
-        .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
-        .unwrap_or_default();
-    (res.status, code)
-}
-
 /// The contest with `n` approved entries in each category: (id, han-che's, tu-do's).
 async fn contest_with_entries(
     env: &TestEnv,
@@ -331,28 +315,14 @@ async fn results_combine_each_category_with_its_own_weights() {
     }
 
     let v = publish_results(&mut client, &org_token, "trong-so", true).await;
-    let lines: Vec<(String, String, i64)> = v["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["category"]["slug"].as_str().unwrap().to_owned(),
-                e["title"].as_str().unwrap().to_owned(),
-                e["rank"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    let expect = [
-        ("han-che", "Ảnh A2", 1),
-        ("han-che", "Ảnh A1", 2),
-        ("tu-do", "Ảnh B1", 1),
-        ("tu-do", "Ảnh B2", 2),
-    ];
-    assert_eq!(
-        lines,
-        expect.map(|(k, t, r)| (k.to_owned(), t.to_owned(), r)),
-        "{v:#}"
+    assert_ranks(
+        &v,
+        &[
+            ("han-che", "Ảnh A2", 1),
+            ("han-che", "Ảnh A1", 2),
+            ("tu-do", "Ảnh B1", 1),
+            ("tu-do", "Ảnh B2", 2),
+        ],
     );
     // Votes alone in Bảng A: the entry with every vote has the whole combined score.
     let combined = |title: &str| {

@@ -187,3 +187,43 @@ pub async fn new_entry_with(c: &mut Client, token: &str, slug: &str, extra: Valu
     )
     .await
 }
+
+/// Asserts the results `v` (as the API answers) list exactly `expect`: (category slug, title,
+/// rank within the category), in order.
+pub fn assert_ranks(v: &Value, expect: &[(&str, &str, i64)]) {
+    let lines: Vec<(String, String, i64)> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["category"]["slug"].as_str().unwrap().to_owned(),
+                e["title"].as_str().unwrap().to_owned(),
+                e["rank"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let expect: Vec<(String, String, i64)> = expect
+        .iter()
+        .map(|(k, t, r)| ((*k).to_owned(), (*t).to_owned(), *r))
+        .collect();
+    assert_eq!(lines, expect, "{v:#}");
+}
+
+/// A vote on `entry` through the API as `token`: the status and the error's code (empty
+/// when counted).
+pub async fn vote(c: &mut Client, entry: Uuid, token: &str) -> (StatusCode, String) {
+    let res = c
+        .api(
+            "POST",
+            &format!("/api/v1/entries/{entry}/votes"),
+            Some(token),
+            None,
+        )
+        .await;
+    let code = serde_json::from_str::<Value>(&res.body)
+        .ok()
+        .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    (res.status, code)
+}
