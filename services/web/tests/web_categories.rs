@@ -345,15 +345,14 @@ async fn the_gallery_filters_by_category_across_pages_and_cards_name_it() {
 async fn results_rank_within_each_category_on_the_api_the_page_and_the_export() {
     let env = TestEnv::new().await;
     units(&env).await;
-    let (_, org_token, org_email) = user_in(&env, Role::Organizer, Some("q1")).await;
-    let (author, _, _) = user_in(&env, Role::Member, Some("q1")).await;
-    let (_, judge_token, judge_email) = user_in(&env, Role::Member, Some("hn")).await;
+    let Cast {
+        org_token,
+        mut org,
+        author,
+        judge_token,
+        judge_email,
+    } = judging_cast(&env).await;
     let mut c = site(env.state());
-    let mut org = site(env.state());
-    assert_eq!(
-        org.login(&org_email, PASSWORD).await.status,
-        StatusCode::SEE_OTHER
-    );
     let res = c
         .api(
             "POST",

@@ -7,7 +7,6 @@
 mod support;
 
 use axum::http::StatusCode;
-use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use serde_json::json;
 use support::fixtures::*;
@@ -42,12 +41,14 @@ async fn sheet_criteria(c: &mut Client, token: &str, entry: Uuid) -> Vec<(String
 async fn a_category_with_its_own_criteria_is_scored_and_ranked_on_them() {
     let env = TestEnv::new().await;
     units(&env).await;
-    let (_, org_token, org_email) = user_in(&env, Role::Organizer, Some("q1")).await;
-    let (author, _, _) = user_in(&env, Role::Member, Some("q1")).await;
-    let (_, judge_token, judge_email) = user_in(&env, Role::Member, Some("hn")).await;
+    let Cast {
+        org_token,
+        mut org,
+        author,
+        judge_token,
+        judge_email,
+    } = judging_cast(&env).await;
     let mut c = Client::new(env.state());
-    let mut org = Client::new(env.state());
-    org.login(&org_email, PASSWORD).await;
     let now = chrono::Utc::now();
     let res = c
         .api(

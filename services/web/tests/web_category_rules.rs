@@ -272,14 +272,13 @@ async fn results_combine_each_category_with_its_own_weights() {
         _stop,
     } = voting_with(&[("HOITHI_VOTE_VOTER_RATE", "0")]).await;
     units(&env).await;
-    let (_, org_token, org_email) = user_in(&env, Role::Organizer, Some("q1")).await;
-    let (author, _, _) = user_in(&env, Role::Member, Some("q1")).await;
-    let (_, judge_token, judge_email) = user_in(&env, Role::Member, Some("hn")).await;
-    let mut org = Client::new(env.state());
-    assert_eq!(
-        org.login(&org_email, PASSWORD).await.status,
-        StatusCode::SEE_OTHER
-    );
+    let Cast {
+        org_token,
+        mut org,
+        author,
+        judge_token,
+        judge_email,
+    } = judging_cast(&env).await;
     // Bảng A is decided by the public alone; Bảng B by the round's formula (judges 100 %).
     let mut body = contest_json("trong-so", json!({}));
     body["categories"][0]["weights"] = json!({"judges": 0, "public": 1});
@@ -347,15 +346,14 @@ async fn results_combine_each_category_with_its_own_weights() {
 async fn moving_to_the_next_round_takes_the_top_n_of_each_category() {
     let env = TestEnv::new().await;
     units(&env).await;
-    let (_, org_token, org_email) = user_in(&env, Role::Organizer, Some("q1")).await;
-    let (author, _, _) = user_in(&env, Role::Member, Some("q1")).await;
-    let (_, judge_token, judge_email) = user_in(&env, Role::Member, Some("hn")).await;
+    let Cast {
+        org_token,
+        mut org,
+        author,
+        judge_token,
+        judge_email,
+    } = judging_cast(&env).await;
     let mut c = Client::new(env.state());
-    let mut org = Client::new(env.state());
-    assert_eq!(
-        org.login(&org_email, PASSWORD).await.status,
-        StatusCode::SEE_OTHER
-    );
     let res = c
         .api(
             "POST",

@@ -5,11 +5,12 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Client, Res};
+use super::{Client, PASSWORD, Res, user_in};
 
 /// The web routes and the tus upload routes behind the same layers, as in the process.
 pub fn site(state: hoithi_core::AppState) -> Client {
@@ -226,4 +227,32 @@ pub async fn vote(c: &mut Client, entry: Uuid, token: &str) -> (StatusCode, Stri
         .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
         .unwrap_or_default();
     (res.status, code)
+}
+
+/// Who a judged contest needs (after `units`): an organizer of `q1` (their token, and `org`
+/// signed in on the pages), an author of `q1`, and a judge of `hn` (token and email).
+pub struct Cast {
+    pub org_token: String,
+    pub org: Client,
+    pub author: i64,
+    pub judge_token: String,
+    pub judge_email: String,
+}
+
+pub async fn judging_cast(env: &TestEnv) -> Cast {
+    let (_, org_token, org_email) = user_in(env, Role::Organizer, Some("q1")).await;
+    let (author, _, _) = user_in(env, Role::Member, Some("q1")).await;
+    let (_, judge_token, judge_email) = user_in(env, Role::Member, Some("hn")).await;
+    let mut org = site(env.state());
+    assert_eq!(
+        org.login(&org_email, PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    Cast {
+        org_token,
+        org,
+        author,
+        judge_token,
+        judge_email,
+    }
 }
