@@ -439,7 +439,7 @@ async fn record_success(
     .bind(MediaStatus::Ready)
     .fetch_one(&mut *tx)
     .await?;
-    hoithi_core::contest::move_on_when_processed(&mut *tx, entry_id).await?;
+    entry_lifecycle::move_on_when_processed(&mut *tx, entry_id).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -59,7 +59,7 @@ pub async fn hand_in(db: &sqlx::PgPool, e: &EntryRow) -> Result<(), EntryError> 
     .bind(entry_lifecycle::sources(Actor::Author, to))
     .execute(&mut *tx)
     .await?;
-    hoithi_core::contest::move_on_when_processed(&mut *tx, e.entry_id).await?;
+    entry_lifecycle::move_on_when_processed(&mut *tx, e.entry_id).await?;
     tx.commit().await?;
     Ok(())
 }
