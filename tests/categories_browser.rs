@@ -6,11 +6,10 @@
 
 mod common;
 
-use chrono::{Duration, Utc};
+use common::fixtures::{two_category_contest, units, verified_user};
 use common::playwright::{artifacts, node_script};
 use common::{Server, configured, hoithi};
-use hoithi_core::account::{NewUser, create_user};
-use hoithi_core::domain::{DisplayName, Email, Password, Role};
+use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 
 const PASSWORD: &str = "mật khẩu hạng mục";
@@ -18,35 +17,9 @@ const PASSWORD: &str = "mật khẩu hạng mục";
 #[tokio::test]
 async fn a_member_chooses_a_category_on_a_phone_and_sees_it_on_their_entry() {
     let env = TestEnv::new().await;
-    let tree = "hcm,Thành Đoàn TP.HCM,\n";
-    let mut conn = env.db.acquire().await.unwrap();
-    hoithi_web::units::import(&mut conn, &hoithi_web::units::parse_csv(tree).unwrap())
-        .await
-        .unwrap();
-    drop(conn);
-    let user = NewUser {
-        email: Email::parse("thisinh@example.vn").unwrap(),
-        password: Password::parse(PASSWORD).unwrap(),
-        name: DisplayName::parse("Người Thử").unwrap(),
-        role: Role::Member,
-        unit_slug: Some("hcm".to_owned()),
-        email_verified: true,
-    };
-    create_user(&env.db, user).await.unwrap();
-    let now = Utc::now();
-    let spec = hoithi_web::contests::spec::ContestSpec::from_toml(&format!(
-        "slug = \"que-huong\"\ntitle = \"Tuổi trẻ quê hương\"\nunit = \"hcm\"\nkinds = [\"photo\", \"video\"]\n\
-         [phases.submission]\nopens_at = \"{}\"\ncloses_at = \"{}\"\n\
-         [[categories]]\nslug = \"anh-dep\"\nname = \"Ảnh đẹp quê hương\"\nkinds = [\"photo\"]\n\
-         [[categories]]\nslug = \"video-clip\"\nname = \"Video clip tuyên truyền\"\nkinds = [\"video\"]\n",
-        (now - Duration::days(1)).to_rfc3339(),
-        (now + Duration::days(2)).to_rfc3339(),
-    ))
-    .unwrap();
-    hoithi_web::contests::create(&env.db, None, &spec)
-        .await
-        .unwrap()
-        .unwrap();
+    units(&env, "hcm,Thành Đoàn TP.HCM,\n").await;
+    verified_user(&env, "thisinh@example.vn", PASSWORD, Role::Member, "hcm").await;
+    two_category_contest(&env, "que-huong", "Tuổi trẻ quê hương", "hcm").await;
 
     let data = tempfile::tempdir().unwrap();
     let mut cmd = hoithi(data.path());

@@ -2,43 +2,13 @@
 // categories as radio buttons (name and kinds), the member picks "Video clip tuyên truyền",
 // and their own entries list shows the category. Prints `CATEGORY <text shown>` for the
 // Rust test. Screenshots go to $ARTIFACTS.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { need, phone, phoneBrowser } from "./phone.mjs";
 
-const need = (k) => {
-  if (!process.env[k]) throw new Error(`${k} is not set`);
-  return process.env[k];
-};
-const base = need("BASE_URL");
 const slug = need("CONTEST");
-const out = need("ARTIFACTS");
-mkdirSync(out, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-const problems = [];
-const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
-const snap = (page, name) => page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
-async function fitsWidth(page) {
-  const w = await page.evaluate(() => document.documentElement.scrollWidth);
-  if (w > 390) throw new Error(`${page.url()} is ${w}px wide at 390px`);
-}
+const { base, browser, signIn, snap, fitsWidth, finish } = await phoneBrowser();
 
 try {
-  const context = await browser.newContext(phone);
-  const page = await context.newPage();
-  page.on("pageerror", (e) => problems.push(`${page.url()}: ${e.message}`));
-  page.on("console", (m) => { if (m.type() === "error") problems.push(`${page.url()}: ${m.text()}`); });
-  await page.goto(`${base}/login`);
-  await page.getByLabel(/Email/).fill(need("EMAIL"));
-  await page.getByLabel("Mật khẩu").fill(need("PASSWORD"));
-  await Promise.all([
-    page.waitForURL((u) => !u.pathname.startsWith("/login")),
-    page.getByRole("button", { name: "Đăng nhập" }).click(),
-  ]);
+  const page = await signIn(await browser.newContext(phone), need("EMAIL"), need("PASSWORD"));
   await page.goto(`${base}/contests/${slug}/enter`);
   await fitsWidth(page);
   const group = page.getByRole("group", { name: "Chọn hạng mục" });
@@ -57,9 +27,5 @@ try {
   await snap(page, "categories-02-mine");
   console.log(`CATEGORY ${shown}`);
 } finally {
-  await browser.close();
-}
-if (problems.length) {
-  console.error(problems.join("\n"));
-  process.exit(1);
+  await finish();
 }

@@ -5,44 +5,11 @@
 // with "Bộ ảnh · 3 ảnh" and the team's name, the entry page every photo and the members.
 // Prints `SERIES <card text>`, `PHOTOS <n>` and `MEMBERS <text>` for the Rust test.
 // Screenshots go to $ARTIFACTS.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { need, phone, phoneBrowser } from "./phone.mjs";
 
-const need = (k) => {
-  if (!process.env[k]) throw new Error(`${k} is not set`);
-  return process.env[k];
-};
-const base = need("BASE_URL");
 const slug = need("CONTEST");
-const out = need("ARTIFACTS");
 const photos = need("PHOTOS").split(",");
-mkdirSync(out, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-const problems = [];
-const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
-const snap = (page, name) => page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
-async function fitsWidth(page) {
-  const w = await page.evaluate(() => document.documentElement.scrollWidth);
-  if (w > 390) throw new Error(`${page.url()} is ${w}px wide at 390px`);
-}
-async function signIn(context, email, password) {
-  const page = await context.newPage();
-  page.on("pageerror", (e) => problems.push(`${page.url()}: ${e.message}`));
-  page.on("console", (m) => { if (m.type() === "error") problems.push(`${page.url()}: ${m.text()}`); });
-  await page.goto(`${base}/login`);
-  await page.getByLabel(/Email/).fill(email);
-  await page.getByLabel("Mật khẩu").fill(password);
-  await Promise.all([
-    page.waitForURL((u) => !u.pathname.startsWith("/login")),
-    page.getByRole("button", { name: "Đăng nhập" }).click(),
-  ]);
-  return page;
-}
+const { base, browser, snap, fitsWidth, signIn, finish } = await phoneBrowser();
 
 try {
   const member = await browser.newContext(phone);
@@ -107,9 +74,5 @@ try {
   console.log(`PHOTOS ${shown}`);
   console.log(`MEMBERS ${members}`);
 } finally {
-  await browser.close();
-}
-if (problems.length) {
-  console.error(problems.join("\n"));
-  process.exit(1);
+  await finish();
 }

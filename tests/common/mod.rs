@@ -7,6 +7,7 @@
 )]
 
 pub mod browser;
+pub mod fixtures;
 pub mod media;
 pub mod playwright;
 pub mod voting;

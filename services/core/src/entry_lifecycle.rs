@@ -15,6 +15,9 @@
 //! | author    | rejected                               | pending_review (edited)   |
 //! | organizer | pending_review, approved, rejected     | approved, rejected        |
 
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
 use crate::contest::EntryStatus;
 
 /// Who moves an entry.
@@ -62,6 +65,33 @@ pub fn sources(actor: Actor, to: EntryStatus) -> Vec<EntryStatus> {
         .into_iter()
         .filter(|from| allows(actor, *from, to))
         .collect()
+}
+
+/// Moves entry `entry_id` on once none of its media is still processing: to review, or
+/// straight to approved where the contest needs no moderation (from `processing` only, as the
+/// lifecycle's worker rule says). The worker runs it when a file is processed — the last
+/// photo of a series too — and handing a series in runs it for photos already processed.
+pub async fn move_on_when_processed(db: impl PgExecutor<'_>, entry_id: Uuid) -> sqlx::Result<()> {
+    // Both targets have the same sources in the lifecycle table (processing).
+    debug_assert_eq!(
+        sources(Actor::Worker, EntryStatus::PendingReview),
+        sources(Actor::Worker, EntryStatus::Approved)
+    );
+    sqlx::query(
+        "update entry e set status = case when c.requires_moderation then $2 else $3 end,
+                reason = null
+         from contest c
+         where e.entry_id = $1 and c.contest_id = e.contest_id and e.status = any($4)
+           and not exists (select 1 from media_asset m
+                           where m.entry_id = e.entry_id and m.status = 'processing')",
+    )
+    .bind(entry_id)
+    .bind(EntryStatus::PendingReview)
+    .bind(EntryStatus::Approved)
+    .bind(sources(Actor::Worker, EntryStatus::PendingReview))
+    .execute(db)
+    .await
+    .map(drop)
 }
 
 #[cfg(test)]

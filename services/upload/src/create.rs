@@ -322,14 +322,15 @@ async fn lock_entry(
     Ok(freed)
 }
 
-/// A photo series (bộ ảnh) takes at most the contest's `max_series_photos` files; a failed
-/// one does not count (the entrant replaces it). Runs with the entry row locked and no live
-/// upload left, so two creations at the limit cannot both pass.
+/// A photo series (bộ ảnh) takes at most its category's `max_series_photos` files, else the
+/// contest's; a failed one does not count (the entrant replaces it). Runs with the entry row
+/// locked and no live upload left, so two creations at the limit cannot both pass.
 async fn check_series_room(tx: &mut PgConnection, entry_id: Uuid) -> Result<(), ApiError> {
     let room: Option<(i32, i64)> = sqlx::query_as(
-        "select c.max_series_photos,
+        "select coalesce(k.max_series_photos, c.max_series_photos),
                 (select count(*) from media_asset m where m.entry_id = e.entry_id and m.status <> 'failed')
          from entry e join contest c using (contest_id)
+         left join contest_category k on k.category_id = e.category_id
          where e.entry_id = $1 and e.photo_series",
     )
     .bind(entry_id)
@@ -341,7 +342,8 @@ async fn check_series_room(tx: &mut PgConnection, entry_id: Uuid) -> Result<(), 
     }
 }
 
-/// 409 with `series-full`: the series already has as many photos as the contest takes.
+/// 409 with `series-full`: the series already has as many photos as its category (or the
+/// contest) takes.
 fn series_full(max: i32) -> ApiError {
     err(
         409,

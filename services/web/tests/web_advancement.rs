@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use serde_json::{Value, json};
+use support::fixtures::*;
 use support::*;
 use uuid::Uuid;
 
@@ -70,19 +71,7 @@ async fn entry_with_media(
     kind: &str,
     title: &str,
 ) -> (Uuid, Uuid) {
-    let id = env.draft_entry(contest, author).await;
-    sqlx::query(
-        "update entry set title = $3, status = 'approved', submitted_at = now(),
-            category_id = (select category_id from contest_category where contest_id = $2 and slug = $4)
-         where entry_id = $1",
-    )
-    .bind(id)
-    .bind(contest)
-    .bind(title)
-    .bind(category)
-    .execute(&env.db)
-    .await
-    .unwrap();
+    let id = approved(env, contest, author, category, title).await;
     let asset = Uuid::new_v4();
     sqlx::query(
         "insert into media_asset (media_asset_id, entry_id, kind, status, progress, original_key,
@@ -140,54 +129,11 @@ async fn judge(
     (judge_token, judge_email): (&str, &str),
     scores: &[(Uuid, f64)],
 ) {
-    let fields = [
-        ("round", "1"),
-        ("name", "Chấm vòng 1"),
-        ("crit_name_0", "Nội dung"),
-        ("crit_max_0", "10"),
-        ("crit_weight_0", "1"),
-        ("judges_weight", "100"),
-        ("vote_scaling", "top_share"),
-        ("judge_basis", "raw"),
-        ("tie_0", "earlier"),
-    ];
-    let res = org_page
-        .post_form(&format!("/organize/contests/{slug}/judging/setup"), &fields)
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let res = org_page
-        .post_form(
-            &format!("/organize/contests/{slug}/judging/open"),
-            &[("round", "1"), ("confirm", "1")],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let res = c
-        .api(
-            "POST",
-            &format!("/api/v1/contests/{slug}/judges"),
-            Some(org_token),
-            Some(json!({"email": judge_email})),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let crit: i64 = sqlx::query_scalar(
-        "select k.judging_criterion_id from judging_criterion k join judging_round r using (judging_round_id)
-         join contest c using (contest_id) where c.slug = $1",
-    )
-    .bind(slug)
-    .fetch_one(&env.db)
-    .await
-    .unwrap();
-    for (entry, score) in scores {
-        let res = c
-            .api(
-                "PUT",
-                &format!("/api/v1/entries/{entry}/scores"),
-                Some(judge_token),
-                Some(json!({"scores": {crit.to_string(): score}, "submit": true})),
-            )
-            .await;
+    open_first_round(org_page, slug, "100").await;
+    add_judge(c, org_token, slug, judge_email).await;
+    let crit = first_criterion(env, contest_id(env, slug).await).await;
+    for (entry, s) in scores {
+        let res = score(c, judge_token, *entry, json!({crit.to_string(): s})).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     }
 }
@@ -522,32 +468,18 @@ async fn two_communes_send_their_top_two_of_each_category_to_the_province_which_
         .api("GET", "/api/v1/contests/vong-tinh/results", None, None)
         .await;
     let v = res.json();
-    let lines: Vec<(String, String, i64)> = v["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["category"]["slug"].as_str().unwrap().to_owned(),
-                e["title"].as_str().unwrap().to_owned(),
-                e["rank"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    let expect = [
-        ("anh-dep", "B photo 3", 1),
-        ("anh-dep", "B photo 2", 2),
-        ("anh-dep", "A photo 3", 3),
-        ("anh-dep", "A photo 2", 4),
-        ("video-clip", "A video 2", 1),
-        ("video-clip", "A video 3", 2),
-        ("video-clip", "B video 2", 3),
-        ("video-clip", "B video 3", 4),
-    ];
-    assert_eq!(
-        lines,
-        expect.map(|(k, t, r)| (k.to_owned(), t.to_owned(), r)),
-        "{v:#}"
+    assert_ranks(
+        &v,
+        &[
+            ("anh-dep", "B photo 3", 1),
+            ("anh-dep", "B photo 2", 2),
+            ("anh-dep", "A photo 3", 3),
+            ("anh-dep", "A photo 2", 4),
+            ("video-clip", "A video 2", 1),
+            ("video-clip", "A video 3", 2),
+            ("video-clip", "B video 2", 3),
+            ("video-clip", "B video 3", 4),
+        ],
     );
     assert_eq!(files(&env).await, before);
 }

@@ -10,6 +10,7 @@ use axum::http::{Request, StatusCode, header};
 use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use serde_json::json;
+use support::fixtures::*;
 use support::statements::Statements;
 use support::*;
 
@@ -33,17 +34,6 @@ fn contest_json(slug: &str, unit: &str) -> serde_json::Value {
             {"slug": "video-clip", "name": "Video clip tuyên truyền", "kinds": ["video"]}
         ]
     })
-}
-
-/// The web routes and the tus upload routes behind the same layers, as in the process.
-fn site(state: hoithi_core::AppState) -> Client {
-    let routes = hoithi_upload::router()
-        .merge(hoithi_web::router())
-        .with_state(state.clone());
-    Client {
-        app: hoithi_web::security::layers(routes, state),
-        cookies: Default::default(),
-    }
 }
 
 async fn new_entry(c: &mut Client, token: &str, contest: &str, category: Option<&str>) -> Res {
@@ -259,39 +249,6 @@ async fn the_entry_form_offers_the_categories_and_requires_one() {
     assert_eq!(n, 1);
 }
 
-/// An approved entry of `author` in category `category` of `contest`, made directly (the
-/// fixture of gallery and results tests; the entry form is tested above).
-async fn approved(
-    env: &TestEnv,
-    contest: i64,
-    author: i64,
-    category: &str,
-    title: &str,
-) -> uuid::Uuid {
-    let id = env.draft_entry(contest, author).await;
-    sqlx::query(
-        "update entry set title = $3, status = 'approved', submitted_at = now(),
-            category_id = (select category_id from contest_category where contest_id = $2 and slug = $4)
-         where entry_id = $1",
-    )
-    .bind(id)
-    .bind(contest)
-    .bind(title)
-    .bind(category)
-    .execute(&env.db)
-    .await
-    .unwrap();
-    id
-}
-
-async fn contest_id(env: &TestEnv, slug: &str) -> i64 {
-    sqlx::query_scalar("select contest_id from contest where slug = $1")
-        .bind(slug)
-        .fetch_one(&env.db)
-        .await
-        .unwrap()
-}
-
 /// The entry numbers of a page's cards.
 fn numbers(body: &str) -> Vec<i32> {
     body.split("<span class=\"tile-number\">")
@@ -388,15 +345,14 @@ async fn the_gallery_filters_by_category_across_pages_and_cards_name_it() {
 async fn results_rank_within_each_category_on_the_api_the_page_and_the_export() {
     let env = TestEnv::new().await;
     units(&env).await;
-    let (_, org_token, org_email) = user_in(&env, Role::Organizer, Some("q1")).await;
-    let (author, _, _) = user_in(&env, Role::Member, Some("q1")).await;
-    let (_, judge_token, judge_email) = user_in(&env, Role::Member, Some("hn")).await;
+    let Cast {
+        org_token,
+        mut org,
+        author,
+        judge_token,
+        judge_email,
+    } = judging_cast(&env).await;
     let mut c = site(env.state());
-    let mut org = site(env.state());
-    assert_eq!(
-        org.login(&org_email, PASSWORD).await.status,
-        StatusCode::SEE_OTHER
-    );
     let res = c
         .api(
             "POST",
@@ -422,37 +378,8 @@ async fn results_rank_within_each_category_on_the_api_the_page_and_the_export() 
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let fields = [
-        ("round", "1"),
-        ("name", "Chung khảo"),
-        ("crit_name_0", "Nội dung"),
-        ("crit_max_0", "10"),
-        ("crit_weight_0", "1"),
-        ("judges_weight", "100"),
-        ("vote_scaling", "top_share"),
-        ("judge_basis", "raw"),
-        ("tie_0", "earlier"),
-    ];
-    let res = org
-        .post_form("/organize/contests/ket-qua/judging/setup", &fields)
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let res = org
-        .post_form(
-            "/organize/contests/ket-qua/judging/open",
-            &[("round", "1"), ("confirm", "1")],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let res = c
-        .api(
-            "POST",
-            "/api/v1/contests/ket-qua/judges",
-            Some(&org_token),
-            Some(json!({"email": judge_email})),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    open_first_round(&mut org, "ket-qua", "100").await;
+    add_judge(&mut c, &org_token, "ket-qua", &judge_email).await;
     // A second judge for the video category only (the API's `category`).
     let (_, _, video_judge) = user_in(&env, Role::Member, Some("hn")).await;
     let res = c
@@ -486,62 +413,21 @@ async fn results_rank_within_each_category_on_the_api_the_page_and_the_export() 
         )
         .await;
     assert!(res.status.is_client_error(), "{}", res.body);
-    let crit: i64 = sqlx::query_scalar(
-        "select c.judging_criterion_id from judging_criterion c join judging_round r using (judging_round_id)
-         where r.contest_id = $1",
-    )
-    .bind(id)
-    .fetch_one(&env.db)
-    .await
-    .unwrap();
+    let crit = first_criterion(&env, id).await;
     // Overall order: v1 9, p1 8, v2 7, p2 6.
-    for (entry, score) in [(v1, 9.0), (p1, 8.0), (v2, 7.0), (p2, 6.0)] {
-        let res = c
-            .api(
-                "PUT",
-                &format!("/api/v1/entries/{entry}/scores"),
-                Some(&judge_token),
-                Some(json!({"scores": {crit.to_string(): score}, "submit": true})),
-            )
-            .await;
+    for (entry, s) in [(v1, 9.0), (p1, 8.0), (v2, 7.0), (p2, 6.0)] {
+        let res = score(&mut c, &judge_token, entry, json!({crit.to_string(): s})).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     }
-    let res = c
-        .api(
-            "POST",
-            "/api/v1/contests/ket-qua/results/publish",
-            Some(&org_token),
-            None,
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    let res = c
-        .api("GET", "/api/v1/contests/ket-qua/results", None, None)
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    let v = res.json();
-    let lines: Vec<(String, String, i64)> = v["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["category"]["slug"].as_str().unwrap().to_owned(),
-                e["title"].as_str().unwrap().to_owned(),
-                e["rank"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    let expect = [
-        ("anh-dep", "Ảnh một", 1),
-        ("anh-dep", "Ảnh hai", 2),
-        ("video-clip", "Clip một", 1),
-        ("video-clip", "Clip hai", 2),
-    ];
-    assert_eq!(
-        lines,
-        expect.map(|(k, t, r)| (k.to_owned(), t.to_owned(), r)),
-        "{v:#}"
+    let v = publish_results(&mut c, &org_token, "ket-qua", false).await;
+    assert_ranks(
+        &v,
+        &[
+            ("anh-dep", "Ảnh một", 1),
+            ("anh-dep", "Ảnh hai", 2),
+            ("video-clip", "Clip một", 1),
+            ("video-clip", "Clip hai", 2),
+        ],
     );
     assert_eq!(v["categories"][1]["name"], "Video clip tuyên truyền");
     let page = c.get("/contests/ket-qua/results").await;

@@ -7,28 +7,11 @@
 mod support;
 
 use axum::http::StatusCode;
-use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
-use serde_json::{Value, json};
+use serde_json::json;
+use support::fixtures::*;
 use support::*;
 use uuid::Uuid;
-
-async fn approved(env: &TestEnv, contest: i64, author: i64, category: &str, title: &str) -> Uuid {
-    let id = env.draft_entry(contest, author).await;
-    sqlx::query(
-        "update entry set title = $3, status = 'approved', submitted_at = now(),
-            category_id = (select category_id from contest_category where contest_id = $2 and slug = $4)
-         where entry_id = $1",
-    )
-    .bind(id)
-    .bind(contest)
-    .bind(title)
-    .bind(category)
-    .execute(&env.db)
-    .await
-    .unwrap();
-    id
-}
 
 /// The criteria (name → id) of the judge's sheet of `entry`.
 async fn sheet_criteria(c: &mut Client, token: &str, entry: Uuid) -> Vec<(String, i64)> {
@@ -54,26 +37,18 @@ async fn sheet_criteria(c: &mut Client, token: &str, entry: Uuid) -> Vec<(String
         .collect()
 }
 
-async fn score(c: &mut Client, token: &str, entry: Uuid, scores: Value) -> Res {
-    c.api(
-        "PUT",
-        &format!("/api/v1/entries/{entry}/scores"),
-        Some(token),
-        Some(json!({"scores": scores, "submit": true})),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn a_category_with_its_own_criteria_is_scored_and_ranked_on_them() {
     let env = TestEnv::new().await;
     units(&env).await;
-    let (_, org_token, org_email) = user_in(&env, Role::Organizer, Some("q1")).await;
-    let (author, _, _) = user_in(&env, Role::Member, Some("q1")).await;
-    let (_, judge_token, judge_email) = user_in(&env, Role::Member, Some("hn")).await;
+    let Cast {
+        org_token,
+        mut org,
+        author,
+        judge_token,
+        judge_email,
+    } = judging_cast(&env).await;
     let mut c = Client::new(env.state());
-    let mut org = Client::new(env.state());
-    org.login(&org_email, PASSWORD).await;
     let now = chrono::Utc::now();
     let res = c
         .api(
@@ -103,37 +78,8 @@ async fn a_category_with_its_own_criteria_is_scored_and_ranked_on_them() {
     let p2 = approved(&env, id, author, "anh-dep", "Ảnh hai").await;
     let v1 = approved(&env, id, author, "video-clip", "Clip một").await;
     close_submission_now(&env, id).await;
-    let fields = [
-        ("round", "1"),
-        ("name", "Chung khảo"),
-        ("crit_name_0", "Nội dung"),
-        ("crit_max_0", "10"),
-        ("crit_weight_0", "1"),
-        ("judges_weight", "100"),
-        ("vote_scaling", "top_share"),
-        ("judge_basis", "raw"),
-        ("tie_0", "earlier"),
-    ];
-    let res = org
-        .post_form("/organize/contests/thang-diem/judging/setup", &fields)
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let res = org
-        .post_form(
-            "/organize/contests/thang-diem/judging/open",
-            &[("round", "1"), ("confirm", "1")],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let res = c
-        .api(
-            "POST",
-            "/api/v1/contests/thang-diem/judges",
-            Some(&org_token),
-            Some(json!({"email": judge_email})),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    open_first_round(&mut org, "thang-diem", "100").await;
+    add_judge(&mut c, &org_token, "thang-diem", &judge_email).await;
 
     // The photo's sheet is the category's rubric; the video's the round's.
     let photo = sheet_criteria(&mut c, &judge_token, p1).await;
@@ -175,16 +121,7 @@ async fn a_category_with_its_own_criteria_is_scored_and_ranked_on_them() {
         let again = sheet_criteria(&mut c, &judge_token, p1).await;
         assert_eq!(again, photo);
     }
-    let res = c
-        .api(
-            "POST",
-            "/api/v1/contests/thang-diem/results/publish",
-            Some(&org_token),
-            None,
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    let v = res.json();
+    let v = publish_results(&mut c, &org_token, "thang-diem", false).await;
     let lines: Vec<(String, String, i64, f64)> = v["entries"]
         .as_array()
         .unwrap()

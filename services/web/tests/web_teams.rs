@@ -12,19 +12,9 @@ use axum::http::{Request, StatusCode, header};
 use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use serde_json::json;
+use support::fixtures::*;
 use support::statements::Statements;
 use support::*;
-
-/// The web routes and the tus upload routes behind the same layers, as in the process.
-fn site(state: hoithi_core::AppState) -> Client {
-    let routes = hoithi_upload::router()
-        .merge(hoithi_web::router())
-        .with_state(state.clone());
-    Client {
-        app: hoithi_web::security::layers(routes, state),
-        cookies: Default::default(),
-    }
-}
 
 /// An open contest of unit `q1` taking team entries of up to 3 members and series of up to
 /// 3 photos; returns its id and slug.
@@ -37,50 +27,6 @@ async fn team_contest(env: &TestEnv) -> (i64, String) {
     )
     .await;
     (id, slug)
-}
-
-async fn new_entry(c: &mut Client, token: &str, slug: &str, extra: serde_json::Value) -> Res {
-    let mut body = json!({"title": "Màu áo thanh niên", "consent": true});
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    c.api(
-        "POST",
-        &format!("/api/v1/contests/{slug}/entries"),
-        Some(token),
-        Some(body),
-    )
-    .await
-}
-
-/// The first bytes of a JPEG (the upload sniffs them), padded to `len`.
-fn jpeg(len: usize, fill: u8) -> Vec<u8> {
-    let mut b = vec![
-        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
-    ];
-    b.resize(len, fill);
-    b
-}
-
-/// A whole photo in one tus creation-with-upload request.
-async fn upload_photo(c: &mut Client, token: &str, entry: &str, fill: u8) -> Res {
-    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
-    let bytes = jpeg(200, fill);
-    let metadata = format!(
-        "entry_id {},filename {},filetype {}",
-        b64(entry),
-        b64("anh.jpg"),
-        b64("image/jpeg")
-    );
-    let req = Request::post("/api/v1/uploads")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header("tus-resumable", "1.0.0")
-        .header("upload-length", bytes.len().to_string())
-        .header("upload-metadata", metadata)
-        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
-        .body(Body::from(bytes))
-        .unwrap();
-    c.send(req).await
 }
 
 async fn status_of(env: &TestEnv, entry: &str) -> String {
@@ -121,7 +67,7 @@ async fn a_team_entry_names_its_members_and_the_public_sees_them_only_where_auth
     let team = json!({"team": {"unit": "q1-a", "members": [
         {"name": "Nguyễn Văn An"}, {"name": "Trần Thị Bình"},
         {"name": "Lê Thị Cúc", "member_number": "DV-0042"}]}});
-    let res = new_entry(&mut c, &member, &slug, team).await;
+    let res = new_entry_with(&mut c, &member, &slug, team).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let body = res.json();
     // The picked chi đoàn gives the team its name when none is typed.
@@ -241,7 +187,7 @@ async fn team_entries_are_refused_beyond_the_contests_rules() {
         ),
     ];
     for (contest, extra, code) in cases {
-        let res = new_entry(&mut c, &member, contest, extra.clone()).await;
+        let res = new_entry_with(&mut c, &member, contest, extra.clone()).await;
         assert_eq!(
             res.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -361,7 +307,7 @@ async fn the_privacy_export_carries_the_member_list_and_erasure_removes_it() {
     let (_, slug) = team_contest(&env).await;
     let (uid, member, _) = user_in(&env, Role::Member, Some("q1")).await;
     let mut c = site(env.state());
-    let res = new_entry(
+    let res = new_entry_with(
         &mut c,
         &member,
         &slug,
@@ -398,7 +344,7 @@ async fn a_series_takes_photos_one_upload_each_in_order_up_to_the_limit_then_is_
     let (_, member, email) = user_in(&env, Role::Member, Some("q1")).await;
     let (_, other, _) = user_in(&env, Role::Member, Some("q1")).await;
     let mut c = site(env.state());
-    let res = new_entry(&mut c, &member, &slug, json!({"series": true})).await;
+    let res = new_entry_with(&mut c, &member, &slug, json!({"series": true})).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     assert_eq!(res.json()["series"], true);
     let entry = res.json()["id"].as_str().unwrap().to_owned();
@@ -477,7 +423,7 @@ async fn two_attaches_at_the_limit_at_once_store_one_photo() {
     let (_, slug) = team_contest(&env).await;
     let (_, member, _) = user_in(&env, Role::Member, Some("q1")).await;
     let mut c = site(env.state());
-    let res = new_entry(&mut c, &member, &slug, json!({"series": true})).await;
+    let res = new_entry_with(&mut c, &member, &slug, json!({"series": true})).await;
     let entry = res.json()["id"].as_str().unwrap().to_owned();
     for fill in 1..=2u8 {
         let res = upload_photo(&mut c, &member, &entry, fill).await;

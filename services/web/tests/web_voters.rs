@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use hoithi_core::domain::Role;
 use hoithi_core::testing::TestEnv;
 use serde_json::json;
+use support::fixtures::*;
 use support::*;
 use uuid::Uuid;
 
@@ -49,22 +50,6 @@ async fn count(env: &TestEnv, sql: &str, id: i64) -> i64 {
         .fetch_one(&env.db)
         .await
         .unwrap()
-}
-
-async fn vote(c: &mut Client, entry: Uuid, token: &str) -> (StatusCode, String) {
-    let res = c
-        .api(
-            "POST",
-            &format!("/api/v1/entries/{entry}/votes"),
-            Some(token),
-            None,
-        )
-        .await;
-    let code = serde_json::from_str::<serde_json::Value>(&res.body)
-        .ok()
-        .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
-        .unwrap_or_default();
-    (res.status, code)
 }
 
 #[tokio::test]

@@ -439,28 +439,7 @@ async fn record_success(
     .bind(MediaStatus::Ready)
     .fetch_one(&mut *tx)
     .await?;
-    // Both targets have the same sources in the lifecycle table (processing).
-    debug_assert_eq!(
-        entry_lifecycle::sources(Actor::Worker, EntryStatus::PendingReview),
-        entry_lifecycle::sources(Actor::Worker, EntryStatus::Approved)
-    );
-    sqlx::query(
-        "update entry e set status = case when c.requires_moderation then $2 else $3 end,
-                reason = null
-         from contest c
-         where e.entry_id = $1 and c.contest_id = e.contest_id and e.status = any($4)
-           and not exists (select 1 from media_asset m
-                           where m.entry_id = e.entry_id and m.status = 'processing')",
-    )
-    .bind(entry_id)
-    .bind(EntryStatus::PendingReview)
-    .bind(EntryStatus::Approved)
-    .bind(entry_lifecycle::sources(
-        Actor::Worker,
-        EntryStatus::PendingReview,
-    ))
-    .execute(&mut *tx)
-    .await?;
+    entry_lifecycle::move_on_when_processed(&mut *tx, entry_id).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -64,6 +64,8 @@ pub struct CategoryForm {
     max_video_mb: String,
     #[serde(default)]
     max_video_seconds: String,
+    #[serde(default)]
+    max_series_photos: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -89,6 +91,7 @@ fn spec_of(k: &Category) -> CategorySpec {
             max_video_bytes: k.max_video_bytes,
             max_video_seconds: k.max_video_seconds,
             max_entries_per_member: k.max_entries_per_member,
+            max_series_photos: k.max_series_photos,
         }),
         ..CategorySpec::default()
     }
@@ -111,6 +114,7 @@ impl CategoryForm {
                 max_video_bytes: number(&self.max_video_mb).map(|m| m.saturating_mul(MIB)),
                 max_video_seconds: small(number(&self.max_video_seconds)),
                 max_entries_per_member: small(number(&self.max_entries_per_member)),
+                max_series_photos: small(number(&self.max_series_photos)),
             }),
             ..CategorySpec::default()
         }

@@ -158,9 +158,21 @@ impl EnterPage {
         let team_hint = ctx
             .t("team.members-hint")
             .replace("{max}", &c.max_team_members.to_string());
-        let series_label = if series::allowed(c.max_series_photos, &c.kinds) {
+        // With categories, the largest series a photo category takes (the chosen category's
+        // own limit is checked when the entry is made, and shown on its upload page).
+        let series_max = if categories.is_empty() {
+            c.max_series_photos
+        } else {
+            categories
+                .iter()
+                .filter(|k| k.has_photo())
+                .map(|k| k.series_photos(c.max_series_photos))
+                .max()
+                .unwrap_or(1)
+        };
+        let series_label = if series::allowed(series_max, &c.kinds) {
             ctx.t("series.choose")
-                .replace("{max}", &c.max_series_photos.to_string())
+                .replace("{max}", &series_max.to_string())
         } else {
             String::new()
         };
@@ -349,6 +361,8 @@ struct UploadPage {
     room: bool,
     /// A ready photo may be handed in (at least one not failed, the entry a draft).
     may_hand_in: bool,
+    /// The most photos of the series: its category's limit, else the contest's.
+    series_max: i32,
 }
 
 /// The upload page of the author's draft: the file kinds the contest (or the entry's
@@ -367,6 +381,9 @@ pub async fn upload_page(
         Some(slug) => categories::by_slug(&state.db, c.contest_id, slug).await?,
         None => None,
     };
+    let series_max = category.as_ref().map_or(c.max_series_photos, |k| {
+        k.series_photos(c.max_series_photos)
+    });
     let kinds = if e.photo_series {
         vec!["photo".to_owned()]
     } else {
@@ -384,7 +401,7 @@ pub async fn upload_page(
             .filter(|m| m.status != "failed")
             .collect();
         let n = photos.len();
-        let max = usize::try_from(c.max_series_photos).unwrap_or(1);
+        let max = usize::try_from(series_max).unwrap_or(1);
         let progress = ctx
             .t("series.progress")
             .replace("{n}", &n.to_string())
@@ -403,6 +420,7 @@ pub async fn upload_page(
             series_progress,
             room,
             may_hand_in,
+            series_max,
             e,
             c,
         },

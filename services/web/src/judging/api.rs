@@ -273,7 +273,7 @@ async fn api_round(
     get,
     path = "/api/v1/contests/{slug}/results",
     operation_id = "get_results",
-    summary = "results: anyone gets the latest published snapshot (404 before publishing; `author` and `unit` are null where the contest hides authors, and on a blind contest while a later round is still unpublished); organizers get the live computation of a round with judge names",
+    summary = "results: anyone gets the latest published snapshot (404 before publishing; `author` and `unit` are null where the contest hides authors, and on a blind contest while a later round is still unpublished); organizers get the live computation of a round with judge names. Entries rank within their category; `categories` lists the categories in order, each with `judges_weight` and `public_weight` when it combines on its own weights (the others follow `formula`)",
     params(
         ("slug" = String, Path),
         ("round" = Option<i64>, Query, minimum = 1, maximum = 2147483647, description = "a round number; default the latest"),

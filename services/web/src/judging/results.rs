@@ -384,8 +384,8 @@ pub async fn mail_entrants(
     Ok(())
 }
 
-/// Closes the round and moves its chosen entries (the top N, or those at or above a cutoff)
-/// to the next round; returns the new round's number.
+/// Closes the round and moves its chosen entries (the top N of each category, or those at
+/// or above a cutoff) to the next round; returns the new round's number.
 async fn advance(
     db: &sqlx::PgPool,
     round: &RoundRow,
@@ -397,7 +397,8 @@ async fn advance(
         return Ok(Err(JudgingRefusal::AdvanceRuleRequired));
     }
     let comp = standings::compute(db, round.clone()).await?;
-    let chosen = advancers(&comp.results, top, cutoff);
+    // Top N of each category (of all entries in a contest without categories).
+    let chosen = advancers(&results::grouped(&comp), top, cutoff);
     rounds::advance(db, round, &chosen).await
 }
 

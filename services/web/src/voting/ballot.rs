@@ -104,7 +104,7 @@ fn parse_uuid(s: &str) -> Option<Uuid> {
     post,
     path = "/api/v1/entries/{id}/votes",
     operation_id = "cast_vote",
-    summary = "cast a vote (verified voter); durable before it is acknowledged. 409 codes: already-voted, contest-limit-reached, round-limit-reached, entry-not-approved, voting-not-open, voting-closed; 403 not-eligible or not-on-roster (the contest takes only its roster); 429 rate-limited with Retry-After (per voter, IP and /24 or /64 network); 428 challenge-required, challenge-invalid, challenge-expired or challenge-used with a new `challenge` in the body: solve it and send the vote again with X-Vote-Challenge",
+    summary = "cast a vote (verified voter); durable before it is acknowledged. 409 codes: already-voted, contest-limit-reached, round-limit-reached, category-limit-reached (the entry's category's per_category), entry-not-approved, voting-not-open, voting-closed; 403 not-eligible or not-on-roster (the contest takes only its roster); 429 rate-limited with Retry-After (per voter, IP and /24 or /64 network); 428 challenge-required, challenge-invalid, challenge-expired or challenge-used with a new `challenge` in the body: solve it and send the vote again with X-Vote-Challenge",
     security(("bearer" = [])),
     params(
         ("id" = String, Path, format = Uuid),

@@ -114,6 +114,9 @@ async fn cast(
                 ("entry-vote.limit-contest".into(), 0)
             }
             Ballot::Refused(VoteRefusal::RoundLimitReached) => ("entry-vote.limit-round".into(), 0),
+            Ballot::Refused(VoteRefusal::CategoryLimitReached) => {
+                ("entry-vote.limit-category".into(), 0)
+            }
             // Withdrawn between the page and the vote: its page is not public any more.
             Ballot::Refused(r @ VoteRefusal::EntryNotApproved) => {
                 return Err(PageError::refused(&r));

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, reason = "each test module uses a different part")]
 
+pub mod fixtures;
 pub mod statements;
 
 use std::collections::HashMap;

@@ -262,6 +262,7 @@ mod tests {
             max_photo_bytes: None,
             max_video_bytes: None,
             max_video_seconds: None,
+            max_series_photos: None,
         }
     }
 

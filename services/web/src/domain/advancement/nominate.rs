@@ -17,18 +17,19 @@ use super::link::{self, resolve};
 use crate::domain::contests::{ContestRow, by_id, categories};
 use crate::domain::judging::results::ranked_by_category;
 use crate::domain::judging::rounds::{self, RoundRow};
-use crate::domain::judging::standings::compute;
+use crate::domain::judging::standings::{Computed, compute, compute_with};
 use crate::domain::people::outbox;
 
-/// The round with the judges' share of the combined score set for `basis`, so the results'
-/// ranking (combined score, then the round's tie-break) ranks by it.
-fn ranked_on(mut round: RoundRow, basis: Basis) -> RoundRow {
+/// The round's standings with the judges' share of the combined score set for `basis`, so
+/// the results' ranking (combined score, then the round's tie-break) ranks by it: combined
+/// is the results' own (the categories' weights too), judges or votes alone override them.
+async fn ranked_on(db: &sqlx::PgPool, mut round: RoundRow, basis: Basis) -> sqlx::Result<Computed> {
     match basis {
         Basis::Judges => round.judges_weight = 100,
         Basis::Votes => round.judges_weight = 0,
-        Basis::Combined => {}
+        Basis::Combined => return compute(db, round).await,
     }
-    round
+    compute_with(db, round, Default::default()).await
 }
 
 #[derive(sqlx::FromRow)]
@@ -66,7 +67,7 @@ pub async fn nominate(
         return Ok(0);
     };
     let basis = Basis::parse(&link.basis).unwrap_or(Basis::Combined);
-    let comp = compute(db, ranked_on(round, basis)).await?;
+    let comp = ranked_on(db, round, basis).await?;
     let top = usize::try_from(link.top_n).unwrap_or(0);
     // Rank ≤ N within each category: entries tied at N all go. Nobody advances on nothing:
     // by judges an entry needs a submitted sheet, by votes a vote.

@@ -19,12 +19,48 @@ pub struct CategorySpec {
     pub kinds: Vec<String>,
     #[serde(default)]
     pub limits: Option<CategoryLimits>,
+    /// The category's own rubric [{name, max, weight}]: its entries' sheets and results use
+    /// it instead of the round's criteria.
     #[serde(default)]
     pub criteria: Option<Vec<serde_json::Value>>,
+    /// The category's own share of judges and public votes in its combined ranking, as
+    /// relative numbers ({judges: 3, public: 1} is 75 % judges); absent: the round's formula.
+    /// Shown in the results as judges_weight and public_weight on the category. Refused with
+    /// invalid-category-weights when negative, both 0 or with other fields.
     #[serde(default)]
+    #[schema(value_type = Option<CategoryWeightsDoc>)]
     pub weights: Option<serde_json::Value>,
+    /// The category's own vote limits, applied by the vote ingest on top of the contest's
+    /// policy; refused with invalid-category-vote-policy when out of bounds or with other
+    /// fields.
     #[serde(default)]
+    #[schema(value_type = Option<CategoryVotePolicyDoc>)]
     pub vote_policy: Option<serde_json::Value>,
+}
+
+/// The shape `weights` is checked against (the document's; the field stays JSON as stored).
+#[derive(utoipa::ToSchema)]
+#[schema(as = CategoryWeights)]
+#[allow(dead_code)]
+pub struct CategoryWeightsDoc {
+    #[schema(minimum = 0)]
+    judges: Option<f64>,
+    #[schema(minimum = 0)]
+    public: Option<f64>,
+}
+
+/// The shape `vote_policy` is checked against.
+#[derive(utoipa::ToSchema)]
+#[schema(as = CategoryVotePolicy)]
+#[allow(dead_code)]
+pub struct CategoryVotePolicyDoc {
+    /// Votes per voter per entry per day in this category, instead of the contest's per_day.
+    #[schema(minimum = 1, maximum = 100)]
+    per_day: Option<i32>,
+    /// Votes per voter in this category in the whole contest; a vote beyond it is refused
+    /// with 409 category-limit-reached, exactly, also under concurrent votes.
+    #[schema(minimum = 1, maximum = 10000)]
+    per_category: Option<i32>,
 }
 
 /// Limits of a category; each absent one is the contest's.
@@ -35,6 +71,10 @@ pub struct CategoryLimits {
     pub max_video_bytes: Option<i64>,
     pub max_video_seconds: Option<i32>,
     pub max_entries_per_member: Option<i32>,
+    /// Photos one series (bộ ảnh) of this category may hold (1: no series); absent: the
+    /// contest's max_series_photos. One photo more is refused with 409 series-full.
+    #[schema(minimum = 1, maximum = 10)]
+    pub max_series_photos: Option<i32>,
 }
 
 /// A category that passed validation.
@@ -81,6 +121,20 @@ pub fn validate(
             errors.push(FieldError::new("categories", R::CategoryKindsOutside));
             return Vec::new();
         }
+        if s.vote_policy
+            .as_ref()
+            .is_some_and(|v| !vote_policy_valid(v))
+        {
+            errors.push(FieldError::new("categories", R::InvalidCategoryVotePolicy));
+            return Vec::new();
+        }
+        if s.weights
+            .as_ref()
+            .is_some_and(|w| judges_share(w).is_none())
+        {
+            errors.push(FieldError::new("categories", R::InvalidCategoryWeights));
+            return Vec::new();
+        }
         let limits = s.limits.clone().unwrap_or_default();
         let fits = limits
             .max_photo_bytes
@@ -93,7 +147,10 @@ pub fn validate(
                 .is_none_or(|s| (1..=4 * 3600).contains(&s))
             && limits
                 .max_entries_per_member
-                .is_none_or(|n| (1..=100).contains(&n));
+                .is_none_or(|n| (1..=100).contains(&n))
+            && limits
+                .max_series_photos
+                .is_none_or(|n| (1..=10).contains(&n));
         if !fits {
             broken = true;
             continue;
@@ -113,6 +170,59 @@ pub fn validate(
         return Vec::new();
     }
     out
+}
+
+/// Whether `v` is a category's own vote policy: an object of `per_day` (votes per voter per
+/// entry per day, replacing the contest's, 1 to `MAX_PER_DAY`) and `per_category` (votes per
+/// voter within the category, 1 to `MAX_PER_CONTEST`), both optional integers. The vote
+/// ingest (`voting::repo::insert_votes`) reads the same fields with the same bounds.
+pub fn vote_policy_valid(v: &serde_json::Value) -> bool {
+    use crate::domain::voting::policy::{MAX_PER_CONTEST, MAX_PER_DAY};
+    v.as_object().is_some_and(|fields| {
+        fields.iter().all(|(k, x)| {
+            let max = match k.as_str() {
+                "per_day" => MAX_PER_DAY,
+                "per_category" => MAX_PER_CONTEST,
+                _ => return false,
+            };
+            x.as_i64().is_some_and(|n| (1..=max).contains(&n))
+        })
+    })
+}
+
+/// The judges' share, in percent, of a category's `weights` `{judges, public}` (numbers of
+/// at least 0, not both 0, as relative shares: `{judges: 3, public: 1}` is 75 %). `None` for
+/// anything else. Results of the category use it instead of the round's share.
+pub fn judges_share(w: &serde_json::Value) -> Option<u8> {
+    let fields = w.as_object()?;
+    if fields.keys().any(|k| k != "judges" && k != "public") {
+        return None;
+    }
+    let part = |k: &str| fields.get(k).map_or(Some(0.0), serde_json::Value::as_f64);
+    let (judges, public) = (part("judges")?, part("public")?);
+    let total = judges + public;
+    if !(judges >= 0.0 && public >= 0.0 && total > 0.0 && total.is_finite()) {
+        return None;
+    }
+    u8::try_from((judges * 100.0 / total).round() as i64).ok()
+}
+
+/// The judges' share (percent) of each category of the contest that sets its own weights.
+pub async fn judges_shares(
+    db: impl PgExecutor<'_>,
+    contest_id: i64,
+) -> sqlx::Result<std::collections::HashMap<i64, u8>> {
+    let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as(
+        "select category_id, weights from contest_category
+         where contest_id = $1 and weights is not null",
+    )
+    .bind(contest_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, w)| Some((id, judges_share(&w)?)))
+        .collect())
 }
 
 /// Stores the categories of a new contest, in the order given.
@@ -138,8 +248,8 @@ async fn insert_all_at(
         sqlx::query(
             "insert into contest_category (contest_id, slug, name, position, kinds,
                 max_entries_per_member, max_photo_bytes, max_video_bytes, max_video_seconds,
-                criteria, weights, vote_policy)
-             values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+                criteria, weights, vote_policy, max_series_photos)
+             values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
         )
         .bind(contest_id)
         .bind(&c.slug)
@@ -153,6 +263,7 @@ async fn insert_all_at(
         .bind(&c.criteria)
         .bind(&c.weights)
         .bind(&c.vote_policy)
+        .bind(c.limits.max_series_photos)
         .execute(&mut *conn)
         .await?;
     }
@@ -173,6 +284,7 @@ pub struct Category {
     pub max_photo_bytes: Option<i64>,
     pub max_video_bytes: Option<i64>,
     pub max_video_seconds: Option<i32>,
+    pub max_series_photos: Option<i32>,
 }
 
 impl Category {
@@ -188,10 +300,15 @@ impl Category {
     pub fn has_photo(&self) -> bool {
         self.allows("photo")
     }
+
+    /// Photos one series of the category may hold: its own limit, else the contest's.
+    pub fn series_photos(&self, contest_max: i32) -> i32 {
+        self.max_series_photos.unwrap_or(contest_max)
+    }
 }
 
 const COLUMNS: &str = "category_id, slug, name, position, kinds, max_entries_per_member,
-    max_photo_bytes, max_video_bytes, max_video_seconds";
+    max_photo_bytes, max_video_bytes, max_video_seconds, max_series_photos";
 
 /// The categories of a contest, in their order (none: the contest has no categories).
 pub async fn list(db: impl PgExecutor<'_>, contest_id: i64) -> sqlx::Result<Vec<Category>> {
@@ -251,6 +368,7 @@ pub struct ContestLimits {
     pub max_video_bytes: i64,
     pub max_video_seconds: i32,
     pub max_entries_per_member: i32,
+    pub max_series_photos: i32,
 }
 
 /// The fairness locks of the contest's edit (docs/organizers.md), for one category: once it
@@ -283,6 +401,10 @@ fn locks(
             old.max_video_seconds.map(i64::from),
             new.limits.max_video_seconds.map(i64::from),
             i64::from(contest.max_video_seconds),
+        ) || !grew_or_kept(
+            old.max_series_photos.map(i64::from),
+            new.limits.max_series_photos.map(i64::from),
+            i64::from(contest.max_series_photos),
         );
         if tightened {
             errors.push(FieldError::new("categories", R::LimitTightened));
@@ -314,6 +436,7 @@ fn summary(
         ("max_photo_bytes", limits.max_photo_bytes),
         ("max_video_bytes", limits.max_video_bytes),
         ("max_video_seconds", limits.max_video_seconds.map(i64::from)),
+        ("max_series_photos", limits.max_series_photos.map(i64::from)),
     ] {
         if let Some(v) = v {
             s.push_str(&format!(" {label}={v}"));
@@ -328,6 +451,7 @@ fn limits_of(c: &Category) -> CategoryLimits {
         max_video_bytes: c.max_video_bytes,
         max_video_seconds: c.max_video_seconds,
         max_entries_per_member: c.max_entries_per_member,
+        max_series_photos: c.max_series_photos,
     }
 }
 
@@ -409,7 +533,7 @@ pub async fn replace(
                 sqlx::query(
                     "update contest_category set name = $2, position = $3, kinds = $4,
                         max_entries_per_member = $5, max_photo_bytes = $6, max_video_bytes = $7,
-                        max_video_seconds = $8
+                        max_video_seconds = $8, max_series_photos = $9
                      where category_id = $1",
                 )
                 .bind(old.category_id)
@@ -420,6 +544,7 @@ pub async fn replace(
                 .bind(w.limits.max_photo_bytes)
                 .bind(w.limits.max_video_bytes)
                 .bind(w.limits.max_video_seconds)
+                .bind(w.limits.max_series_photos)
                 .execute(&mut *conn)
                 .await?;
                 changes.push((Some(before), Some(new)));
@@ -483,5 +608,45 @@ mod tests {
         let mut e = Vec::new();
         validate(&[spec("anh", &["photo"])], &["video".to_owned()], &mut e);
         assert_eq!(e[0].code(), "category-kinds-outside");
+    }
+
+    #[test]
+    fn a_category_vote_policy_and_weights_are_checked() {
+        use serde_json::json;
+        assert!(vote_policy_valid(&json!({"per_category": 2, "per_day": 3})));
+        assert!(vote_policy_valid(&json!({})));
+        for bad in [
+            json!({"per_category": 0}),
+            json!({"per_category": 10001}),
+            json!({"per_day": 101}),
+            json!({"per_day": 1.5}),
+            json!({"per_contest": 2}),
+            json!({"per_category": "2"}),
+            json!([1]),
+        ] {
+            assert!(!vote_policy_valid(&bad), "{bad}");
+        }
+        assert_eq!(judges_share(&json!({"judges": 3, "public": 1})), Some(75));
+        assert_eq!(judges_share(&json!({"judges": 0, "public": 5})), Some(0));
+        assert_eq!(judges_share(&json!({"judges": 70})), Some(100));
+        for bad in [
+            json!({"judges": 0, "public": 0}),
+            json!({"judges": -1, "public": 2}),
+            json!({"judges": 1, "votes": 2}),
+            json!({"judges": "1"}),
+        ] {
+            assert_eq!(judges_share(&bad), None, "{bad}");
+        }
+        let kinds = vec!["photo".to_owned()];
+        let mut e = Vec::new();
+        let mut s = spec("anh", &["photo"]);
+        s.vote_policy = Some(json!({"per_category": 0}));
+        validate(&[s], &kinds, &mut e);
+        assert_eq!(e[0].code(), "invalid-category-vote-policy");
+        let mut e = Vec::new();
+        let mut s = spec("anh", &["photo"]);
+        s.weights = Some(json!({"judges": -1, "public": 1}));
+        validate(&[s], &kinds, &mut e);
+        assert_eq!(e[0].code(), "invalid-category-weights");
     }
 }

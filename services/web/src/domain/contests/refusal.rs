@@ -54,10 +54,14 @@ pub enum ContestRefusal {
     CategoryKindsOutside,
     /// A category that has entries is not deleted.
     CategoryHasEntries,
+    /// A category's `vote_policy` that is not `{per_day?, per_category?}` within bounds.
+    InvalidCategoryVotePolicy,
+    /// A category's `weights` that are not `{judges, public}`, both ≥ 0, not both 0.
+    InvalidCategoryWeights,
 }
 
 impl ContestRefusal {
-    pub const ALL: [Self; 40] = [
+    pub const ALL: [Self; 42] = [
         Self::InvalidSlug,
         Self::SlugTaken,
         Self::TitleRequired,
@@ -98,6 +102,8 @@ impl ContestRefusal {
         Self::InvalidCategory,
         Self::CategoryKindsOutside,
         Self::CategoryHasEntries,
+        Self::InvalidCategoryVotePolicy,
+        Self::InvalidCategoryWeights,
     ];
 
     pub const fn code(self) -> &'static str {
@@ -142,6 +148,8 @@ impl ContestRefusal {
             Self::InvalidCategory => "invalid-category",
             Self::CategoryKindsOutside => "category-kinds-outside",
             Self::CategoryHasEntries => "category-has-entries",
+            Self::InvalidCategoryVotePolicy => "invalid-category-vote-policy",
+            Self::InvalidCategoryWeights => "invalid-category-weights",
         }
     }
 }

@@ -59,22 +59,7 @@ pub async fn hand_in(db: &sqlx::PgPool, e: &EntryRow) -> Result<(), EntryError> 
     .bind(entry_lifecycle::sources(Actor::Author, to))
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "update entry e set status = case when c.requires_moderation then $2 else $3 end
-         from contest c
-         where e.entry_id = $1 and c.contest_id = e.contest_id and e.status = any($4)
-           and not exists (select 1 from media_asset m
-                           where m.entry_id = e.entry_id and m.status = 'processing')",
-    )
-    .bind(e.entry_id)
-    .bind(EntryStatus::PendingReview)
-    .bind(EntryStatus::Approved)
-    .bind(entry_lifecycle::sources(
-        Actor::Worker,
-        EntryStatus::PendingReview,
-    ))
-    .execute(&mut *tx)
-    .await?;
+    entry_lifecycle::move_on_when_processed(&mut *tx, e.entry_id).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -228,7 +228,10 @@ pub async fn create_entry(
     let category = chosen_category(db, c, &agreement.category).await?;
     let team = team::resolve(db, c, user.unit_id, &agreement.team).await?;
     let kinds = category.as_ref().map_or(&c.kinds, |k| &k.kinds);
-    if agreement.series && !series::allowed(c.max_series_photos, kinds) {
+    let series_photos = category.as_ref().map_or(c.max_series_photos, |k| {
+        k.series_photos(c.max_series_photos)
+    });
+    if agreement.series && !series::allowed(series_photos, kinds) {
         return Err(EntryRefusal::SeriesNotAllowed.into());
     }
     if !agreement.consent {

@@ -143,7 +143,7 @@ pub fn snapshot(c: &ContestRow, comp: &Computed) -> Value {
         .into_iter()
         .filter_map(|(r, rank)| entry_line(c, comp, r, rank))
         .collect();
-    let mut categories: Vec<(i32, String, String)> = comp
+    let mut categories: Vec<(i32, String, String, Option<u8>)> = comp
         .entries
         .iter()
         .filter_map(|e| {
@@ -151,6 +151,7 @@ pub fn snapshot(c: &ContestRow, comp: &Computed) -> Value {
                 e.category_position?,
                 e.category_slug.clone()?,
                 e.category_name.clone()?,
+                e.category_id.and_then(|k| comp.shares.get(&k).copied()),
             ))
         })
         .collect();
@@ -171,7 +172,11 @@ pub fn snapshot(c: &ContestRow, comp: &Computed) -> Value {
         "criteria": comp.criteria.iter().map(|c| json!({
             "id": c.judging_criterion_id, "name": c.name, "max": c.max_score, "weight": c.weight,
         })).collect::<Vec<_>>(),
-        "categories": categories.iter().map(|(_, slug, name)| json!({"slug": slug, "name": name})).collect::<Vec<_>>(),
+        // A category with its own weights says so; the others follow `formula`.
+        "categories": categories.iter().map(|(_, slug, name, share)| match share {
+            Some(j) => json!({"slug": slug, "name": name, "judges_weight": j, "public_weight": 100 - j}),
+            None => json!({"slug": slug, "name": name}),
+        }).collect::<Vec<_>>(),
         "entries": entries,
     })
 }
@@ -180,16 +185,7 @@ pub fn snapshot(c: &ContestRow, comp: &Computed) -> Value {
 /// each with its rank within its category: 1, 2, … in each, ties keeping one rank. In a
 /// contest without categories this is the math's own order and ranks.
 pub fn ranked_by_category(comp: &Computed) -> Vec<(&super::math::EntryResult, usize)> {
-    let mut rows: Vec<_> = comp
-        .results
-        .iter()
-        .map(|r| {
-            let e = comp.entry(r.id);
-            let key = e.and_then(|e| e.category_position.zip(e.category_slug.clone()));
-            (key, r)
-        })
-        .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.rank.cmp(&b.1.rank)));
+    let rows = grouped(comp);
     let mut out = Vec::with_capacity(rows.len());
     // (the category, its last math rank, its last category rank, how many so far)
     type Last = (Option<(i32, String)>, usize, usize, usize);
@@ -205,6 +201,25 @@ pub fn ranked_by_category(comp: &Computed) -> Vec<(&super::math::EntryResult, us
         last = Some((key, r.rank, rank, seen));
     }
     out
+}
+
+/// A category's place in its contest's order and its address; `None` for no category.
+pub type CategoryKey = Option<(i32, String)>;
+
+/// The results grouped by category (in the categories' order; entries without one first),
+/// in the math's rank order within each: what ranks and "Chuyển vòng" count within.
+pub fn grouped(comp: &Computed) -> Vec<(CategoryKey, &super::math::EntryResult)> {
+    let mut rows: Vec<_> = comp
+        .results
+        .iter()
+        .map(|r| {
+            let e = comp.entry(r.id);
+            let key = e.and_then(|e| e.category_position.zip(e.category_slug.clone()));
+            (key, r)
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.rank.cmp(&b.1.rank)));
+    rows
 }
 
 /// Removes authors and units from a snapshot's entries, for viewers the contest does not

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::math::{self, EntryInput, EntryResult, Sheet};
 use super::rounds::{self, CriterionRow, RoundRow};
+use crate::domain::contests::categories;
 
 /// A round's entries with what the results page shows about them.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -151,6 +152,8 @@ pub struct Computed {
     pub results: Vec<EntryResult>,
     /// Judge ids in a fixed order, so judges appear as "judge 1, 2, …".
     pub judges: Vec<(i64, String)>,
+    /// The judges' share (percent) of each category ranked on its own weights.
+    pub shares: HashMap<i64, u8>,
 }
 
 impl Computed {
@@ -166,18 +169,30 @@ impl Computed {
     }
 }
 
-/// The round's standings from its submitted sheets and the vote tally.
+/// The round's standings from its submitted sheets and the vote tally, each category that
+/// sets its own weights (`contest_category.weights`) combined with its own judges' share.
 pub async fn compute(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Computed> {
+    let shares = categories::judges_shares(db, round.contest_id).await?;
+    compute_with(db, round, shares).await
+}
+
+/// The round's standings with `shares` as the categories' own judges' shares (none: every
+/// entry on the round's formula, as a ranking by judges or votes alone wants).
+pub async fn compute_with(
+    db: &sqlx::PgPool,
+    round: RoundRow,
+    shares: HashMap<i64, u8>,
+) -> sqlx::Result<Computed> {
     let criteria = rounds::criteria(db, round.judging_round_id).await?;
     let entries = result_entries(db, round.judging_round_id).await?;
     let sheets = full_sheets(db, round.judging_round_id).await?;
     let own = rounds::category_criteria(db, round.judging_round_id).await?;
-    let results = if own.is_empty() {
+    let results = if own.is_empty() && shares.is_empty() {
         let (inputs, submitted) = inputs(&entries, &sheets);
         let crit: Vec<_> = criteria.iter().map(CriterionRow::math).collect();
         math::compute(&crit, &round.formula(), &inputs, &submitted)
     } else {
-        by_rubric(&round, &criteria, &own, &entries, &sheets)
+        by_category(&round, &criteria, &own, &shares, &entries, &sheets)
     };
     let mut judges: Vec<(i64, String)> = sheets
         .iter()
@@ -191,20 +206,26 @@ pub async fn compute(db: &sqlx::PgPool, round: RoundRow) -> sqlx::Result<Compute
         entries,
         results,
         judges,
+        shares,
     })
 }
 
-/// The standings of a round where some categories have their own rubric: each such
-/// category is computed on its own criteria (its results rank within it anyway), the other
-/// entries together on the round's; then all in one list, best combined score first.
-fn by_rubric(
+/// The standings of a round where some categories have their own rubric or weights: each
+/// such category is computed on its own criteria and judges' share (its results rank within
+/// it anyway), the other entries together on the round's; then all in one list, best
+/// combined score first.
+fn by_category(
     round: &RoundRow,
     general: &[CriterionRow],
     own: &HashMap<i64, Vec<CriterionRow>>,
+    shares: &HashMap<i64, u8>,
     entries: &[ResultEntry],
     sheets: &[FullSheet],
 ) -> Vec<EntryResult> {
-    let group = |e: &ResultEntry| e.category_id.filter(|k| own.contains_key(k));
+    let group = |e: &ResultEntry| {
+        e.category_id
+            .filter(|k| own.contains_key(k) || shares.contains_key(k))
+    };
     let mut keys: Vec<Option<i64>> = entries.iter().map(group).collect();
     keys.sort();
     keys.dedup();
@@ -226,21 +247,42 @@ fn by_rubric(
             .iter()
             .map(CriterionRow::math)
             .collect();
+        let mut formula = round.formula();
+        if let Some(share) = key.and_then(|k| shares.get(&k)) {
+            formula.judges_weight = *share;
+        }
         let (inputs, submitted) = inputs(&part, &part_sheets);
-        out.extend(math::compute(&crit, &round.formula(), &inputs, &submitted));
+        out.extend(math::compute(&crit, &formula, &inputs, &submitted));
     }
     out.sort_by(|a, b| b.combined.total_cmp(&a.combined));
     out
 }
 
-/// Which entries advance: the first `top` by rank, or those with a combined score ≥ `cutoff`.
-pub fn advancers(results: &[EntryResult], top: Option<usize>, cutoff: Option<f64>) -> Vec<Uuid> {
+/// Which entries advance: the first `top` of each group (`grouped`: the results in rank
+/// order within their group, a group's rows together, as `results::grouped` gives them for
+/// categories), or those with a combined score ≥ `cutoff`.
+pub fn advancers<K: PartialEq>(
+    grouped: &[(K, &EntryResult)],
+    top: Option<usize>,
+    cutoff: Option<f64>,
+) -> Vec<Uuid> {
     match (top, cutoff) {
-        (Some(n), _) => results.iter().take(n).map(|r| r.id).collect(),
-        (None, Some(c)) => results
+        (Some(n), _) => {
+            let mut out = Vec::new();
+            let mut taken = 0;
+            for (i, (key, r)) in grouped.iter().enumerate() {
+                let first = i == 0 || grouped[i - 1].0 != *key;
+                taken = if first { 1 } else { taken + 1 };
+                if taken <= n {
+                    out.push(r.id);
+                }
+            }
+            out
+        }
+        (None, Some(c)) => grouped
             .iter()
-            .filter(|r| r.combined + 1e-9 >= c)
-            .map(|r| r.id)
+            .filter(|(_, r)| r.combined + 1e-9 >= c)
+            .map(|(_, r)| r.id)
             .collect(),
         (None, None) => Vec::new(),
     }
@@ -307,11 +349,26 @@ mod tests {
             submitted_at: chrono::Utc::now(),
         };
         let results = [r(1, 9.0), r(2, 8.0), r(3, 8.0), r(4, 5.0)];
+        let one: Vec<_> = results.iter().map(|r| ((), r)).collect();
         assert_eq!(
-            advancers(&results, Some(2), None),
+            advancers(&one, Some(2), None),
             [Uuid::from_u128(1), Uuid::from_u128(2)]
         );
-        assert_eq!(advancers(&results, None, Some(8.0)).len(), 3);
-        assert!(advancers(&results, None, None).is_empty());
+        assert_eq!(advancers(&one, None, Some(8.0)).len(), 3);
+        assert!(advancers(&one, None, None).is_empty());
+        // In groups (categories): the first two of each.
+        let many = [
+            r(1, 9.0),
+            r(2, 8.0),
+            r(3, 7.0),
+            r(4, 5.0),
+            r(5, 4.0),
+            r(6, 1.0),
+        ];
+        let grouped: Vec<_> = [1, 1, 1, 2, 2, 3].into_iter().zip(many.iter()).collect();
+        assert_eq!(
+            advancers(&grouped, Some(2), None),
+            [1, 2, 4, 5, 6].map(Uuid::from_u128)
+        );
     }
 }

@@ -25,6 +25,8 @@ pub enum VoteRefusal {
     NotShortlisted,
     ContestLimitReached,
     RoundLimitReached,
+    /// The voter used every vote the entry's category allows (`per_category`).
+    CategoryLimitReached,
     TotalsHidden,
     InvalidNetwork,
     InvalidWindow,
@@ -55,6 +57,7 @@ impl VoteRefusal {
             "not-shortlisted" => Self::NotShortlisted,
             "contest-limit-reached" => Self::ContestLimitReached,
             "round-limit-reached" => Self::RoundLimitReached,
+            "category-limit-reached" => Self::CategoryLimitReached,
             _ => return None,
         })
     }
@@ -82,6 +85,7 @@ impl Refusal for VoteRefusal {
             Self::NotShortlisted => "not-shortlisted",
             Self::ContestLimitReached => "contest-limit-reached",
             Self::RoundLimitReached => "round-limit-reached",
+            Self::CategoryLimitReached => "category-limit-reached",
             Self::TotalsHidden => "totals-hidden",
             Self::InvalidNetwork => "invalid-network",
             Self::InvalidWindow => "invalid-window",
@@ -115,6 +119,7 @@ impl Refusal for VoteRefusal {
             | Self::NotShortlisted
             | Self::ContestLimitReached
             | Self::RoundLimitReached
+            | Self::CategoryLimitReached
             | Self::AlreadyRestored
             | Self::AccountUnverified
             | Self::MemberNumberSet => StatusCode::CONFLICT,
@@ -135,7 +140,7 @@ impl Refusal for VoteRefusal {
 }
 
 /// Every refusal, for the test that each has its sentences.
-pub const ALL: [VoteRefusal; 29] = [
+pub const ALL: [VoteRefusal; 30] = [
     VoteRefusal::Unavailable,
     VoteRefusal::NotEligible,
     VoteRefusal::RateLimited,
@@ -149,6 +154,7 @@ pub const ALL: [VoteRefusal; 29] = [
     VoteRefusal::NotShortlisted,
     VoteRefusal::ContestLimitReached,
     VoteRefusal::RoundLimitReached,
+    VoteRefusal::CategoryLimitReached,
     VoteRefusal::TotalsHidden,
     VoteRefusal::InvalidNetwork,
     VoteRefusal::InvalidWindow,

@@ -39,6 +39,7 @@ fn refusal(code: &str) -> Outcome {
         "not-shortlisted" => Outcome::Refused("not-shortlisted"),
         "contest-limit-reached" => Outcome::Refused("contest-limit-reached"),
         "round-limit-reached" => Outcome::Refused("round-limit-reached"),
+        "category-limit-reached" => Outcome::Refused("category-limit-reached"),
         _ => Outcome::AlreadyVoted,
     }
 }
@@ -50,6 +51,7 @@ const INSERT_VOTES: &str = "with input as (
              as t(idx, entry_id, voter_id, ip, ip_network, user_agent_hash)
      ), checked as (
          select i.idx, i.entry_id, i.voter_id, i.ip, i.ip_network, i.user_agent_hash, e.contest_id,
+                e.category_id,
                 (now() at time zone 'Asia/Ho_Chi_Minh')::date as vote_day,
                 case when e.entry_id is null then 'entry-not-found'
                      when e.status <> 'approved' then 'entry-not-approved'
@@ -71,11 +73,18 @@ const INSERT_VOTES: &str = "with input as (
                 end as refusal,
                 -- Nested: CASE is the one place SQL promises the order of evaluation,
                 -- so a malformed setting is never cast. The bounds are policy.rs's.
+                -- The entry's category may set its own per_day (`CategoryVotePolicy`).
+                coalesce(
+                case when jsonb_typeof(k.vote_policy -> 'per_day') = 'number' then
+                     case when (k.vote_policy ->> 'per_day')::numeric between 1 and $7
+                          then trunc((k.vote_policy ->> 'per_day')::numeric)::int
+                          end
+                     end,
                 case when jsonb_typeof(c.settings #> '{voting,per_day}') = 'number' then
                      case when (c.settings #>> '{voting,per_day}')::numeric between 1 and $7
                           then trunc((c.settings #>> '{voting,per_day}')::numeric)::int
                           else 1 end
-                     else 1 end as per_day,
+                     else 1 end) as per_day,
                 case when jsonb_typeof(c.settings #> '{voting,per_contest}') = 'number' then
                      case when (c.settings #>> '{voting,per_contest}')::numeric between 1 and $8
                           then trunc((c.settings #>> '{voting,per_contest}')::numeric)::int
@@ -86,6 +95,11 @@ const INSERT_VOTES: &str = "with input as (
                           then trunc((c.settings #>> '{voting,per_round}')::numeric)::int
                           end
                      end as per_round,
+                case when jsonb_typeof(k.vote_policy -> 'per_category') = 'number' then
+                     case when (k.vote_policy ->> 'per_category')::numeric between 1 and $8
+                          then trunc((k.vote_policy ->> 'per_category')::numeric)::int
+                          end
+                     end as per_category,
                 case when jsonb_typeof(c.settings #> '{voting,round}') = 'number' then
                      case when (c.settings #>> '{voting,round}')::numeric between 1 and $9
                           then trunc((c.settings #>> '{voting,round}')::numeric)::int
@@ -94,6 +108,7 @@ const INSERT_VOTES: &str = "with input as (
          from input i
          left join entry e on e.entry_id = i.entry_id
          left join contest c on c.contest_id = e.contest_id
+         left join contest_category k on k.category_id = e.category_id
      ), slotted as (
          -- With one vote a day (the default) the slot is always 1 and the unique key
          -- alone refuses a second vote: no need to look for the voter's earlier ones.
@@ -119,17 +134,25 @@ const INSERT_VOTES: &str = "with input as (
                       where v.contest_id = d.contest_id and v.voter_id = d.voter_id
                         and v.round = d.round)
                      + row_number() over (partition by d.contest_id, d.voter_id order by d.idx)
-                end as round_slot
+                end as round_slot,
+                case when d.per_category is not null then
+                     (select count(*) from vote v
+                      where v.contest_id = d.contest_id and v.voter_id = d.voter_id
+                        and v.category_id = d.category_id)
+                     + row_number() over (partition by d.category_id, d.voter_id order by d.idx)
+                end as category_slot
          from slotted d
          where d.slot <= d.per_day
      ), inserted as (
          insert into vote (contest_id, entry_id, voter_id, vote_day, slot, ip, ip_network,
-                           user_agent_hash, round, contest_slot, round_slot)
+                           user_agent_hash, round, contest_slot, round_slot, category_id,
+                           category_slot)
          select contest_id, entry_id, voter_id, vote_day, slot, ip::inet, ip_network::cidr,
-                user_agent_hash, round, contest_slot, round_slot
+                user_agent_hash, round, contest_slot, round_slot, category_id, category_slot
          from counted
          where (contest_slot is null or contest_slot <= per_contest)
            and (round_slot is null or round_slot <= per_round)
+           and (category_slot is null or category_slot <= per_category)
          on conflict do nothing
          returning contest_id, entry_id, voter_id, slot
      ), tallied as (
@@ -145,14 +168,16 @@ const INSERT_VOTES: &str = "with input as (
      -- in, matched in Rust (a vote in none of them found no free slot). A join with
      -- `inserted` would be a nested loop over the batch (the planner cannot count a
      -- CTE's rows), and joining back to `checked` cost two hash tables per batch.
-     select k.idx, k.refusal, null::int8, null::uuid, null::int8, null::int8, null::bool, null::bool
+     select k.idx, k.refusal, null::int8, null::uuid, null::int8, null::int8, null::bool, null::bool,
+            null::bool
      from checked k where k.refusal is not null
      union all
      select ct.idx, null, ct.contest_id, ct.entry_id, ct.voter_id, ct.slot::int8,
-            ct.round_slot > ct.per_round, ct.contest_slot > ct.per_contest
+            ct.round_slot > ct.per_round, ct.contest_slot > ct.per_contest,
+            ct.category_slot > ct.per_category
      from counted ct
      union all
-     select -1, null, null, entry_id, voter_id, slot::int8, null, null from inserted";
+     select -1, null, null, entry_id, voter_id, slot::int8, null, null, null from inserted";
 
 /// Checks, inserts and tallies `votes` in ONE statement, so one commit (synchronous, so the
 /// votes are durable when this returns). The entry's state and the contest's window are read
@@ -188,7 +213,7 @@ pub async fn insert_votes(
 }
 
 /// One row of the vote statement: a vote of the batch (`idx` ≥ 0) with its refusal, or with
-/// the slot it tried; or (`idx` = -1) the key of a vote that went in. A vote without a row
+/// the slot it tried and whether it was over the round, contest and category limits; or (`idx` = -1) the key of a vote that went in. A vote without a row
 /// found no free slot.
 type VoteRow = (
     i32,
@@ -199,10 +224,11 @@ type VoteRow = (
     Option<i64>,
     Option<bool>,
     Option<bool>,
+    Option<bool>,
 );
 
 /// Each vote's outcome: refused for its reason, counted when its key was inserted, otherwise
-/// over a contest or round limit or already voted.
+/// over a round, contest or category limit or already voted.
 fn outcomes(n: usize, rows: Vec<VoteRow>) -> Vec<Outcome> {
     let inserted: std::collections::HashSet<(Uuid, i64, i64)> = rows
         .iter()
@@ -210,7 +236,18 @@ fn outcomes(n: usize, rows: Vec<VoteRow>) -> Vec<Outcome> {
         .filter_map(|r| Some((r.3?, r.4?, r.5?)))
         .collect();
     let mut out = vec![Outcome::AlreadyVoted; n];
-    for (idx, refusal_code, contest_id, entry, voter, slot, over_round, over_contest) in rows {
+    for (
+        idx,
+        refusal_code,
+        contest_id,
+        entry,
+        voter,
+        slot,
+        over_round,
+        over_contest,
+        over_category,
+    ) in rows
+    {
         let Some(place) = usize::try_from(idx).ok().and_then(|i| out.get_mut(i)) else {
             continue;
         };
@@ -222,6 +259,7 @@ fn outcomes(n: usize, rows: Vec<VoteRow>) -> Vec<Outcome> {
             }
             _ if over_round == Some(true) => Outcome::Refused("round-limit-reached"),
             _ if over_contest == Some(true) => Outcome::Refused("contest-limit-reached"),
+            _ if over_category == Some(true) => Outcome::Refused("category-limit-reached"),
             _ => Outcome::AlreadyVoted,
         };
     }

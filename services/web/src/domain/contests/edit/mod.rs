@@ -98,6 +98,7 @@ async fn category_changes(
         max_video_bytes: v.max_video_bytes,
         max_video_seconds: v.max_video_seconds,
         max_entries_per_member: v.max_entries_per_member,
+        max_series_photos: v.max_series_photos,
     };
     let done = categories::replace(tx, contest_id, &v.kinds, &limits, list)
         .await?

@@ -11,14 +11,35 @@ fn each_vote_is_matched_to_what_the_statement_inserted() {
     let (a, b) = (key(1), key(2));
     let rows: Vec<VoteRow> = vec![
         // Counted: its (entry, voter, slot) went in.
-        (0, None, Some(7), Some(a), Some(10), Some(1), None, None),
+        (
+            0,
+            None,
+            Some(7),
+            Some(a),
+            Some(10),
+            Some(1),
+            None,
+            None,
+            None,
+        ),
         // Same entry and voter, second slot, not inserted: already voted.
-        (1, None, Some(7), Some(a), Some(10), Some(2), None, None),
+        (
+            1,
+            None,
+            Some(7),
+            Some(a),
+            Some(10),
+            Some(2),
+            None,
+            None,
+            None,
+        ),
         // Refused before slotting.
         (
             2,
             Some("voting-closed".into()),
             Some(7),
+            None,
             None,
             None,
             None,
@@ -35,6 +56,7 @@ fn each_vote_is_matched_to_what_the_statement_inserted() {
             Some(1),
             Some(true),
             Some(false),
+            None,
         ),
         (
             4,
@@ -43,6 +65,19 @@ fn each_vote_is_matched_to_what_the_statement_inserted() {
             Some(b),
             Some(12),
             Some(1),
+            Some(false),
+            Some(true),
+            None,
+        ),
+        // Over the category limit only.
+        (
+            6,
+            None,
+            Some(7),
+            Some(b),
+            Some(14),
+            Some(1),
+            Some(false),
             Some(false),
             Some(true),
         ),
@@ -56,13 +91,14 @@ fn each_vote_is_matched_to_what_the_statement_inserted() {
             Some(1),
             Some(false),
             Some(false),
+            None,
         ),
         // The inserted keys.
-        (-1, None, None, Some(a), Some(10), Some(1), None, None),
-        (-1, None, None, Some(b), Some(99), Some(1), None, None),
+        (-1, None, None, Some(a), Some(10), Some(1), None, None, None),
+        (-1, None, None, Some(b), Some(99), Some(1), None, None, None),
     ];
     assert_eq!(
-        outcomes(7, rows),
+        outcomes(8, rows),
         vec![
             Outcome::Counted { contest_id: 7 },
             Outcome::AlreadyVoted,
@@ -70,7 +106,8 @@ fn each_vote_is_matched_to_what_the_statement_inserted() {
             Outcome::Refused("round-limit-reached"),
             Outcome::Refused("contest-limit-reached"),
             Outcome::AlreadyVoted,
-            // No row at all for the seventh vote: never counted by default.
+            Outcome::Refused("category-limit-reached"),
+            // No row at all for the eighth vote: never counted by default.
             Outcome::AlreadyVoted,
         ]
     );
