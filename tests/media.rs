@@ -542,9 +542,14 @@ fn a_video_without_a_video_stream_is_refused() {
 
 /// A JPEG whose EXIF says orientation 6 (rotate 90° clockwise) and carries GPS coordinates.
 fn jpeg_with_exif_orientation_6_and_gps(path: &Path) {
-    // 300×200: red top half, blue bottom half.
-    let img = image::RgbImage::from_fn(300, 200, |_, y| {
-        if y < 100 {
+    jpeg_with_exif_orientation_and_gps(path, (300, 200), 6);
+}
+
+/// A JPEG of `size` (as stored: red top half, blue bottom half) whose EXIF gives
+/// `orientation` and GPS coordinates.
+fn jpeg_with_exif_orientation_and_gps(path: &Path, size: (u32, u32), orientation: u32) {
+    let img = image::RgbImage::from_fn(size.0, size.1, |_, y| {
+        if y < size.1 / 2 {
             image::Rgb([220, 20, 20])
         } else {
             image::Rgb([20, 20, 220])
@@ -563,7 +568,7 @@ fn jpeg_with_exif_orientation_6_and_gps(path: &Path) {
         t.extend_from_slice(&value.to_le_bytes());
     };
     t.extend_from_slice(&2u16.to_le_bytes());
-    entry(&mut t, 0x0112, 3, 1, 6);
+    entry(&mut t, 0x0112, 3, 1, orientation);
     let gps_ifd = 8 + 2 + 2 * 12 + 4;
     entry(&mut t, 0x8825, 4, 1, gps_ifd);
     t.extend_from_slice(&0u32.to_le_bytes());
@@ -660,6 +665,133 @@ fn a_jpeg_with_exif_orientation_6_and_gps_is_turned_and_stripped() {
         let webp = image::load_from_memory(&webp_bytes).unwrap().to_rgb8();
         assert_eq!(webp.dimensions(), (200, 300));
     }
+}
+
+/// A JPEG twice as wide as the widest rendition is decoded at a reduced scale in the DCT; its
+/// renditions keep the sizes the full-size cascade gave (each rung rounded from the one
+/// before), the photo's own size is reported, and EXIF orientation still turns it.
+#[test]
+fn a_large_jpeg_decoded_at_a_reduced_scale_keeps_its_rung_sizes_and_orientation() {
+    let dir = tempfile::tempdir().unwrap();
+    // A portrait photo stored on its side (4400×3300, orientation 6: 3300 wide once turned,
+    // decoded at 1/2), then a landscape one of an odd size whose rungs round.
+    type Case = ((u32, u32), u32, (u32, u32), &'static str, [(u32, u32); 3]);
+    let cases: [Case; 2] = [
+        (
+            (4400, 3300),
+            6,
+            (3300, 4400),
+            "Rotate90",
+            [(1600, 2133), (800, 1067), (400, 534)],
+        ),
+        (
+            (4001, 2999),
+            1,
+            (4001, 2999),
+            "NoTransforms",
+            [(1600, 1199), (800, 600), (400, 300)],
+        ),
+    ];
+    for (i, (stored, orientation, upright, named, rungs)) in cases.into_iter().enumerate() {
+        let input = dir.path().join(format!("IMG_{i}.JPG"));
+        jpeg_with_exif_orientation_and_gps(&input, stored, orientation);
+        let run = media_job(&input, "photo", &dir.path().join(format!("out{i}")));
+        let result = done(&run);
+        assert_eq!(
+            (result["width"].as_u64(), result["height"].as_u64()),
+            (Some(u64::from(upright.0)), Some(u64::from(upright.1)))
+        );
+        assert_eq!(result["orientation"], named);
+        let images = result["renditions"]["images"].as_array().unwrap();
+        let sizes: Vec<(u32, u32)> = images
+            .iter()
+            .map(|i| {
+                let size = |k: &str| u32::try_from(i[k].as_u64().unwrap()).unwrap();
+                (size("width"), size("height"))
+            })
+            .collect();
+        assert_eq!(sizes, rungs);
+        for (image, (w, h)) in images.iter().zip(rungs) {
+            assert_no_metadata(&run.out, image);
+            for file in ["jpeg", "webp"] {
+                let path = run.out.join(image[file].as_str().unwrap());
+                let img = image::open(&path).unwrap().to_rgb8();
+                assert_eq!(img.dimensions(), (w, h), "{}", path.display());
+                // Red was on top as stored: on the right once turned 90° clockwise.
+                let (red, blue) = if orientation == 6 {
+                    (
+                        img.get_pixel(w * 9 / 10, h / 2),
+                        img.get_pixel(w / 10, h / 2),
+                    )
+                } else {
+                    (
+                        img.get_pixel(w / 2, h / 10),
+                        img.get_pixel(w / 2, h * 9 / 10),
+                    )
+                };
+                assert!(red[0] > 150 && red[2] < 80, "{}: {red:?}", path.display());
+                assert!(
+                    blue[2] > 150 && blue[0] < 80,
+                    "{}: {blue:?}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+/// The media child lowers its own CPU priority before it touches the input, and every thread
+/// it starts (decoder, scalers, encoders) inherits it: a burst of media work takes the cores
+/// the server leaves, not the ones its pages need.
+#[test]
+fn the_media_child_and_all_its_threads_run_at_a_lower_cpu_priority() {
+    /// The nice value of a task, field 19 of its `stat` (after the command's parentheses).
+    fn nice(stat: &Path) -> Option<i32> {
+        let text = std::fs::read_to_string(stat).ok()?;
+        let after = &text[text.rfind(')')? + 1..];
+        after.split_whitespace().nth(16)?.parse().ok()
+    }
+    let ours = nice(Path::new("/proc/self/stat")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    std::fs::write(&clip, common::media::clip(dir.path(), "1280x720", 8)).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut child = Command::new(common::BIN)
+        .env_clear()
+        .args(["media-job", "--kind", "video", "--input"])
+        .arg(&clip)
+        .arg("--output")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let tasks = PathBuf::from(format!("/proc/{}/task", child.id()));
+    // Watch the child's threads until it has started several (decode and encode threads).
+    let mut seen = std::collections::BTreeMap::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while seen.len() < 4 && std::time::Instant::now() < deadline {
+        if let Ok(entries) = std::fs::read_dir(&tasks) {
+            for task in entries.flatten() {
+                if let Some(n) = nice(&task.path().join("stat")) {
+                    seen.insert(task.file_name(), n);
+                }
+            }
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.len() >= 4, "saw only {} threads: {seen:?}", seen.len());
+    let want = (ours + 10).min(19);
+    assert!(
+        seen.values().all(|n| *n == want),
+        "the child's threads' nice values {seen:?}, want {want} (the test runs at {ours})"
+    );
 }
 
 #[test]

@@ -22,59 +22,15 @@ SIZE_MB=${SIZE_MB:-240}
 RUNS=${RUNS:-2}
 CHUNK_MIB=${CHUNK_MIB:-8}
 
-for tool in cargo psql curl ss python3; do
-    command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 1; }
-done
-root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
-cd "$root"
-target=${CARGO_TARGET_DIR:-$root/target}
-if [[ -n "${HOITHI_BIN:-}" ]]; then
-    bin=$HOITHI_BIN
-else
-    echo "== building: cargo build --release -p hoithi" >&2
-    cargo build --release -p hoithi >&2
-    bin=$target/release/hoithi
-fi
-venv=${VENV:-$target/bench-venv}
-if ! "$venv/bin/python" -c 'import tusclient, boto3' 2>/dev/null; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet tuspy==1.1.0 boto3 >&2
-fi
-
-data=$(mktemp -d /tmp/hoithi-upload-bench.XXXXXX)
-chmod 755 "$data"
-port=$((20000 + RANDOM % 20000))
-log=$data/serve.log
-cleanup() {
-    if [[ -n "${server:-}" ]]; then
-        kill "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-    fi
-    if [[ -z "${KEEP:-}" ]]; then
-        if [[ -L "$data/pg" ]]; then rm -rf "$(readlink -f "$data/pg")"; fi
-        rm -rf "$data"
-    else
-        echo "data kept in $data" >&2
-    fi
-}
-trap cleanup EXIT
-
-HOITHI_DATA=$data HOITHI_LISTEN=127.0.0.1:$port HOITHI_METRICS_LISTEN=off RUST_LOG=warn \
-    "$bin" serve --roles upload >"$log" 2>&1 &
-server=$!
-base=http://127.0.0.1:$port
-for _ in $(seq 1 120); do
-    curl -fs "$base/readyz" >/dev/null 2>&1 && break
-    kill -0 "$server" 2>/dev/null || { cat "$log" >&2; exit 1; }
-    sleep 0.5
-done
-curl -fs "$base/readyz" >/dev/null || { echo "server did not start" >&2; cat "$log" >&2; exit 1; }
+source "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)/infra/bench/lib.sh"
+bench_init cargo psql curl ss python3
+bench_venv tusclient boto3
+bench_data upload
+bench_start_server upload
 # The embedded S3 endpoint listens on a port of its own, picked at start.
 s3port=$(ss -ltnpH | grep "pid=$server," | awk '{print $4}' | sed 's/.*://' | grep -vx "$port" | head -1)
 [[ -n "$s3port" ]] || { echo "cannot find the embedded S3 endpoint's port" >&2; exit 1; }
 
-pgdir=$(readlink -f "$data/pg")
-sql() { psql -X -q -t -A -v ON_ERROR_STOP=1 -h "$pgdir" -U hoithi -d hoithi "$@"; }
 # One member with an API token (`bu1`, stored as its sha256), an open video contest, and a
 # draft entry per tus run.
 sql <<SQL

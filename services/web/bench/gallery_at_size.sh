@@ -30,55 +30,10 @@ ENTRIES=${ENTRIES:-2000}
 VOTERS=${VOTERS:-20000}
 GOAL_VOTES=${GOAL_VOTES:-5000}
 
-for tool in cargo psql curl gzip wrk; do
-    command -v "$tool" >/dev/null || { echo "needs $tool (wrk: apt-get install wrk)" >&2; exit 1; }
-done
-
-root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
-cd "$root"
-target=${CARGO_TARGET_DIR:-$root/target}
-if [[ -n "${HOITHI_BIN:-}" ]]; then
-    bin=$HOITHI_BIN
-else
-    echo "== building: cargo build --release -p hoithi" >&2
-    cargo build --release -p hoithi >&2
-    bin=$target/release/hoithi
-fi
-
-data=$(mktemp -d /tmp/hoithi-gallery-bench.XXXXXX)
-chmod 755 "$data"
-port=$((20000 + RANDOM % 20000))
-log=$data/serve.log
-cleanup() {
-    if [[ -n "${server:-}" ]]; then
-        kill "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-    fi
-    if [[ -z "${KEEP:-}" ]]; then
-        # The cluster may live behind a symbolic link (/var/lib/hoithi/pg-…) when PostgreSQL's
-        # user cannot enter the data folder.
-        if [[ -L "$data/pg" ]]; then rm -rf "$(readlink -f "$data/pg")"; fi
-        rm -rf "$data"
-    else
-        echo "data kept in $data" >&2
-    fi
-}
-trap cleanup EXIT
-
-HOITHI_DATA=$data HOITHI_LISTEN=127.0.0.1:$port HOITHI_METRICS_LISTEN=off RUST_LOG=warn \
-    HOITHI_VOTE_VOTER_RATE=0 HOITHI_VOTE_NETWORK_RATE=0 HOITHI_VOTE_IP_RATE=0 \
-    "$bin" serve --roles web >"$log" 2>&1 &
-server=$!
-base=http://127.0.0.1:$port
-for _ in $(seq 1 120); do
-    curl -fs "$base/readyz" >/dev/null 2>&1 && break
-    kill -0 "$server" 2>/dev/null || { cat "$log" >&2; exit 1; }
-    sleep 0.5
-done
-curl -fs "$base/readyz" >/dev/null || { echo "server did not start" >&2; cat "$log" >&2; exit 1; }
-
-pgdir=$(readlink -f "$data/pg")
-sql() { psql -X -q -t -A -v ON_ERROR_STOP=1 -h "$pgdir" -U hoithi -d hoithi "$@"; }
+source "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)/infra/bench/lib.sh"
+bench_init cargo psql curl gzip wrk
+bench_data gallery
+bench_start_server web HOITHI_VOTE_VOTER_RATE=0 HOITHI_VOTE_NETWORK_RATE=0 HOITHI_VOTE_IP_RATE=0
 
 echo "== seeding $ENTRIES approved entries with media and $VOTERS voters" >&2
 started=$(date +%s.%N)

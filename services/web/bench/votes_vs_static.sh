@@ -24,58 +24,15 @@ THREADS=${THREADS:-2}
 ENTRIES=${ENTRIES:-200}
 VOTERS=${VOTERS:-30000}
 
-for tool in cargo psql curl wrk; do
-    command -v "$tool" >/dev/null || { echo "needs $tool (wrk: apt-get install wrk)" >&2; exit 1; }
-done
-root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
-cd "$root"
-target=${CARGO_TARGET_DIR:-$root/target}
-if [[ -n "${HOITHI_BIN:-}" ]]; then
-    bin=$HOITHI_BIN
-else
-    echo "== building: cargo build --release -p hoithi" >&2
-    cargo build --release -p hoithi >&2
-    bin=$target/release/hoithi
-fi
-
-data=$(mktemp -d /tmp/hoithi-votes-bench.XXXXXX)
-chmod 755 "$data"
-port=$((20000 + RANDOM % 20000))
-base=http://127.0.0.1:$port
-stop_server() {
-    if [[ -n "${server:-}" ]]; then
-        kill "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-        server=
-    fi
-}
-cleanup() {
-    stop_server
-    if [[ -z "${KEEP:-}" ]]; then
-        if [[ -L "$data/pg" ]]; then rm -rf "$(readlink -f "$data/pg")"; fi
-        rm -rf "$data"
-    else
-        echo "data kept in $data" >&2
-    fi
-}
-trap cleanup EXIT
-
+source "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)/infra/bench/lib.sh"
+bench_init cargo psql curl wrk
+bench_data votes
 start_server() {  # start_server <ingest>
-    HOITHI_DATA=$data HOITHI_LISTEN=127.0.0.1:$port HOITHI_METRICS_LISTEN=off RUST_LOG=warn \
-        HOITHI_VOTE_VOTER_RATE=0 HOITHI_VOTE_NETWORK_RATE=0 HOITHI_VOTE_IP_RATE=0 \
-        HOITHI_VOTE_INGEST="$1" "$bin" serve --roles web >>"$data/serve.log" 2>&1 &
-    server=$!
-    for _ in $(seq 1 120); do
-        curl -fs "$base/readyz" >/dev/null 2>&1 && break
-        kill -0 "$server" 2>/dev/null || { cat "$data/serve.log" >&2; exit 1; }
-        sleep 0.5
-    done
-    curl -fs "$base/readyz" >/dev/null || { echo "server did not start" >&2; cat "$data/serve.log" >&2; exit 1; }
+    bench_start_server web HOITHI_VOTE_VOTER_RATE=0 HOITHI_VOTE_NETWORK_RATE=0 HOITHI_VOTE_IP_RATE=0 \
+        HOITHI_VOTE_INGEST="$1"
 }
 start_server batched
 
-pgdir=$(readlink -f "$data/pg")
-sql() { psql -X -q -t -A -v ON_ERROR_STOP=1 -h "$pgdir" -U hoithi -d hoithi "$@"; }
 echo "== seeding $ENTRIES approved entries and $VOTERS voters with API tokens" >&2
 sql <<SQL
 insert into app_user (email, display_name, password_hash, email_verified_at)
@@ -163,7 +120,7 @@ static_batched=$last_rps
 vote_phase "batched vote ingest"
 batched=$last_rps
 batched_p99=$last_p99
-stop_server
+bench_stop_server
 start_server direct
 curl -fs "$base/static/css/site.css" >/dev/null
 static_phase "static file, direct server"

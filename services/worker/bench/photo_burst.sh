@@ -25,56 +25,13 @@ PAGE_CONNECTIONS=${PAGE_CONNECTIONS:-4}
 PAGE_DELAY_MS=${PAGE_DELAY_MS:-50}
 IDLE_SECONDS=${IDLE_SECONDS:-20}
 
-for tool in cargo psql curl ffmpeg wrk python3; do
-    command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 1; }
-done
-root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
-cd "$root"
-target=${CARGO_TARGET_DIR:-$root/target}
-if [[ -n "${HOITHI_BIN:-}" ]]; then
-    bin=$HOITHI_BIN
-else
-    echo "== building: cargo build --release -p hoithi" >&2
-    cargo build --release -p hoithi >&2
-    bin=$target/release/hoithi
-fi
-venv=${VENV:-$target/bench-venv}
-if ! "$venv/bin/python" -c 'import tusclient' 2>/dev/null; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet tuspy==1.1.0 boto3 >&2
-fi
+source "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)/infra/bench/lib.sh"
+bench_init cargo psql curl ffmpeg wrk python3
+bench_venv tusclient
+bench_data burst
+bench_on_exit() { [[ -n "${pager:-}" ]] && kill "$pager" 2>/dev/null || true; }
+bench_start_server web,upload,worker
 
-data=$(mktemp -d /tmp/hoithi-burst-bench.XXXXXX)
-chmod 755 "$data"
-port=$((20000 + RANDOM % 20000))
-base=http://127.0.0.1:$port
-cleanup() {
-    [[ -n "${pager:-}" ]] && kill "$pager" 2>/dev/null || true
-    if [[ -n "${server:-}" ]]; then
-        kill "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-    fi
-    if [[ -z "${KEEP:-}" ]]; then
-        if [[ -L "$data/pg" ]]; then rm -rf "$(readlink -f "$data/pg")"; fi
-        rm -rf "$data"
-    else
-        echo "data kept in $data" >&2
-    fi
-}
-trap cleanup EXIT
-
-HOITHI_DATA=$data HOITHI_LISTEN=127.0.0.1:$port HOITHI_METRICS_LISTEN=off RUST_LOG=warn \
-    "$bin" serve --roles web,upload,worker >"$data/serve.log" 2>&1 &
-server=$!
-for _ in $(seq 1 120); do
-    curl -fs "$base/readyz" >/dev/null 2>&1 && break
-    kill -0 "$server" 2>/dev/null || { cat "$data/serve.log" >&2; exit 1; }
-    sleep 0.5
-done
-curl -fs "$base/readyz" >/dev/null || { echo "server did not start" >&2; cat "$data/serve.log" >&2; exit 1; }
-
-pgdir=$(readlink -f "$data/pg")
-sql() { psql -X -q -t -A -v ON_ERROR_STOP=1 -h "$pgdir" -U hoithi -d hoithi "$@"; }
 echo "== seeding a gallery of 500 approved entries and $PHOTOS draft entries to upload into" >&2
 sql <<SQL
 insert into app_user (email, display_name, password_hash, email_verified_at)

@@ -1,5 +1,6 @@
 //! The sandbox of `hoithi media-job`: reads the job's arguments, limits the process (dies with
-//! its worker; CPU time, address space, no core dumps) before the input is touched, runs the
+//! its worker; CPU time, address space, no core dumps; a lower CPU priority than the server's
+//! web role) before the input is touched, runs the
 //! job it is given and reports how it ended. It does not know which pipeline runs: `child`
 //! hands it one, so photo and video never depend on this module.
 
@@ -17,6 +18,10 @@ pub struct JobArgs {
     pub kind: MediaKind,
     pub max_seconds: f64,
 }
+
+/// How much lower than its worker's the child's CPU priority is (nice steps): a burst of
+/// photos or a long video takes the cores the site's pages leave idle, not theirs.
+pub const NICE_STEPS: i32 = 10;
 
 /// Address-space and CPU-time limits of the child (the parent adds a wall-clock limit).
 pub fn limits(kind: MediaKind) -> (u64, u64) {
@@ -67,6 +72,13 @@ fn confine(kind: MediaKind) -> Result<(), String> {
     {
         return Err("the worker that started this job is gone".into());
     }
+    // Linux keeps a nice value per thread: set on the main thread before the job starts, it
+    // holds for every decoder and encoder thread the job spawns. Lowering it needs no
+    // privilege; 19 is the lowest priority there is.
+    let nice = rustix::process::getpriority_process(None)
+        .map_err(|e| format!("cannot read the CPU priority: {e}"))?;
+    rustix::process::setpriority_process(None, (nice + NICE_STEPS).min(19))
+        .map_err(|e| format!("cannot lower the CPU priority: {e}"))?;
     let (address_space, cpu_seconds) = limits(kind);
     setrlimit(Resource::RLIMIT_AS, address_space, address_space)
         .and_then(|()| setrlimit(Resource::RLIMIT_CPU, cpu_seconds, cpu_seconds + 5))

@@ -18,19 +18,26 @@ const WIDTHS: [u32; 3] = [1600, 800, 400];
 
 /// Runs the whole photo job; returns the result (paths relative to `out`).
 pub fn run(input: &Path, out: &Path) -> anyhow::Result<PhotoResult> {
-    let decoded = decode::decode(input)?;
+    let decoded = decode::decode(input, WIDTHS[0])?;
     progress(40);
     let mut current = decode::flatten(decoded.img);
     let colour = colour::to_srgb(&mut current, &decoded.colour);
-    let (width, height) = current.dimensions();
+    // The photo's size, whatever size it was decoded at: the rungs' sizes follow from it.
+    let (width, height) = (decoded.width, decoded.height);
 
     let mut images = Vec::new();
+    // Each rung's size follows from the one before (the photo's for the first), rounded as
+    // the cascade always was, whatever size the photo was decoded at.
+    let mut previous = (width, height);
     for (i, target) in WIDTHS.into_iter().enumerate() {
-        let w = target.min(current.width());
-        if w != current.width() {
-            let h = ((f64::from(current.height()) * f64::from(w) / f64::from(current.width()))
-                .round() as u32)
-                .max(1);
+        let w = target.min(previous.0);
+        let h = if w == previous.0 {
+            previous.1
+        } else {
+            ((f64::from(previous.1) * f64::from(w) / f64::from(previous.0)).round() as u32).max(1)
+        };
+        previous = (w, h);
+        if (w, h) != current.dimensions() {
             // A cascade: each size is made from the previous one, never from the full decode.
             current = raster::resize(&current, w, h)?;
         }

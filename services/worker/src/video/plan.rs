@@ -101,8 +101,13 @@ pub fn frame_duration(fps: f64, tick_seconds: f64) -> i64 {
     ((1.0 / fps) / tick_seconds).round().max(1.0) as i64
 }
 
+/// The rung the smaller ones are scaled from.
+const CASCADE_FROM: u32 = 720;
+
 /// The libavfilter graph: rotation once (`rotation` clockwise degrees), then one scaled
-/// branch per rung, `[in]` to `[out0]`, `[out1]`…
+/// branch per rung, `[in]` to `[out0]`, `[out1]`…; the rungs below 720p are scaled from the
+/// 720p picture rather than from the source (a 1080p frame has 2.25× its pixels to read), as
+/// a cascade does for photos.
 pub fn filter_spec(rotation: i32, rungs: &[RungPlan]) -> String {
     let rotate = match rotation {
         90 => "transpose=clock,",
@@ -110,16 +115,35 @@ pub fn filter_spec(rotation: i32, rungs: &[RungPlan]) -> String {
         270 => "transpose=cclock,",
         _ => "",
     };
-    let mut spec = format!("[in]{rotate}split={}", rungs.len());
-    for i in 0..rungs.len() {
+    let base = rungs.iter().position(|r| r.short_side == CASCADE_FROM);
+    let from_base = |i: usize| base.is_some_and(|b| i < b);
+    let scale = |r: &RungPlan| {
+        format!(
+            "scale={}:{}:flags=bicubic,setsar=1,format=yuv420p",
+            r.width, r.height
+        )
+    };
+    let direct: Vec<usize> = (0..rungs.len()).filter(|&i| !from_base(i)).collect();
+    let mut spec = format!("[in]{rotate}split={}", direct.len());
+    for i in &direct {
         let _ = write!(spec, "[s{i}]");
     }
-    for (i, r) in rungs.iter().enumerate() {
-        let (w, h) = (r.width, r.height);
-        let _ = write!(
-            spec,
-            ";[s{i}]scale={w}:{h}:flags=bicubic,setsar=1,format=yuv420p[out{i}]"
-        );
+    for &i in &direct {
+        let _ = write!(spec, ";[s{i}]{}", scale(&rungs[i]));
+        let children: Vec<usize> = (0..rungs.len())
+            .filter(|&c| from_base(c) && Some(i) == base)
+            .collect();
+        if children.is_empty() {
+            let _ = write!(spec, "[out{i}]");
+        } else {
+            let _ = write!(spec, ",split={}[out{i}]", children.len() + 1);
+            for c in &children {
+                let _ = write!(spec, "[c{c}]");
+            }
+            for &c in &children {
+                let _ = write!(spec, ";[c{c}]{}[out{c}]", scale(&rungs[c]));
+            }
+        }
     }
     spec
 }
@@ -222,6 +246,29 @@ mod tests {
         assert!(spec.ends_with("[s1]scale=854:480:flags=bicubic,setsar=1,format=yuv420p[out1]"));
         assert!(filter_spec(180, &two).starts_with("[in]hflip,vflip,split=2"));
         assert!(filter_spec(270, &two).starts_with("[in]transpose=cclock,split=2"));
+    }
+
+    #[test]
+    fn the_rungs_below_720p_are_scaled_from_the_720p_picture() {
+        let spec = filter_spec(0, &ladder(1920, 1080));
+        assert_eq!(
+            spec,
+            "[in]split=2[s2][s3];\
+             [s2]scale=1280:720:flags=bicubic,setsar=1,format=yuv420p,split=3[out2][c0][c1];\
+             [c0]scale=640:360:flags=bicubic,setsar=1,format=yuv420p[out0];\
+             [c1]scale=854:480:flags=bicubic,setsar=1,format=yuv420p[out1];\
+             [s3]scale=1920:1080:flags=bicubic,setsar=1,format=yuv420p[out3]"
+        );
+        // Portrait, turned: the cascade holds after the rotation.
+        let spec = filter_spec(90, &ladder(720, 1280));
+        assert!(
+            spec.starts_with("[in]transpose=clock,split=1[s2];[s2]scale=720:1280"),
+            "{spec}"
+        );
+        assert!(
+            spec.contains(",split=3[out2][c0][c1];[c0]scale=360:640"),
+            "{spec}"
+        );
     }
 
     #[test]
