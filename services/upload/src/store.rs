@@ -2,6 +2,7 @@
 //! under `uploads/{upload_id}/` holding bytes that do not fill a part yet (as tusd's S3 store).
 
 use anyhow::Context;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -72,6 +73,15 @@ pub async fn upload_part(
         .context("the object store returned no ETag for a part")
 }
 
+/// How long a completion may take before its answer: the store copies the parts into one
+/// object (the embedded one on the same disk, a few at a time, so twenty 1 GiB uploads ending
+/// together queue), which the client's usual 60 s read timeout does not cover. A minute plus
+/// a second for every 4 MiB.
+pub fn completion_timeout(length: i64) -> std::time::Duration {
+    let length = u64::try_from(length).unwrap_or(0);
+    std::time::Duration::from_secs(60 + length / (4 * 1024 * 1024))
+}
+
 /// Completes the multipart upload. A repeat after an earlier success (the upload id is gone
 /// but the object has the full length) counts as success.
 pub async fn complete(
@@ -96,6 +106,14 @@ pub async fn complete(
         .key(key)
         .upload_id(s3_upload_id)
         .multipart_upload(completed)
+        .customize()
+        .config_override(
+            aws_sdk_s3::config::Builder::default().timeout_config(
+                TimeoutConfig::builder()
+                    .read_timeout(completion_timeout(length))
+                    .build(),
+            ),
+        )
         .send()
         .await;
     match result {
@@ -249,4 +267,18 @@ pub async fn delete_temporaries(s: &Storage, upload_id: Uuid) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::completion_timeout;
+    use std::time::Duration;
+
+    #[test]
+    fn a_completion_may_take_a_minute_plus_a_second_per_4_mib() {
+        assert_eq!(completion_timeout(0), Duration::from_secs(60));
+        assert_eq!(completion_timeout(-5), Duration::from_secs(60));
+        assert_eq!(completion_timeout(1 << 30), Duration::from_secs(60 + 256));
+        assert_eq!(completion_timeout(8 << 30), Duration::from_secs(60 + 2048));
+    }
 }

@@ -14,10 +14,15 @@
 //! fsynced, renamed, the folders fsynced, and only then the parts and the record removed, so a
 //! completion interrupted at any point can be retried. Writes are refused with `SlowDown` (503)
 //! while the disk has less than the configured reserve free, so a full disk never half-writes an
-//! object nor takes the database's room.
+//! object nor takes the database's room. The bytes of writes still under way are counted as
+//! taken (`Reservations`): twenty completions checked at the same instant cannot each count the
+//! same free gigabytes. At most `COMPLETIONS` completions copy at once, in arrival order: the
+//! disk is the limit, and one at a time each finishes (and frees its parts) sooner.
 
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use md5::{Digest, Md5};
 use s3s::dto::*;
@@ -26,10 +31,52 @@ use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 /// The smallest part S3 accepts for every part but the last.
 const MIN_PART: u64 = 5 * 1024 * 1024;
 
+/// Multipart completions that copy their parts at the same time.
+const COMPLETIONS: usize = 2;
+
 pub struct DurableFs {
     inner: s3s_fs::FileSystem,
     root: PathBuf,
     min_free: u64,
+    reserved: Reservations,
+    completions: tokio::sync::Semaphore,
+}
+
+/// Bytes of the writes under way, not yet all on the disk: what a free-space check must count
+/// as already taken.
+#[derive(Clone, Default)]
+struct Reservations(Arc<AtomicU64>);
+
+/// `bytes` counted as taken until dropped.
+struct Reservation {
+    of: Reservations,
+    bytes: u64,
+}
+
+impl Reservations {
+    /// Takes `bytes` when `free` (the disk's free bytes now) still holds them, the writes under
+    /// way and `min_free` besides; `None` when it does not.
+    fn take(&self, bytes: u64, free: u64, min_free: u64) -> Option<Reservation> {
+        let before = self.0.fetch_add(bytes, Ordering::SeqCst);
+        if free < before.saturating_add(bytes).saturating_add(min_free) {
+            self.0.fetch_sub(bytes, Ordering::SeqCst);
+            return None;
+        }
+        Some(Reservation {
+            of: self.clone(),
+            bytes,
+        })
+    }
+
+    fn taken(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.of.0.fetch_sub(self.bytes, Ordering::SeqCst);
+    }
 }
 
 impl DurableFs {
@@ -43,6 +90,8 @@ impl DurableFs {
             inner,
             root,
             min_free,
+            reserved: Reservations::default(),
+            completions: tokio::sync::Semaphore::new(COMPLETIONS),
         };
         store.sweep_orphan_parts();
         Ok(store)
@@ -101,26 +150,26 @@ impl DurableFs {
     }
 
     /// Refuses a write of `bytes` that would leave less than the reserve free.
-    async fn room_for(&self, bytes: u64) -> S3Result<()> {
+    /// Keep the answer until the write is on the disk: its bytes count as taken meanwhile.
+    async fn room_for(&self, bytes: u64) -> S3Result<Reservation> {
         let root = self.root.clone();
         let free = blocking(move || {
             let stat = nix::sys::statvfs::statvfs(&root).map_err(std::io::Error::from)?;
             Ok(stat.blocks_available().saturating_mul(stat.fragment_size()))
         })
         .await?;
-        if free < bytes.saturating_add(self.min_free) {
-            tracing::warn!(
-                free,
-                needed = bytes,
-                reserve = self.min_free,
-                "embedded S3: write refused, the disk is nearly full"
-            );
-            return Err(s3_error!(
-                SlowDown,
-                "the object store's disk is full; try again later"
-            ));
-        }
-        Ok(())
+        self.reserved
+            .take(bytes, free, self.min_free)
+            .ok_or_else(|| {
+                tracing::warn!(
+                    free,
+                    needed = bytes,
+                    under_way = self.reserved.taken(),
+                    reserve = self.min_free,
+                    "embedded S3: write refused, the disk is nearly full"
+                );
+                s3_error!(SlowDown, "the object store's disk is full; try again later")
+            })
     }
 
     /// Makes an object and its side files durable: the file, its folders up to the root, the
@@ -212,7 +261,14 @@ impl DurableFs {
             total += len;
             parts.push(path);
         }
-        self.room_for(total).await?;
+        // In arrival order, COMPLETIONS at a time; the free space is checked once it is this
+        // one's turn, after the completions before it removed their parts.
+        let _turn = self
+            .completions
+            .acquire()
+            .await
+            .map_err(|_| s3_error!(ServiceUnavailable, "the store is stopping"))?;
+        let _room = self.room_for(total).await?;
 
         let object = self.object_path(&bucket, &key)?;
         let temp = self
@@ -423,7 +479,7 @@ impl S3 for DurableFs {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
-        self.room_for(length(req.input.content_length)).await?;
+        let _room = self.room_for(length(req.input.content_length)).await?;
         let res = self.inner.put_object(req).await?;
         if !key.ends_with('/') {
             self.sync_object(&bucket, &key).await?;
@@ -474,7 +530,7 @@ impl S3 for DurableFs {
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let part = self.part_path(&req.input.upload_id, req.input.part_number);
-        self.room_for(length(req.input.content_length)).await?;
+        let _room = self.room_for(length(req.input.content_length)).await?;
         let res = self.inner.upload_part(req).await?;
         self.sync_in_root(vec![part]).await?;
         Ok(res)
@@ -511,6 +567,31 @@ fn length(content_length: Option<i64>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_under_way_count_as_taken_until_they_end() {
+        let reserved = Reservations::default();
+        // 10 free, 2 kept in reserve: two writes of 4 fit, a third does not while they run.
+        let a = reserved.take(4, 10, 2).expect("the first write fits");
+        let b = reserved.take(4, 10, 2).expect("the second write fits");
+        assert!(
+            reserved.take(4, 10, 2).is_none(),
+            "a third would eat the reserve"
+        );
+        assert_eq!(reserved.taken(), 8, "a refused write takes nothing");
+        drop(a);
+        assert_eq!(reserved.taken(), 4);
+        let c = reserved
+            .take(4, 10, 2)
+            .expect("room again once a write ended");
+        drop((b, c));
+        assert_eq!(reserved.taken(), 0);
+        assert!(
+            reserved.take(9, 10, 2).is_none(),
+            "alone it must still leave the reserve"
+        );
+        assert_eq!(reserved.taken(), 0);
+    }
 
     #[test]
     fn keys_stay_inside_the_root() {
