@@ -51,6 +51,10 @@ pub fn write_webp(rgb: &RgbImage, path: &Path) -> anyhow::Result<()> {
     enc.set_time_base(ffmpeg_next::Rational(1, 25));
     let mut opts = Dictionary::new();
     opts.set("quality", WEBP_QUALITY);
+    // libwebp's effort 2 instead of ffmpeg's default 4: on a 1600 px rung about half the
+    // encode time for a file ~2 % larger at the same SSIM (0.9701 against 0.9706). WebP was
+    // 37 % of a 12 MP photo's CPU, and a contest's last evening is bound by it.
+    opts.set("compression_level", "2");
     let mut enc = enc.open_as_with(codec, opts)?;
     let yuv = to_yuv420(rgb)?;
     enc.send_frame(&yuv)?;
