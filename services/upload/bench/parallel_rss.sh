@@ -46,17 +46,7 @@ sql -c "select substr(u.email, 2, position('@' in u.email) - 2) || ' ' || e.entr
         join contest c using (contest_id) where c.slug = 'bench-rss' order by 1" >"$data/members.txt"
 
 echo "== making a ${SIZE_MIB} MiB file" >&2
-"$venv/bin/python" - "$data/clip.mp4" "$SIZE_MIB" <<'PY'
-import os, sys
-path, mib = sys.argv[1], int(sys.argv[2])
-with open(path, "wb") as f:
-    f.write(b"\0\0\0\x18ftypisom\0\0\x02\0isomavc1")
-    left = mib * 1024 * 1024 - 24
-    while left > 0:
-        n = min(left, 4 << 20)
-        f.write(os.urandom(n))
-        left -= n
-PY
+bench_random_mp4 "$data/clip.mp4" $((SIZE_MIB * 1024 * 1024))
 
 echo "### Upload memory: $PARALLEL tuspy clients at once, ${SIZE_MIB} MiB each, ${CHUNK_MIB} MiB chunks"
 "$venv/bin/python" - "$base" "$server" "$data/clip.mp4" "$data/members.txt" "$CHUNK_MIB" <<'PY'

@@ -111,17 +111,7 @@ PY
 
 echo "== making a ${SIZE_MB} MB file" >&2
 VENVPY=$venv/bin/python
-"$VENVPY" - "$data/clip.mp4" "$SIZE_MB" <<'PY'
-import os, sys
-path, mb = sys.argv[1], int(sys.argv[2])
-with open(path, "wb") as f:
-    f.write(b"\0\0\0\x18ftypisom\0\0\x02\0isomavc1")
-    left = mb * 1000 * 1000 - 24
-    while left > 0:
-        n = min(left, 4 << 20)
-        f.write(os.urandom(n))
-        left -= n
-PY
+bench_random_mp4 "$data/clip.mp4" $((SIZE_MB * 1000 * 1000))
 
 # Before timing, the other shapes of PATCH the server must store exactly, on a 50 MB file:
 # chunks of 5 and 6 MiB (one part each), 6 MiB with tuspy's sha1 Upload-Checksum (parts
