@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Bytes of the writes under way, not yet all on the disk: what a free-space check must count
 /// as already taken.
 #[derive(Clone, Default)]
-pub(super) struct Reservations(Arc<AtomicU64>);
+pub(crate) struct Reservations(Arc<AtomicU64>);
 
 /// `bytes` counted as taken until dropped.
-pub(super) struct Reservation {
+pub(crate) struct Reservation {
     of: Reservations,
     bytes: u64,
 }
@@ -18,7 +18,7 @@ pub(super) struct Reservation {
 impl Reservations {
     /// Takes `bytes` when `free` (the disk's free bytes now) still holds them, the writes under
     /// way and `min_free` besides; `None` when it does not.
-    pub(super) fn take(&self, bytes: u64, free: u64, min_free: u64) -> Option<Reservation> {
+    pub(crate) fn take(&self, bytes: u64, free: u64, min_free: u64) -> Option<Reservation> {
         let before = self.0.fetch_add(bytes, Ordering::SeqCst);
         if free < before.saturating_add(bytes).saturating_add(min_free) {
             self.0.fetch_sub(bytes, Ordering::SeqCst);
@@ -30,7 +30,7 @@ impl Reservations {
         })
     }
 
-    pub(super) fn taken(&self) -> u64 {
+    pub(crate) fn taken(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
 }
